@@ -1,0 +1,31 @@
+# rowkeeper: PGXS build.  The version comes from rowkeeper.control only.
+EXTENSION   = rowkeeper
+EXTVERSION  = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+
+MODULE_big  = rowkeeper
+OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/updated_at.o
+
+DATA        = $(wildcard sql/$(EXTENSION)--*.sql)
+
+# pg_regress: sql/ + expected/, install first, uninstall last.
+REGRESS     = install context updated_at updated_at_errors uninstall
+# Isolation tester: test/isolation/specs + test/isolation/expected.
+ISOLATION      = updated_at_concurrent
+ISOLATION_OPTS = --inputdir=test/isolation
+# TAP: test/t/*.pl with PostgreSQL::Test::Cluster.
+TAP_TESTS   = 1
+PROVE_TESTS = test/t/*.pl
+
+PG_CONFIG  ?= pg_config
+PG_CPPFLAGS = -I$(srcdir)/src
+# Warnings are errors in every build (-Wno-unused-parameter only because the
+# server headers' inline functions trip it).  ROWKEEPER_CFLAGS adds more,
+# e.g. ROWKEEPER_CFLAGS=-DUSE_ASSERT_CHECKING.
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter $(ROWKEEPER_CFLAGS)
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Print a make variable (used by the test scripts): make -s print-REGRESS
+print-%:
+	@echo '$($*)'

@@ -1,0 +1,50 @@
+-- install: CREATE EXTENSION, version, and what it created.
+CREATE EXTENSION rowkeeper;
+
+SELECT extname, extversion, extrelocatable
+  FROM pg_extension WHERE extname = 'rowkeeper';
+
+-- The rowkeeper schema belongs to the extension (DROP EXTENSION removes it).
+SELECT pg_describe_object(classid, objid, objsubid) AS owned_schema
+  FROM pg_depend
+ WHERE refobjid = (SELECT oid FROM pg_extension WHERE extname = 'rowkeeper')
+   AND classid = 'pg_namespace'::regclass AND deptype = 'e';
+
+-- The version is the control file's default_version.
+SELECT default_version = installed_version AS version_is_default
+  FROM pg_available_extensions WHERE name = 'rowkeeper';
+
+-- Every member object, by kind (a new object must show up here, reviewed).
+SELECT pg_describe_object(classid, objid, objsubid) AS object
+  FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'rowkeeper')
+   AND deptype = 'e'
+ ORDER BY 1;
+
+-- Every function pins search_path, or is written in C.
+SELECT p.oid::regprocedure AS unpinned
+  FROM pg_proc p
+ WHERE p.pronamespace = 'rowkeeper'::regnamespace
+   AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
+   AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c
+                    WHERE c = 'search_path=pg_catalog, pg_temp');
+
+-- Every function has a comment.
+SELECT p.oid::regprocedure AS undocumented
+  FROM pg_proc p
+ WHERE p.pronamespace = 'rowkeeper'::regnamespace
+   AND obj_description(p.oid, 'pg_proc') IS NULL;
+
+-- Not relocatable.
+CREATE SCHEMA elsewhere;
+ALTER EXTENSION rowkeeper SET SCHEMA elsewhere;
+DROP SCHEMA elsewhere;
+
+-- A pre-existing rowkeeper schema is never adopted.
+DROP EXTENSION rowkeeper;
+CREATE SCHEMA rowkeeper;
+CREATE EXTENSION rowkeeper;
+DROP SCHEMA rowkeeper;
+CREATE EXTENSION rowkeeper;
+SELECT extversion FROM pg_extension WHERE extname = 'rowkeeper';

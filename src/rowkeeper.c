@@ -1,0 +1,34 @@
+/*-------------------------------------------------------------------------
+ *
+ * rowkeeper.c
+ *	  Module entry point: PG_MODULE_MAGIC and _PG_init.
+ *
+ *	  _PG_init only defines GUCs.  It installs no hooks and allocates no
+ *	  shared memory, so the library works the same whether it is listed in
+ *	  shared_preload_libraries / session_preload_libraries or loaded on
+ *	  first use of one of its functions (a trigger firing, a call to
+ *	  rowkeeper.set_context()).  A value SET before the library loaded is
+ *	  kept: defining the GUC adopts the placeholder's value.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "rowkeeper.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/*
+ * Library load: define every rowkeeper.* setting and reserve the prefix so
+ * a typo such as "SET rowkeeper.actr" is an error rather than a silently
+ * ignored placeholder.
+ */
+void
+_PG_init(void)
+{
+	rk_context_define_gucs();
+}
