@@ -3,12 +3,13 @@ EXTENSION   = rowkeeper
 EXTVERSION  = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 
 MODULE_big  = rowkeeper
-OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/updated_at.o
+OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
+              src/updated_at.o src/audit.o
 
 DATA        = $(wildcard sql/$(EXTENSION)--*.sql)
 
 # pg_regress: sql/ + expected/, install first, uninstall last.
-REGRESS     = install context updated_at updated_at_errors uninstall
+REGRESS     = install context updated_at updated_at_errors audit audit_errors uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
 ISOLATION      = updated_at_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation

@@ -133,7 +133,7 @@ BEGIN
             ERRCODE = 'undefined_column',
             MESSAGE = format('column %I of table %s does not exist', column_name, tbl),
             DETAIL = format('Column names are matched exactly; the table has a column %I.', near),
-            HINT = format('Pass column_name => %L.', near);
+            HINT = format('Use %L, with that exact case.', near);
     END IF;
     RAISE EXCEPTION USING
         ERRCODE = 'undefined_column',
@@ -432,3 +432,323 @@ $$;
 
 COMMENT ON FUNCTION rowkeeper.disable_updated_at_in_schema(name, name) IS
 'disable_updated_at() on every table of a schema where it is enabled for the column; returns the tables.';
+
+------------------------------------------------------------------------------
+-- Audit trail
+------------------------------------------------------------------------------
+
+-- Readers of the log.  Roles are cluster-wide: a second database that
+-- installs rowkeeper finds it already there.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rowkeeper_auditor') THEN
+        CREATE ROLE rowkeeper_auditor NOLOGIN;
+    END IF;
+END
+$$;
+
+CREATE SEQUENCE rowkeeper.audit_log_id_seq AS bigint;
+
+/*
+ * One row per change.  Partitioned by month on logged_at; the default
+ * partition makes sure a write never fails for want of a partition.
+ */
+CREATE TABLE rowkeeper.audit_log (
+    id                bigint      NOT NULL DEFAULT pg_catalog.nextval('rowkeeper.audit_log_id_seq'),
+    logged_at         timestamptz NOT NULL,
+    txid              xid8        NOT NULL,
+    table_oid         oid         NOT NULL,
+    schema_name       text        NOT NULL,
+    table_name        text        NOT NULL,
+    op                text        NOT NULL,
+    row_key           jsonb,
+    old_key           jsonb,
+    old_row           jsonb,
+    new_row           jsonb,
+    actor             text,
+    db_user           text        NOT NULL,
+    role_user         text        NOT NULL,
+    session_user_name text        NOT NULL,
+    client_addr       inet,
+    application_name  text,
+    request_id        text,
+    tenant            text,
+    CONSTRAINT audit_log_op_check CHECK (op IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'))
+) PARTITION BY RANGE (logged_at);
+
+COMMENT ON TABLE rowkeeper.audit_log IS
+'rowkeeper audit trail: one row per audited INSERT, UPDATE, DELETE or TRUNCATE, written in the same transaction.';
+COMMENT ON COLUMN rowkeeper.audit_log.logged_at IS 'Start of the transaction that made the change (now()).';
+COMMENT ON COLUMN rowkeeper.audit_log.row_key IS 'Primary key (or replica identity) of the row after the change; before it for DELETE.';
+COMMENT ON COLUMN rowkeeper.audit_log.old_key IS 'Key before an UPDATE that changed it, else NULL.';
+COMMENT ON COLUMN rowkeeper.audit_log.old_row IS 'DELETE: the old row. UPDATE: old values of the changed columns.';
+COMMENT ON COLUMN rowkeeper.audit_log.new_row IS 'INSERT: the new row. UPDATE: new values of the changed columns.';
+COMMENT ON COLUMN rowkeeper.audit_log.db_user IS 'current_user when the change was made (the owner inside a SECURITY DEFINER function).';
+COMMENT ON COLUMN rowkeeper.audit_log.role_user IS 'The role that issued the statement (SET ROLE included), not hidden by SECURITY DEFINER.';
+
+CREATE TABLE rowkeeper.audit_log_default PARTITION OF rowkeeper.audit_log DEFAULT;
+
+CREATE INDEX audit_log_row_idx ON rowkeeper.audit_log (schema_name, table_name, row_key);
+CREATE INDEX audit_log_id_idx ON rowkeeper.audit_log (id);
+CREATE INDEX audit_log_logged_at_idx ON rowkeeper.audit_log USING brin (logged_at);
+
+REVOKE ALL ON rowkeeper.audit_log FROM PUBLIC;
+REVOKE ALL ON rowkeeper.audit_log_default FROM PUBLIC;
+GRANT SELECT ON rowkeeper.audit_log TO rowkeeper_auditor;
+
+SELECT pg_catalog.pg_extension_config_dump('rowkeeper.audit_log_default', '');
+SELECT pg_catalog.pg_extension_config_dump('rowkeeper.audit_log_id_seq', '');
+
+/*
+ * Create the monthly partitions from the current month to months_ahead
+ * months ahead (idempotent).  SECURITY DEFINER: table owners who enable
+ * audit are not owners of the log.  Returns the partitions it created.
+ */
+CREATE FUNCTION rowkeeper.create_audit_partitions(months_ahead int DEFAULT 3)
+RETURNS SETOF regclass
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m date;
+    part text;
+BEGIN
+    IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 120 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('months_ahead must be between 0 and 120, not %s', coalesce(months_ahead::text, 'NULL'));
+    END IF;
+    FOR m IN SELECT pg_catalog.generate_series(date_trunc('month', now())::date,
+                                              (date_trunc('month', now()) + make_interval(months => months_ahead))::date,
+                                              interval '1 month')::date LOOP
+        part := 'audit_log_' || to_char(m, '"y"YYYY"m"MM');
+        CONTINUE WHEN to_regclass('rowkeeper.' || part) IS NOT NULL;
+        IF EXISTS (SELECT FROM rowkeeper.audit_log_default
+                    WHERE logged_at >= m AND logged_at < (m + interval '1 month')) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('audit entries for %s are in the default partition', to_char(m, 'YYYY-MM')),
+                DETAIL = 'A monthly partition cannot be created while the default partition holds rows of its range.',
+                HINT = 'Move those rows into a new partition by hand, or schedule rowkeeper.create_audit_partitions() ahead of time (pg_cron).';
+        END IF;
+        EXECUTE format('CREATE TABLE rowkeeper.%I PARTITION OF rowkeeper.audit_log FOR VALUES FROM (%L) TO (%L)',
+                       part, m::timestamptz, (m + interval '1 month')::timestamptz);
+        EXECUTE format('REVOKE ALL ON rowkeeper.%I FROM PUBLIC', part);
+        RETURN NEXT ('rowkeeper.' || quote_ident(part))::regclass;
+    END LOOP;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.create_audit_partitions(int) IS
+'Create monthly partitions of rowkeeper.audit_log from this month to months_ahead months ahead; returns the new ones. Anyone may call it (enable_audit does); schedule it monthly.';
+
+CREATE FUNCTION rowkeeper.audit_trigger()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'audit_trigger';
+
+COMMENT ON FUNCTION rowkeeper.audit_trigger() IS
+'AFTER row/TRUNCATE trigger that writes rowkeeper.audit_log. Attach it with rowkeeper.enable_audit().';
+
+/* Audited tables, their options and since when, read from pg_trigger. */
+CREATE VIEW rowkeeper.audited_tables AS
+SELECT t.tgrelid::regclass                                             AS table_name,
+       n.nspname                                                       AS schema_name,
+       c.relname                                                       AS relname,
+       coalesce(array_agg(pg_catalog.substr(o, 9) ORDER BY o)
+                FILTER (WHERE o LIKE 'exclude=%'), '{}')               AS exclude_columns,
+       coalesce(array_agg(pg_catalog.substr(o, 8) ORDER BY o)
+                FILTER (WHERE o LIKE 'redact=%'), '{}')                AS redact_columns,
+       coalesce(bool_or(pg_catalog.substr(o, 11)::boolean)
+                FILTER (WHERE o LIKE 'skip_noop=%'), true)             AS skip_noop,
+       coalesce(bool_or(pg_catalog.substr(o, 15)::boolean)
+                FILTER (WHERE o LIKE 'require_actor=%'), false)        AS require_actor,
+       t.tgenabled = 'A'                                               AS replicated,
+       t.tgenabled <> 'D'                                              AS enabled,
+       pg_catalog.substr(pg_catalog.obj_description(t.oid, 'pg_trigger'), 23)::timestamptz AS since
+  FROM pg_catalog.pg_trigger t
+  JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN LATERAL pg_catalog.unnest(rowkeeper._trigger_args(t.tgargs)) AS o ON true
+ WHERE t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure
+   AND t.tgparentid = 0
+   AND t.tgname = 'rowkeeper_audit'
+ GROUP BY t.oid, t.tgrelid, n.nspname, c.relname, t.tgenabled;
+
+GRANT SELECT ON rowkeeper.audited_tables TO PUBLIC;
+
+COMMENT ON VIEW rowkeeper.audited_tables IS
+'Tables audited by rowkeeper, with their options and the time auditing began.';
+
+CREATE FUNCTION rowkeeper.enable_audit(tbl regclass,
+                                       exclude_columns text[] DEFAULT '{}',
+                                       redact_columns text[] DEFAULT '{}',
+                                       skip_noop boolean DEFAULT true,
+                                       require_actor boolean DEFAULT false,
+                                       replicated boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    caller constant text := 'rowkeeper.enable_audit()';
+    col text;
+    att pg_catalog.pg_attribute;
+    has_key boolean;
+    want_args text[];
+    old record;
+    since text;
+    trig record;
+BEGIN
+    PERFORM rowkeeper._require_owned_table(tbl, caller);
+    IF exclude_columns IS NULL OR redact_columns IS NULL OR skip_noop IS NULL
+       OR require_actor IS NULL OR replicated IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s: options must not be NULL', caller),
+            HINT = 'Leave an option out to get its default; pass ''{}'' for no columns.';
+    END IF;
+    IF (SELECT relpersistence FROM pg_catalog.pg_class WHERE oid = tbl) = 't' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'feature_not_supported',
+            MESSAGE = format('cannot audit temporary table %s', tbl),
+            DETAIL = 'A temporary table''s rows vanish with the session; a permanent log of them is not kept.';
+    END IF;
+
+    -- the row key: primary key, else replica identity index
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_index i
+                    WHERE i.indrelid = tbl AND (i.indisprimary OR i.indisreplident))
+      INTO has_key;
+    IF NOT has_key THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_table_definition',
+            MESSAGE = format('table %s has no primary key or replica identity index', tbl),
+            DETAIL = 'The audit trail identifies rows by key.',
+            HINT = format('ALTER TABLE %s ADD PRIMARY KEY (...), or ALTER TABLE %s REPLICA IDENTITY USING INDEX <unique index>.', tbl, tbl);
+    END IF;
+
+    FOREACH col IN ARRAY exclude_columns || redact_columns LOOP
+        att := rowkeeper._require_column(tbl, col, caller);
+        IF EXISTS (SELECT FROM pg_catalog.pg_index i
+                    WHERE i.indrelid = tbl AND (i.indisprimary OR i.indisreplident)
+                      AND att.attnum = ANY (i.indkey)) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'invalid_parameter_value',
+                MESSAGE = format('column %I of table %s is part of the row key', col, tbl),
+                DETAIL = 'Key columns identify rows in the log; they cannot be excluded or redacted.';
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT FROM pg_catalog.unnest(exclude_columns) e
+                WHERE e = ANY (redact_columns)) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'a column cannot be both excluded and redacted',
+            HINT = 'Excluded columns never appear; redacted ones appear, with their value hidden. Choose one.';
+    END IF;
+
+    want_args := ARRAY(SELECT 'exclude=' || c FROM pg_catalog.unnest(exclude_columns) c ORDER BY 1)
+              || ARRAY(SELECT 'redact=' || c FROM pg_catalog.unnest(redact_columns) c ORDER BY 1)
+              || ARRAY['skip_noop=' || skip_noop, 'require_actor=' || require_actor];
+
+    PERFORM rowkeeper.create_audit_partitions();
+
+    SELECT t.oid, t.tgenabled, rowkeeper._trigger_args(t.tgargs) AS args,
+           pg_catalog.obj_description(t.oid, 'pg_trigger') AS comment INTO old
+      FROM pg_catalog.pg_trigger t
+     WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_audit' AND t.tgparentid = 0
+       AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure;
+    IF FOUND AND old.args = want_args
+       AND (old.tgenabled = 'A') = replicated
+       AND EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                    WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_audit_truncate') THEN
+        RETURN;                 -- already exactly so
+    END IF;
+    since := CASE WHEN FOUND THEN old.comment
+                  ELSE 'rowkeeper audit since ' || pg_catalog.now()::text END;
+
+    FOR trig IN SELECT t.tgname FROM pg_catalog.pg_trigger t
+                 WHERE t.tgrelid = tbl AND t.tgparentid = 0
+                   AND t.tgname IN ('rowkeeper_audit', 'rowkeeper_audit_truncate') LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trig.tgname, tbl);
+    END LOOP;
+    EXECUTE format('CREATE TRIGGER rowkeeper_audit AFTER INSERT OR UPDATE OR DELETE ON %s '
+                   'FOR EACH ROW EXECUTE FUNCTION rowkeeper.audit_trigger(%s)',
+                   tbl,
+                   (SELECT string_agg(pg_catalog.quote_literal(a), ', ' ORDER BY i)
+                      FROM pg_catalog.unnest(want_args) WITH ORDINALITY AS u(a, i)));
+    EXECUTE format('CREATE TRIGGER rowkeeper_audit_truncate AFTER TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION rowkeeper.audit_trigger(%s)',
+                   tbl,
+                   (SELECT string_agg(pg_catalog.quote_literal(a), ', ' ORDER BY i)
+                      FROM pg_catalog.unnest(want_args) WITH ORDINALITY AS u(a, i)));
+    EXECUTE format('COMMENT ON TRIGGER rowkeeper_audit ON %s IS %L', tbl, since);
+    IF replicated THEN
+        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER rowkeeper_audit', tbl);
+        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER rowkeeper_audit_truncate', tbl);
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.enable_audit(regclass, text[], text[], boolean, boolean, boolean) IS
+'Audit INSERT, UPDATE, DELETE and TRUNCATE on a table into rowkeeper.audit_log. Idempotent; call again to change options.';
+
+CREATE FUNCTION rowkeeper.disable_audit(tbl regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    trig record;
+BEGIN
+    PERFORM rowkeeper._require_owned_table(tbl, 'rowkeeper.disable_audit()');
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                    WHERE t.tgrelid = tbl AND t.tgparentid = 0
+                      AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure) THEN
+        RAISE NOTICE 'table % is not audited, nothing to do', tbl;
+        RETURN;
+    END IF;
+    FOR trig IN SELECT t.tgname FROM pg_catalog.pg_trigger t
+                 WHERE t.tgrelid = tbl AND t.tgparentid = 0
+                   AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trig.tgname, tbl);
+    END LOOP;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.disable_audit(regclass) IS
+'Stop auditing a table (its log entries stay).';
+
+/*
+ * Per audited table: log entries and their size, and whether the triggers
+ * are really there and enabled (drift between configuration and catalog).
+ */
+CREATE FUNCTION rowkeeper.audit_status()
+RETURNS TABLE (table_name regclass, entries bigint, bytes bigint,
+               row_trigger text, truncate_trigger text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.oid::regclass,
+           (SELECT count(*) FROM rowkeeper.audit_log l
+             WHERE l.schema_name = n.nspname AND l.table_name = c.relname),
+           (SELECT coalesce(sum(pg_catalog.pg_column_size(l.*)), 0)::bigint FROM rowkeeper.audit_log l
+             WHERE l.schema_name = n.nspname AND l.table_name = c.relname),
+           (SELECT CASE t.tgenabled WHEN 'O' THEN 'enabled' WHEN 'A' THEN 'enabled always'
+                                    WHEN 'R' THEN 'enabled replica only' ELSE 'DISABLED' END
+              FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'rowkeeper_audit'),
+           coalesce((SELECT CASE t.tgenabled WHEN 'D' THEN 'DISABLED' ELSE 'enabled' END
+                       FROM pg_catalog.pg_trigger t
+                      WHERE t.tgrelid = c.oid AND t.tgname = 'rowkeeper_audit_truncate'), 'MISSING')
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                    WHERE t.tgrelid = c.oid AND t.tgparentid = 0
+                      AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure)
+     ORDER BY c.oid::regclass::text
+$$;
+
+REVOKE ALL ON FUNCTION rowkeeper.audit_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowkeeper.audit_status() TO rowkeeper_auditor;
+
+COMMENT ON FUNCTION rowkeeper.audit_status() IS
+'Audited tables: log entries and bytes, and the state of their audit triggers (drift is reported, not hidden).';

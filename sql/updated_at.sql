@@ -182,15 +182,15 @@ CREATE TABLE app."Comment" (id int PRIMARY KEY, body text, "updatedAt" timestamp
 CREATE TABLE app."Tag" (id int PRIMARY KEY, label text);
 CREATE TABLE app."Log" (id int, "updatedAt" timestamptz) PARTITION BY RANGE (id);
 CREATE TABLE app."Log_1" PARTITION OF app."Log" FOR VALUES FROM (0) TO (100);
-SELECT * FROM rowkeeper.enable_updated_at_in_schema('app', 'updatedAt') AS enabled ORDER BY 1::text;
-SELECT * FROM rowkeeper.enable_updated_at_in_schema('app', 'updatedAt') AS again ORDER BY 1::text;
+SELECT * FROM rowkeeper.enable_updated_at_in_schema('app', 'updatedAt') AS enabled ORDER BY enabled::text;
+SELECT * FROM rowkeeper.enable_updated_at_in_schema('app', 'updatedAt') AS again ORDER BY again::text;
 SELECT count(*) AS app_triggers FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
  WHERE c.relnamespace = 'app'::regnamespace;
 BEGIN;
 INSERT INTO app."Log" VALUES (5);
 SELECT "updatedAt" = now() AS partition_filled FROM app."Log";
 COMMIT;
-SELECT * FROM rowkeeper.disable_updated_at_in_schema('app', 'updatedAt') AS disabled ORDER BY 1::text;
+SELECT * FROM rowkeeper.disable_updated_at_in_schema('app', 'updatedAt') AS disabled ORDER BY disabled::text;
 SELECT count(*) AS app_triggers_left FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
  WHERE c.relnamespace = 'app'::regnamespace;
 
