@@ -11,7 +11,7 @@ DATA        = $(wildcard sql/$(EXTENSION)--*.sql)
 # pg_regress: sql/ + expected/, install first, uninstall last.
 REGRESS     = install context updated_at updated_at_errors audit audit_errors uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
-ISOLATION      = updated_at_concurrent
+ISOLATION      = updated_at_concurrent audit_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation
 # TAP: test/t/*.pl with PostgreSQL::Test::Cluster.
 TAP_TESTS   = 1

@@ -60,7 +60,28 @@ SELECT rowkeeper.current_actor() IS NULL AS actor_cleared;
 UPDATE posts SET title = title WHERE id = 1;
 SELECT id, "updatedAt" FROM posts WHERE id = 1;
 
-\echo '## 7. Remove it again (the down migration).'
+\echo '## 7. Audit trail: who changed what, when and how.'
+SELECT rowkeeper.enable_audit('users', redact_columns => '{email}');
+SELECT rowkeeper.enable_audit('posts');
+SELECT table_name, exclude_columns, redact_columns, skip_noop FROM rowkeeper.audited_tables ORDER BY table_name::text;
+BEGIN;
+SELECT rowkeeper.set_context(actor => 'ann@acme.test', tenant => '1', request_id => 'req-8c1d');
+INSERT INTO posts (tenant_id, author_id, title, body) VALUES (1, 1, 'Pricing', 'Draft');
+UPDATE posts SET title = 'Pricing 2027', body = 'Final' WHERE title = 'Pricing';
+UPDATE users SET email = 'ann@acme.example' WHERE id = 1;
+COMMIT;
+BEGIN;
+SELECT rowkeeper.set_context(actor => 'support@globex.test', tenant => '2', request_id => 'req-91aa');
+DELETE FROM posts WHERE id = 3;
+COMMIT;
+\echo '   (UPDATE stores only the changed columns; the redacted e-mail is logged as changed, without its value)'
+SELECT id, table_name, op, row_key, old_row, new_row, actor, tenant, request_id
+  FROM rowkeeper.audit_log ORDER BY id;
+SELECT table_name, entries, row_trigger FROM rowkeeper.audit_status();
+
+\echo '## 8. Remove it again (the down migration).'
+SELECT rowkeeper.disable_audit('users');
+SELECT rowkeeper.disable_audit('posts');
 SELECT rowkeeper.disable_updated_at_in_schema('public', 'updatedAt') AS disabled;
 SELECT rowkeeper.disable_updated_at('tenants');
 SELECT count(*) AS rowkeeper_triggers_left FROM rowkeeper.updated_at_tables;
