@@ -1,6 +1,7 @@
 # 001_restart.pl: rowkeeper's triggers and context keep working across a
 # clean restart, a crash (immediate stop + recovery) and a switch to
-# shared_preload_libraries.
+# shared_preload_libraries; after a crash the audit log holds exactly the
+# committed changes.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -16,7 +17,20 @@ $node->safe_psql('postgres', q{
     CREATE TABLE t (id int PRIMARY KEY, v int, "updatedAt" timestamp(3));
     INSERT INTO t VALUES (1, 0, '2000-01-01');
     SELECT rowkeeper.enable_updated_at('t', 'updatedAt');
+    SELECT rowkeeper.enable_audit('t');
 });
+
+# Audit entries for t, and whether they match the committed value of v.
+sub audit_matches
+{
+    return $node->safe_psql('postgres', q{
+        SELECT count(*) || ':' || ((SELECT v FROM t) =
+               coalesce((SELECT (new_row->>'v')::int FROM rowkeeper.audit_log
+                          WHERE table_name = 't' AND op = 'UPDATE'
+                          ORDER BY id DESC LIMIT 1), 0))
+          FROM rowkeeper.audit_log WHERE table_name = 't' AND op = 'UPDATE'
+    });
+}
 
 # UPDATE in a transaction and report whether the row was stamped with now().
 sub stamped
@@ -44,6 +58,8 @@ eval { $bg->quit; };
 $node->start;
 is($node->safe_psql('postgres', 'SELECT v < 1000 FROM t'), 't',
     'uncommitted update rolled back by crash recovery');
+is(audit_matches(), '2:true',
+    'audit log after the crash: one entry per committed update, none for the lost one');
 is(stamped(), 't', 'stamped after crash recovery');
 
 # Preloaded: settings from postgresql.conf are honoured, typos reported.
@@ -64,6 +80,7 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', 'SELECT rowkeeper.current_request_id()'),
     'from-config', 'configured value back after the transaction');
 is(stamped(), 't', 'stamped with the library preloaded');
+is(audit_matches(), '4:true', 'audited with the library preloaded');
 
 $node->stop;
 done_testing();
