@@ -33,6 +33,19 @@ AS 'MODULE_PATHNAME', '_trigger_args';
 COMMENT ON FUNCTION rowkeeper._trigger_args(bytea) IS
 'Internal: split pg_trigger.tgargs into its arguments.';
 
+/* Trigger arguments as the quoted, comma-separated list CREATE TRIGGER takes. */
+CREATE FUNCTION rowkeeper._quote_args(args text[])
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.string_agg(pg_catalog.quote_literal(a), ', ' ORDER BY i)
+      FROM pg_catalog.unnest(args) WITH ORDINALITY AS u(a, i)
+$$;
+
+COMMENT ON FUNCTION rowkeeper._quote_args(text[]) IS
+'Internal: trigger arguments quoted for CREATE TRIGGER.';
+
 /*
  * Check that tbl is something a rowkeeper capability can be put on, and
  * that the caller owns it.  "caller" names the public function, for the
@@ -315,8 +328,7 @@ BEGIN
                    tgname,
                    CASE WHEN on_insert THEN 'INSERT OR UPDATE' ELSE 'UPDATE' END,
                    tbl,
-                   (SELECT string_agg(pg_catalog.quote_literal(a), ', ' ORDER BY i)
-                      FROM pg_catalog.unnest(want_args) WITH ORDINALITY AS u(a, i)));
+                   rowkeeper._quote_args(want_args));
 END;
 $$;
 
@@ -674,13 +686,11 @@ BEGIN
     EXECUTE format('CREATE TRIGGER rowkeeper_audit AFTER INSERT OR UPDATE OR DELETE ON %s '
                    'FOR EACH ROW EXECUTE FUNCTION rowkeeper.audit_trigger(%s)',
                    tbl,
-                   (SELECT string_agg(pg_catalog.quote_literal(a), ', ' ORDER BY i)
-                      FROM pg_catalog.unnest(want_args) WITH ORDINALITY AS u(a, i)));
+                   rowkeeper._quote_args(want_args));
     EXECUTE format('CREATE TRIGGER rowkeeper_audit_truncate AFTER TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION rowkeeper.audit_trigger(%s)',
                    tbl,
-                   (SELECT string_agg(pg_catalog.quote_literal(a), ', ' ORDER BY i)
-                      FROM pg_catalog.unnest(want_args) WITH ORDINALITY AS u(a, i)));
+                   rowkeeper._quote_args(want_args));
     EXECUTE format('COMMENT ON TRIGGER rowkeeper_audit ON %s IS %L', tbl, since);
     IF replicated THEN
         EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER rowkeeper_audit', tbl);

@@ -99,20 +99,6 @@ static text *session_user_name = NULL;
 static Datum client_addr = (Datum) 0;
 static bool client_addr_null = true;
 
-/*
- * Report a trigger whose arguments were not written by enable_audit().
- */
-static void
-bad_audit_argument(Trigger *trigger, Relation rel, const char *arg)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid argument \"%s\" to trigger \"%s\" on table \"%s\"",
-					arg, trigger->tgname, RelationGetRelationName(rel)),
-			 errdetail("rowkeeper.audit_trigger() takes options exclude=<column>, redact=<column>, skip_noop=true|false and require_actor=true|false."),
-			 errhint("Create the trigger with rowkeeper.enable_audit() instead of CREATE TRIGGER.")));
-}
-
 /* Attribute index (0-based) of a column named in an option, or complain. */
 static int
 option_column(Relation rel, Trigger *trigger, const char *arg,
@@ -131,46 +117,30 @@ option_column(Relation rel, Trigger *trigger, const char *arg,
 	return attnum - 1;
 }
 
-/* Parse "true"/"false" of an option, or complain. */
-static bool
-audit_bool_option(Trigger *trigger, Relation rel, const char *arg,
-				  const char *value)
-{
-	bool		result;
-
-	if (!parse_bool(value, &result))
-		bad_audit_argument(trigger, rel, arg);
-	return result;
-}
-
 /* Apply the trigger's key=value arguments to cfg. */
 static void
 parse_audit_options(AuditConfig *cfg, Trigger *trigger, Relation rel)
 {
+	RkTriggerArgs ta = {trigger, rel,
+		"rowkeeper.audit_trigger() takes options exclude=<column>, redact=<column>, skip_noop=true|false and require_actor=true|false.",
+	"rowkeeper.enable_audit()"};
 	int			i;
 
 	for (i = 0; i < trigger->tgnargs; i++)
 	{
 		const char *arg = trigger->tgargs[i];
-		const char *eq = strchr(arg, '=');
 		const char *value;
-		size_t		keylen;
 
-		if (eq == NULL)
-			bad_audit_argument(trigger, rel, arg);
-		keylen = eq - arg;
-		value = eq + 1;
-
-		if (keylen == 7 && strncmp(arg, "exclude", 7) == 0)
+		if ((value = rk_option_value(arg, "exclude")) != NULL)
 			cfg->logged[option_column(rel, trigger, arg, value)] = false;
-		else if (keylen == 6 && strncmp(arg, "redact", 6) == 0)
+		else if ((value = rk_option_value(arg, "redact")) != NULL)
 			cfg->redacted[option_column(rel, trigger, arg, value)] = true;
-		else if (keylen == 9 && strncmp(arg, "skip_noop", 9) == 0)
-			cfg->skip_noop = audit_bool_option(trigger, rel, arg, value);
-		else if (keylen == 13 && strncmp(arg, "require_actor", 13) == 0)
-			cfg->require_actor = audit_bool_option(trigger, rel, arg, value);
+		else if ((value = rk_option_value(arg, "skip_noop")) != NULL)
+			cfg->skip_noop = rk_option_bool(&ta, arg, value);
+		else if ((value = rk_option_value(arg, "require_actor")) != NULL)
+			cfg->require_actor = rk_option_bool(&ta, arg, value);
 		else
-			bad_audit_argument(trigger, rel, arg);
+			rk_bad_trigger_argument(&ta, arg);
 	}
 }
 

@@ -12,10 +12,32 @@
 
 #include "postgres.h"
 
+#include "commands/trigger.h"
+#include "utils/relcache.h"
+
 /* context.c: the request context GUCs (rowkeeper.actor, ...) */
 extern void rk_context_define_gucs(void);
 extern const char *rk_context_actor(void);
 extern const char *rk_context_tenant(void);
 extern const char *rk_context_request_id(void);
+
+/*
+ * catalog_util.c: options stored as key=value trigger arguments.  An
+ * RkTriggerArgs names the trigger being parsed and what its arguments
+ * should look like, for the error a malformed argument raises.
+ */
+typedef struct RkTriggerArgs
+{
+	Trigger    *trigger;
+	Relation	rel;
+	const char *usage;			/* errdetail: the accepted arguments */
+	const char *enable_fn;		/* the function that creates the trigger */
+} RkTriggerArgs;
+
+extern void rk_bad_trigger_argument(const RkTriggerArgs *ta, const char *arg)
+			pg_attribute_noreturn();
+extern const char *rk_option_value(const char *arg, const char *key);
+extern bool rk_option_bool(const RkTriggerArgs *ta, const char *arg,
+						   const char *value);
 
 #endif							/* ROWKEEPER_H */

@@ -80,48 +80,13 @@ typedef struct UpdatedAtConfig
 	bool		skip_noop;
 } UpdatedAtConfig;
 
-/*
- * Report a trigger whose arguments were not written by enable_updated_at()
- * (created by hand, or edited).
- */
-static void
-bad_trigger_argument(Trigger *trigger, Relation rel, const char *arg)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid argument \"%s\" to trigger \"%s\" on table \"%s\"",
-					arg, trigger->tgname, RelationGetRelationName(rel)),
-			 errdetail("rowkeeper.updated_at_trigger() takes a column name followed by options clock=transaction|statement|clock, keep_explicit=true|false and skip_noop=true|false."),
-			 errhint("Create the trigger with rowkeeper.enable_updated_at() instead of CREATE TRIGGER.")));
-}
-
-/* Parse "true"/"false" of an option, or complain. */
-static bool
-parse_bool_option(Trigger *trigger, Relation rel, const char *arg,
-				  const char *value)
-{
-	bool		result;
-
-	if (!parse_bool(value, &result))
-		bad_trigger_argument(trigger, rel, arg);
-	return result;
-}
-
 /* Apply one key=value trigger argument to cfg. */
 static void
-parse_option(UpdatedAtConfig *cfg, Trigger *trigger, Relation rel,
-			 const char *arg)
+parse_option(UpdatedAtConfig *cfg, const RkTriggerArgs *ta, const char *arg)
 {
-	const char *eq = strchr(arg, '=');
 	const char *value;
-	size_t		keylen;
 
-	if (eq == NULL)
-		bad_trigger_argument(trigger, rel, arg);
-	keylen = eq - arg;
-	value = eq + 1;
-
-	if (keylen == 5 && strncmp(arg, "clock", 5) == 0)
+	if ((value = rk_option_value(arg, "clock")) != NULL)
 	{
 		if (strcmp(value, "transaction") == 0)
 			cfg->clock = CLOCK_TRANSACTION;
@@ -130,14 +95,14 @@ parse_option(UpdatedAtConfig *cfg, Trigger *trigger, Relation rel,
 		else if (strcmp(value, "clock") == 0)
 			cfg->clock = CLOCK_WALL;
 		else
-			bad_trigger_argument(trigger, rel, arg);
+			rk_bad_trigger_argument(ta, arg);
 	}
-	else if (keylen == 13 && strncmp(arg, "keep_explicit", 13) == 0)
-		cfg->keep_explicit = parse_bool_option(trigger, rel, arg, value);
-	else if (keylen == 9 && strncmp(arg, "skip_noop", 9) == 0)
-		cfg->skip_noop = parse_bool_option(trigger, rel, arg, value);
+	else if ((value = rk_option_value(arg, "keep_explicit")) != NULL)
+		cfg->keep_explicit = rk_option_bool(ta, arg, value);
+	else if ((value = rk_option_value(arg, "skip_noop")) != NULL)
+		cfg->skip_noop = rk_option_bool(ta, arg, value);
 	else
-		bad_trigger_argument(trigger, rel, arg);
+		rk_bad_trigger_argument(ta, arg);
 }
 
 /*
@@ -151,6 +116,9 @@ resolve_config(UpdatedAtConfig *cfg, TriggerData *trigdata)
 	Trigger    *trigger = trigdata->tg_trigger;
 	Relation	rel = trigdata->tg_relation;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
+	RkTriggerArgs ta = {trigger, rel,
+		"rowkeeper.updated_at_trigger() takes a column name followed by options clock=transaction|statement|clock, keep_explicit=true|false and skip_noop=true|false.",
+	"rowkeeper.enable_updated_at()"};
 	const char *colname;
 	Form_pg_attribute att;
 	int			i;
@@ -192,7 +160,7 @@ resolve_config(UpdatedAtConfig *cfg, TriggerData *trigdata)
 						   trigger->tgname)));
 
 	for (i = 1; i < trigger->tgnargs; i++)
-		parse_option(cfg, trigger, rel, trigger->tgargs[i]);
+		parse_option(cfg, &ta, trigger->tgargs[i]);
 }
 
 /*
