@@ -30,6 +30,8 @@
 #              permutation of the ids: exactly one row per transaction)
 #     bulk     UPDATE t SET val = val + 1 WHERE id BETWEEN lo AND lo+BULK_ROWS-1,
 #              the two clients on disjoint ranges (no lock waits)
+#   rowkeeper is built from this checkout and installed, and its C functions
+#   are then pinned to a private copy of the build (see install_extension).
 #   ROUNDS rounds; each round runs every (operation, variant) once, the
 #   variant order rotated from round to round, and VACUUM ANALYZEs the whole
 #   database first.  The table reports the median TPS per (operation,
@@ -86,15 +88,18 @@ run_pgbench() {
         || { cat "$out"; return 1; }
 }
 
-# check_module WHEN: is the installed module still the one this checkout
-# built?  Another checkout may install its own build on this machine while
-# the bench runs (the install is machine-wide).
-check_module() {
-    local installed
-    installed=$(md5sum < "$("$PG_CONFIG" --pkglibdir)/rowkeeper.so" | cut -d' ' -f1)
-    [ "$installed" = "$BUILT_SUM" ] && return 0
-    echo "WARNING ($1): the installed rowkeeper.so is not the one this checkout built;"
-    echo "another build was installed meanwhile: the figures may not be this checkout's."
+# check_installed_scripts WHEN: are the extension's installed control and
+# SQL scripts still this checkout's?  The install is machine-wide and
+# another checkout may install its own build while the bench runs.
+check_installed_scripts() {
+    local dir f
+    dir=$("$PG_CONFIG" --sharedir)/extension
+    for f in "$ROOT/rowkeeper.control" "$ROOT"/sql/rowkeeper--*.sql; do
+        cmp -s "$f" "$dir/$(basename "$f")" && continue
+        echo "$dir/$(basename "$f") is not this checkout's ($1):"
+        echo "another checkout installed rowkeeper meanwhile; run the bench again."
+        exit 1
+    done
 }
 
 # --- steps ------------------------------------------------------------------
@@ -107,6 +112,23 @@ start_cluster() {
     rk_as_pg mkdir -p "$RK_WORK/scripts" "$RK_WORK/runs"
     cp "$BENCH"/*.pgbench "$RK_WORK/scripts/"
     chown -R postgres: "$RK_WORK/scripts"
+}
+
+# install_extension: CREATE EXTENSION from this checkout's scripts, then pin
+# its C functions to a private copy of this checkout's rowkeeper.so, so that
+# an install from another checkout during the runs cannot swap the module
+# under the backends (pg_proc.probin '$libdir/rowkeeper' -> the copy).
+install_extension() {
+    local pinned
+    check_installed_scripts "before CREATE EXTENSION"
+    sql -c "CREATE EXTENSION rowkeeper"
+    check_installed_scripts "after CREATE EXTENSION"
+    rk_as_pg mkdir -p "$RK_WORK/lib"
+    install -o postgres -g postgres -m 755 "$ROOT/rowkeeper.so" "$RK_WORK/lib/rowkeeper.so"
+    pinned=$(sql_value "WITH p AS (UPDATE pg_catalog.pg_proc SET probin = '$RK_WORK/lib/rowkeeper'
+                                    WHERE probin = '\$libdir/rowkeeper' RETURNING 1)
+                        SELECT count(*) FROM p")
+    echo "  $pinned C functions use $RK_WORK/lib/rowkeeper.so (this checkout's build)"
 }
 
 setup_schema() {
@@ -136,7 +158,7 @@ run_rounds() {
     RESULTS=$RK_WORK/results.tsv
     : > "$RESULTS"
     for (( r = 1; r <= ROUNDS; r++ )); do
-        rk_say "round $r of $ROUNDS"
+        rk_say "round $r of $ROUNDS (load average $(cut -d' ' -f1-3 /proc/loadavg))"
         sql -c "VACUUM ANALYZE"
         for op in "${OPS[@]}"; do
             for (( k = 0; k < ${#VARIANTS[@]}; k++ )); do
@@ -257,13 +279,11 @@ report_update_size() {
 
 rk_install_deps
 rk_build
-BUILT_SUM=$(md5sum < "$ROOT/rowkeeper.so" | cut -d' ' -f1)
 start_cluster
+install_extension
 setup_schema
-check_module "after setup"
 run_rounds
 report_tps
 check_log_counts
 report_update_size
-check_module "at the end"
 rk_say "bench finished; cluster stopped and removed"

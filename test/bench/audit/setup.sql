@@ -12,7 +12,7 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 
-CREATE EXTENSION rowkeeper;
+-- (rowkeeper is already installed: audit.sh creates the extension first.)
 
 -- The reference: the common PL/pgSQL audit trigger and its plain log table.
 CREATE TABLE audit_plpgsql (
