@@ -19,10 +19,17 @@
 # ANALYZE, warm each variant up, then ROUNDS rounds; each round runs every
 # variant once for DURATION seconds, the order rotated by one each round so
 # that no variant always runs first or right after the same neighbour.
-# Before every run the table is VACUUMed and a CHECKPOINT taken, so each run
-# starts from the same kind of state.  The machine's noise is spread over
-# all variants; the report gives, per variant, the median TPS, its ratio to
-# the baseline median, and every round's figure.
+# Autovacuum is off for the four tables; instead, before every run the
+# table is VACUUMed and a CHECKPOINT taken, so each run starts from the same
+# kind of state and no run pays for another table's vacuum.  The machine's
+# noise is spread over all variants; the report gives, per variant, the
+# median TPS, its ratio to the baseline median, and every round's figure.
+# After the runs it checks that every updated row got a new updated_at.
+#
+# rowkeeper.so is installed machine-wide, so another checkout's build (its
+# test/check.sh or benchmark) replaces it; the script stops with an error if
+# that happens during the benchmark rather than measure another build.  Run
+# it alone on the machine: anything else running shows in the figures.
 #
 # Usage (root, fresh Debian 12 is fine):
 #   bash test/bench/updated_at.sh
@@ -183,6 +190,7 @@ main() {
     setup_tables
     warm_up
     run_rounds
+    check_installed_library
     check_stamped
     report
 }
