@@ -6,7 +6,11 @@ MODULE_big  = rowkeeper
 OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
               src/updated_at.o src/audit.o
 
+# Install scripts as released (never edited) plus upgrade scripts.  An
+# upgrade script under development is assembled from per-capability
+# fragments in sql/<version>/, applied in file-name order.
 DATA        = $(wildcard sql/$(EXTENSION)--*.sql)
+DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 
 # pg_regress: sql/ + expected/, install first, uninstall last.
 REGRESS     = install context updated_at updated_at_errors audit audit_errors uninstall
@@ -26,6 +30,9 @@ PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter $(ROWKEEPER_CFLAGS)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+$(EXTENSION)--0.1.0--0.2.0.sql: $(sort $(wildcard sql/0.2.0/*.sql))
+	cat $^ > $@
 
 # Print a make variable (used by the test scripts): make -s print-REGRESS
 print-%:

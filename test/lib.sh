@@ -10,8 +10,11 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_MAJOR=${PG_MAJOR:-15}
-PG_BINDIR=/usr/lib/postgresql/$PG_MAJOR/bin
-export PG_CONFIG=${PG_CONFIG:-$PG_BINDIR/pg_config}
+export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+# PG_CONFIG may point at a relocated copy of the server (a private install
+# target for parallel work); its bindir is then the one used.  Before the
+# packages are installed, fall back to Debian's path.
+PG_BINDIR=$("$PG_CONFIG" --bindir 2>/dev/null || echo "/usr/lib/postgresql/$PG_MAJOR/bin")
 
 rk_say() { printf '\n=== %s\n' "$*"; }
 
