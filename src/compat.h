@@ -42,4 +42,37 @@
 #define rk_reserve_guc_prefix(prefix) EmitWarningsOnPlaceholders(prefix)
 #endif
 
+/*
+ * A relation's partition descriptor.  PostgreSQL 14 added partitions being
+ * detached concurrently, which we omit (and then leave routing to the
+ * executor, see audit_log.c).
+ */
+#if PG_VERSION_NUM >= 140000
+#define rk_partition_desc(rel) RelationGetPartitionDesc((rel), true)
+#define rk_partdesc_has_detached(pd) ((pd)->detached_exist)
+#else
+#define rk_partition_desc(rel) RelationGetPartitionDesc(rel)
+#define rk_partdesc_has_detached(pd) false
+#endif
+
+/*
+ * One non-unique index entry.  PostgreSQL 14 added the indexUnchanged hint;
+ * 17 added index_insert_cleanup(), which must follow the last insert made
+ * with an IndexInfo (BRIN keeps state there).
+ */
+#if PG_VERSION_NUM >= 170000
+#define rk_index_insert_cleanup(index, info) index_insert_cleanup((index), (info))
+#else
+#define rk_index_insert_cleanup(index, info) ((void) 0)
+#endif
+#if PG_VERSION_NUM >= 140000
+#define rk_index_insert(index, values, isnull, tid, heap, info) \
+	((void) index_insert((index), (values), (isnull), (tid), (heap), \
+						 UNIQUE_CHECK_NO, false, (info)))
+#else
+#define rk_index_insert(index, values, isnull, tid, heap, info) \
+	((void) index_insert((index), (values), (isnull), (tid), (heap), \
+						 UNIQUE_CHECK_NO, (info)))
+#endif
+
 #endif							/* ROWKEEPER_COMPAT_H */
