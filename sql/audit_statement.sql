@@ -123,7 +123,7 @@ BEGIN
         plan := plan || line || E'\n';
     END LOOP;
     RAISE NOTICE 'history uses the row_ref index: %, sort node: %, seq scan: %',
-        plan ~ 'Index Scan using audit_log_\w+_row_ref_id_idx', plan ~ '(^|\s)Sort(\n|$)', plan ~ 'Seq Scan';
+        plan ~ 'Index Scan using audit_log_\w+_row_ref_idx', plan ~ '(^|\s)Sort(\n|$)', plan ~ 'Seq Scan';
 END $$;
 SELECT op, new_row FROM rowkeeper.audit_log
  WHERE row_ref = rowkeeper.row_ref('public', 'items_row', '{"id": 7}')
