@@ -14,9 +14,10 @@ DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 
 # pg_regress: sql/ + expected/, install first, uninstall last.
 REGRESS     = install context updated_at updated_at_errors audit audit_errors \
-              audit_statement audit_writer audit_evasion audit_queries uninstall
+              audit_statement audit_writer audit_evasion audit_queries audit_chain \
+              uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
-ISOLATION      = updated_at_concurrent audit_concurrent
+ISOLATION      = updated_at_concurrent audit_concurrent audit_chain_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation
 # TAP: test/t/*.pl with PostgreSQL::Test::Cluster.
 TAP_TESTS   = 1
