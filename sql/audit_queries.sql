@@ -121,6 +121,25 @@ SELECT rowkeeper.restore_row('account', '{"id": 3}', :'t0');   -- existed then t
 SELECT rowkeeper.restore_row('account', '{"id": 1}', :'t0');   -- did not exist: deleted
 SELECT id FROM account ORDER BY id;
 
+-- A partitioned table: its rows live in partitions and log under its name.
+CREATE TABLE pt (id int PRIMARY KEY, v text) PARTITION BY RANGE (id);
+CREATE TABLE pt_1 PARTITION OF pt FOR VALUES FROM (0) TO (100);
+CREATE TABLE pt_2 PARTITION OF pt FOR VALUES FROM (100) TO (200);
+SELECT rowkeeper.enable_audit('pt');
+INSERT INTO pt VALUES (1, 'one'), (150, 'x');
+SELECT clock_timestamp() AS p1 \gset
+UPDATE pt SET v = 'uno' WHERE id = 1;
+DELETE FROM pt WHERE id = 150;
+SELECT rowkeeper.row_as_of('pt', '{"id": 1}', :'p1') AS pt_1_then,
+       rowkeeper.row_as_of('pt', '{"id": 150}', :'p1') AS pt_150_then;
+SELECT j FROM rowkeeper.table_as_of('pt', :'p1') j;
+SELECT id AS pt_del FROM rowkeeper.audit_log WHERE table_name = 'pt' AND op = 'DELETE' \gset
+SELECT rowkeeper.undo(:pt_del);
+SELECT rowkeeper.restore_row('pt', '{"id": 1}', :'p1');
+SELECT tableoid::regclass, * FROM pt ORDER BY id;
+SELECT rowkeeper.disable_audit('pt');
+DROP TABLE pt;
+
 -- Reading the log takes rowkeeper_auditor; undo also takes rights on the table.
 CREATE ROLE q_app;
 CREATE ROLE q_auditor IN ROLE rowkeeper_auditor;

@@ -158,6 +158,23 @@ $$;
 COMMENT ON FUNCTION rowkeeper._excluded_columns(regclass) IS
 'Internal: the columns enable_audit excludes on a table.';
 
+/*
+ * How generated statements name the table: ONLY for a plain table (an
+ * inheritance child logs under its own name), the table itself for a
+ * partitioned one (its partitions log under its name).
+ */
+CREATE FUNCTION rowkeeper._rel_ref(tbl regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE c.relkind WHEN 'p' THEN '' ELSE 'ONLY ' END || tbl::text
+      FROM pg_catalog.pg_class c WHERE c.oid = tbl
+$$;
+
+COMMENT ON FUNCTION rowkeeper._rel_ref(regclass) IS
+'Internal: the table as generated SQL names it (ONLY unless partitioned).';
+
 /* The live row of tbl with this key, as jsonb without excluded columns. */
 CREATE FUNCTION rowkeeper._live_row(tbl regclass, key jsonb)
 RETURNS jsonb
@@ -168,10 +185,10 @@ DECLARE
     cond text;
     result jsonb;
 BEGIN
-    SELECT string_agg(format('t.%I IS NOT DISTINCT FROM k.%I', c, c), ' AND ')
+    SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
       INTO cond FROM pg_catalog.unnest(rowkeeper._key_columns(tbl)) c;
-    EXECUTE format('SELECT pg_catalog.to_jsonb(t) FROM ONLY %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE %s',
-                   tbl, tbl, cond)
+    EXECUTE format('SELECT pg_catalog.to_jsonb(t) FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE %s',
+                   rowkeeper._rel_ref(tbl), tbl, cond)
        INTO result USING key;
     RETURN result - rowkeeper._excluded_columns(tbl);
 END;
@@ -181,36 +198,55 @@ COMMENT ON FUNCTION rowkeeper._live_row(regclass, jsonb) IS
 'Internal: the current row with this key (without excluded columns), or NULL.';
 
 /*
- * Entries of one row, oldest first, following key changes backwards: the
- * entries of a row's earlier key up to the UPDATE that changed it.
+ * Entries of one row (in no particular order), following key changes
+ * backwards: the entries of a row's earlier key up to the UPDATE that
+ * changed it.  A loop of constant lookups, so each is an index scan on
+ * (row_ref, id) whatever the planner thinks of the names and keys.
  */
 CREATE FUNCTION rowkeeper._row_entries(tbl regclass, key jsonb)
 RETURNS SETOF rowkeeper.audit_log
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH RECURSIVE names AS (SELECT * FROM rowkeeper._audit_names(tbl)),
-    keys (k, before_id) AS (
-        SELECT key, NULL::bigint
-        UNION
-        SELECT l.old_key, l.id
-          FROM keys, names, rowkeeper.audit_log l
-         WHERE l.row_ref = rowkeeper.row_ref(names.schema_name, names.table_name, keys.k)
-           AND l.schema_name = names.schema_name AND l.table_name = names.table_name
-           AND l.row_key = keys.k AND l.old_key IS NOT NULL
-           AND (keys.before_id IS NULL OR l.id < keys.before_id)
-    )
-    SELECT DISTINCT ON (l.id) l.*
-      FROM keys, names, rowkeeper.audit_log l
-     WHERE l.row_ref = rowkeeper.row_ref(names.schema_name, names.table_name, keys.k)
-       AND l.schema_name = names.schema_name AND l.table_name = names.table_name
-       AND l.row_key = keys.k
-       AND (keys.before_id IS NULL OR l.id < keys.before_id)
-     ORDER BY l.id
+DECLARE
+    names record;
+    k jsonb := key;
+    before bigint := NULL;
+    link_id bigint;
+    link_key jsonb;
+    found_id bigint;
+    found_key jsonb;
+    hops int := 0;
+BEGIN
+    LOOP
+        link_id := NULL;
+        FOR names IN SELECT * FROM rowkeeper._audit_names(tbl) LOOP
+            RETURN QUERY
+                SELECT l.* FROM rowkeeper.audit_log l
+                 WHERE l.row_ref = rowkeeper.row_ref(names.schema_name, names.table_name, k)
+                   AND l.schema_name = names.schema_name AND l.table_name = names.table_name
+                   AND l.row_key = k AND (before IS NULL OR l.id < before);
+            -- the change that gave the row this key
+            SELECT l.id, l.old_key INTO found_id, found_key FROM rowkeeper.audit_log l
+             WHERE l.row_ref = rowkeeper.row_ref(names.schema_name, names.table_name, k)
+               AND l.schema_name = names.schema_name AND l.table_name = names.table_name
+               AND l.row_key = k AND l.old_key IS NOT NULL AND (before IS NULL OR l.id < before)
+             ORDER BY l.id LIMIT 1;
+            IF found_id IS NOT NULL AND (link_id IS NULL OR found_id < link_id) THEN
+                link_id := found_id;
+                link_key := found_key;
+            END IF;
+        END LOOP;
+        hops := hops + 1;
+        EXIT WHEN link_id IS NULL OR hops > 1000;
+        k := link_key;
+        before := link_id;
+    END LOOP;
+END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper._row_entries(regclass, jsonb) IS
-'Internal: log entries of one row, oldest first, across key changes and renames.';
+'Internal: log entries of one row across key changes and renames (unordered; order by id).';
 
 CREATE FUNCTION rowkeeper.row_history(tbl regclass, key jsonb)
 RETURNS TABLE (audit_id bigint, logged_at timestamptz, op text, row_key jsonb,
@@ -227,7 +263,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = 'rowkeeper.row_history(): table and key must not be NULL';
     END IF;
-    FOR e IN SELECT * FROM rowkeeper._row_entries(tbl, key) LOOP
+    FOR e IN SELECT * FROM rowkeeper._row_entries(tbl, key) r ORDER BY r.id LOOP
         img := CASE e.op WHEN 'INSERT' THEN e.new_row
                          WHEN 'UPDATE' THEN coalesce(img, '{}') || e.new_row
                          ELSE NULL END;
@@ -297,7 +333,7 @@ BEGIN
                     SELECT (SELECT pg_catalog.jsonb_object_agg(j.key, j.value)
                               FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(t)) j WHERE j.key = ANY ($1)),
                            pg_catalog.to_jsonb(t) - $2
-                      FROM %s t', tbl)
+                      FROM %s t', rowkeeper._rel_ref(tbl))
       USING keys, rowkeeper._excluded_columns(tbl);
     FOR e IN SELECT l.op, l.row_key, l.old_key, l.old_row
                FROM rowkeeper.audit_log l, rowkeeper._audit_names(tbl) n
@@ -415,11 +451,11 @@ BEGIN
                        tbl)
           USING image;
     ELSE
-        SELECT string_agg(format('t.%I IS NOT DISTINCT FROM k.%I', c, c), ' AND ')
+        SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
           INTO cond FROM pg_catalog.unnest(rowkeeper._key_columns(tbl)) c;
         EXECUTE format('UPDATE %s t SET (%s) = (SELECT %s FROM pg_catalog.jsonb_populate_record(NULL::%s, $1) r) '
                        'FROM pg_catalog.jsonb_populate_record(NULL::%s, $2) k WHERE %s',
-                       tbl,
+                       rowkeeper._rel_ref(tbl),
                        (SELECT string_agg(format('%I', c), ', ') FROM pg_catalog.unnest(cols) c),
                        (SELECT string_agg(format('r.%I', c), ', ') FROM pg_catalog.unnest(cols) c),
                        tbl, tbl, cond)
@@ -445,10 +481,10 @@ DECLARE
     cond text;
     n bigint;
 BEGIN
-    SELECT string_agg(format('t.%I IS NOT DISTINCT FROM k.%I', c, c), ' AND ')
+    SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
       INTO cond FROM pg_catalog.unnest(rowkeeper._key_columns(tbl)) c;
     EXECUTE format('DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE %s',
-                   tbl, tbl, cond)
+                   rowkeeper._rel_ref(tbl), tbl, cond)
       USING key;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n <> 1 THEN
@@ -476,13 +512,13 @@ DECLARE
     same text;
     found boolean;
 BEGIN
-    SELECT string_agg(format('t.%I IS NOT DISTINCT FROM k.%I', c, c), ' AND ')
+    SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
       INTO cond FROM pg_catalog.unnest(rowkeeper._key_columns(tbl)) c;
     SELECT coalesce(string_agg(format('t.%I IS NOT DISTINCT FROM x.%I', j.key, j.key), ' AND '), 'true')
       INTO same FROM pg_catalog.jsonb_each(image) j WHERE j.value <> '"[redacted]"';
-    EXECUTE format('SELECT EXISTS (SELECT FROM ONLY %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k, '
+    EXECUTE format('SELECT EXISTS (SELECT FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k, '
                    'pg_catalog.jsonb_populate_record(NULL::%s, $2) x WHERE %s AND %s)',
-                   tbl, tbl, tbl, cond, same)
+                   rowkeeper._rel_ref(tbl), tbl, tbl, cond, same)
        INTO found USING key, image;
     RETURN found;
 END;
