@@ -4,7 +4,8 @@ EXTVERSION  = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']
 
 MODULE_big  = rowkeeper
 OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
-              src/updated_at.o src/audit.o src/audit_log.o
+              src/updated_at.o src/audit.o src/audit_log.o \
+              src/audit_chain.o
 
 # Install scripts as released (never edited) plus upgrade scripts.  An
 # upgrade script under development is assembled from per-capability

@@ -75,4 +75,41 @@
 						 UNIQUE_CHECK_NO, (info)))
 #endif
 
+/*
+ * SHA-256 of a buffer with PostgreSQL's own implementation (OpenSSL when
+ * the server is built with it).  PostgreSQL 14 replaced the sha2.h calls
+ * with the cryptohash API; 15 added the length argument of _final.
+ */
+#include "common/sha2.h"
+#if PG_VERSION_NUM >= 140000
+#include "common/cryptohash.h"
+#endif
+
+#define RK_SHA256_LENGTH PG_SHA256_DIGEST_LENGTH
+
+static inline void
+rk_sha256(const uint8 *data, size_t len, uint8 *dest)
+{
+#if PG_VERSION_NUM >= 140000
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, data, len) < 0 ||
+#if PG_VERSION_NUM >= 150000
+		pg_cryptohash_final(ctx, dest, PG_SHA256_DIGEST_LENGTH) < 0
+#else
+		pg_cryptohash_final(ctx, dest) < 0
+#endif
+		)
+		elog(ERROR, "could not compute a SHA-256 digest");
+	pg_cryptohash_free(ctx);
+#else
+	pg_sha256_ctx ctx;
+
+	pg_sha256_init(&ctx);
+	pg_sha256_update(&ctx, data, len);
+	pg_sha256_final(&ctx, dest);
+#endif
+}
+
 #endif							/* ROWKEEPER_COMPAT_H */

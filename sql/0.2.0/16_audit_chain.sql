@@ -15,10 +15,11 @@
 -- audit_chain_head() is the latest hash, to keep outside the database, so
 -- that a chain rewritten as a whole is caught too.
 --
--- Entry digest: sha256 of a canonical encoding of every column, each
--- length-prefixed in UTF-8 (NULL distinct from ''), timestamps in UTC,
--- jsonb in its canonical text form (sorted keys; 1 and 1.0 differ, as they
--- differ in the log).  Entries not yet sealed are reported as the tail.
+-- Entry digest: audit_entry_digest(), in C (src/audit_chain.c): SHA-256 of
+-- a canonical encoding of every column, each length-prefixed in UTF-8
+-- (NULL distinct from ''), logged_at in microseconds (no time zone), jsonb
+-- in its canonical text form (sorted keys; 1 and 1.0 differ, as they differ
+-- in the log).  Entries not yet sealed are reported as the tail.
 ------------------------------------------------------------------------------
 
 CREATE TABLE rowkeeper.audit_seal (
@@ -37,50 +38,13 @@ SELECT pg_catalog.pg_extension_config_dump('rowkeeper.audit_seal', '');
 COMMENT ON TABLE rowkeeper.audit_seal IS
 'Hash chain over rowkeeper.audit_log: one row per sealed batch of finished transactions (see rowkeeper.seal_audit_log()).';
 
-CREATE FUNCTION rowkeeper._chain_field(v text)
-RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE WHEN v IS NULL THEN '-;'
-                ELSE pg_catalog.octet_length(pg_catalog.convert_to(v, 'UTF8'))::text || ':' || v || ';' END
-$$;
-
-COMMENT ON FUNCTION rowkeeper._chain_field(text) IS
-'Internal: one length-prefixed field of the canonical encoding of an audit entry (NULL is "-;").';
-
 CREATE FUNCTION rowkeeper.audit_entry_digest(e rowkeeper.audit_log)
 RETURNS bytea
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT pg_catalog.sha256(pg_catalog.convert_to(
-        'rowkeeper-audit-v1;'
-        || rowkeeper._chain_field(e.id::text)
-        || rowkeeper._chain_field(pg_catalog.to_char(e.logged_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'))
-        || rowkeeper._chain_field(e.txid::text)
-        || rowkeeper._chain_field(e.table_oid::text)
-        || rowkeeper._chain_field(e.schema_name)
-        || rowkeeper._chain_field(e.table_name)
-        || rowkeeper._chain_field(e.op)
-        || rowkeeper._chain_field(e.row_key::text)
-        || rowkeeper._chain_field(e.old_key::text)
-        || rowkeeper._chain_field(e.old_row::text)
-        || rowkeeper._chain_field(e.new_row::text)
-        || rowkeeper._chain_field(e.actor)
-        || rowkeeper._chain_field(e.db_user)
-        || rowkeeper._chain_field(e.role_user)
-        || rowkeeper._chain_field(e.session_user_name)
-        || rowkeeper._chain_field(e.client_addr::text)
-        || rowkeeper._chain_field(e.application_name)
-        || rowkeeper._chain_field(e.request_id)
-        || rowkeeper._chain_field(e.tenant)
-        || rowkeeper._chain_field(e.row_ref::text),
-        'UTF8'))
-$$;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'audit_entry_digest';
 
 COMMENT ON FUNCTION rowkeeper.audit_entry_digest(rowkeeper.audit_log) IS
-'SHA-256 of the canonical encoding of one audit entry (every column, length-prefixed UTF-8, timestamps in UTC).';
+'SHA-256 of the canonical encoding of one audit entry (every column, length-prefixed UTF-8; see src/audit_chain.c).';
 
 /*
  * Seal the entries of every transaction finished since the last batch.
