@@ -18,6 +18,7 @@
 #include "fmgr.h"
 
 #include "audit_log.h"
+#include "compat.h"
 #include "rowkeeper.h"
 
 PG_MODULE_MAGIC;
@@ -33,5 +34,8 @@ void
 _PG_init(void)
 {
 	rk_context_define_gucs();
+	rk_purge_define_gucs();
+	/* after every rowkeeper.* setting is defined */
+	rk_reserve_guc_prefix("rowkeeper");
 	rk_audit_log_init();
 }

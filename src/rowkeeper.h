@@ -21,6 +21,9 @@ extern const char *rk_context_actor(void);
 extern const char *rk_context_tenant(void);
 extern const char *rk_context_request_id(void);
 
+/* purge.c: settings of the purge jobs */
+extern void rk_purge_define_gucs(void);
+
 /*
  * catalog_util.c: options stored as key=value trigger arguments.  An
  * RkTriggerArgs names the trigger being parsed and what its arguments

@@ -30,13 +30,17 @@ CREATE TABLE rowkeeper.audit_seal (
     digests     bytea       NOT NULL,
     prev_hash   bytea       NOT NULL,
     hash        bytea       NOT NULL,
-    sealed_at   timestamptz NOT NULL DEFAULT pg_catalog.now()
+    sealed_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    last_logged_at timestamptz NOT NULL,
+    purged_at   timestamptz
 );
 REVOKE ALL ON rowkeeper.audit_seal FROM PUBLIC;
 GRANT SELECT ON rowkeeper.audit_seal TO rowkeeper_auditor;
 SELECT pg_catalog.pg_extension_config_dump('rowkeeper.audit_seal', '');
 COMMENT ON TABLE rowkeeper.audit_seal IS
 'Hash chain over rowkeeper.audit_log: one row per sealed batch of finished transactions (see rowkeeper.seal_audit_log()).';
+COMMENT ON COLUMN rowkeeper.audit_seal.purged_at IS
+'Set when purge_audit_log() removed the batch''s entries: the batch stays in the chain (its link and hash), its digests are dropped.';
 
 CREATE FUNCTION rowkeeper.audit_entry_digest(e rowkeeper.audit_log)
 RETURNS bytea
@@ -63,6 +67,7 @@ DECLARE
     n bigint;
     h bytea;
     b bigint;
+    last_at timestamptz;
 BEGIN
     LOCK TABLE rowkeeper.audit_seal IN EXCLUSIVE MODE;
     SELECT * INTO last FROM rowkeeper.audit_seal s ORDER BY s.batch DESC LIMIT 1;
@@ -71,8 +76,9 @@ BEGIN
     IF hi <= lo THEN
         RETURN;
     END IF;
-    SELECT coalesce(string_agg(rowkeeper.audit_entry_digest(l), ''::bytea ORDER BY l.id), ''::bytea), count(*)
-      INTO d, n
+    SELECT coalesce(string_agg(rowkeeper.audit_entry_digest(l), ''::bytea ORDER BY l.id), ''::bytea), count(*),
+           max(l.logged_at)
+      INTO d, n, last_at
       FROM rowkeeper.audit_log l
      WHERE l.txid >= lo AND l.txid < hi;
     IF n = 0 THEN
@@ -82,8 +88,8 @@ BEGIN
     END IF;
     b := coalesce(last.batch, 0) + 1;
     h := pg_catalog.sha256(coalesce(last.hash, ''::bytea) || d);
-    INSERT INTO rowkeeper.audit_seal (batch, txid_lo, txid_hi, entries, digests, prev_hash, hash)
-    VALUES (b, lo, hi, n, d, coalesce(last.hash, ''::bytea), h);
+    INSERT INTO rowkeeper.audit_seal (batch, txid_lo, txid_hi, entries, digests, prev_hash, hash, last_logged_at)
+    VALUES (b, lo, hi, n, d, coalesce(last.hash, ''::bytea), h, last_at);
     batch := b; entries := n; hash := pg_catalog.encode(h, 'hex');
     RETURN NEXT;
 END;
@@ -157,6 +163,17 @@ BEGIN
            OR (s.batch > 1 AND (s.prev_hash <> prev.hash OR s.txid_lo <> prev.txid_hi)) THEN
             problem := format('batch %s does not link to the batch before it', s.batch);
             RETURN NEXT; RETURN;
+        END IF;
+        IF s.purged_at IS NOT NULL THEN
+            -- purged: the link above is all that is left to check, and no
+            -- entry may be in its range any more
+            SELECT min(l.id) INTO audit_id FROM rowkeeper.audit_log l
+             WHERE l.txid >= s.txid_lo AND l.txid < s.txid_hi;
+            IF audit_id IS NOT NULL THEN
+                problem := format('entry in batch %s, which was purged (inserted afterwards)', s.batch);
+                RETURN NEXT; RETURN;
+            END IF;
+            CONTINUE;
         END IF;
         IF s.hash <> pg_catalog.sha256(s.prev_hash || s.digests)
            OR pg_catalog.octet_length(s.digests) <> 32 * s.entries THEN
