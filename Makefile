@@ -18,7 +18,8 @@ REGRESS     = install context updated_at updated_at_errors audit audit_errors \
               audit_statement audit_writer audit_evasion audit_queries audit_chain purge \
               uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
-ISOLATION      = updated_at_concurrent audit_concurrent audit_chain_concurrent
+ISOLATION      = updated_at_concurrent audit_concurrent audit_chain_concurrent \
+                 purge_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation
 # TAP: test/t/*.pl with PostgreSQL::Test::Cluster.
 TAP_TESTS   = 1
