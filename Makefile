@@ -16,7 +16,7 @@ DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 REGRESS     = install context updated_at updated_at_errors audit audit_errors \
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
-ISOLATION      = updated_at_concurrent audit_concurrent
+ISOLATION      = updated_at_concurrent audit_concurrent soft_delete_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation
 # TAP: test/t/*.pl with PostgreSQL::Test::Cluster.
 TAP_TESTS   = 1
