@@ -82,6 +82,16 @@ SELECT id, email, deleted_at IS NOT NULL AS deleted FROM users_with_deleted WHER
 DELETE FROM users WHERE id = 12;
 SELECT rowkeeper.restore('users', '{"id": 2}');
 
+-- INSERT ... ON CONFLICT through the view; the partial unique index is
+-- inferred with its predicate
+\set QUIET off
+INSERT INTO users (id, email, name) VALUES (2, 'b@x', 'Bob B')
+    ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name;
+INSERT INTO users (id, email, name) VALUES (13, 'b@x', 'Bob C')
+    ON CONFLICT (email) WHERE deleted_at IS NULL DO NOTHING;
+\set QUIET on
+SELECT id, name FROM users WHERE email = 'b@x';
+
 -- reads of live rows through the view use the partial index
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT * FROM users WHERE email = 'b@x';

@@ -93,6 +93,19 @@ DELETE FROM orders WHERE id = 1 RETURNING *;
 SELECT tableoid::regclass, id, deleted_at IS NOT NULL AS deleted FROM orders_with_deleted ORDER BY id;
 SELECT order_id, line, deleted_at IS NOT NULL AS deleted FROM order_lines_with_deleted ORDER BY 1, 2;
 DELETE FROM orders_eu;                     -- a partition is guarded too
+-- an UPDATE that moves a row to another partition is a delete plus an
+-- insert for PostgreSQL, with BEFORE DELETE fired on the old partition:
+-- the guard lets exactly that through
+INSERT INTO orders VALUES (3, 'eu', 30);
+UPDATE orders SET region = 'apac' WHERE id = 3;
+SELECT tableoid::regclass, id, region FROM orders_with_deleted WHERE id = 3;
+-- while a plain DELETE after an UPDATE in one transaction is still refused
+BEGIN;
+UPDATE orders SET amount = amount + 1 WHERE id = 3;
+DELETE FROM orders_with_deleted WHERE id = 3;
+ROLLBACK;
+DELETE FROM orders WHERE id = 3;
+SELECT rowkeeper.hard_delete('orders', '{"id": 3, "region": "apac"}');
 SELECT rowkeeper.restore('orders', '{"id": 1, "region": "eu"}');
 SELECT count(*) FROM order_lines;
 DELETE FROM orders WHERE id = 2;

@@ -42,4 +42,14 @@
 #define rk_reserve_guc_prefix(prefix) EmitWarningsOnPlaceholders(prefix)
 #endif
 
+/*
+ * This backend's local transaction id: PostgreSQL 17 moved it into
+ * PGPROC.vxid.
+ */
+#if PG_VERSION_NUM >= 170000
+#define rk_local_xid() (MyProc->vxid.lxid)
+#else
+#define rk_local_xid() (MyProc->lxid)
+#endif
+
 #endif							/* ROWKEEPER_COMPAT_H */

@@ -30,6 +30,13 @@
  *		trigger returning NULL silently cancels the DELETE of a foreign-key
  *		cascade and leaves orphans.  Its arguments are the configuration:
  *		column, by=<column or empty>, batch=<column>.
+ *		On a partitioned table it also fires BEFORE UPDATE: an UPDATE that
+ *		moves a row to another partition is run by PostgreSQL as a delete
+ *		from the old partition (firing BEFORE UPDATE, then BEFORE DELETE
+ *		triggers there) plus an insert, and the trigger API does not say
+ *		so.  The UPDATE call records which row it is about to update (rel,
+ *		TID, command and local transaction id); a DELETE of exactly that
+ *		row right after it is that row moving, and is let through.
  *
  *	  rowkeeper.hard_delete(tbl, key)
  *		The explicit path to a physical delete: runs the DELETE that
@@ -61,6 +68,7 @@
 #include "nodes/parsenodes.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -131,6 +139,12 @@ static List *sd_graveyard = NIL;
 
 /* > 0 while rowkeeper.hard_delete() runs its DELETE: the guard lets it by */
 static int	rk_hard_delete_depth = 0;
+
+/* The row the last guarded UPDATE was about to change (see the header). */
+static Oid	rk_updating_rel = InvalidOid;
+static ItemPointerData rk_updating_tid;
+static CommandId rk_updating_cid = InvalidCommandId;
+static LocalTransactionId rk_updating_lxid = InvalidLocalTransactionId;
 
 /*
  * Relcache callback: forget what depends on a changed relation (all of it
@@ -660,14 +674,34 @@ soft_delete_guard(PG_FUNCTION_ARGS)
 				 errmsg("rowkeeper.soft_delete_guard() must be called as a trigger")));
 	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		!(TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
+		  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("rowkeeper.soft_delete_guard() must be fired BEFORE DELETE FOR EACH ROW"),
+				 errmsg("rowkeeper.soft_delete_guard() must be fired BEFORE DELETE (or UPDATE) FOR EACH ROW"),
 				 errhint("Create the trigger with rowkeeper.enable_soft_delete().")));
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		/* remember the row: a DELETE of it right now is a partition move */
+		rk_updating_rel = RelationGetRelid(trigdata->tg_relation);
+		rk_updating_tid = trigdata->tg_trigtuple->t_self;
+		rk_updating_cid = GetCurrentCommandId(false);
+		rk_updating_lxid = rk_local_xid();
+		return PointerGetDatum(trigdata->tg_newtuple);
+	}
 
 	if (rk_hard_delete_depth > 0)
 		return PointerGetDatum(trigdata->tg_trigtuple);
+
+	if (rk_updating_rel == RelationGetRelid(trigdata->tg_relation) &&
+		ItemPointerEquals(&rk_updating_tid, &trigdata->tg_trigtuple->t_self) &&
+		rk_updating_cid == GetCurrentCommandId(false) &&
+		rk_updating_lxid == rk_local_xid())
+	{
+		rk_updating_rel = InvalidOid;
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	}
 
 	column = trigdata->tg_trigger->tgnargs > 0 ? trigdata->tg_trigger->tgargs[0] : "deleted_at";
 	ereport(ERROR,

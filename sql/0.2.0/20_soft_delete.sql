@@ -585,6 +585,7 @@ DECLARE
     rel record;
     view_name name;
     want_args text[];
+    want_type int2;
     old record;
     acl record;
 BEGIN
@@ -687,15 +688,21 @@ BEGIN
                        view, base, column_name);
     END IF;
 
-    SELECT rowkeeper._trigger_args(t.tgargs) AS args INTO old
+    -- tgtype bits: ROW (1) | BEFORE (2) | DELETE (8), and UPDATE (16) on a
+    -- partitioned table, where an UPDATE moving a row between partitions
+    -- fires BEFORE DELETE on the old partition (the guard tells it apart)
+    want_type := CASE WHEN (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = base) = 'p'
+                      THEN 1 | 2 | 8 | 16 ELSE 1 | 2 | 8 END;
+    SELECT rowkeeper._trigger_args(t.tgargs) AS args, t.tgtype INTO old
       FROM pg_catalog.pg_trigger t
      WHERE t.tgrelid = base AND t.tgname = 'rowkeeper_soft_delete' AND t.tgparentid = 0;
-    IF NOT FOUND OR old.args IS DISTINCT FROM want_args THEN
+    IF NOT FOUND OR old.args IS DISTINCT FROM want_args OR old.tgtype <> want_type THEN
         IF FOUND THEN
             EXECUTE format('DROP TRIGGER rowkeeper_soft_delete ON %s', base);
         END IF;
-        EXECUTE format('CREATE TRIGGER rowkeeper_soft_delete BEFORE DELETE ON %s FOR EACH ROW '
+        EXECUTE format('CREATE TRIGGER rowkeeper_soft_delete BEFORE %s ON %s FOR EACH ROW '
                        'EXECUTE FUNCTION rowkeeper.soft_delete_guard(%s)',
+                       CASE WHEN want_type & 16 <> 0 THEN 'UPDATE OR DELETE' ELSE 'DELETE' END,
                        base, rowkeeper._quote_args(want_args));
     END IF;
     RETURN view;
