@@ -105,6 +105,14 @@ CREATE VIEW t_report AS SELECT count(*) FROM t;
 SELECT * FROM pg_temp.try($$SELECT rowkeeper.disable_soft_delete('t')$$);
 DROP VIEW t_report;
 
+-- a view dropped by hand: enable says so (instead of renaming the table
+-- again), disable cleans up
+DROP VIEW t;
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t_with_deleted', 'deletedAt')$$);
+SELECT rowkeeper.disable_soft_delete('t_with_deleted');
+ALTER TABLE t_with_deleted RENAME TO t;
+SELECT rowkeeper.enable_soft_delete('t', 'deletedAt');
+
 -- the C functions refuse to run as anything but their trigger
 SELECT * FROM pg_temp.try($$SELECT rowkeeper.soft_delete_trigger()$$);
 CREATE TABLE plain (id int PRIMARY KEY);

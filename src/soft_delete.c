@@ -501,7 +501,12 @@ sd_follow_keys(SdEntry *entry, TupleDesc tupdesc, HeapTuple tuple,
 		values = palloc(sizeof(Datum) * (SD_FIXED_PARAMS + a->nparams));
 		nulls = palloc(SD_FIXED_PARAMS + a->nparams);
 		if (!sd_run_action(a, tupdesc, tuple, st, values, nulls))
+		{
+			/* a NULL key value: no row can reference it */
+			pfree(values);
+			pfree(nulls);
 			continue;
+		}
 
 		if (a->kind == SD_RESTRICT)
 		{

@@ -607,6 +607,13 @@ BEGIN
         base := tbl;
     ELSE
         view := rowkeeper._soft_delete_view(base);
+        IF view IS NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('the soft-delete view of %s is missing', base),
+                DETAIL = 'The table has the soft-delete guard but no view in front of it (was the view dropped?).',
+                HINT = format('Call rowkeeper.disable_soft_delete(%L) and then enable_soft_delete again.', base::text);
+        END IF;
     END IF;
     PERFORM rowkeeper._require_owned_table(base, caller);
     SELECT c.relname, c.relnamespace AS nspoid, n.nspname AS nsp,

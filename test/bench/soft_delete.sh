@@ -33,6 +33,7 @@
 #   test/bench/soft_delete.sh
 #   ROUNDS=5 DURATION=10 test/bench/soft_delete.sh
 #   CALLGRIND=1 test/bench/soft_delete.sh    # also instruction counts (slow)
+#   CALLGRIND=1 CG_KEEP=/tmp/cg test/bench/soft_delete.sh   # and keep the profiles
 #
 # Instruction counts (CALLGRIND=1) do not depend on the machine's load: after
 # the timed runs the cluster is stopped and, per variant, a single-user
@@ -40,7 +41,9 @@
 # runs CG_STATEMENTS statements under valgrind --tool=callgrind on a fresh
 # copy of the database, and once only CG_WARM warm-up statements; the
 # difference divided by CG_STATEMENTS is the cost of one statement, parse,
-# plan, execution and commit included.
+# plan, execution and commit included.  The -p variants PREPARE the
+# statement once and EXECUTE it, as drivers with server-side prepared
+# statements do (the plan is cached).
 # On a 2-core machine with other load, runs vary by 15-20 %: compare ratios,
 # look at the spread, treat differences under 10 % as noise.
 set -euo pipefail
@@ -48,11 +51,12 @@ set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
-DEL_ROWS=${DEL_ROWS:-400000}
+DEL_ROWS=${DEL_ROWS:-1000003}
 READ_ROWS=${READ_ROWS:-100000}
 CALLGRIND=${CALLGRIND:-0}
 CG_STATEMENTS=${CG_STATEMENTS:-2000}
 CG_WARM=${CG_WARM:-100}
+CG_VARIANTS="update plpgsql rowkeeper update-p plpgsql-p rowkeeper-p explicit view explicit-p view-p"
 BENCH=$ROOT/test/bench/soft_delete
 
 [ "$(id -u)" = 0 ] || { echo "run as root (it installs packages and the extension)"; exit 2; }
@@ -62,12 +66,15 @@ BENCH=$ROOT/test/bench/soft_delete
 RUNS=(delete:update:update:del_update:simple
       delete:plpgsql:delete:del_plpgsql:simple
       delete:rowkeeper:delete:del_rowkeeper:simple
+      delete-prepared:update:update:del_update:prepared
+      delete-prepared:plpgsql:delete:del_plpgsql:prepared
+      delete-prepared:rowkeeper:delete:del_rowkeeper:prepared
       read-simple:explicit:read_explicit:rd:simple
       read-simple:view:read_view:rd:simple
       read-prepared:explicit:read_explicit:rd:prepared
       read-prepared:view:read_view:rd:prepared)
-TESTS=(delete read-simple read-prepared)
-declare -A BASELINE=([delete]=update [read-simple]=explicit [read-prepared]=explicit)
+TESTS=(delete delete-prepared read-simple read-prepared)
+declare -A BASELINE=([delete]=update [delete-prepared]=update [read-simple]=explicit [read-prepared]=explicit)
 
 sql() {
     rk_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
@@ -112,9 +119,13 @@ run_one() {     # run_one ROUND test:variant:script:table:mode
     # VACUUM the table behind a view
     sql -c "VACUUM ANALYZE $(sql_value "SELECT coalesce(rowkeeper._soft_delete_base('$tbl'), '$tbl'::regclass)")" \
         -c "CHECKPOINT"
+    # names and sizes go into the script as text: with -M prepared, pgbench
+    # would send :variables as parameters, which cannot name a table
+    sed -e "s/:tbl/$tbl/g" -e "s/:seq/${tbl}_seq/g" -e "s/:del_rows/$DEL_ROWS/g" \
+        -e "s/:read_rows/$READ_ROWS/g" "$RK_WORK/scripts/$script.pgbench" \
+        > "$RK_WORK/scripts/run-$test-$variant.pgbench"
     rk_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
-        "$PG_BINDIR/pgbench" -n -M "$mode" -f "$RK_WORK/scripts/$script.pgbench" \
-        -D tbl="$tbl" -D seq="${tbl}_seq" -D del_rows="$DEL_ROWS" -D read_rows="$READ_ROWS" \
+        "$PG_BINDIR/pgbench" -n -M "$mode" -f "$RK_WORK/scripts/run-$test-$variant.pgbench" \
         -c 2 -j 2 -T "$DURATION" postgres >"$out" 2>&1 || { cat "$out"; return 1; }
     tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$out")
     [ -n "$tps" ] || { echo "cannot read pgbench output:"; cat "$out"; return 1; }
@@ -161,6 +172,10 @@ report() {
         printf '| %s | %s | %.1f | %.2f | %s |\n' "$test" "$variant" "$m" \
             "$(awk -v a="$m" -v b="$base" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$runs"
     done
+    for t in del_update del_plpgsql del_rowkeeper; do
+        (( $(sql_value "SELECT last_value FROM ${t}_seq") < DEL_ROWS )) \
+            || echo "WARNING: $t drew more ids than its $DEL_ROWS rows (later DELETEs found nothing): raise DEL_ROWS"
+    done
     echo
     echo "rows marked: $(sql_value "SELECT string_agg(t || '=' || n, ', ') FROM (
         SELECT 'del_update' t, count(*) n FROM del_update WHERE deleted_at IS NOT NULL UNION ALL
@@ -172,6 +187,13 @@ report() {
 # single-user backend, on ids drawn like the pgbench scripts draw them
 statements() {
     local v=$1 first=$2 count=$3
+    case $v in      # the -p variants: one PREPARE, then EXECUTE (plan cached)
+        update-p)    echo "PREPARE s(int) AS UPDATE del_update SET deleted_at = now() WHERE id = \$1;" ;;
+        plpgsql-p)   echo "PREPARE s(int) AS DELETE FROM del_plpgsql WHERE id = \$1;" ;;
+        rowkeeper-p) echo "PREPARE s(int) AS DELETE FROM del_rowkeeper WHERE id = \$1;" ;;
+        explicit-p)  echo "PREPARE s(int) AS SELECT id, name, note FROM rd_with_deleted WHERE code = \$1 AND deleted_at IS NULL;" ;;
+        view-p)      echo "PREPARE s(int) AS SELECT id, name, note FROM rd WHERE code = \$1;" ;;
+    esac
     awk -v v="$v" -v first="$first" -v count="$count" -v rows="$DEL_ROWS" -v rrows="$READ_ROWS" 'BEGIN {
         for (k = first; k < first + count; k++) {
             id = 1 + (k * 7919) % rows; code = 1 + (k * 7919) % rrows
@@ -180,6 +202,11 @@ statements() {
             if (v == "rowkeeper") print "DELETE FROM del_rowkeeper WHERE id = " id ";"
             if (v == "explicit")  print "SELECT id, name, note FROM rd_with_deleted WHERE code = " code " AND deleted_at IS NULL;"
             if (v == "view")      print "SELECT id, name, note FROM rd WHERE code = " code ";"
+            if (v == "update-p")    print "EXECUTE s(" id ");"
+            if (v == "plpgsql-p")   print "EXECUTE s(" id ");"
+            if (v == "rowkeeper-p") print "EXECUTE s(" id ");"
+            if (v == "explicit-p")  print "EXECUTE s(" code ");"
+            if (v == "view-p")      print "EXECUTE s(" code ");"
         } }'
 }
 
@@ -187,21 +214,22 @@ instructions() {    # instructions: the CALLGRIND=1 part, see the header
     local v m n0 n1 dir=$RK_WORK/callgrind
     rk_say "instruction counts (valgrind --tool=callgrind, $CG_STATEMENTS statements per variant)"
     rk_as_pg mkdir -p "$dir"
-    for v in update plpgsql rowkeeper explicit view; do
-        for m in warm all; do sql -d template1 -c "CREATE DATABASE cg_${v}_$m TEMPLATE cg_template"; done
+    for v in $CG_VARIANTS; do
+        for m in warm all; do sql -d template1 -c "CREATE DATABASE cg_${v//-/_}_$m TEMPLATE cg_template"; done
         statements "$v" 1000000 "$CG_WARM" > "$dir/$v-warm.sql"
-        { statements "$v" 1000000 "$CG_WARM"; statements "$v" 2000000 "$CG_STATEMENTS"; } > "$dir/$v-all.sql"
+        { statements "$v" 1000000 "$CG_WARM"; statements "$v" 2000000 "$CG_STATEMENTS" | grep -v '^PREPARE'; } \
+            > "$dir/$v-all.sql"
     done
     chown -R postgres: "$dir"
     rk_stop_clusters
     echo
     echo "| test | variant | instructions per statement | vs baseline |"
     echo "|---|---|---:|---:|"
-    for v in update plpgsql rowkeeper explicit view; do
+    for v in $CG_VARIANTS; do
         for m in warm all; do
             rk_as_pg env TMPDIR="$dir" valgrind --tool=callgrind --callgrind-out-file="$dir/$v-$m.out" \
                 "$PG_BINDIR/postgres" --single -D "$RK_WORK/bench" -c fsync=off \
-                -c synchronous_commit=off "cg_${v}_$m" < "$dir/$v-$m.sql" \
+                -c synchronous_commit=off "cg_${v//-/_}_$m" < "$dir/$v-$m.sql" \
                 > "$dir/$v-$m.log" 2> "$dir/$v-$m.err" || true   # exit status: see the checks
             grep -q 'Collected :' "$dir/$v-$m.err" || { echo "$v $m: valgrind failed:"; tail "$dir/$v-$m.err"; exit 1; }
             grep -q ERROR "$dir/$v-$m.log" "$dir/$v-$m.err" && { echo "$v $m failed:"; grep ERROR "$dir/$v-$m.log" "$dir/$v-$m.err" | head; exit 1; }
@@ -211,11 +239,16 @@ instructions() {    # instructions: the CALLGRIND=1 part, see the header
         echo "$v $(( (n1 - n0) / CG_STATEMENTS ))" >> "$dir/per-statement.txt"
     done
     awk '{ n[$1] = $2 } END {
-        split("delete update|delete plpgsql|delete rowkeeper|read-simple explicit|read-simple view", r, "|")
-        for (i = 1; i <= 5; i++) { split(r[i], f, " "); base = (f[1] == "delete") ? n["update"] : n["explicit"]
-            printf "| %s | %s | %d | %.2f |\n", f[1], f[2], n[f[2]], base / n[f[2]] } }' "$dir/per-statement.txt"
+        split("delete update|delete plpgsql|delete rowkeeper|delete-prepared update-p|delete-prepared plpgsql-p|delete-prepared rowkeeper-p|read-simple explicit|read-simple view|read-prepared explicit-p|read-prepared view-p", r, "|")
+        for (i = 1; i <= 10; i++) { split(r[i], f, " ")
+            base = (f[1] ~ /^delete/) ? "update" : "explicit"; if (f[1] ~ /prepared/) base = base "-p"
+            printf "| %s | %s | %d | %.2f |\n", f[1], f[2], n[f[2]], n[base] / n[f[2]] } }' "$dir/per-statement.txt"
     echo
     echo "(\"vs baseline\" is baseline instructions / variant instructions: above 1 is cheaper)"
+    if [ -n "${CG_KEEP:-}" ]; then     # keep the callgrind files (callgrind_annotate)
+        mkdir -p "$CG_KEEP" && cp "$dir"/*.out "$dir"/per-statement.txt "$CG_KEEP"/
+        echo "callgrind files kept in $CG_KEEP"
+    fi
 }
 
 rk_install_deps
