@@ -36,6 +36,10 @@ SELECT rowkeeper.restore('authors', '{"id": 1}');
 SELECT id, deleted_at IS NOT NULL AS deleted FROM comments_with_deleted ORDER BY id;
 SELECT id FROM posts ORDER BY id;
 
+-- a child cannot come back while its parent is deleted
+DELETE FROM authors WHERE id = 2;
+SELECT rowkeeper.restore('posts', '{"id": 20}');
+SELECT rowkeeper.restore('authors', '{"id": 2}');
 -- restoring a child alone restores its own cascade only
 DELETE FROM posts WHERE id = 10;
 SELECT id, deleted_at IS NOT NULL AS deleted FROM comments_with_deleted WHERE post_id = 10 ORDER BY id;

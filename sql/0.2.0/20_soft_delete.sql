@@ -442,6 +442,56 @@ $$;
 COMMENT ON FUNCTION rowkeeper._restore_children(regclass, jsonb, bigint) IS
 'Internal: restore the rows that a parent''s soft delete cascaded to (same batch id).';
 
+/*
+ * Raise when a row about to be restored (row, as jsonb) references a
+ * soft-deleted row through a foreign key: it would come back as a live row
+ * whose parent the application cannot see.
+ */
+CREATE FUNCTION rowkeeper._restore_check_parents(tbl regclass, row_ jsonb, caller text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fk record;
+    cond text;
+    hidden boolean;
+BEGIN
+    FOR fk IN SELECT c.conname, c.confrelid::regclass AS parent, cfg.column_name AS parent_column,
+                     c.conkey, c.confkey, c.conpfeqop, c.conrelid
+                FROM pg_catalog.pg_constraint c
+               CROSS JOIN LATERAL rowkeeper._soft_delete_config(c.confrelid) cfg
+               WHERE c.contype = 'f' AND c.conrelid = tbl AND c.conparentid = 0
+                 AND cfg.column_name IS NOT NULL
+               ORDER BY c.conname LOOP
+        SELECT string_agg(format('p.%I OPERATOR(%I.%s) %L::%s', pa.attname, n.nspname, o.oprname,
+                                 row_ ->> a.attname::text, a.atttypid::regtype),
+                          ' AND ' ORDER BY k.ord),
+               bool_or(row_ -> a.attname::text IS NULL OR jsonb_typeof(row_ -> a.attname::text) = 'null')
+          INTO cond, hidden
+          FROM ROWS FROM (unnest(fk.conkey), unnest(fk.confkey), unnest(fk.conpfeqop))
+               WITH ORDINALITY k(attnum, refattnum, op, ord)
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = fk.conrelid AND a.attnum = k.attnum
+          JOIN pg_catalog.pg_attribute pa ON pa.attrelid = fk.parent AND pa.attnum = k.refattnum
+          JOIN pg_catalog.pg_operator o ON o.oid = k.op
+          JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace;
+        CONTINUE WHEN hidden;       -- a NULL key column references nothing
+        EXECUTE format('SELECT EXISTS (SELECT FROM %s p WHERE %s AND p.%I IS NOT NULL)',
+                       fk.parent, cond, fk.parent_column) INTO hidden;
+        IF hidden THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'foreign_key_violation',
+                MESSAGE = format('%s: the row of %s references a soft-deleted row of %s', caller, tbl, fk.parent),
+                DETAIL = format('Foreign key %I; nothing was restored.', fk.conname),
+                HINT = format('Restore the row of %s first: that also restores the rows its deletion took.', fk.parent);
+        END IF;
+    END LOOP;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._restore_check_parents(regclass, jsonb, text) IS
+'Internal: refuse to restore a row whose foreign key points at a soft-deleted row.';
+
 CREATE FUNCTION rowkeeper.restore(tbl regclass, key jsonb)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -483,6 +533,7 @@ BEGIN
                                 THEN format(', %I = NULL', cfg.deleted_by_column) ELSE '' END,
                            rowkeeper._key_condition(base, one, 'r', caller), cfg.column_name)
                INTO one;
+            PERFORM rowkeeper._restore_check_parents(base, one, caller);
             n := n + 1;
             IF r.batch IS NOT NULL THEN
                 n := n + rowkeeper._restore_children(base, one, r.batch);
