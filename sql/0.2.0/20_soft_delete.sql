@@ -13,7 +13,11 @@
 -- base table (rowkeeper.soft_delete_guard) refuses every physical delete
 -- except through rowkeeper.hard_delete() (and the cascades it causes), so a
 -- hard delete either completes with its cascades or fails: it never leaves
--- orphans.  Configuration is the guard trigger's arguments.
+-- orphans.  On a partitioned table it also fires BEFORE UPDATE, to let an
+-- UPDATE move a row between partitions.  Configuration is the guard
+-- trigger's arguments (column, by=<column>, batch=<column>).  rowkeeper
+-- creates no row-level security policy: the table's own policies (tenant
+-- isolation) apply through the security_invoker view.
 ------------------------------------------------------------------------------
 
 CREATE SEQUENCE rowkeeper.soft_delete_batch_seq;
