@@ -78,7 +78,7 @@ RESET SESSION AUTHORIZATION;
 SELECT rowkeeper.enable_audit('sessions');
 UPDATE sessions SET expires_at = now() - interval '1 day' WHERE id IN (1100, 1101);
 CALL rowkeeper.purge_expired('sessions', 'expires_at');
-SELECT op, row_key FROM rowkeeper.audit_log WHERE table_name = 'sessions' AND op = 'DELETE' ORDER BY id;
+SELECT op, row_key FROM rowkeeper.audit_log WHERE table_name = 'sessions' AND op = 'DELETE' ORDER BY row_key;
 
 -- Bad input.
 CALL rowkeeper.purge_expired('sessions', 'kind');

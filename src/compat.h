@@ -112,4 +112,14 @@ rk_sha256(const uint8 *data, size_t len, uint8 *dest)
 #endif
 }
 
+/*
+ * This backend's local transaction id: PostgreSQL 17 moved it into
+ * PGPROC.vxid.
+ */
+#if PG_VERSION_NUM >= 170000
+#define rk_local_xid() (MyProc->vxid.lxid)
+#else
+#define rk_local_xid() (MyProc->lxid)
+#endif
+
 #endif							/* ROWKEEPER_COMPAT_H */

@@ -14,6 +14,9 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "run as root (it installs packages and the extension)"; exit 2; }
 
 rk_install_deps
+# node and npm for the node-postgres client test (test/t/010_soft_delete_client.pl):
+# Debian's packages, unless a node with its own npm is installed already
+command -v node >/dev/null && command -v npm >/dev/null || rk_install_deps nodejs npm
 rk_build "$@"
 rk_workdir check
 # Servers stop on exit; outputs stay in $RK_WORK for reading until next run.

@@ -153,9 +153,12 @@ DECLARE
     owner name := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = tbl);
     rel text := rowkeeper._rel_ref(tbl);
     cond text := format('t.%I < $1', column_name);
+    keyjson text;
+    pick text;
+    del text;
+    one text;
     victims jsonb[];
     victim jsonb;
-    del text;
     n bigint;
 BEGIN
     deleted := 0; skipped := 0; locked := false;
@@ -167,36 +170,45 @@ BEGIN
     IF owner <> current_user THEN
         PERFORM pg_catalog.set_config('role', owner, true);
     END IF;
+    keyjson := (SELECT string_agg(format('%L, t.%I', k, k), ', ') FROM pg_catalog.unnest(keys) k);
+    -- the oldest rows, in index order, not locked by anyone else, not
+    -- known to be referenced; $1 cutoff, $2 where_equals, $3 batch size,
+    -- $4 keys to skip
+    pick := format('FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $2) w WHERE %s%s '
+                   'ORDER BY t.%I LIMIT $3 FOR UPDATE OF t SKIP LOCKED',
+                   rel, tbl, cond,
+                   CASE WHEN pg_catalog.cardinality(skip) > 0
+                        THEN format(' AND NOT (pg_catalog.jsonb_build_object(%s) = ANY ($4))', keyjson) ELSE '' END,
+                   column_name);
+    -- one statement: pick and lock them, then delete exactly those tuples
+    -- (a TID scan per picked ctid; tableoid tells partitions apart),
+    -- re-checking the purge condition (a row changed or restored meanwhile
+    -- stays)
+    del := format('WITH v AS (SELECT t.tableoid AS o, t.ctid AS c %s) '
+                  'DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w '
+                  'WHERE (t.tableoid, t.ctid) IN (SELECT v.o, v.c FROM v) AND %s',
+                  pick, rel, tbl, cond);
     BEGIN
-        -- $1 cutoff, $2 where_equals, $3 batch size, $4 keys to skip
-        EXECUTE format('SELECT pg_catalog.array_agg(pg_catalog.jsonb_build_object(%s)) FROM ('
-                       'SELECT t.* FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $2) w '
-                       'WHERE %s AND NOT (pg_catalog.jsonb_build_object(%s) = ANY ($4)) '
-                       'ORDER BY t.%I LIMIT $3 FOR UPDATE OF t SKIP LOCKED) t',
-                       (SELECT string_agg(format('%L, t.%I', k, k), ', ') FROM pg_catalog.unnest(keys) k),
-                       rel, tbl, cond,
-                       (SELECT string_agg(format('%L, t.%I', k, k), ', ') FROM pg_catalog.unnest(keys) k),
-                       column_name)
-           INTO victims USING cutoff, coalesce(where_equals, '{}'), batch_size, skip;
-        IF victims IS NULL THEN
-            RETURN;
-        END IF;
-        -- $1 cutoff, $2 where_equals, $3 the keys to delete
-        del := format('DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w, '
-                      'pg_catalog.jsonb_populate_recordset(NULL::%s, pg_catalog.to_jsonb($3)) v WHERE %s AND %s',
-                      rel, tbl, tbl, cond,
-                      (SELECT string_agg(format('t.%I = v.%I', k, k), ' AND ') FROM pg_catalog.unnest(keys) k));
-        -- the DELETE names everything with its schema; the table's triggers
-        -- see the caller's search_path, as with a DELETE of their own
-        PERFORM pg_catalog.set_config('search_path', caller_path, true);
         BEGIN
-            EXECUTE del USING cutoff, coalesce(where_equals, '{}'), victims;
+            -- the table's triggers see the caller's search_path, as with a
+            -- DELETE of their own (the statement itself names everything)
+            PERFORM pg_catalog.set_config('search_path', caller_path, true);
+            EXECUTE del USING cutoff, coalesce(where_equals, '{}'), batch_size, skip;
             GET DIAGNOSTICS deleted = ROW_COUNT;
         EXCEPTION WHEN foreign_key_violation THEN
             -- some rows are still referenced: one by one, skipping those
-            FOREACH victim IN ARRAY victims LOOP
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+            EXECUTE format('SELECT pg_catalog.array_agg(s.k) FROM (SELECT pg_catalog.jsonb_build_object(%s) AS k %s) s',
+                           keyjson, pick)
+               INTO victims USING cutoff, coalesce(where_equals, '{}'), batch_size, skip;
+            one := format('DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w, '
+                          'pg_catalog.jsonb_populate_record(NULL::%s, $3) v WHERE %s AND %s',
+                          rel, tbl, tbl, cond,
+                          (SELECT string_agg(format('t.%I = v.%I', k, k), ' AND ') FROM pg_catalog.unnest(keys) k));
+            PERFORM pg_catalog.set_config('search_path', caller_path, true);
+            FOREACH victim IN ARRAY coalesce(victims, '{}') LOOP
                 BEGIN
-                    EXECUTE del USING cutoff, coalesce(where_equals, '{}'), ARRAY[victim];
+                    EXECUTE one USING cutoff, coalesce(where_equals, '{}'), victim;
                     GET DIAGNOSTICS n = ROW_COUNT;
                     deleted := deleted + n;
                 EXCEPTION WHEN foreign_key_violation THEN

@@ -1,0 +1,923 @@
+
+------------------------------------------------------------------------------
+-- Soft delete (issue 5)
+--
+-- enable_soft_delete(t) renames the table to t_with_deleted (the base table,
+-- every row) and puts a security_invoker view named t in front of it that
+-- shows the live rows (deleted_at IS NULL).  A C INSTEAD OF DELETE trigger
+-- on the view (rowkeeper.soft_delete_trigger) marks the row instead of
+-- removing it and returns it, so the executor counts it: DELETE reports the
+-- rows it marked and RETURNING returns them.  Children on soft-delete tables
+-- reached by ON DELETE CASCADE keys are marked with the same deletion batch
+-- id; RESTRICT / NO ACTION keys block.  A C BEFORE DELETE trigger on the
+-- base table (rowkeeper.soft_delete_guard) refuses every physical delete
+-- except through rowkeeper.hard_delete() (and the cascades it causes), so a
+-- hard delete either completes with its cascades or fails: it never leaves
+-- orphans.  On a partitioned table it also fires BEFORE UPDATE, to let an
+-- UPDATE move a row between partitions.  Configuration is the guard
+-- trigger's arguments (column, by=<column>, batch=<column>).  rowkeeper
+-- creates no row-level security policy: the table's own policies (tenant
+-- isolation) apply through the security_invoker view.
+------------------------------------------------------------------------------
+
+CREATE SEQUENCE rowkeeper.soft_delete_batch_seq;
+REVOKE ALL ON SEQUENCE rowkeeper.soft_delete_batch_seq FROM PUBLIC;
+COMMENT ON SEQUENCE rowkeeper.soft_delete_batch_seq IS
+'Deletion batch ids: one per soft-deleting statement, shared by the rows it cascades to.';
+SELECT pg_catalog.pg_extension_config_dump('rowkeeper.soft_delete_batch_seq', '');
+
+CREATE FUNCTION rowkeeper.soft_delete_trigger()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'soft_delete_trigger';
+
+COMMENT ON FUNCTION rowkeeper.soft_delete_trigger() IS
+'INSTEAD OF DELETE row trigger on a soft-delete view: marks the row deleted (and its cascade children) and counts it as deleted. Attach it with rowkeeper.enable_soft_delete().';
+
+CREATE FUNCTION rowkeeper.soft_delete_guard()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'soft_delete_guard';
+
+COMMENT ON FUNCTION rowkeeper.soft_delete_guard() IS
+'BEFORE DELETE row trigger on a soft-delete table: refuses physical deletes outside rowkeeper.hard_delete(). Its arguments are the soft-delete configuration.';
+
+CREATE FUNCTION rowkeeper.hard_delete(tbl regclass, key jsonb)
+RETURNS bigint
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'hard_delete';
+
+COMMENT ON FUNCTION rowkeeper.hard_delete(regclass, jsonb) IS
+'Physically delete soft-deleted rows of a soft-delete table by key (a jsonb object, or an array of them), with their foreign-key cascades. Only for the table''s owner; returns the number of rows deleted.';
+
+/*
+ * The soft-delete configuration of a base table (its guard trigger's
+ * arguments: column, by=<column or empty>, batch=<column>), or NULLs.
+ */
+CREATE FUNCTION rowkeeper._soft_delete_config(tbl regclass,
+    OUT column_name name, OUT deleted_by_column name, OUT batch_column name)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT a[1]::name,
+           NULLIF(pg_catalog.substr(a[2], 4), '')::name,
+           pg_catalog.substr(a[3], 7)::name
+      FROM (SELECT rowkeeper._trigger_args(t.tgargs) AS a
+              FROM pg_catalog.pg_trigger t
+             WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete'
+               AND t.tgparentid = 0
+               AND t.tgfoid = 'rowkeeper.soft_delete_guard()'::pg_catalog.regprocedure) s
+$$;
+
+COMMENT ON FUNCTION rowkeeper._soft_delete_config(regclass) IS
+'Internal: the soft-delete configuration of a base table, read from its guard trigger.';
+
+/* The one relation a view selects from (NULL if not a view). */
+CREATE FUNCTION rowkeeper._view_base(view regclass)
+RETURNS regclass
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT d.refobjid::pg_catalog.regclass
+      FROM pg_catalog.pg_rewrite r
+      JOIN pg_catalog.pg_depend d
+        ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
+     WHERE r.ev_class = view AND r.rulename = '_RETURN'
+       AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.refobjid <> view AND d.deptype = 'n'
+     ORDER BY d.refobjid
+     LIMIT 1
+$$;
+
+COMMENT ON FUNCTION rowkeeper._view_base(regclass) IS
+'Internal: the relation a (single-table) view selects from.';
+
+/* The soft-delete view in front of a base table, or NULL. */
+CREATE FUNCTION rowkeeper._soft_delete_view(base regclass)
+RETURNS regclass
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT t.tgrelid::pg_catalog.regclass
+      FROM pg_catalog.pg_trigger t
+     WHERE t.tgfoid = 'rowkeeper.soft_delete_trigger()'::pg_catalog.regprocedure
+       AND rowkeeper._view_base(t.tgrelid) = base
+     LIMIT 1
+$$;
+
+COMMENT ON FUNCTION rowkeeper._soft_delete_view(regclass) IS
+'Internal: the soft-delete view in front of a base table.';
+
+/* The base table of a soft-delete view or table (either name), or NULL. */
+CREATE FUNCTION rowkeeper._soft_delete_base(tbl regclass)
+RETURNS regclass
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN (rowkeeper._soft_delete_config(tbl)).column_name IS NOT NULL THEN tbl
+        WHEN EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                      WHERE t.tgrelid = tbl
+                        AND t.tgfoid = 'rowkeeper.soft_delete_trigger()'::pg_catalog.regprocedure)
+        THEN rowkeeper._view_base(tbl)
+    END
+$$;
+
+COMMENT ON FUNCTION rowkeeper._soft_delete_base(regclass) IS
+'Internal: the base table of a soft-delete view or table, or NULL.';
+
+/* The base table, or a clear error when tbl has no soft delete. */
+CREATE FUNCTION rowkeeper._soft_delete_require(tbl regclass, caller text)
+RETURNS regclass
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    base regclass;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s: the table must not be NULL', caller);
+    END IF;
+    base := rowkeeper._soft_delete_base(tbl);
+    IF base IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('%s does not have soft delete', tbl),
+            HINT = format('Call rowkeeper.enable_soft_delete(%L) first.', tbl::text);
+    END IF;
+    RETURN base;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._soft_delete_require(regclass, text) IS
+'Internal: the base table of a soft-delete view or table, or an error.';
+
+/*
+ * The row key of a table (primary key, else replica identity index): its
+ * columns, their types and the btree equality operator of each, as
+ * "OPERATOR(schema.=)" text usable in generated SQL.
+ */
+CREATE FUNCTION rowkeeper._row_key(tbl regclass,
+    OUT columns name[], OUT types regtype[], OUT operators text[])
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord),
+           pg_catalog.array_agg(a.atttypid::pg_catalog.regtype ORDER BY k.ord),
+           pg_catalog.array_agg(pg_catalog.format('OPERATOR(%I.%s)', on_.nspname, o.oprname)
+                                ORDER BY k.ord)
+      FROM (SELECT i.indkey, i.indclass FROM pg_catalog.pg_index i
+             WHERE i.indrelid = tbl AND (i.indisprimary OR i.indisreplident)
+             ORDER BY i.indisprimary DESC LIMIT 1) i
+     CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(i.indkey::int2[]), pg_catalog.unnest(i.indclass::oid[]))
+                        WITH ORDINALITY AS k(attnum, opclass, ord)
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = tbl AND a.attnum = k.attnum
+      JOIN pg_catalog.pg_opclass oc ON oc.oid = k.opclass
+      JOIN pg_catalog.pg_amop ao ON ao.amopfamily = oc.opcfamily
+                                AND ao.amoplefttype = oc.opcintype
+                                AND ao.amoprighttype = oc.opcintype
+                                AND ao.amopstrategy = 3
+      JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr
+      JOIN pg_catalog.pg_namespace on_ ON on_.oid = o.oprnamespace
+    HAVING pg_catalog.count(*) > 0
+$$;
+
+COMMENT ON FUNCTION rowkeeper._row_key(regclass) IS
+'Internal: the key columns of a table (primary key, else replica identity), their types and equality operators.';
+
+/*
+ * The foreign keys that reference tbl (not the per-partition clones), with
+ * what soft delete does for each: 'cascade' (child has soft delete, ON
+ * DELETE CASCADE), 'restrict' (RESTRICT / NO ACTION), or NULL (SET NULL /
+ * SET DEFAULT, and CASCADE into a table without soft delete: the parent row
+ * still exists, so nothing happens until it is hard-deleted).  The where
+ * clause compares the child's columns with $<first_param>... which are the
+ * parent's referenced columns (ref_columns), with the key's own operators.
+ */
+CREATE FUNCTION rowkeeper._soft_delete_fkeys(tbl regclass, first_param int)
+RETURNS TABLE (conname name, child regclass, child_owner oid, action text,
+               child_column name, child_batch_column name, child_by_column name,
+               ref_columns name[], ref_types regtype[], child_where text)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.conname, c.conrelid::pg_catalog.regclass, cr.relowner,
+           CASE WHEN c.confdeltype IN ('r', 'a') THEN 'restrict'
+                WHEN c.confdeltype = 'c' AND cfg.column_name IS NOT NULL THEN 'cascade'
+           END,
+           cfg.column_name, cfg.batch_column, cfg.deleted_by_column,
+           (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord)
+              FROM pg_catalog.unnest(c.confkey) WITH ORDINALITY k(attnum, ord)
+              JOIN pg_catalog.pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum),
+           (SELECT pg_catalog.array_agg(a.atttypid::pg_catalog.regtype ORDER BY k.ord)
+              FROM pg_catalog.unnest(c.confkey) WITH ORDINALITY k(attnum, ord)
+              JOIN pg_catalog.pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum),
+           (SELECT pg_catalog.string_agg(pg_catalog.format('$%s::%s OPERATOR(%I.%s) %I',
+                                                           first_param + k.ord - 1,
+                                                           pa.atttypid::pg_catalog.regtype,
+                                                           n.nspname, o.oprname, a.attname),
+                                         ' AND ' ORDER BY k.ord)
+              FROM ROWS FROM (pg_catalog.unnest(c.conkey), pg_catalog.unnest(c.confkey), pg_catalog.unnest(c.conpfeqop))
+                   WITH ORDINALITY k(attnum, refattnum, op, ord)
+              JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+              JOIN pg_catalog.pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.refattnum
+              JOIN pg_catalog.pg_operator o ON o.oid = k.op
+              JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace)
+      FROM pg_catalog.pg_constraint c
+      JOIN pg_catalog.pg_class cr ON cr.oid = c.conrelid
+     CROSS JOIN LATERAL rowkeeper._soft_delete_config(c.conrelid) cfg
+     WHERE c.contype = 'f' AND c.confrelid = tbl AND c.conparentid = 0
+     ORDER BY c.conname, c.oid
+$$;
+
+COMMENT ON FUNCTION rowkeeper._soft_delete_fkeys(regclass, int) IS
+'Internal: the foreign keys referencing a table and what soft delete does for each.';
+
+/*
+ * What the C trigger does for one row of base table tbl, as SQL it prepares
+ * once and keeps.  Every query takes $1 deleted_at (timestamptz), $2 the
+ * batch id (bigint), $3 who (text), then $4... the values of param_names,
+ * read from the row by column name:
+ *   mark      mark the row itself (by key) unless already deleted
+ *   restrict  a live referencing row makes the delete fail (23503)
+ *   cascade   mark the live referencing rows; RETURNING * so that their own
+ *             children follow
+ */
+CREATE FUNCTION rowkeeper._soft_delete_actions(tbl regclass)
+RETURNS TABLE (kind text, target regclass, run_as oid, conname name,
+               param_names name[], param_types regtype[], query text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cfg record;
+    k record;
+    fk record;
+BEGIN
+    cfg := rowkeeper._soft_delete_config(tbl);
+    IF cfg.column_name IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('%s does not have soft delete', tbl),
+            HINT = 'Re-create the view and its trigger with rowkeeper.enable_soft_delete().';
+    END IF;
+    k := rowkeeper._row_key(tbl);
+    IF k.columns IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_table_definition',
+            MESSAGE = format('table %s has no primary key or replica identity index', tbl),
+            DETAIL = 'Soft delete marks rows by key.',
+            HINT = format('ALTER TABLE %s ADD PRIMARY KEY (...)', tbl);
+    END IF;
+
+    kind := 'mark'; target := tbl; run_as := 0; conname := NULL;
+    param_names := k.columns; param_types := k.types;
+    query := format('UPDATE %s SET %I = $1, %I = $2%s WHERE %s AND %I IS NULL',
+                    tbl, cfg.column_name, cfg.batch_column,
+                    CASE WHEN cfg.deleted_by_column IS NOT NULL
+                         THEN format(', %I = $3', cfg.deleted_by_column) ELSE '' END,
+                    (SELECT string_agg(format('%I %s $%s', c, k.operators[i], i + 3), ' AND ' ORDER BY i)
+                       FROM unnest(k.columns) WITH ORDINALITY u(c, i)),
+                    cfg.column_name);
+    RETURN NEXT;
+
+    FOR fk IN SELECT * FROM rowkeeper._soft_delete_fkeys(tbl, 4) f
+               WHERE f.action IS NOT NULL
+               ORDER BY f.action DESC, f.conname LOOP   -- restrict checks first
+        kind := fk.action; target := fk.child; run_as := fk.child_owner;
+        conname := fk.conname;
+        param_names := fk.ref_columns; param_types := fk.ref_types;
+        IF fk.action = 'restrict' THEN
+            query := format('SELECT 1 FROM %s WHERE %s%s LIMIT 1',
+                            fk.child, fk.child_where,
+                            CASE WHEN fk.child_column IS NOT NULL
+                                 THEN format(' AND %I IS NULL', fk.child_column) ELSE '' END);
+        ELSE
+            query := format('UPDATE %s SET %I = $1, %I = $2%s WHERE %s AND %I IS NULL RETURNING *',
+                            fk.child, fk.child_column, fk.child_batch_column,
+                            CASE WHEN fk.child_by_column IS NOT NULL
+                                 THEN format(', %I = $3', fk.child_by_column) ELSE '' END,
+                            fk.child_where, fk.child_column);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._soft_delete_actions(regclass) IS
+'Internal: the queries the soft-delete trigger runs for a row of a base table.';
+
+/*
+ * A key argument (a jsonb object, or an array of objects) checked against
+ * the table's row key and turned into a WHERE condition on alias, with
+ * literals: every key column present, nothing else, no NULL.
+ */
+CREATE FUNCTION rowkeeper._key_condition(tbl regclass, key jsonb, alias text, caller text)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k record;
+    keys jsonb;
+    one jsonb;
+    conds text[] := '{}';
+    extra text;
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s: the key must not be NULL', caller);
+    END IF;
+    k := rowkeeper._row_key(tbl);
+    IF k.columns IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_table_definition',
+            MESSAGE = format('table %s has no primary key or replica identity index', tbl);
+    END IF;
+    keys := CASE jsonb_typeof(key) WHEN 'array' THEN key ELSE jsonb_build_array(key) END;
+    IF jsonb_array_length(keys) = 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('%s: no key given', caller),
+            HINT = format('Pass a key such as %s, or an array of them.',
+                          (SELECT jsonb_object_agg(c, 'value') FROM unnest(k.columns) c));
+    END IF;
+    FOR one IN SELECT jsonb_array_elements(keys) LOOP
+        IF jsonb_typeof(one) <> 'object'
+           OR EXISTS (SELECT FROM unnest(k.columns) c WHERE NOT one ? c OR jsonb_typeof(one -> c) = 'null') THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'invalid_parameter_value',
+                MESSAGE = format('%s: invalid key %s for table %s', caller, one, tbl),
+                DETAIL = format('The key of %s is (%s); every key column needs a non-NULL value.',
+                                tbl, array_to_string(k.columns, ', ')),
+                HINT = format('Pass a key such as %s, or an array of them.',
+                              (SELECT jsonb_object_agg(c, 'value') FROM unnest(k.columns) c));
+        END IF;
+        SELECT min(e) INTO extra FROM jsonb_object_keys(one) e WHERE e <> ALL (k.columns);
+        IF extra IS NOT NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'invalid_parameter_value',
+                MESSAGE = format('%s: key %s names %I, which is not a key column of %s', caller, one, extra, tbl),
+                DETAIL = format('The key of %s is (%s).', tbl, array_to_string(k.columns, ', '));
+        END IF;
+        conds := conds || ('(' || (SELECT string_agg(format('%I.%I %s %L::%s', alias, c, k.operators[i],
+                                                            one ->> c, k.types[i]), ' AND ' ORDER BY i)
+                                     FROM unnest(k.columns) WITH ORDINALITY u(c, i)) || ')');
+    END LOOP;
+    RETURN '(' || array_to_string(conds, ' OR ') || ')';
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._key_condition(regclass, jsonb, text, text) IS
+'Internal: a validated jsonb key (or array of keys) as a WHERE condition.';
+
+/*
+ * The DELETE that rowkeeper.hard_delete() runs (it runs it with the guard
+ * lifted): only rows already soft-deleted, only by the table's owner.
+ */
+CREATE FUNCTION rowkeeper._hard_delete_sql(tbl regclass, key jsonb)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    caller constant text := 'rowkeeper.hard_delete()';
+    base regclass;
+    cfg record;
+BEGIN
+    base := rowkeeper._soft_delete_require(tbl, caller);
+    IF NOT pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = base), 'USAGE') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('must be owner of table %s', base),
+            DETAIL = format('%s removes rows physically, which only the table''s owner may do.', caller),
+            HINT = 'Run it as the owner or a member of that role (the purge job, an admin).';
+    END IF;
+    cfg := rowkeeper._soft_delete_config(base);
+    RETURN format('DELETE FROM %s AS r WHERE r.%I IS NOT NULL AND %s',
+                  base, cfg.column_name, rowkeeper._key_condition(base, key, 'r', caller));
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._hard_delete_sql(regclass, jsonb) IS
+'Internal: the DELETE statement of rowkeeper.hard_delete().';
+
+/*
+ * Restore the children that the deletion of one parent row (prow, as jsonb)
+ * took with it: rows of soft-delete tables reached by ON DELETE CASCADE
+ * keys that carry the same batch id, recursively.  Returns their number.
+ */
+CREATE FUNCTION rowkeeper._restore_children(tbl regclass, prow jsonb, batch bigint)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fk record;
+    crow jsonb;
+    n bigint := 0;
+    args text;
+BEGIN
+    FOR fk IN SELECT * FROM rowkeeper._soft_delete_fkeys(tbl, 1) f WHERE f.action = 'cascade' LOOP
+        -- the parent's referenced values, in order, as the $n the where clause uses
+        SELECT string_agg(format('%L::%s', prow ->> c, fk.ref_types[i]), ', ' ORDER BY i) INTO args
+          FROM unnest(fk.ref_columns) WITH ORDINALITY u(c, i);
+        FOR crow IN EXECUTE format(
+                'WITH p AS (SELECT %s) UPDATE %s AS c SET %I = NULL, %I = NULL%s '
+                'FROM p WHERE %s AND c.%I IS NOT NULL AND c.%I = %s RETURNING pg_catalog.to_jsonb(c.*)',
+                (SELECT string_agg(format('%L::%s AS p%s', prow ->> c, fk.ref_types[i], i), ', ' ORDER BY i)
+                   FROM unnest(fk.ref_columns) WITH ORDINALITY u(c, i)),
+                fk.child, fk.child_column, fk.child_batch_column,
+                CASE WHEN fk.child_by_column IS NOT NULL
+                     THEN format(', %I = NULL', fk.child_by_column) ELSE '' END,
+                regexp_replace(fk.child_where, '\$([0-9]+)::', 'p.p\1::', 'g'),
+                fk.child_column, fk.child_batch_column, batch) LOOP
+            n := n + 1 + rowkeeper._restore_children(fk.child, crow,
+                                                     batch);
+        END LOOP;
+    END LOOP;
+    RETURN n;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._restore_children(regclass, jsonb, bigint) IS
+'Internal: restore the rows that a parent''s soft delete cascaded to (same batch id).';
+
+/*
+ * Raise when a row about to be restored (row, as jsonb) references a
+ * soft-deleted row through a foreign key: it would come back as a live row
+ * whose parent the application cannot see.
+ */
+CREATE FUNCTION rowkeeper._restore_check_parents(tbl regclass, row_ jsonb, caller text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fk record;
+    cond text;
+    hidden boolean;
+BEGIN
+    FOR fk IN SELECT c.conname, c.confrelid::regclass AS parent, cfg.column_name AS parent_column,
+                     c.conkey, c.confkey, c.conpfeqop, c.conrelid
+                FROM pg_catalog.pg_constraint c
+               CROSS JOIN LATERAL rowkeeper._soft_delete_config(c.confrelid) cfg
+               WHERE c.contype = 'f' AND c.conrelid = tbl AND c.conparentid = 0
+                 AND cfg.column_name IS NOT NULL
+               ORDER BY c.conname LOOP
+        SELECT string_agg(format('p.%I OPERATOR(%I.%s) %L::%s', pa.attname, n.nspname, o.oprname,
+                                 row_ ->> a.attname::text, a.atttypid::regtype),
+                          ' AND ' ORDER BY k.ord),
+               bool_or(row_ -> a.attname::text IS NULL OR jsonb_typeof(row_ -> a.attname::text) = 'null')
+          INTO cond, hidden
+          FROM ROWS FROM (unnest(fk.conkey), unnest(fk.confkey), unnest(fk.conpfeqop))
+               WITH ORDINALITY k(attnum, refattnum, op, ord)
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = fk.conrelid AND a.attnum = k.attnum
+          JOIN pg_catalog.pg_attribute pa ON pa.attrelid = fk.parent AND pa.attnum = k.refattnum
+          JOIN pg_catalog.pg_operator o ON o.oid = k.op
+          JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace;
+        CONTINUE WHEN hidden;       -- a NULL key column references nothing
+        EXECUTE format('SELECT EXISTS (SELECT FROM %s p WHERE %s AND p.%I IS NOT NULL)',
+                       fk.parent, cond, fk.parent_column) INTO hidden;
+        IF hidden THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'foreign_key_violation',
+                MESSAGE = format('%s: the row of %s references a soft-deleted row of %s', caller, tbl, fk.parent),
+                DETAIL = format('Foreign key %I; nothing was restored.', fk.conname),
+                HINT = format('Restore the row of %s first: that also restores the rows its deletion took.', fk.parent);
+        END IF;
+    END LOOP;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._restore_check_parents(regclass, jsonb, text) IS
+'Internal: refuse to restore a row whose foreign key points at a soft-deleted row.';
+
+CREATE FUNCTION rowkeeper.restore(tbl regclass, key jsonb)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    caller constant text := 'rowkeeper.restore()';
+    base regclass;
+    cfg record;
+    one jsonb;
+    r record;
+    n bigint := 0;
+    found_rows bigint;
+    msg text;
+    det text;
+    cons text;
+BEGIN
+    base := rowkeeper._soft_delete_require(tbl, caller);
+    cfg := rowkeeper._soft_delete_config(base);
+    PERFORM rowkeeper._key_condition(base, key, 'r', caller);     -- validates all keys first
+    BEGIN
+        FOR one IN SELECT jsonb_array_elements(
+                       CASE jsonb_typeof(key) WHEN 'array' THEN key ELSE jsonb_build_array(key) END) LOOP
+            EXECUTE format('SELECT r.%I AS batch FROM %s AS r WHERE %s AND r.%I IS NOT NULL FOR UPDATE',
+                           cfg.batch_column, base, rowkeeper._key_condition(base, one, 'r', caller),
+                           cfg.column_name)
+               INTO r;
+            GET DIAGNOSTICS found_rows = ROW_COUNT;
+            IF found_rows = 0 THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'no_data_found',
+                    MESSAGE = format('%s: no soft-deleted row of %s with key %s', caller, tbl, one),
+                    HINT = 'The row is live already, was hard-deleted, or is not visible to you.';
+            END IF;
+            EXECUTE format('UPDATE %s AS r SET %I = NULL, %I = NULL%s WHERE %s AND r.%I IS NOT NULL '
+                           'RETURNING pg_catalog.to_jsonb(r.*)',
+                           base, cfg.column_name, cfg.batch_column,
+                           CASE WHEN cfg.deleted_by_column IS NOT NULL
+                                THEN format(', %I = NULL', cfg.deleted_by_column) ELSE '' END,
+                           rowkeeper._key_condition(base, one, 'r', caller), cfg.column_name)
+               INTO one;
+            PERFORM rowkeeper._restore_check_parents(base, one, caller);
+            n := n + 1;
+            IF r.batch IS NOT NULL THEN
+                n := n + rowkeeper._restore_children(base, one, r.batch);
+            END IF;
+        END LOOP;
+    EXCEPTION WHEN unique_violation THEN
+        GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
+                                cons = CONSTRAINT_NAME;
+        RAISE EXCEPTION USING
+            ERRCODE = 'unique_violation',
+            MESSAGE = format('%s: cannot restore %s, a live row has the same unique key',
+                             caller, tbl),
+            DETAIL = det || format(' (constraint %I; nothing was restored)', cons),
+            HINT = 'Change or delete the live row first, then restore.',
+            CONSTRAINT = cons;
+    END;
+    RETURN n;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.restore(regclass, jsonb) IS
+'Undelete soft-deleted rows by key (a jsonb object, or an array of them) with the children their deletion cascaded to; all or nothing. Returns the number of rows restored.';
+
+/* Every soft-delete table: its view, base table and columns. */
+CREATE VIEW rowkeeper.soft_delete_tables AS
+SELECT rowkeeper._soft_delete_view(t.tgrelid)      AS view_name,
+       t.tgrelid::regclass                          AS table_name,
+       cfg.column_name,
+       cfg.deleted_by_column,
+       cfg.batch_column,
+       t.tgenabled <> 'D'                           AS guarded
+  FROM pg_catalog.pg_trigger t
+ CROSS JOIN LATERAL rowkeeper._soft_delete_config(t.tgrelid) cfg
+ WHERE t.tgfoid = 'rowkeeper.soft_delete_guard()'::pg_catalog.regprocedure
+   AND t.tgparentid = 0;
+
+GRANT SELECT ON rowkeeper.soft_delete_tables TO PUBLIC;
+
+COMMENT ON VIEW rowkeeper.soft_delete_tables IS
+'Soft-delete tables: the view the application uses, the base table with every row, and the columns.';
+
+/*
+ * A soft-delete column: validated when it exists (exact name, type), else
+ * added.  want is the accepted type list, the first one is created.
+ */
+CREATE FUNCTION rowkeeper._soft_delete_column(tbl regclass, column_name name,
+                                              want regtype[], purpose text, caller text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att pg_catalog.pg_attribute;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid = tbl AND a.attname = column_name
+                      AND a.attnum > 0 AND NOT a.attisdropped)
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                        WHERE a.attrelid = tbl AND lower(a.attname) = lower(column_name)
+                          AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        EXECUTE format('ALTER TABLE %s ADD COLUMN %I %s', tbl, column_name, want[1]);
+        RETURN;
+    END IF;
+    att := rowkeeper._require_column(tbl, column_name, caller);
+    IF att.atttypid <> ALL (want) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'datatype_mismatch',
+            MESSAGE = format('column %I of table %s has type %s', column_name, tbl,
+                             format_type(att.atttypid, att.atttypmod)),
+            DETAIL = format('The %s column must be of type %s.', purpose,
+                            array_to_string(want::text[], ' or ')),
+            HINT = format('ALTER TABLE %s ALTER COLUMN %I TYPE %s, or name another column.',
+                          tbl, column_name, want[1]);
+    END IF;
+    IF att.attgenerated <> '' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_column_definition',
+            MESSAGE = format('column %I of table %s is a generated column', column_name, tbl),
+            DETAIL = 'Soft delete sets this column; a generated column cannot be set.';
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._soft_delete_column(regclass, name, regtype[], text, text) IS
+'Internal: validate or add a soft-delete column.';
+
+CREATE FUNCTION rowkeeper.enable_soft_delete(tbl regclass,
+                                             column_name name DEFAULT 'deleted_at',
+                                             deleted_by_column name DEFAULT NULL,
+                                             batch_column name DEFAULT 'deleted_batch',
+                                             base_name name DEFAULT NULL)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    caller constant text := 'rowkeeper.enable_soft_delete()';
+    base regclass;
+    view regclass;
+    rel record;
+    view_name name;
+    want_args text[];
+    want_type int2;
+    old record;
+    acl record;
+BEGIN
+    IF tbl IS NULL OR column_name IS NULL OR batch_column IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s: the table, column_name and batch_column must not be NULL', caller),
+            HINT = 'Leave an option out to get its default.';
+    END IF;
+    IF current_setting('server_version_num')::int < 150000 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'feature_not_supported',
+            MESSAGE = 'soft delete needs PostgreSQL 15 or later',
+            DETAIL = 'The view in front of the table must be security_invoker, which PostgreSQL 15 introduced.';
+    END IF;
+
+    base := rowkeeper._soft_delete_base(tbl);
+    IF base IS NULL THEN
+        base := tbl;
+    ELSE
+        view := rowkeeper._soft_delete_view(base);
+        IF view IS NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('the soft-delete view of %s is missing', base),
+                DETAIL = 'The table has the soft-delete guard but no view in front of it (was the view dropped?).',
+                HINT = format('Call rowkeeper.disable_soft_delete(%L) and then enable_soft_delete again.', base::text);
+        END IF;
+    END IF;
+    PERFORM rowkeeper._require_owned_table(base, caller);
+    SELECT c.relname, c.relnamespace AS nspoid, n.nspname AS nsp,
+           pg_catalog.pg_get_userbyid(c.relowner) AS owner INTO rel
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = base;
+
+    IF column_name = batch_column OR column_name = deleted_by_column
+       OR batch_column = deleted_by_column THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('%s: column_name, deleted_by_column and batch_column must be different columns', caller);
+    END IF;
+    IF (rowkeeper._row_key(base)).columns IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_table_definition',
+            MESSAGE = format('table %s has no primary key or replica identity index', base),
+            DETAIL = 'Soft delete marks, restores and cascades rows by key.',
+            HINT = format('ALTER TABLE %s ADD PRIMARY KEY (...), or ALTER TABLE %s REPLICA IDENTITY USING INDEX <unique index>.', base, base);
+    END IF;
+
+    PERFORM rowkeeper._soft_delete_column(base, column_name, '{timestamptz}', 'deleted_at', caller);
+    PERFORM rowkeeper._soft_delete_column(base, batch_column, '{bigint}', 'deletion batch', caller);
+    IF deleted_by_column IS NOT NULL THEN
+        PERFORM rowkeeper._soft_delete_column(base, deleted_by_column, '{text,varchar}', 'deleted-by', caller);
+    END IF;
+
+    want_args := ARRAY[column_name::text, 'by=' || coalesce(deleted_by_column::text, ''),
+                       'batch=' || batch_column];
+
+    IF view IS NULL THEN
+        -- first time: the table makes way for the view
+        view_name := rel.relname;
+        IF base_name IS NULL THEN
+            IF octet_length(rel.relname || '_with_deleted') > 63 THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'name_too_long',
+                    MESSAGE = format('the name %s is too long for the table behind the view',
+                                     quote_ident(rel.relname || '_with_deleted')),
+                    HINT = 'Pass base_name => ''...'' (at most 63 bytes).';
+            END IF;
+            base_name := rel.relname || '_with_deleted';
+        END IF;
+        IF EXISTS (SELECT FROM pg_catalog.pg_class c
+                    WHERE c.relnamespace = rel.nspoid AND c.relname = base_name) THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'duplicate_table',
+                MESSAGE = format('relation %I already exists in schema %I', base_name, rel.nsp),
+                DETAIL = format('enable_soft_delete renames %s to %I and puts a view named %I in its place.',
+                                base, base_name, view_name),
+                HINT = 'Pass another base_name => ''...''.';
+        END IF;
+        EXECUTE format('ALTER TABLE %s RENAME TO %I', base, base_name);
+        EXECUTE format('CREATE VIEW %I.%I WITH (security_invoker = true) AS SELECT * FROM %s WHERE %I IS NULL',
+                       rel.nsp, view_name, base, column_name);
+        view := format('%I.%I', rel.nsp, view_name)::regclass;
+        EXECUTE format('ALTER VIEW %s OWNER TO %I', view, rel.owner);
+        -- whoever could use the table can use the view (the base table keeps its grants:
+        -- a security_invoker view checks them)
+        FOR acl IN SELECT a.privilege_type, a.grantee, a.is_grantable
+                     FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+                    WHERE c.oid = base AND a.grantee <> c.relowner LOOP
+            EXECUTE format('GRANT %s ON %s TO %s%s', acl.privilege_type, view,
+                           CASE acl.grantee WHEN 0 THEN 'PUBLIC'
+                                ELSE quote_ident(pg_get_userbyid(acl.grantee)) END,
+                           CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+        EXECUTE format('CREATE TRIGGER rowkeeper_soft_delete INSTEAD OF DELETE ON %s '
+                       'FOR EACH ROW EXECUTE FUNCTION rowkeeper.soft_delete_trigger()', view);
+        EXECUTE format('COMMENT ON VIEW %s IS %L', view,
+                       format('Live rows of %s (rowkeeper soft delete: DELETE here marks rows deleted).', base));
+    ELSE
+        -- again: pick up columns added to the table since, new options, a new base name
+        IF base_name IS NOT NULL AND base_name <> rel.relname THEN
+            EXECUTE format('ALTER TABLE %s RENAME TO %I', base, base_name);
+        END IF;
+        EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_invoker = true) AS SELECT * FROM %s WHERE %I IS NULL',
+                       view, base, column_name);
+    END IF;
+
+    -- tgtype bits: ROW (1) | BEFORE (2) | DELETE (8), and UPDATE (16) on a
+    -- partitioned table, where an UPDATE moving a row between partitions
+    -- fires BEFORE DELETE on the old partition (the guard tells it apart)
+    want_type := CASE WHEN (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = base) = 'p'
+                      THEN 1 | 2 | 8 | 16 ELSE 1 | 2 | 8 END;
+    SELECT rowkeeper._trigger_args(t.tgargs) AS args, t.tgtype INTO old
+      FROM pg_catalog.pg_trigger t
+     WHERE t.tgrelid = base AND t.tgname = 'rowkeeper_soft_delete' AND t.tgparentid = 0;
+    IF NOT FOUND OR old.args IS DISTINCT FROM want_args OR old.tgtype <> want_type THEN
+        IF FOUND THEN
+            EXECUTE format('DROP TRIGGER rowkeeper_soft_delete ON %s', base);
+        END IF;
+        EXECUTE format('CREATE TRIGGER rowkeeper_soft_delete BEFORE %s ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION rowkeeper.soft_delete_guard(%s)',
+                       CASE WHEN want_type & 16 <> 0 THEN 'UPDATE OR DELETE' ELSE 'DELETE' END,
+                       base, rowkeeper._quote_args(want_args));
+    END IF;
+    RETURN view;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.enable_soft_delete(regclass, name, name, name, name) IS
+'Make DELETE on a table mark rows deleted: the table is renamed (base_name, default <name>_with_deleted) and a security_invoker view of its live rows takes its name. Idempotent; call again after adding columns to the table, or to change options. Returns the view.';
+
+CREATE FUNCTION rowkeeper.disable_soft_delete(tbl regclass, force boolean DEFAULT false)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    caller constant text := 'rowkeeper.disable_soft_delete()';
+    base regclass;
+    view regclass;
+    view_name name;
+    cfg record;
+    deleted bigint;
+BEGIN
+    IF tbl IS NULL OR force IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s: arguments must not be NULL', caller);
+    END IF;
+    base := rowkeeper._soft_delete_base(tbl);
+    IF base IS NULL THEN
+        PERFORM rowkeeper._require_owned_table(tbl, caller);
+        RAISE NOTICE 'table % does not have soft delete, nothing to do', tbl;
+        RETURN tbl;
+    END IF;
+    PERFORM rowkeeper._require_owned_table(base, caller);
+    cfg := rowkeeper._soft_delete_config(base);
+    view := rowkeeper._soft_delete_view(base);
+
+    EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NOT NULL', base, cfg.column_name) INTO deleted;
+    IF deleted > 0 AND NOT force THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('%s holds %s soft-deleted rows', base, deleted),
+            DETAIL = 'Without soft delete they would be visible again as live rows.',
+            HINT = 'Restore or hard-delete them first, or pass force => true to keep them as they are.';
+    END IF;
+
+    IF view IS NOT NULL THEN
+        SELECT c.relname INTO view_name FROM pg_catalog.pg_class c WHERE c.oid = view;
+        EXECUTE format('DROP VIEW %s', view);
+    END IF;
+    EXECUTE format('DROP TRIGGER rowkeeper_soft_delete ON %s', base);
+    IF view_name IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE %s RENAME TO %I', base, view_name);
+    END IF;
+    RAISE NOTICE 'columns %, % of % are kept', quote_ident(cfg.column_name),
+        concat_ws(', ', quote_ident(cfg.batch_column), quote_ident(cfg.deleted_by_column)), base;
+    RETURN base;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.disable_soft_delete(regclass, boolean) IS
+'Undo enable_soft_delete: drop the view and the guard, give the table its name back (columns and data are kept). Refuses while soft-deleted rows exist unless force.';
+
+/*
+ * Turn a unique constraint (or unique index) of a soft-delete table into a
+ * partial unique index over live rows, so that a value can be reused after
+ * its row is soft-deleted.  Keeps the name; returns the index.
+ */
+CREATE FUNCTION rowkeeper.soft_delete_unique(tbl regclass, constraint_name name)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    caller constant text := 'rowkeeper.soft_delete_unique()';
+    base regclass;
+    cfg record;
+    idx record;
+    con record;
+    def text;
+    pos int;
+    tmp name;
+BEGIN
+    IF constraint_name IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s: the constraint name must not be NULL', caller);
+    END IF;
+    base := rowkeeper._soft_delete_require(tbl, caller);
+    PERFORM rowkeeper._require_owned_table(base, caller);
+    cfg := rowkeeper._soft_delete_config(base);
+
+    SELECT c.oid, c.contype, c.conindid INTO con
+      FROM pg_catalog.pg_constraint c
+     WHERE c.conrelid = base AND c.conname = constraint_name AND c.contype IN ('u', 'p', 'x');
+    SELECT i.indexrelid::regclass AS oid, ic.relname, i.indisunique, i.indisprimary,
+           i.indpred IS NOT NULL AS partial,
+           pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS pred, am.amname INTO idx
+      FROM pg_catalog.pg_index i
+      JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+      JOIN pg_catalog.pg_am am ON am.oid = ic.relam
+     WHERE i.indrelid = base
+       AND (i.indexrelid = con.conindid OR (con.oid IS NULL AND ic.relname = constraint_name));
+    IF idx.oid IS NULL OR NOT idx.indisunique THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'undefined_object',
+            MESSAGE = format('%s has no unique constraint or unique index %I', base, constraint_name),
+            HINT = 'Name a UNIQUE constraint or unique index of the table.';
+    END IF;
+    IF idx.indisprimary THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('%I is the primary key of %s', constraint_name, base),
+            DETAIL = 'A primary key cannot be partial: deleted rows keep their key.',
+            HINT = 'Use a separate UNIQUE constraint for values that live rows must not share.';
+    END IF;
+    IF idx.partial THEN
+        IF idx.pred = format('(%I IS NULL)', cfg.column_name) THEN
+            RETURN idx.oid;         -- done already
+        END IF;
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('index %I of %s is already partial (WHERE %s)', constraint_name, base, idx.pred);
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_constraint f
+                WHERE f.contype = 'f' AND f.conindid = idx.oid) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'dependent_objects_still_exist',
+            MESSAGE = format('foreign keys reference %s through %I', base, constraint_name),
+            DETAIL = (SELECT 'Referencing: ' || string_agg(format('%I on %s', f.conname, f.conrelid::regclass), ', ')
+                        FROM pg_catalog.pg_constraint f WHERE f.contype = 'f' AND f.conindid = idx.oid) || '.',
+            HINT = 'A foreign key needs a full unique constraint; keep it, or point the foreign keys at the primary key.';
+    END IF;
+
+    def := pg_catalog.pg_get_indexdef(idx.oid);
+    pos := strpos(def, ' USING ' || idx.amname || ' (');
+    tmp := left('rk_tmp_' || idx.relname, 63);
+    EXECUTE format('CREATE UNIQUE INDEX %I ON %s%s WHERE %I IS NULL',
+                   tmp, base, substr(def, pos), cfg.column_name);
+    IF con.oid IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', base, constraint_name);
+    ELSE
+        EXECUTE format('DROP INDEX %s', idx.oid);
+    END IF;
+    EXECUTE format('ALTER INDEX %I.%I RENAME TO %I',
+                   (SELECT n.nspname FROM pg_catalog.pg_class c
+                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = base),
+                   tmp, idx.relname);
+    RETURN (SELECT i.indexrelid::regclass FROM pg_catalog.pg_index i
+              JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+             WHERE i.indrelid = base AND ic.relname = idx.relname);
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.soft_delete_unique(regclass, name) IS
+'Turn a unique constraint or index of a soft-delete table into a partial unique index over live rows (WHERE deleted_at IS NULL), keeping its name, so values can be reused after a soft delete.';

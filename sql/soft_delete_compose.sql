@@ -1,0 +1,117 @@
+-- soft_delete_compose: soft delete together with row-level security (a
+-- hand-written tenant policy, as tenant isolation creates), audit,
+-- updated_at and partitioned tables.
+SET rowkeeper.actor = '';
+
+-- Tenant isolation by RLS on the table: FORCE, one permissive policy
+-- USING/WITH CHECK on the tenant, plus a RESTRICTIVE one.  The marking
+-- UPDATE must pass them: there is no SELECT policy on deleted_at (the view
+-- hides deleted rows), so it never fails "new row violates row-level
+-- security policy".
+CREATE TABLE docs (id int PRIMARY KEY, tenant text NOT NULL, title text);
+INSERT INTO docs VALUES (1, 'a', 'a1'), (2, 'a', 'a2'), (3, 'b', 'b3');
+ALTER TABLE docs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE docs FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON docs
+    USING (tenant = current_setting('rowkeeper.tenant'))
+    WITH CHECK (tenant = current_setting('rowkeeper.tenant'));
+CREATE POLICY tenant_restrictive ON docs AS RESTRICTIVE
+    USING (tenant = current_setting('rowkeeper.tenant'));
+CREATE ROLE rk_tenant_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON docs TO rk_tenant_app;
+SELECT rowkeeper.enable_soft_delete('docs');
+-- the policies stay on the table, which the security_invoker view reads
+SELECT polname, polrelid::regclass FROM pg_policy WHERE polrelid = 'docs_with_deleted'::regclass ORDER BY 1;
+
+SET ROLE rk_tenant_app;
+SET rowkeeper.tenant = 'a';
+SELECT id, title FROM docs ORDER BY id;
+\set QUIET off
+DELETE FROM docs WHERE id = 3;            -- tenant b's row: not visible, not deleted
+DELETE FROM docs WHERE id = 1 RETURNING id, tenant;
+\set QUIET on
+SELECT id, deleted_at IS NOT NULL AS deleted FROM docs_with_deleted ORDER BY id;
+-- a tenant cannot restore another tenant's row
+SET rowkeeper.tenant = 'b';
+DELETE FROM docs WHERE id = 3;
+SET rowkeeper.tenant = 'a';
+SELECT rowkeeper.restore('docs', '{"id": 3}');
+SELECT rowkeeper.restore('docs', '{"id": 1}');
+SELECT id FROM docs ORDER BY id;
+-- and cannot hard-delete (not the owner)
+SELECT rowkeeper.hard_delete('docs', '{"id": 1}');
+RESET rowkeeper.tenant;
+RESET ROLE;
+SET rowkeeper.tenant = 'b';
+SELECT id, deleted_at IS NOT NULL AS deleted FROM docs_with_deleted ORDER BY id;
+RESET rowkeeper.tenant;
+
+-- Audit and updated_at on the table: a soft delete is an UPDATE that sets
+-- deleted_at (and the batch), a restore an UPDATE that clears them.
+CREATE TABLE items (id int PRIMARY KEY, name text, updated_at timestamptz);
+INSERT INTO items VALUES (1, 'x', '2000-01-01');
+SELECT rowkeeper.enable_soft_delete('items');
+-- the other capabilities go on the table, not on the view
+SELECT rowkeeper.enable_audit('items');
+SELECT rowkeeper.enable_audit('items_with_deleted');
+SELECT rowkeeper.enable_updated_at('items_with_deleted');
+BEGIN;
+SELECT rowkeeper.set_context(actor => 'carol');
+DELETE FROM items WHERE id = 1;
+SELECT updated_at = now() AS stamped FROM items_with_deleted;
+COMMIT;
+SELECT rowkeeper.restore('items', '{"id": 1}');
+-- how to tell them apart: deleted_at goes from null to a time (soft delete)
+-- or from a time to null (restore)
+SELECT table_name, op, row_key, actor,
+       CASE WHEN old_row -> 'deleted_at' = 'null' AND new_row -> 'deleted_at' <> 'null' THEN 'soft delete'
+            WHEN old_row -> 'deleted_at' <> 'null' AND new_row -> 'deleted_at' = 'null' THEN 'restore'
+       END AS what,
+       (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(new_row) k) AS changed
+  FROM rowkeeper.audit_log WHERE table_name = 'items_with_deleted' ORDER BY id;
+SELECT rowkeeper.disable_audit('items_with_deleted');
+SELECT rowkeeper.disable_updated_at('items_with_deleted');
+
+-- Partitioned tables
+CREATE TABLE orders (id int, region text, amount int, PRIMARY KEY (id, region))
+    PARTITION BY LIST (region);
+CREATE TABLE orders_eu PARTITION OF orders FOR VALUES IN ('eu');
+CREATE TABLE orders_us PARTITION OF orders FOR VALUES IN ('us');
+CREATE TABLE order_lines (order_id int, region text, line int, PRIMARY KEY (order_id, region, line),
+                          FOREIGN KEY (order_id, region) REFERENCES orders ON DELETE CASCADE);
+INSERT INTO orders VALUES (1, 'eu', 10), (2, 'us', 20);
+INSERT INTO order_lines VALUES (1, 'eu', 1), (1, 'eu', 2), (2, 'us', 1);
+SELECT rowkeeper.enable_soft_delete('order_lines');
+SELECT rowkeeper.enable_soft_delete('orders');
+-- the guard is on every partition, present and future
+CREATE TABLE orders_apac PARTITION OF orders_with_deleted FOR VALUES IN ('apac');
+SELECT tgrelid::regclass, tgname, tgparentid <> 0 AS cloned FROM pg_trigger
+ WHERE tgname = 'rowkeeper_soft_delete' AND tgrelid::regclass::text LIKE 'orders%' ORDER BY tgrelid::regclass::text;
+\set QUIET off
+DELETE FROM orders WHERE id = 1 RETURNING *;
+\set QUIET on
+SELECT tableoid::regclass, id, deleted_at IS NOT NULL AS deleted FROM orders_with_deleted ORDER BY id;
+SELECT order_id, line, deleted_at IS NOT NULL AS deleted FROM order_lines_with_deleted ORDER BY 1, 2;
+DELETE FROM orders_eu;                     -- a partition is guarded too
+-- an UPDATE that moves a row to another partition is a delete plus an
+-- insert for PostgreSQL, with BEFORE DELETE fired on the old partition:
+-- the guard lets exactly that through
+INSERT INTO orders VALUES (3, 'eu', 30);
+UPDATE orders SET region = 'apac' WHERE id = 3;
+SELECT tableoid::regclass, id, region FROM orders_with_deleted WHERE id = 3;
+-- while a plain DELETE after an UPDATE in one transaction is still refused
+BEGIN;
+UPDATE orders SET amount = amount + 1 WHERE id = 3;
+DELETE FROM orders_with_deleted WHERE id = 3;
+ROLLBACK;
+DELETE FROM orders WHERE id = 3;
+SELECT rowkeeper.hard_delete('orders', '{"id": 3, "region": "apac"}');
+SELECT rowkeeper.restore('orders', '{"id": 1, "region": "eu"}');
+SELECT count(*) FROM order_lines;
+DELETE FROM orders WHERE id = 2;
+SELECT rowkeeper.hard_delete('orders', '{"id": 2, "region": "us"}');
+SELECT count(*) FROM orders_with_deleted;
+SELECT count(*) FROM order_lines_with_deleted;
+
+DROP TABLE order_lines_with_deleted, orders_with_deleted, items_with_deleted, docs_with_deleted CASCADE;
+DROP ROLE rk_tenant_app;

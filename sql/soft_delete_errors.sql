@@ -1,0 +1,131 @@
+-- soft_delete_errors: every bad input is a clear error, and nothing is
+-- half-installed after one.
+CREATE TABLE t (id int PRIMARY KEY, deleted_on date, "deletedAt" timestamptz, note text,
+                gen timestamptz GENERATED ALWAYS AS ('2000-01-01'::timestamptz) STORED);
+CREATE TABLE nokey (a int, b text);
+-- try(stmt): run stmt and show the error it raises, SQLSTATE included.
+CREATE FUNCTION pg_temp.try(stmt text,
+    OUT code text, OUT message text, OUT detail text, OUT hint text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    message := 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+                            detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+END;
+$$;
+-- what t looks like: checked after every failed call below
+CREATE FUNCTION pg_temp.shape() RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(attname, ',' ORDER BY attnum) || ' / ' ||
+           (SELECT relkind::text FROM pg_class WHERE oid = 't'::regclass) || ' / triggers: ' ||
+           (SELECT count(*) FROM pg_trigger WHERE tgrelid = 't'::regclass)
+      FROM pg_attribute WHERE attrelid = 't'::regclass AND attnum > 0 AND NOT attisdropped
+$$;
+\x on
+
+-- wrong column types, generated column, near miss in case
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'deleted_on')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'note')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'gen')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'deletedat')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'deletedAt', batch_column => 'note')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'deletedAt', deleted_by_column => 'id')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'deletedAt', batch_column => 'deletedAt')$$);
+SELECT pg_temp.shape();
+-- a column that would be added is not left behind by a later failure
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'new_col', deleted_by_column => 'id')$$);
+SELECT pg_temp.shape();
+-- NULLs
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete(NULL)$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', NULL)$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.disable_soft_delete(NULL)$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.restore(NULL, '{"id": 1}')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.hard_delete(NULL, '{"id": 1}')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.soft_delete_unique('t', NULL)$$);
+
+-- not a table; a table without a key
+CREATE VIEW v AS SELECT * FROM t;
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('v')$$);
+CREATE MATERIALIZED VIEW mv AS SELECT * FROM t;
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('mv')$$);
+CREATE SEQUENCE s;
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('s')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t_pkey')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('no_such_table')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('nokey')$$);
+SELECT attname FROM pg_attribute WHERE attrelid = 'nokey'::regclass AND attnum > 0 ORDER BY attnum;
+
+-- the name the table would move to is taken, or too long
+CREATE TABLE t_with_deleted (x int);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'deletedAt')$$);
+DROP TABLE t_with_deleted;
+CREATE TABLE a_table_name_that_is_long_enough_to_overflow_with_the_suffix (id int PRIMARY KEY);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('a_table_name_that_is_long_enough_to_overflow_with_the_suffix')$$);
+DROP TABLE a_table_name_that_is_long_enough_to_overflow_with_the_suffix;
+SELECT pg_temp.shape();
+
+-- not the owner
+CREATE ROLE rk_not_owner;
+GRANT ALL ON t TO rk_not_owner;
+SET ROLE rk_not_owner;
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'deletedAt')$$);
+RESET ROLE;
+
+-- functions of a soft-delete table on a table without it
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.restore('t', '{"id": 1}')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.hard_delete('t', '{"id": 1}')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.soft_delete_unique('t', 't_pkey')$$);
+SELECT rowkeeper.disable_soft_delete('t');
+
+-- bad keys
+SELECT rowkeeper.enable_soft_delete('t', 'deletedAt');
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.restore('t', '{"ID": 1}')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.restore('t', '{"id": 1, "note": "x"}')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.restore('t', '{"id": null}')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.restore('t', '[1, 2]')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.restore('t', '[]')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.restore('t', '{"id": "one"}')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.restore('t', '{"id": 1}')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.hard_delete('t', NULL)$$);
+
+-- the unique helper
+ALTER TABLE t_with_deleted ADD COLUMN code text CONSTRAINT t_code_key UNIQUE;
+CREATE TABLE refs (code text REFERENCES t_with_deleted (code));
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.soft_delete_unique('t', 'no_such')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.soft_delete_unique('t', 't_pkey')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.soft_delete_unique('t', 't_code_key')$$);
+DROP TABLE refs;
+CREATE UNIQUE INDEX t_note_idx ON t_with_deleted (note) WHERE note <> '';
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.soft_delete_unique('t', 't_note_idx')$$);
+
+-- the view cannot be dropped from under the table by disable while other
+-- views use it; nothing changes
+CREATE VIEW t_report AS SELECT count(*) FROM t;
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.disable_soft_delete('t')$$);
+DROP VIEW t_report;
+
+-- a view dropped by hand: enable says so (instead of renaming the table
+-- again), disable cleans up
+DROP VIEW t;
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t_with_deleted', 'deletedAt')$$);
+SELECT rowkeeper.disable_soft_delete('t_with_deleted');
+ALTER TABLE t_with_deleted RENAME TO t;
+SELECT rowkeeper.enable_soft_delete('t', 'deletedAt');
+
+-- the C functions refuse to run as anything but their trigger
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.soft_delete_trigger()$$);
+CREATE TABLE plain (id int PRIMARY KEY);
+CREATE TRIGGER x BEFORE DELETE ON plain FOR EACH ROW EXECUTE FUNCTION rowkeeper.soft_delete_trigger();
+INSERT INTO plain VALUES (1);
+SELECT * FROM pg_temp.try($$DELETE FROM plain$$);
+DROP TRIGGER x ON plain;
+CREATE TRIGGER x AFTER DELETE ON plain FOR EACH ROW EXECUTE FUNCTION rowkeeper.soft_delete_guard();
+SELECT * FROM pg_temp.try($$DELETE FROM plain$$);
+DROP TABLE plain;
+\x off
+
+SELECT rowkeeper.disable_soft_delete('t');
+SELECT pg_temp.shape();
+DROP TABLE t, nokey CASCADE;
+DROP ROLE rk_not_owner;
