@@ -80,6 +80,20 @@ UPDATE sessions SET expires_at = now() - interval '1 day' WHERE id IN (1100, 110
 CALL rowkeeper.purge_expired('sessions', 'expires_at');
 SELECT op, row_key FROM rowkeeper.audit_log WHERE table_name = 'sessions' AND op = 'DELETE' ORDER BY row_key;
 
+-- Soft-deleted rows past their grace period, through hard_delete().
+CREATE TABLE posts (id int PRIMARY KEY, title text);
+SELECT rowkeeper.enable_soft_delete('posts');
+CREATE INDEX ON posts_with_deleted (deleted_at);
+INSERT INTO posts SELECT g, 'post ' || g FROM generate_series(1, 10) g;
+DELETE FROM posts WHERE id <= 6;
+UPDATE posts_with_deleted SET deleted_at = now() - interval '40 days' WHERE id <= 4;
+CALL rowkeeper.purge_soft_deleted('posts', dry_run => true);
+SELECT outcome, detail FROM last_run;
+CALL rowkeeper.purge_soft_deleted('posts', batch_size => 3);
+SELECT kind, target, batches, rows_deleted, outcome FROM last_run;
+SELECT id, deleted_at IS NOT NULL AS soft_deleted FROM posts_with_deleted ORDER BY id;
+CALL rowkeeper.purge_soft_deleted('sessions');
+
 -- Bad input.
 CALL rowkeeper.purge_expired('sessions', 'kind');
 CALL rowkeeper.purge_expired('sessions', 'nope');
@@ -139,7 +153,8 @@ SELECT kind, outcome, count(*) FROM rowkeeper.purge_runs GROUP BY 1, 2 ORDER BY 
 
 SELECT rowkeeper.disable_audit('keep');
 DROP VIEW last_run;
-DROP TABLE sessions, payments, lines, invoices, tokens, seen_as, unindexed, nokey, keep;
+SELECT rowkeeper.disable_soft_delete('posts', force => true);
+DROP TABLE sessions, payments, lines, invoices, tokens, seen_as, unindexed, nokey, keep, posts;
 DROP FUNCTION note_user();
 DROP ROLE purge_owner, purge_stranger;
 TRUNCATE rowkeeper.audit_log, rowkeeper.audit_seal, rowkeeper.purge_runs;

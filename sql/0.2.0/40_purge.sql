@@ -142,7 +142,7 @@ COMMENT ON FUNCTION rowkeeper._purge_cutoff(interval, text) IS
  */
 CREATE FUNCTION rowkeeper._purge_batch(tbl regclass, column_name name, cutoff timestamptz,
                                        where_equals jsonb, batch_size int, lock_timeout interval,
-                                       caller_path text,
+                                       caller_path text, hard boolean,
                                        INOUT skip jsonb[], OUT deleted bigint, OUT skipped bigint,
                                        OUT locked boolean)
 LANGUAGE plpgsql VOLATILE
@@ -188,13 +188,24 @@ BEGIN
                   'DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w '
                   'WHERE (t.tableoid, t.ctid) IN (SELECT v.o, v.c FROM v) AND %s',
                   pick, rel, tbl, cond);
+    -- a soft-delete table: its guard lets physical deletes through
+    -- rowkeeper.hard_delete() only (the rows stay locked by the pick)
+    IF hard THEN
+        del := format('SELECT CASE WHEN count(*) > 0 THEN rowkeeper.hard_delete(%L::pg_catalog.regclass, pg_catalog.jsonb_agg(s.k)) ELSE 0 END '
+                      'FROM (SELECT pg_catalog.jsonb_build_object(%s) AS k %s) s',
+                      tbl, keyjson, pick);
+    END IF;
     BEGIN
         BEGIN
             -- the table's triggers see the caller's search_path, as with a
             -- DELETE of their own (the statement itself names everything)
             PERFORM pg_catalog.set_config('search_path', caller_path, true);
-            EXECUTE del USING cutoff, coalesce(where_equals, '{}'), batch_size, skip;
-            GET DIAGNOSTICS deleted = ROW_COUNT;
+            IF hard THEN
+                EXECUTE del INTO deleted USING cutoff, coalesce(where_equals, '{}'), batch_size, skip;
+            ELSE
+                EXECUTE del USING cutoff, coalesce(where_equals, '{}'), batch_size, skip;
+                GET DIAGNOSTICS deleted = ROW_COUNT;
+            END IF;
         EXCEPTION WHEN foreign_key_violation THEN
             -- some rows are still referenced: one by one, skipping those
             PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -205,11 +216,18 @@ BEGIN
                           'pg_catalog.jsonb_populate_record(NULL::%s, $3) v WHERE %s AND %s',
                           rel, tbl, tbl, cond,
                           (SELECT string_agg(format('t.%I = v.%I', k, k), ' AND ') FROM pg_catalog.unnest(keys) k));
+            IF hard THEN
+                one := format('SELECT rowkeeper.hard_delete(%L::pg_catalog.regclass, $3) WHERE $1 IS NOT NULL AND $2 IS NOT NULL', tbl);
+            END IF;
             PERFORM pg_catalog.set_config('search_path', caller_path, true);
             FOREACH victim IN ARRAY coalesce(victims, '{}') LOOP
                 BEGIN
-                    EXECUTE one USING cutoff, coalesce(where_equals, '{}'), victim;
-                    GET DIAGNOSTICS n = ROW_COUNT;
+                    IF hard THEN
+                        EXECUTE one INTO n USING cutoff, coalesce(where_equals, '{}'), victim;
+                    ELSE
+                        EXECUTE one USING cutoff, coalesce(where_equals, '{}'), victim;
+                        GET DIAGNOSTICS n = ROW_COUNT;
+                    END IF;
                     deleted := deleted + n;
                 EXCEPTION WHEN foreign_key_violation THEN
                     skip := skip || victim;
@@ -223,7 +241,7 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, int, interval, text, jsonb[]) IS
+COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, int, interval, text, boolean, jsonb[]) IS
 'Internal: one batch of a table purge (as the table owner, under lock_timeout).';
 
 /*
@@ -234,7 +252,7 @@ COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, i
 CREATE PROCEDURE rowkeeper._purge_rows(run bigint, tbl regclass, column_name name, cutoff timestamptz,
                                        where_equals jsonb, batch_size int, max_batches int,
                                        max_duration interval, pause interval, lock_timeout interval,
-                                       caller_path text, INOUT failure text)
+                                       caller_path text, hard boolean, INOUT failure text)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -255,7 +273,7 @@ BEGIN
         END IF;
         BEGIN
             b := rowkeeper._purge_batch(tbl, column_name, cutoff, where_equals, batch_size, lock_timeout,
-                                        caller_path, skip);
+                                        caller_path, hard, skip);
         EXCEPTION WHEN OTHERS THEN
             failure := SQLERRM;
         END;
@@ -291,7 +309,7 @@ BEGIN
 END;
 $$;
 
-COMMENT ON PROCEDURE rowkeeper._purge_rows(bigint, regclass, name, timestamptz, jsonb, int, int, interval, interval, interval, text, text) IS
+COMMENT ON PROCEDURE rowkeeper._purge_rows(bigint, regclass, name, timestamptz, jsonb, int, int, interval, interval, interval, text, boolean, text) IS
 'Internal: the batch loop of the table purges (one COMMIT per batch).';
 
 /* Checks shared by the purges of table rows; returns the options as jsonb. */
@@ -432,7 +450,7 @@ BEGIN
     END IF;
     COMMIT;
     CALL rowkeeper._purge_rows(run_id, tbl, column_name, cutoff, where_equals, batch_size, max_batches,
-                               max_duration, pause, lock_timeout, caller_path, failure);
+                               max_duration, pause, lock_timeout, caller_path, kind = 'soft_deleted', failure);
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     PERFORM pg_catalog.pg_advisory_unlock(lock_key);
     IF failure IS NOT NULL THEN
@@ -474,6 +492,48 @@ $$;
 
 COMMENT ON PROCEDURE rowkeeper.purge_expired(regclass, name, interval, jsonb, int, int, interval, interval, interval, boolean, bigint) IS
 'Delete, in committed batches, the rows whose column is older than now() - older_than (and whose where_equals columns equal the given values). CALL it on its own (pg_cron job); see rowkeeper.purge_runs.';
+
+/*
+ * Hard-delete the rows of a soft-delete table (issue: soft delete) that
+ * were soft-deleted longer ago than the grace period, through
+ * rowkeeper.hard_delete() (the only way past the table's guard), batch by
+ * batch; foreign-key cascades of the hard delete go with them.
+ */
+CREATE PROCEDURE rowkeeper.purge_soft_deleted(tbl regclass,
+                                              older_than interval DEFAULT '30 days',
+                                              batch_size int DEFAULT 1000,
+                                              max_batches int DEFAULT NULL,
+                                              max_duration interval DEFAULT NULL,
+                                              pause interval DEFAULT '0',
+                                              lock_timeout interval DEFAULT '1s',
+                                              dry_run boolean DEFAULT false,
+                                              INOUT run_id bigint DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller constant text := 'rowkeeper.purge_soft_deleted()';
+    caller_path text := pg_catalog.current_setting('search_path');
+    base regclass;
+    col name;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    base := rowkeeper._soft_delete_base(tbl);
+    col := (rowkeeper._soft_delete_config(base)).column_name;
+    IF col IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('%s: %s has no soft delete', caller, tbl),
+            HINT = 'Use rowkeeper.purge_expired() for a table without soft delete.';
+    END IF;
+    PERFORM rowkeeper._purge_check(base, col, NULL, batch_size, max_batches,
+                                   max_duration, pause, lock_timeout, caller);
+    CALL rowkeeper._purge_table('soft_deleted', base, col, rowkeeper._purge_cutoff(older_than, caller),
+                                NULL, batch_size, max_batches, max_duration, pause,
+                                lock_timeout, dry_run, caller_path, run_id);
+END;
+$$;
+
+COMMENT ON PROCEDURE rowkeeper.purge_soft_deleted(regclass, interval, int, int, interval, interval, interval, boolean, bigint) IS
+'Hard-delete, in committed batches, the rows of a soft-delete table (its view or its table) soft-deleted longer ago than older_than, through rowkeeper.hard_delete(). CALL it on its own (pg_cron job); see rowkeeper.purge_runs.';
 
 /*
  * Retention of the audit log.
