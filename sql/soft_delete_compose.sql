@@ -51,7 +51,8 @@ RESET rowkeeper.tenant;
 CREATE TABLE items (id int PRIMARY KEY, name text, updated_at timestamptz);
 INSERT INTO items VALUES (1, 'x', '2000-01-01');
 SELECT rowkeeper.enable_soft_delete('items');
--- the other capabilities go on the table, not on the view
+-- the other capabilities go on the table; enable_audit also takes the view
+-- for its table
 SELECT rowkeeper.enable_audit('items');
 SELECT rowkeeper.enable_audit('items_with_deleted');
 SELECT rowkeeper.enable_updated_at('items_with_deleted');
@@ -61,15 +62,24 @@ DELETE FROM items WHERE id = 1;
 SELECT updated_at = now() AS stamped FROM items_with_deleted;
 COMMIT;
 SELECT rowkeeper.restore('items', '{"id": 1}');
--- how to tell them apart: deleted_at goes from null to a time (soft delete)
--- or from a time to null (restore)
+-- the log says SOFT_DELETE and RESTORE: deleted_at goes from null to a
+-- time, or from a time to null
 SELECT table_name, op, row_key, actor,
        CASE WHEN old_row -> 'deleted_at' = 'null' AND new_row -> 'deleted_at' <> 'null' THEN 'soft delete'
             WHEN old_row -> 'deleted_at' <> 'null' AND new_row -> 'deleted_at' = 'null' THEN 'restore'
        END AS what,
        (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(new_row) k) AS changed
   FROM rowkeeper.audit_log WHERE table_name = 'items_with_deleted' ORDER BY id;
-SELECT rowkeeper.disable_audit('items_with_deleted');
+-- the audit queries take the view's name too
+SELECT op, row_data ->> 'deleted_at' IS NOT NULL AS deleted
+  FROM rowkeeper.row_history('items', '{"id": 1}') ORDER BY audit_id;
+-- undo of a soft delete is a restore (and is audited as one)
+DELETE FROM items WHERE id = 1;
+SELECT id AS sd2_id FROM rowkeeper.audit_log WHERE op = 'SOFT_DELETE' ORDER BY id DESC LIMIT 1 \gset
+SELECT rowkeeper.undo(:sd2_id);
+SELECT count(*) AS visible_again FROM items WHERE id = 1;
+SELECT op FROM rowkeeper.audit_log WHERE table_name = 'items_with_deleted' ORDER BY id DESC LIMIT 1;
+SELECT rowkeeper.disable_audit('items');
 SELECT rowkeeper.disable_updated_at('items_with_deleted');
 
 -- Partitioned tables

@@ -14,9 +14,11 @@
  *	  the history index), and the old key when an UPDATE
  *	  changed it; the images: INSERT the new row, DELETE the old row, UPDATE
  *	  only the changed columns, old values in old_row and new values in
- *	  new_row; who: rowkeeper.actor, current_user, the role that issued the
- *	  statement (not hidden by SECURITY DEFINER), session_user, client
- *	  address, application_name, rowkeeper.request_id, rowkeeper.tenant.
+ *	  new_row (op SOFT_DELETE / RESTORE when the UPDATE sets / clears the
+ *	  deleted_at column of a soft-delete table); who: rowkeeper.actor,
+ *	  current_user, the role that issued the statement (not hidden by
+ *	  SECURITY DEFINER), session_user, client address, application_name,
+ *	  rowkeeper.request_id, rowkeeper.tenant.
  *
  *	  Options are trigger arguments written by rowkeeper.enable_audit():
  *	  exclude=<column> (never logged, not even as changed), redact=<column>
@@ -84,6 +86,7 @@ typedef struct AuditConfig
 	RkJsonColumn *cols;			/* per attribute: jsonb conversion */
 	bool		skip_noop;
 	bool		require_actor;
+	int			soft_delete_att;	/* 0-based deleted_at column, or -1 */
 	Oid			table_oid;		/* root of a partition tree, else relid */
 	text	   *schema_name;
 	text	   *table_name;
@@ -259,6 +262,33 @@ audit_row_ref(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(row_ref(name_hash(schema_name, table_name), row_key));
 }
 
+/*
+ * The deleted_at column of a soft-delete table (0-based), or -1: the
+ * first argument of its guard trigger, rowkeeper_soft_delete (cloned onto
+ * partitions under the same name).  An UPDATE that sets it from NULL is
+ * logged as SOFT_DELETE, one that clears it as RESTORE.
+ */
+static int
+soft_delete_column(Relation rel)
+{
+	TriggerDesc *td = rel->trigdesc;
+	int			i;
+
+	if (td == NULL)
+		return -1;
+	for (i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+		int			attnum;
+
+		if (strcmp(t->tgname, "rowkeeper_soft_delete") != 0 || t->tgnargs < 1)
+			continue;
+		attnum = SPI_fnumber(RelationGetDescr(rel), t->tgargs[0]);
+		return attnum > 0 ? attnum - 1 : -1;
+	}
+	return -1;
+}
+
 /* Resolve everything that depends only on the table and the trigger. */
 static void
 resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata,
@@ -288,6 +318,7 @@ resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata,
 			rk_json_column_init(&cfg->cols[i], att->atttypid, mcxt);
 	}
 	parse_audit_options(cfg, trigdata->tg_trigger, rel);
+	cfg->soft_delete_att = soft_delete_column(rel);
 	if (!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 		resolve_key(cfg, rel);
 
@@ -505,6 +536,21 @@ check_actor(AuditConfig *cfg, Relation rel)
 				 errhint("Call rowkeeper.set_context(actor => ...) in the transaction first.")));
 }
 
+/* UPDATE, or SOFT_DELETE / RESTORE when it sets / clears deleted_at. */
+static const char *
+update_op(AuditConfig *cfg, TupleTableSlot *oldslot, TupleTableSlot *newslot)
+{
+	int			a = cfg->soft_delete_att;
+
+	if (a < 0)
+		return "UPDATE";
+	if (oldslot->tts_isnull[a] && !newslot->tts_isnull[a])
+		return "SOFT_DELETE";
+	if (!oldslot->tts_isnull[a] && newslot->tts_isnull[a])
+		return "RESTORE";
+	return "UPDATE";
+}
+
 /*
  * Log one row change of event ev: oldslot for UPDATE and DELETE, newslot for
  * INSERT and UPDATE.
@@ -529,7 +575,7 @@ log_change(AuditConfig *cfg, RkLogWriter *w, TriggerEvent ev,
 		n = changed_columns(cfg, oldslot, newslot, changed, &key_changed);
 		if (n == 0 && !key_changed && cfg->skip_noop)
 			return;
-		write_log_row(cfg, w, "UPDATE",
+		write_log_row(cfg, w, update_op(cfg, oldslot, newslot),
 					  row_image(cfg, newslot, NULL, true),
 					  key_changed ? row_image(cfg, oldslot, NULL, true) : NULL,
 					  row_image(cfg, oldslot, changed, false),

@@ -212,6 +212,8 @@ DECLARE
     op text;
     ref text;
 BEGIN
+    -- a soft-delete view: its table is what changes (and what is audited)
+    tbl := coalesce(rowkeeper._soft_delete_base(tbl), tbl);
     PERFORM rowkeeper._require_owned_table(tbl, caller);
     IF exclude_columns IS NULL OR redact_columns IS NULL OR skip_noop IS NULL
        OR require_actor IS NULL OR replicated IS NULL OR mode IS NULL THEN
@@ -331,6 +333,33 @@ $$;
 
 COMMENT ON FUNCTION rowkeeper.enable_audit(regclass, text[], text[], boolean, boolean, boolean, text) IS
 'Audit INSERT, UPDATE, DELETE and TRUNCATE on a table into rowkeeper.audit_log, per row (mode => ''row'') or per statement (''statement''). Idempotent; call again to change options.';
+
+/*
+ * disable_audit: as in 0.1.0, and a soft-delete view stands for its table.
+ */
+CREATE OR REPLACE FUNCTION rowkeeper.disable_audit(tbl regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    trig record;
+BEGIN
+    tbl := coalesce(rowkeeper._soft_delete_base(tbl), tbl);
+    PERFORM rowkeeper._require_owned_table(tbl, 'rowkeeper.disable_audit()');
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                    WHERE t.tgrelid = tbl AND t.tgparentid = 0
+                      AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure) THEN
+        RAISE NOTICE 'table % is not audited, nothing to do', tbl;
+        RETURN;
+    END IF;
+    FOR trig IN SELECT t.tgname FROM pg_catalog.pg_trigger t
+                 WHERE t.tgrelid = tbl AND t.tgparentid = 0
+                   AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trig.tgname, tbl);
+    END LOOP;
+END;
+$$;
 
 /*
  * audit_status: entries and bytes found through the history index's

@@ -89,17 +89,34 @@ CREATE EVENT TRIGGER rowkeeper_audit_names ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER')
     EXECUTE FUNCTION rowkeeper._record_audit_names();
 
+/*
+ * The table whose changes the log holds for tbl: a soft-delete view's base
+ * table (the audit triggers are there), else tbl itself.
+ */
+CREATE FUNCTION rowkeeper._audit_base(tbl regclass)
+RETURNS regclass
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN coalesce(rowkeeper._soft_delete_base(tbl), tbl);
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_base(regclass) IS
+'Internal: the audited table behind tbl (a soft-delete view''s base table, else tbl).';
+
 CREATE FUNCTION rowkeeper._audit_names(tbl regclass)
 RETURNS TABLE (schema_name text, table_name text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     WITH cur AS (
-        SELECT n.nspname::text AS s, c.relname::text AS t
+        SELECT c.oid AS o, n.nspname::text AS s, c.relname::text AS t
           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.oid = tbl),
+         WHERE c.oid = rowkeeper._audit_base(tbl)),
     oids AS (
-        SELECT tbl::oid AS o
+        SELECT cur.o FROM cur
         UNION
         SELECT r.table_oid FROM rowkeeper.audit_table_names r, cur
          WHERE r.schema_name = cur.s AND r.table_name = cur.t)
@@ -263,10 +280,12 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = 'rowkeeper.row_history(): table and key must not be NULL';
     END IF;
+    tbl := rowkeeper._audit_base(tbl);
     FOR e IN SELECT * FROM rowkeeper._row_entries(tbl, key) r ORDER BY r.id LOOP
         img := CASE e.op WHEN 'INSERT' THEN e.new_row
-                         WHEN 'UPDATE' THEN coalesce(img, '{}') || e.new_row
-                         ELSE NULL END;
+                         WHEN 'DELETE' THEN NULL
+                         ELSE coalesce(img, '{}') || e.new_row   -- UPDATE, SOFT_DELETE, RESTORE
+                         END;
         audit_id := e.id; logged_at := e.logged_at; op := e.op; row_key := e.row_key;
         row_data := img; old_values := e.old_row; new_values := e.new_row;
         actor := e.actor; db_user := e.db_user; role_user := e.role_user;
@@ -298,12 +317,14 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = 'rowkeeper.row_as_of(): table, key and time must not be NULL';
     END IF;
+    tbl := rowkeeper._audit_base(tbl);
     img := rowkeeper._live_row(tbl, key);
     FOR e IN SELECT * FROM rowkeeper._row_entries(tbl, key) r WHERE r.logged_at > at ORDER BY r.id DESC LOOP
         img := CASE e.op WHEN 'INSERT' THEN NULL
                          WHEN 'DELETE' THEN e.old_row
-                         WHEN 'UPDATE' THEN coalesce(img, '{}') || e.old_row
-                         ELSE img END;
+                         WHEN 'TRUNCATE' THEN img
+                         ELSE coalesce(img, '{}') || e.old_row   -- UPDATE, SOFT_DELETE, RESTORE
+                         END;
     END LOOP;
     RETURN img;
 END;
@@ -318,13 +339,15 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    keys text[] := rowkeeper._key_columns(tbl);
+    keys text[];
     e record;
 BEGIN
     IF tbl IS NULL OR at IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = 'rowkeeper.table_as_of(): table and time must not be NULL';
     END IF;
+    tbl := rowkeeper._audit_base(tbl);
+    keys := rowkeeper._key_columns(tbl);
     IF pg_catalog.to_regclass('pg_temp.rowkeeper_as_of') IS NULL THEN
         CREATE TEMP TABLE rowkeeper_as_of (k jsonb PRIMARY KEY, r jsonb);
     END IF;
@@ -344,7 +367,7 @@ BEGIN
         ELSIF e.op = 'DELETE' THEN
             INSERT INTO rowkeeper_as_of VALUES (e.row_key, e.old_row)
             ON CONFLICT (k) DO UPDATE SET r = EXCLUDED.r;
-        ELSIF e.op = 'UPDATE' THEN
+        ELSIF e.op IN ('UPDATE', 'SOFT_DELETE', 'RESTORE') THEN
             UPDATE rowkeeper_as_of SET k = coalesce(e.old_key, e.row_key), r = r || e.old_row
              WHERE k = e.row_key;
         ELSIF e.op = 'TRUNCATE' THEN
@@ -643,6 +666,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = format('%s: arguments must not be NULL', caller);
     END IF;
+    tbl := rowkeeper._audit_base(tbl);
     target := rowkeeper.row_as_of(tbl, key, at);
     live := rowkeeper._live_row(tbl, key);
     IF target IS NULL AND live IS NULL THEN
