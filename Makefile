@@ -4,7 +4,7 @@ EXTVERSION  = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']
 
 MODULE_big  = rowkeeper
 OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
-              src/updated_at.o src/audit.o
+              src/updated_at.o src/audit.o src/tenant.o
 
 # Install scripts as released (never edited) plus upgrade scripts.  An
 # upgrade script under development is assembled from per-capability
@@ -13,7 +13,8 @@ DATA        = $(wildcard sql/$(EXTENSION)--*.sql)
 DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 
 # pg_regress: sql/ + expected/, install first, uninstall last.
-REGRESS     = install context updated_at updated_at_errors audit audit_errors uninstall
+REGRESS     = install context updated_at updated_at_errors audit audit_errors \
+              tenant tenant_errors tenant_token uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
 ISOLATION      = updated_at_concurrent audit_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation

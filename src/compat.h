@@ -42,4 +42,12 @@
 #define rk_reserve_guc_prefix(prefix) EmitWarningsOnPlaceholders(prefix)
 #endif
 
+/*
+ * HMAC (common/hmac.h, for tenant tokens) is in the server from 14 on;
+ * on 13 set_tenant_token() reports that it is not supported.
+ */
+#if PG_VERSION_NUM >= 140000
+#define RK_HAVE_HMAC 1
+#endif
+
 #endif							/* ROWKEEPER_COMPAT_H */

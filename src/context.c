@@ -61,7 +61,7 @@ rk_context_define_gucs(void)
 							   "",
 							   PGC_USERSET,
 							   0,
-							   NULL, NULL, NULL);
+							   rk_tenant_check_hook, NULL, NULL);
 
 	DefineCustomStringVariable("rowkeeper.request_id",
 							   "Identifier of the current request, for correlating audit entries with application logs.",
