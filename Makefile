@@ -14,7 +14,7 @@ DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 
 # pg_regress: sql/ + expected/, install first, uninstall last.
 REGRESS     = install context updated_at updated_at_errors audit audit_errors \
-              tenant tenant_errors tenant_token uninstall
+              tenant tenant_errors tenant_token tenant_safety uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
 ISOLATION      = updated_at_concurrent audit_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation

@@ -480,3 +480,472 @@ $$;
 
 COMMENT ON FUNCTION rowkeeper.disable_tenant_isolation_in_schema(name) IS
 'disable_tenant_isolation() on every table of a schema that has it; returns the tables.';
+
+------------------------------------------------------------------------------
+-- assert_isolated(): a leak probe users can run in their own CI
+------------------------------------------------------------------------------
+
+/*
+ * Set the tenant for the probes: set_config() in context mode; in token
+ * mode a token signed with the key (so the caller must be able to sign).
+ */
+CREATE FUNCTION rowkeeper._probe_set_tenant(tenant text, token text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF token IS NOT NULL THEN
+        PERFORM rowkeeper.set_tenant_token(token);
+    ELSE
+        PERFORM pg_catalog.set_config('rowkeeper.tenant', tenant, true);
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._probe_set_tenant(text, text) IS
+'Internal: set the tenant for assert_isolated(), through a token in token mode.';
+
+CREATE FUNCTION rowkeeper.assert_isolated(tbl regclass,
+                                          tenant_a text DEFAULT NULL,
+                                          tenant_b text DEFAULT NULL,
+                                          probe_role regrole DEFAULT NULL)
+RETURNS TABLE (check_name text, ok boolean, detail text)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    caller constant text := 'rowkeeper.assert_isolated()';
+    cfg record;
+    col name;
+    typ text;
+    role_name name;
+    role_bypasses boolean;
+    tenants text[];
+    seen text[];
+    tokens text[] := ARRAY[NULL, NULL]::text[];
+    names text[] := '{}';
+    oks boolean[] := '{}';
+    details text[] := '{}';
+    i int;
+    me text;
+    other text;
+    n_visible bigint;
+    n_foreign bigint;
+    n bigint;
+    err text;
+    state text;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s: the table must not be NULL', caller);
+    END IF;
+    SELECT * INTO cfg FROM rowkeeper.tenant_isolated_tables t WHERE t.table_name = tbl;
+    IF NOT FOUND OR cfg.column_name IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('table %s is not under rowkeeper tenant isolation', tbl),
+            HINT = format('SELECT rowkeeper.enable_tenant_isolation(%L)', tbl::text);
+    END IF;
+    col := cfg.column_name;
+    typ := cfg.column_type;
+
+    -- The probes run as a role subject to RLS: by default the table owner
+    -- (FORCE makes it subject), never a role that bypasses RLS.
+    IF probe_role IS NULL THEN
+        SELECT c.relowner::regrole INTO probe_role FROM pg_catalog.pg_class c WHERE c.oid = tbl;
+    END IF;
+    SELECT r.rolname, r.rolsuper OR r.rolbypassrls INTO role_name, role_bypasses
+      FROM pg_catalog.pg_roles r WHERE r.oid = probe_role;
+    IF role_bypasses THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('role %I bypasses row-level security', role_name),
+            DETAIL = 'Probes run as a superuser or a role with BYPASSRLS see every row, so they prove nothing.',
+            HINT = 'Pass probe_role => the application role (the caller must be a member of it, or a superuser).';
+    END IF;
+
+    -- Two tenants: given, or the first two found in the table (read as the
+    -- caller, who should bypass RLS for that), or made-up ones.
+    tenants := ARRAY[tenant_a, tenant_b];
+    IF tenant_a IS NULL OR tenant_b IS NULL THEN
+        BEGIN
+            EXECUTE format('SELECT array_agg(t::text ORDER BY t::text) FROM '
+                           '(SELECT DISTINCT %I AS t FROM %s WHERE %I IS NOT NULL LIMIT 3) s',
+                           col, tbl, col) INTO seen;
+        EXCEPTION WHEN OTHERS THEN
+            seen := NULL;       -- the caller cannot read every tenant
+        END;
+        FOR i IN 1..coalesce(pg_catalog.array_length(seen, 1), 0) LOOP
+            IF tenants[1] IS NULL AND seen[i] IS DISTINCT FROM tenants[2] THEN
+                tenants[1] := seen[i];
+            ELSIF tenants[2] IS NULL AND seen[i] IS DISTINCT FROM tenants[1] THEN
+                tenants[2] := seen[i];
+            END IF;
+        END LOOP;
+        FOR i IN 1..2 LOOP
+            IF tenants[i] IS NULL THEN
+                tenants[i] := CASE typ
+                    WHEN 'uuid' THEN pg_catalog.gen_random_uuid()::text
+                    WHEN 'text' THEN 'rowkeeper-probe-' || i
+                    ELSE (-987654320 - i)::text END;
+            END IF;
+        END LOOP;
+    END IF;
+    IF tenants[1] = tenants[2] THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('%s: tenant_a and tenant_b must differ', caller);
+    END IF;
+    IF pg_catalog.current_setting('rowkeeper.tenant_mode') = 'token' THEN
+        tokens := ARRAY[rowkeeper.sign_tenant_token(tenants[1], pg_catalog.now() + interval '1 minute'),
+                        rowkeeper.sign_tenant_token(tenants[2], pg_catalog.now() + interval '1 minute')];
+    END IF;
+
+    names := names || 'rls enabled and forced'::text;
+    oks := oks || (cfg.rls_enabled AND cfg.rls_forced);
+    details := details || format('enabled: %s, forced: %s', cfg.rls_enabled, cfg.rls_forced);
+
+    -- Everything below runs in a subtransaction that is rolled back at the
+    -- end: the role switch and every probe write are undone.
+    BEGIN
+        EXECUTE format('SET LOCAL ROLE %I', role_name);
+
+        PERFORM pg_catalog.set_config('rowkeeper.tenant', '', true);
+        BEGIN
+            EXECUTE format('SELECT count(*) FROM %s', tbl) INTO n;
+            names := names || 'no tenant: access refused'::text;
+            oks := oks || false;
+            details := details || format('LEAK: %s rows visible with no tenant set', n);
+        EXCEPTION WHEN insufficient_privilege THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+            names := names || 'no tenant: access refused'::text;
+            oks := oks || (err = 'no tenant is set');
+            details := details || err;
+        END;
+
+        FOR i IN 1..2 LOOP
+            me := tenants[i];
+            other := tenants[3 - i];
+            PERFORM rowkeeper._probe_set_tenant(me, tokens[i]);
+
+            EXECUTE format('SELECT count(*), count(*) FILTER (WHERE %I IS DISTINCT FROM $1::%s) FROM %s',
+                           col, typ, tbl) INTO n_visible, n_foreign USING me;
+            names := names || format('tenant %s sees only its rows', me);
+            oks := oks || (n_foreign = 0);
+            details := details || format('%s rows visible, %s of another tenant', n_visible, n_foreign);
+
+            -- an error here means the statement reached a row of the other
+            -- tenant (a foreign key or trigger objected): a leak as well
+            BEGIN
+                EXECUTE format('WITH u AS (UPDATE %s SET %I = %I WHERE %I = $1::%s RETURNING 1) '
+                               'SELECT count(*) FROM u', tbl, col, col, col, typ) INTO n USING other;
+                state := CASE WHEN n = 0 THEN '0 rows updated' ELSE format('LEAK: %s rows updated', n) END;
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+                state := 'LEAK: reached rows of the other tenant: ' || err;
+            END;
+            names := names || format('tenant %s cannot update rows of %s', me, other);
+            oks := oks || (state = '0 rows updated');
+            details := details || state;
+
+            BEGIN
+                EXECUTE format('WITH d AS (DELETE FROM %s WHERE %I = $1::%s RETURNING 1) '
+                               'SELECT count(*) FROM d', tbl, col, typ) INTO n USING other;
+                state := CASE WHEN n = 0 THEN '0 rows deleted' ELSE format('LEAK: %s rows deleted', n) END;
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+                state := 'LEAK: reached rows of the other tenant: ' || err;
+            END;
+            names := names || format('tenant %s cannot delete rows of %s', me, other);
+            oks := oks || (state = '0 rows deleted');
+            details := details || state;
+
+            -- a copy of a visible row, re-labelled for the other tenant
+            IF n_visible > 0 THEN
+                BEGIN
+                    EXECUTE format('INSERT INTO %1$s SELECT (pg_catalog.jsonb_populate_record(NULL::%1$s, '
+                                   'pg_catalog.to_jsonb(t) || pg_catalog.jsonb_build_object(%2$L, $1))).* '
+                                   'FROM %1$s t LIMIT 1', tbl, col) USING other;
+                    state := 'LEAK: a row for another tenant was inserted';
+                EXCEPTION WHEN insufficient_privilege THEN
+                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+                    state := CASE WHEN err LIKE 'new row violates row-level security policy%'
+                                  THEN 'refused: ' || err ELSE 'inconclusive: ' || err END;
+                WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+                    state := 'inconclusive: ' || err;
+                END;
+                names := names || format('tenant %s cannot insert rows for %s', me, other);
+                oks := oks || (state LIKE 'refused: %');
+                details := details || state;
+
+                BEGIN
+                    EXECUTE format('UPDATE %s SET %I = $1::%s WHERE ctid = (SELECT ctid FROM %s LIMIT 1)',
+                                   tbl, col, typ, tbl) USING other;
+                    state := 'LEAK: a row was moved to another tenant';
+                EXCEPTION WHEN insufficient_privilege OR integrity_constraint_violation THEN
+                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+                    state := 'refused: ' || err;
+                WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+                    state := 'inconclusive: ' || err;
+                END;
+                names := names || format('tenant %s cannot move a row to %s', me, other);
+                oks := oks || (state LIKE 'refused: %');
+                details := details || state;
+            END IF;
+        END LOOP;
+        RAISE EXCEPTION USING ERRCODE = 'RKPRB', MESSAGE = 'rowkeeper probe done';
+    EXCEPTION WHEN SQLSTATE 'RKPRB' THEN
+        NULL;   -- everything the probes did is rolled back
+    END;
+
+    RETURN QUERY SELECT * FROM unnest(names, oks, details);   -- multi-argument form: not schema-qualifiable
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.assert_isolated(regclass, text, text, regrole) IS
+'Probe a table for tenant leaks as a role subject to RLS (default: the owner): no tenant, tenant A, tenant B; reads, updates, deletes, inserts and moves across tenants. One row per check; everything it does is rolled back.';
+
+------------------------------------------------------------------------------
+-- Safety checks (for the preflight): what tenant isolation cannot enforce
+------------------------------------------------------------------------------
+
+/*
+ * Tenant tables: tables (partitions included) under rowkeeper tenant
+ * isolation, and every other table outside the system schemas that has a
+ * column named column_name.
+ */
+CREATE FUNCTION rowkeeper._tenant_tables(column_name name)
+RETURNS TABLE (tbl regclass, tenant_attnum int2, owner oid, isolated boolean)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.oid::regclass, a.attnum, c.relowner,
+           EXISTS (SELECT FROM rowkeeper.tenant_isolated_tables t WHERE t.table_name = c.oid)
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      LEFT JOIN rowkeeper.tenant_isolated_tables t ON t.table_name = c.oid
+     WHERE c.relkind IN ('r', 'p')
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'rowkeeper')
+       AND n.nspname NOT LIKE 'pg\_toast%'
+       AND a.attname = coalesce(t.column_name, _tenant_tables.column_name)
+$$;
+
+COMMENT ON FUNCTION rowkeeper._tenant_tables(name) IS
+'Internal: tables under tenant isolation or having the tenant column, with that column''s number.';
+
+CREATE FUNCTION rowkeeper.tenant_safety_checks(column_name name DEFAULT 'tenant_id',
+                                               app_roles regrole[] DEFAULT NULL)
+RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    apps oid[];
+    n int;
+BEGIN
+    IF column_name IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'rowkeeper.tenant_safety_checks(): the column name must not be NULL';
+    END IF;
+
+    -- Application roles: given, or every role granted a privilege on a
+    -- tenant table other than its owner, and the login roles in them.
+    IF app_roles IS NOT NULL THEN
+        apps := app_roles::oid[];
+    ELSE
+        SELECT coalesce(array_agg(DISTINCT r.oid), '{}') INTO apps
+          FROM rowkeeper._tenant_tables(column_name) tt
+          JOIN pg_catalog.pg_class c ON c.oid = tt.tbl
+         CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) acl
+          JOIN pg_catalog.pg_roles r
+            ON r.oid = acl.grantee
+            OR (r.rolcanlogin AND NOT r.rolsuper AND acl.grantee <> 0
+                AND pg_catalog.pg_has_role(r.oid, acl.grantee, 'USAGE'))
+         WHERE acl.grantee <> c.relowner AND acl.grantee <> 0;
+    END IF;
+
+    -- 1. every tenant table is isolated: RLS enabled and forced, policies in place
+    RETURN QUERY
+    SELECT 'tenant_table_not_isolated', 'fail', tt.tbl::text,
+           format('Table %s has the tenant column %I but %s.', tt.tbl, a.attname,
+                  CASE WHEN NOT tt.isolated THEN 'no rowkeeper tenant isolation'
+                       WHEN NOT c.relrowsecurity THEN 'row-level security is disabled'
+                       ELSE 'row-level security is not forced (its owner sees every tenant)' END),
+           CASE WHEN c.relispartition
+                THEN format('Call rowkeeper.enable_tenant_isolation() again on its partitioned table %s: it reaches new partitions.',
+                            (SELECT i.inhparent::regclass FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid))
+                ELSE format('SELECT rowkeeper.enable_tenant_isolation(%L, %L);', tt.tbl::text, a.attname) END
+      FROM rowkeeper._tenant_tables(column_name) tt
+      JOIN pg_catalog.pg_class c ON c.oid = tt.tbl
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = tt.tbl AND a.attnum = tt.tenant_attnum
+     WHERE NOT (tt.isolated AND c.relrowsecurity AND c.relforcerowsecurity)
+     ORDER BY 3;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN QUERY SELECT 'tenant_table_not_isolated', 'ok', NULL::text,
+                            'Every table with a tenant column is under forced tenant isolation.', NULL::text;
+    END IF;
+
+    -- 2. application roles that bypass RLS
+    RETURN QUERY
+    SELECT 'app_role_bypasses_rls', 'fail', r.rolname::text,
+           format('Role %I is %s: row-level security does not apply to it.', r.rolname,
+                  CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'BYPASSRLS' END),
+           format('ALTER ROLE %I NOSUPERUSER NOBYPASSRLS; keep a separate role for migrations and support tooling.', r.rolname)
+      FROM pg_catalog.pg_roles r
+     WHERE r.oid = ANY (apps) AND (r.rolsuper OR r.rolbypassrls)
+     ORDER BY 3;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN QUERY SELECT 'app_role_bypasses_rls', 'ok', NULL::text,
+                            format('%s application role(s); none is a superuser or has BYPASSRLS.',
+                                   pg_catalog.cardinality(apps)), NULL::text;
+    END IF;
+
+    -- 3. application roles that own tenant tables (an owner can turn RLS off)
+    RETURN QUERY
+    SELECT 'app_role_owns_tenant_table', 'fail', format('%s: %s', r.rolname, tt.tbl),
+           format('Role %I owns (or is a member of the owner of) %s and could ALTER TABLE ... NO FORCE / DISABLE ROW LEVEL SECURITY or drop the policies.',
+                  r.rolname, tt.tbl),
+           'Let a migration role own the tables; grant the application role only SELECT, INSERT, UPDATE, DELETE.'
+      FROM rowkeeper._tenant_tables(column_name) tt
+      JOIN pg_catalog.pg_roles r ON r.oid = ANY (apps)
+     WHERE NOT r.rolsuper AND pg_catalog.pg_has_role(r.oid, tt.owner, 'USAGE')
+     ORDER BY 3;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN QUERY SELECT 'app_role_owns_tenant_table', 'ok', NULL::text,
+                            'No application role owns a tenant table.', NULL::text;
+    END IF;
+
+    -- 4. TRUNCATE ignores RLS
+    RETURN QUERY
+    SELECT 'app_role_can_truncate', 'fail', format('%s: %s', r.rolname, tt.tbl),
+           format('Role %I may TRUNCATE %s, which empties it for every tenant: row-level security does not apply to TRUNCATE.',
+                  r.rolname, tt.tbl),
+           format('REVOKE TRUNCATE ON %s FROM %I;', tt.tbl, r.rolname)
+      FROM rowkeeper._tenant_tables(column_name) tt
+      JOIN pg_catalog.pg_roles r ON r.oid = ANY (apps)
+     WHERE NOT r.rolsuper AND NOT pg_catalog.pg_has_role(r.oid, tt.owner, 'USAGE')
+       AND pg_catalog.has_table_privilege(r.oid, tt.tbl, 'TRUNCATE')
+     ORDER BY 3;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN QUERY SELECT 'app_role_can_truncate', 'ok', NULL::text,
+                            'No application role may TRUNCATE a tenant table.', NULL::text;
+    END IF;
+
+    -- 5. views over tenant tables that run with their owner's rights
+    RETURN QUERY
+    SELECT DISTINCT 'view_without_security_invoker',
+           CASE WHEN o.rolsuper OR o.rolbypassrls THEN 'fail' ELSE 'warn' END,
+           v.oid::regclass::text,
+           format('View %s reads tenant table %s with the rights of its owner %I%s.',
+                  v.oid::regclass, tt.tbl, o.rolname,
+                  CASE WHEN o.rolsuper OR o.rolbypassrls
+                       THEN ', who bypasses row-level security: every tenant''s rows are visible through it'
+                       ELSE ' (still filtered by tenant, but by the owner''s privileges and policies)' END),
+           format('ALTER VIEW %s SET (security_invoker = true);', v.oid::regclass)
+      FROM rowkeeper._tenant_tables(column_name) tt
+      JOIN pg_catalog.pg_depend d
+        ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = tt.tbl
+       AND d.classid = 'pg_catalog.pg_rewrite'::regclass
+      JOIN pg_catalog.pg_rewrite w ON w.oid = d.objid
+      JOIN pg_catalog.pg_class v ON v.oid = w.ev_class AND v.relkind IN ('v', 'm')
+      JOIN pg_catalog.pg_roles o ON o.oid = v.relowner
+     WHERE v.oid <> tt.tbl
+       AND NOT coalesce(v.reloptions @> '{security_invoker=true}'
+                        OR v.reloptions @> '{security_invoker=on}'
+                        OR v.reloptions @> '{security_invoker=1}', false)
+     ORDER BY 3;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN QUERY SELECT 'view_without_security_invoker', 'ok', NULL::text,
+                            'Every view over a tenant table is security_invoker.', NULL::text;
+    END IF;
+
+    -- 6. uniqueness across tenants leaks existence
+    RETURN QUERY
+    SELECT 'unique_without_tenant_column',
+           CASE WHEN i.indisprimary THEN 'info' ELSE 'warn' END,
+           i.indexrelid::regclass::text,
+           format('Unique index %s on %s does not include the tenant column: inserting a value another tenant already has fails, which tells that it exists.%s',
+                  i.indexrelid::regclass, tt.tbl,
+                  CASE WHEN i.indisprimary
+                       THEN ' Harmless for keys the database generates (identity, sequence, random uuid) and users never choose.'
+                       ELSE '' END),
+           'Include the tenant column in the key: UNIQUE (tenant_id, ...).'
+      FROM rowkeeper._tenant_tables(column_name) tt
+      JOIN pg_catalog.pg_index i ON i.indrelid = tt.tbl AND i.indisunique
+      JOIN pg_catalog.pg_class c ON c.oid = tt.tbl
+     WHERE NOT (tt.tenant_attnum = ANY (i.indkey::int2[]))
+       AND NOT c.relispartition
+     ORDER BY 3;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN QUERY SELECT 'unique_without_tenant_column', 'ok', NULL::text,
+                            'Every unique index on a tenant table includes the tenant column.', NULL::text;
+    END IF;
+
+    -- 7. foreign keys checked across tenants
+    RETURN QUERY
+    SELECT 'foreign_key_without_tenant_column', 'warn', format('%s on %s', k.conname, k.conrelid::regclass),
+           format('Foreign key %I of %s does not include the tenant column on both sides: a row can reference another tenant''s row, and the error for a missing one tells which exist.',
+                  k.conname, k.conrelid::regclass),
+           'Reference (tenant_id, id) with FOREIGN KEY (tenant_id, parent_id) REFERENCES parent (tenant_id, id).'
+      FROM pg_catalog.pg_constraint k
+      LEFT JOIN rowkeeper._tenant_tables(column_name) src ON src.tbl = k.conrelid
+      LEFT JOIN rowkeeper._tenant_tables(column_name) dst ON dst.tbl = k.confrelid
+     WHERE k.contype = 'f' AND k.conparentid = 0
+       AND dst.tbl IS NOT NULL      -- references into tenant data
+       AND NOT (src.tbl IS NOT NULL AND dst.tbl IS NOT NULL
+                AND src.tenant_attnum = ANY (k.conkey)
+                AND dst.tenant_attnum = ANY (k.confkey)
+                AND pg_catalog.array_position(k.conkey, src.tenant_attnum)
+                    = pg_catalog.array_position(k.confkey, dst.tenant_attnum))
+     ORDER BY 3;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN QUERY SELECT 'foreign_key_without_tenant_column', 'ok', NULL::text,
+                            'Every foreign key into a tenant table matches on the tenant column.', NULL::text;
+    END IF;
+
+    -- 8. a default tenant for a role or database defeats fail-closed
+    RETURN QUERY
+    SELECT 'tenant_in_role_settings', 'fail',
+           format('%s%s', coalesce('role ' || r.rolname, 'all roles'), coalesce(' in database ' || db.datname, '')),
+           format('%s sets rowkeeper.tenant by default, so sessions start with a tenant instead of none.', s),
+           format('ALTER ROLE ... RESET rowkeeper.tenant (or ALTER DATABASE ... RESET rowkeeper.tenant).')
+      FROM pg_catalog.pg_db_role_setting rs
+     CROSS JOIN LATERAL pg_catalog.unnest(rs.setconfig) s
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid = rs.setrole
+      LEFT JOIN pg_catalog.pg_database db ON db.oid = rs.setdatabase
+     WHERE s LIKE 'rowkeeper.tenant=%'
+     ORDER BY 3;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN QUERY SELECT 'tenant_in_role_settings', 'ok', NULL::text,
+                            'No role or database sets a default tenant.', NULL::text;
+    END IF;
+
+    -- 9. who can choose the tenant
+    RETURN QUERY
+    SELECT 'tenant_mode',
+           CASE WHEN pg_catalog.current_setting('rowkeeper.tenant_mode') = 'token' THEN 'ok' ELSE 'warn' END,
+           'rowkeeper.tenant_mode',
+           CASE WHEN pg_catalog.current_setting('rowkeeper.tenant_mode') = 'token'
+                THEN 'The tenant can only be set with a signed token.'
+                ELSE 'Any SQL the application runs can set rowkeeper.tenant: an SQL injection can switch tenants.' END,
+           CASE WHEN pg_catalog.current_setting('rowkeeper.tenant_mode') = 'token' THEN NULL
+                ELSE 'Set rowkeeper.tenant_key and rowkeeper.tenant_mode = token, and have the application call rowkeeper.set_tenant_token().' END;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.tenant_safety_checks(name, regrole[]) IS
+'What tenant isolation cannot enforce by itself: unisolated tenant tables, application roles with BYPASSRLS/superuser/ownership/TRUNCATE, views without security_invoker, unique keys and foreign keys without the tenant column, default tenants, the tenant mode. One row per finding (fail/warn), one ok row per clean check.';
