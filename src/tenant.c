@@ -102,6 +102,20 @@ static char *rk_tenant_key = NULL;
  */
 static bool rk_token_verified_set = false;
 
+/*
+ * Whether rowkeeper.tenant_mode got a value from anywhere but its boot
+ * value while being defined; see rk_tenant_define_gucs().
+ */
+static bool rk_tenant_mode_applied = false;
+
+static bool
+tenant_mode_check_hook(int *newval, void **extra, GucSource source)
+{
+	if (source != PGC_S_DEFAULT)
+		rk_tenant_mode_applied = true;
+	return true;
+}
+
 /* The key must be empty (no token can verify) or long enough to matter. */
 static bool
 tenant_key_check_hook(char **newval, void **extra, GucSource source)
@@ -147,6 +161,19 @@ rk_tenant_check_hook(char **newval, void **extra, GucSource source)
 void
 rk_tenant_define_gucs(void)
 {
+	/*
+	 * A value given for rowkeeper.tenant_mode before the library loaded
+	 * (postgresql.conf, ALTER SYSTEM/DATABASE/ROLE, PGOPTIONS, SET) waits in
+	 * a placeholder and is applied when the variable is defined below, with
+	 * the privileges of whoever gave it.  A connection option (PGOPTIONS)
+	 * from a role that may not set it replaces the configuration file's
+	 * value in the placeholder and is then refused, which would leave the
+	 * boot value, context mode, where the configuration said token: a way
+	 * out of token mode.  So when a value was waiting but none was applied,
+	 * the session fails closed: token mode.
+	 */
+	bool		value_waiting = (GetConfigOption("rowkeeper.tenant_mode", true, false) != NULL);
+
 	DefineCustomEnumVariable("rowkeeper.tenant_mode",
 							 "How rowkeeper.tenant may be set: context (any SQL, e.g. rowkeeper.set_context()) or token (only rowkeeper.set_tenant_token()).",
 							 "Only superusers can change it; set it in postgresql.conf, with ALTER SYSTEM or with ALTER DATABASE ... SET.",
@@ -155,7 +182,17 @@ rk_tenant_define_gucs(void)
 							 tenant_mode_options,
 							 PGC_SUSET,
 							 0,
-							 NULL, NULL, NULL);
+							 tenant_mode_check_hook, NULL, NULL);
+
+	if (value_waiting && !rk_tenant_mode_applied)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("rowkeeper.tenant_mode was given by a role that may not set it: this session uses token mode"),
+				 errhint("Only superusers can choose the tenant mode; set it in postgresql.conf or with ALTER SYSTEM / ALTER DATABASE.")));
+		SetConfigOption("rowkeeper.tenant_mode", "token", PGC_SUSET,
+						PGC_S_OVERRIDE);
+	}
 
 	DefineCustomStringVariable("rowkeeper.tenant_key",
 							   "Secret key that signs tenant tokens (HMAC-SHA256).",
