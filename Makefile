@@ -16,7 +16,7 @@ DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 REGRESS     = install context updated_at updated_at_errors audit audit_errors \
               tenant tenant_errors tenant_token tenant_safety uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
-ISOLATION      = updated_at_concurrent audit_concurrent
+ISOLATION      = updated_at_concurrent audit_concurrent tenant_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation
 # TAP: test/t/*.pl with PostgreSQL::Test::Cluster.
 TAP_TESTS   = 1
