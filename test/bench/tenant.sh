@@ -34,6 +34,10 @@
 #   context.  ROUNDS rounds, the variant order rotated from round to round;
 #   the table reports the median TPS and its ratio to base of the same
 #   round's operation.
+#   Then, because TPS on a shared 2-core machine swings by 20% from run to
+#   run, the backend CPU time per statement of each variant, measured in
+#   one backend by a PL/pgSQL loop (cpu_loop() in setup.sql; no round trip,
+#   no commit, so the differences show undiluted).
 #
 # Usage (root; installs what is missing, builds and installs rowkeeper):
 #   PG_CONFIG=... test/bench/tenant.sh
@@ -176,6 +180,44 @@ report() {
     done
 }
 
+# cpu_per_statement: backend CPU time per statement, measured inside one
+# backend (cpu_loop() in setup.sql: no client round trip, no commit), which
+# other load on the machine barely moves; CPU_REPEATS measurements of
+# CPU_N[op] executions each, variants interleaved, median reported.
+cpu_per_statement() {
+    local r op v n ticks hz
+    declare -A CPU_N=([lookup]=${CPU_LOOKUPS:-200000} [count]=${CPU_COUNTS:-10000} [insert]=${CPU_INSERTS:-100000})
+    hz=$(getconf CLK_TCK)
+    CPU=$RK_WORK/cpu.tsv
+    : > "$CPU"
+    rk_say "CPU per statement inside one backend (${CPU_REPEATS:-3} x, median)"
+    for (( r = 1; r <= ${CPU_REPEATS:-3}; r++ )); do
+        for op in "${OPS[@]}"; do
+            n=${CPU_N[$op]}
+            for v in "${VARIANTS[@]}"; do
+                ticks=$(sql -At -c "SET ROLE bench_app" \
+                    -c "SET rowkeeper.tenant = '$(tenant_uuid "$TENANT_K")'" \
+                    -c "SELECT cpu_loop('$op', '$v', $n, '$(tenant_uuid "$TENANT_K")', $TENANT_K, $TENANTS, $((ROWS / TENANTS)))" \
+                    | tail -n 1)
+                printf '%s\t%s\t%s\n' "$op" "$v" \
+                    "$(awk -v t="$ticks" -v hz="$hz" -v n="$n" 'BEGIN { printf "%.3f", t / hz * 1e6 / n }')" >> "$CPU"
+            done
+        done
+    done
+    echo
+    echo "| op | base µs | rowkeeper µs | hand µs | rowkeeper - base | hand - base |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    for op in "${OPS[@]}"; do
+        awk -F'\t' -v op="$op" '
+            function med(v,   a, n, i, j, t) { n = split(x[v], a, " ")
+                for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+                return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+            $1 == op { x[$2] = x[$2] " " $3 }
+            END { b = med("base"); r = med("rowkeeper"); h = med("hand")
+                  printf "| %s | %.2f | %.2f | %.2f | %+.2f | %+.2f |\n", op, b, r, h, r - b, h - b }' "$CPU"
+    done
+}
+
 # every INSERT landed with the client's tenant
 check_inserts() {
     local v tbl
@@ -195,5 +237,6 @@ start_cluster
 setup_schema
 run_rounds
 report
+cpu_per_statement
 check_inserts
 rk_say "bench finished; cluster stopped and removed"

@@ -47,3 +47,47 @@ $$;
 GRANT SELECT, INSERT ON t_base, t_rk, t_hand, i_base, i_rk, i_hand TO bench_app;
 GRANT USAGE ON i_base_seq, i_rk_seq, i_hand_seq TO bench_app;
 VACUUM (FREEZE, ANALYZE);
+
+-- CPU time of this backend in clock ticks (utime + stime from /proc), for
+-- the load-independent per-statement figures; reads a server file, so it
+-- runs with its owner's (the superuser's) rights.
+CREATE FUNCTION cpu_ticks() RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog
+AS $$
+    SELECT a[12]::bigint + a[13]::bigint
+      FROM (SELECT string_to_array(split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'),
+                                              ') ', 2), ' ') AS a) s
+$$;
+GRANT EXECUTE ON FUNCTION cpu_ticks() TO bench_app;
+
+-- n executions of one operation on one variant's table, in one backend
+-- (static SQL: PL/pgSQL keeps each statement's plan); returns CPU ticks.
+CREATE FUNCTION cpu_loop(op text, variant text, n int, tenant uuid,
+                         tenant_k int, tenants int, per_tenant int)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    k bigint;
+    x bigint;
+    t0 bigint := cpu_ticks();
+BEGIN
+    FOR i IN 1..n LOOP
+        k := tenant_k + ((i::bigint * 7919) % per_tenant) * tenants;
+        CASE op || '/' || variant
+            WHEN 'lookup/base' THEN SELECT val INTO x FROM t_base WHERE id = k AND tenant_id = tenant;
+            WHEN 'lookup/rowkeeper' THEN SELECT val INTO x FROM t_rk WHERE id = k;
+            WHEN 'lookup/hand' THEN SELECT val INTO x FROM t_hand WHERE id = k;
+            WHEN 'count/base' THEN SELECT count(*) INTO x FROM t_base WHERE tenant_id = tenant;
+            WHEN 'count/rowkeeper' THEN SELECT count(*) INTO x FROM t_rk;
+            WHEN 'count/hand' THEN SELECT count(*) INTO x FROM t_hand;
+            WHEN 'insert/base' THEN
+                INSERT INTO i_base (id, tenant_id, val, note) VALUES (-nextval('i_base_seq'), tenant, 1, 'new row');
+            WHEN 'insert/rowkeeper' THEN
+                INSERT INTO i_rk (id, val, note) VALUES (-nextval('i_rk_seq'), 1, 'new row');
+            WHEN 'insert/hand' THEN
+                INSERT INTO i_hand (id, val, note) VALUES (-nextval('i_hand_seq'), 1, 'new row');
+        END CASE;
+    END LOOP;
+    RETURN cpu_ticks() - t0;
+END;
+$$;
+GRANT EXECUTE ON FUNCTION cpu_loop(text, text, int, uuid, int, int, int) TO bench_app;
