@@ -55,6 +55,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -354,7 +355,8 @@ current_tenant_typed(PG_FUNCTION_ARGS)
 	{
 		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
 									   sizeof(TenantCache));
-		cache->typid = get_fn_expr_rettype(fcinfo->flinfo);
+		/* the declared return type says which type to parse for */
+		cache->typid = get_func_rettype(fcinfo->flinfo->fn_oid);
 		if (cache->typid != UUIDOID && cache->typid != INT8OID &&
 			cache->typid != INT4OID)
 			elog(ERROR, "current_tenant_typed() declared with unsupported return type %u",
