@@ -18,8 +18,9 @@
  *	  - Cheap.  The policies call current_tenant_<type>() without a
  *		subquery (Citus rejects sublinks in policies).  The function is
  *		STABLE, so as an index qualifier it is evaluated once per scan; as a
- *		filter it runs per row, and then costs one strcmp against the value
- *		it parsed last (cached in fn_extra) plus, for uuid, a 16-byte copy.
+ *		filter it runs per row.  Either way a call costs one strcmp against
+ *		the value parsed last (a backend-wide cache, see TenantValues) plus,
+ *		for uuid, a 16-byte copy.
  *	  - Unforgeable mode.  With rowkeeper.tenant_mode = token (a superuser
  *		setting), the check hook of rowkeeper.tenant refuses every way of
  *		setting a non-empty tenant (SET, set_config(), set_context(),
@@ -55,7 +56,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
-#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -68,7 +69,9 @@
 #endif
 
 PG_FUNCTION_INFO_V1(current_tenant);
-PG_FUNCTION_INFO_V1(current_tenant_typed);
+PG_FUNCTION_INFO_V1(current_tenant_uuid);
+PG_FUNCTION_INFO_V1(current_tenant_bigint);
+PG_FUNCTION_INFO_V1(current_tenant_int);
 PG_FUNCTION_INFO_V1(tenant_immutable_trigger);
 PG_FUNCTION_INFO_V1(set_tenant_token);
 PG_FUNCTION_INFO_V1(sign_tenant_token);
@@ -317,17 +320,59 @@ parse_uuid_strict(const char *s, pg_uuid_t *uuid)
 }
 
 /*
- * What a typed current_tenant_<type>() parsed last, kept in fn_extra: the
- * GUC text it came from and the value.  The executor rebuilds FmgrInfo
- * per statement execution, so this lives at most one statement.
+ * The tenant as each column type, parsed from the GUC text at most once
+ * per value: a backend-wide cache, so that the several call sites of one
+ * statement (policies, WITH CHECK, the column default) and every later
+ * statement share one parse.  Keyed on a copy of the text; a new value of
+ * rowkeeper.tenant (any SET, set_context(), a token, the end of the
+ * transaction) differs from it or is the same tenant.  Each type is parsed
+ * lazily, and a value that does not parse is never cached as valid: every
+ * call raises again.
  */
-typedef struct TenantCache
+typedef struct TenantValues
 {
-	Oid			typid;
-	char	   *raw;			/* copy of the GUC value parsed, or NULL */
-	Datum		value;			/* by-value types */
+	char	   *raw;			/* copy of the GUC text, in TopMemoryContext */
+	bool		uuid_ok;		/* uuid parsed and valid */
+	bool		int8_ok;		/* int8 parsed and valid */
 	pg_uuid_t	uuid;
-} TenantCache;
+	int64		int8;
+} TenantValues;
+
+static TenantValues tenant_values = {NULL, false, false, {{0}}, 0};
+
+/* The cache entry for the current tenant (or an error if none is set). */
+static TenantValues *
+current_tenant_values(void)
+{
+	const char *tenant = require_tenant();
+
+	if (tenant_values.raw == NULL || strcmp(tenant_values.raw, tenant) != 0)
+	{
+		char	   *copy = MemoryContextStrdup(TopMemoryContext, tenant);
+
+		if (tenant_values.raw != NULL)
+			pfree(tenant_values.raw);
+		tenant_values.raw = copy;
+		tenant_values.uuid_ok = false;
+		tenant_values.int8_ok = false;
+	}
+	return &tenant_values;
+}
+
+/* The tenant as int8, or the 22P02 error naming typname. */
+static int64
+current_tenant_int8(const char *typname)
+{
+	TenantValues *tv = current_tenant_values();
+
+	if (!tv->int8_ok)
+	{
+		if (!parse_int64_strict(tv->raw, &tv->int8))
+			bad_tenant_value(tv->raw, typname, "42");
+		tv->int8_ok = true;
+	}
+	return tv->int8;
+}
 
 /*
  * rowkeeper.current_tenant() RETURNS text: the current tenant, or an error
@@ -340,66 +385,42 @@ current_tenant(PG_FUNCTION_ARGS)
 }
 
 /*
- * rowkeeper.current_tenant_uuid() / _bigint() / _int(): the current tenant
- * as the type of a tenant column (the SQL declaration's return type says
- * which), so that the policy compares column = value of the same type and
- * the column's index is used.
+ * rowkeeper.current_tenant_uuid(), _bigint(), _int(): the current tenant
+ * as the type of a tenant column, so that the policy compares column =
+ * value of the same type and the column's index is used.
  */
 Datum
-current_tenant_typed(PG_FUNCTION_ARGS)
+current_tenant_uuid(PG_FUNCTION_ARGS)
 {
-	const char *tenant = require_tenant();
-	TenantCache *cache = (TenantCache *) fcinfo->flinfo->fn_extra;
+	TenantValues *tv = current_tenant_values();
+	pg_uuid_t  *result;
 
-	if (cache == NULL)
+	if (!tv->uuid_ok)
 	{
-		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
-									   sizeof(TenantCache));
-		/* the declared return type says which type to parse for */
-		cache->typid = get_func_rettype(fcinfo->flinfo->fn_oid);
-		if (cache->typid != UUIDOID && cache->typid != INT8OID &&
-			cache->typid != INT4OID)
-			elog(ERROR, "current_tenant_typed() declared with unsupported return type %u",
-				 cache->typid);
-		fcinfo->flinfo->fn_extra = cache;
+		if (!parse_uuid_strict(tv->raw, &tv->uuid))
+			bad_tenant_value(tv->raw, "uuid",
+							 "0b7e2a6c-3f1d-4a57-9c7e-2d6f1a8b4c30");
+		tv->uuid_ok = true;
 	}
+	result = palloc(sizeof(pg_uuid_t));
+	memcpy(result, &tv->uuid, sizeof(pg_uuid_t));
+	PG_RETURN_UUID_P(result);
+}
 
-	if (cache->raw == NULL || strcmp(cache->raw, tenant) != 0)
-	{
-		int64		i8;
+Datum
+current_tenant_bigint(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(current_tenant_int8("bigint"));
+}
 
-		switch (cache->typid)
-		{
-			case UUIDOID:
-				if (!parse_uuid_strict(tenant, &cache->uuid))
-					bad_tenant_value(tenant, "uuid",
-									 "0b7e2a6c-3f1d-4a57-9c7e-2d6f1a8b4c30");
-				break;
-			case INT8OID:
-				if (!parse_int64_strict(tenant, &i8))
-					bad_tenant_value(tenant, "bigint", "42");
-				cache->value = Int64GetDatum(i8);
-				break;
-			case INT4OID:
-				if (!parse_int64_strict(tenant, &i8) ||
-					i8 < PG_INT32_MIN || i8 > PG_INT32_MAX)
-					bad_tenant_value(tenant, "integer", "42");
-				cache->value = Int32GetDatum((int32) i8);
-				break;
-		}
-		if (cache->raw != NULL)
-			pfree(cache->raw);
-		cache->raw = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, tenant);
-	}
+Datum
+current_tenant_int(PG_FUNCTION_ARGS)
+{
+	int64		value = current_tenant_int8("integer");
 
-	if (cache->typid == UUIDOID)
-	{
-		pg_uuid_t  *result = palloc(sizeof(pg_uuid_t));
-
-		memcpy(result, &cache->uuid, sizeof(pg_uuid_t));
-		PG_RETURN_UUID_P(result);
-	}
-	return cache->value;
+	if (value < PG_INT32_MIN || value > PG_INT32_MAX)
+		bad_tenant_value(tenant_values.raw, "integer", "42");
+	PG_RETURN_INT32((int32) value);
 }
 
 /* ----------------------------------------------------------------
