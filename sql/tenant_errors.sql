@@ -49,6 +49,9 @@ SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_tenant_isolation('no_such_ta
 CREATE TABLE p (id int, tenant_id int) PARTITION BY LIST (tenant_id);
 CREATE TABLE p1 PARTITION OF p FOR VALUES IN (1);
 SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_tenant_isolation('p1')$$);
+SELECT rowkeeper.enable_tenant_isolation('p');
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.disable_tenant_isolation('p1')$$);
+SELECT rowkeeper.disable_tenant_isolation('p');
 
 -- not the owner (also not for disable)
 CREATE ROLE rk_not_owner;

@@ -287,6 +287,15 @@ DECLARE
     def text;
 BEGIN
     PERFORM rowkeeper._require_owned_table(tbl, caller);
+    IF (SELECT c.relispartition FROM pg_catalog.pg_class c WHERE c.oid = tbl) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'wrong_object_type',
+            MESSAGE = format('%s is a partition', tbl),
+            DETAIL = 'Tenant isolation is disabled on the partitioned table, for every partition at once.',
+            HINT = format('Call %s on %s.', caller,
+                          (SELECT i.inhparent::regclass FROM pg_catalog.pg_inherits i
+                            WHERE i.inhrelid = tbl));
+    END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
                     WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_tenant_isolation') THEN
         RAISE NOTICE 'tenant isolation is not enabled for table %, nothing to do', tbl;
