@@ -4,7 +4,8 @@ EXTVERSION  = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']
 
 MODULE_big  = rowkeeper
 OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
-              src/updated_at.o src/audit.o src/tenant.o
+              src/updated_at.o src/audit.o src/audit_log.o \
+              src/audit_chain.o src/purge.o src/tenant.o
 
 # Install scripts as released (never edited) plus upgrade scripts.  An
 # upgrade script under development is assembled from per-capability
@@ -14,9 +15,12 @@ DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 
 # pg_regress: sql/ + expected/, install first, uninstall last.
 REGRESS     = install context updated_at updated_at_errors audit audit_errors \
-              tenant tenant_errors tenant_token tenant_safety uninstall
+              audit_statement audit_writer audit_evasion audit_queries audit_chain purge \
+              tenant tenant_errors tenant_token tenant_safety \
+              uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
-ISOLATION      = updated_at_concurrent audit_concurrent tenant_concurrent
+ISOLATION      = updated_at_concurrent audit_concurrent audit_chain_concurrent \
+                 purge_concurrent tenant_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation
 # TAP: test/t/*.pl with PostgreSQL::Test::Cluster.
 TAP_TESTS   = 1

@@ -22,13 +22,17 @@ SELECT pg_describe_object(classid, objid, objsubid) AS object
    AND deptype = 'e'
  ORDER BY 1;
 
--- Every function pins search_path, or is written in C.
+-- Every function pins search_path, or is written in C.  Procedures that
+-- COMMIT cannot have a SET clause: they must set it themselves, run with
+-- the caller's rights (never SECURITY DEFINER).
 SELECT p.oid::regprocedure AS unpinned
   FROM pg_proc p
  WHERE p.pronamespace = 'rowkeeper'::regnamespace
    AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
    AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c
-                    WHERE c = 'search_path=pg_catalog, pg_temp');
+                    WHERE c = 'search_path=pg_catalog, pg_temp')
+   AND NOT (p.prokind = 'p' AND NOT p.prosecdef
+            AND p.prosrc LIKE '%set_config(''search_path'', ''pg_catalog, pg_temp'', true)%');
 
 -- Every function has a comment.
 SELECT p.oid::regprocedure AS undocumented

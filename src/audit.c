@@ -10,7 +10,8 @@
  *	  id; the audited table by OID and by schema and name (the partitioned
  *	  root for a partition, so history survives dump/restore and is found
  *	  under the name users know); the operation; the row key (primary key,
- *	  else replica identity index) as jsonb, and the old key when an UPDATE
+ *	  else replica identity index) as jsonb and its hash row_ref (the key of
+ *	  the history index), and the old key when an UPDATE
  *	  changed it; the images: INSERT the new row, DELETE the old row, UPDATE
  *	  only the changed columns, old values in old_row and new values in
  *	  new_row; who: rowkeeper.actor, current_user, the role that issued the
@@ -22,10 +23,9 @@
  *	  (logged as RK_REDACTED), skip_noop=true|false (an UPDATE that changes
  *	  no logged column writes nothing), require_actor=true|false.
  *
- *	  The log row is inserted through one SPI plan, prepared once per
- *	  backend and kept; it runs as the owner of rowkeeper.audit_log (as the
- *	  RI triggers switch user), so application roles need no privilege on
- *	  the log.  Everything that depends only on the table (column
+ *	  The log row is written by audit_log.c as the owner of
+ *	  rowkeeper.audit_log (as the RI triggers switch user), so application
+ *	  roles need no privilege on the log.  Everything that depends only on the table (column
  *	  conversions, options, key columns, names) is resolved once per trigger
  *	  per statement in flinfo->fn_extra, which the executor rebuilds for
  *	  every execution, so no relcache invalidation is needed.
@@ -38,11 +38,13 @@
 #include "access/sysattr.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "common/hashfn.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -59,13 +61,16 @@
 #include "utils/relcache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 #include "utils/xid8.h"
 
+#include "audit_log.h"
 #include "compat.h"
 #include "rowjson.h"
 #include "rowkeeper.h"
 
 PG_FUNCTION_INFO_V1(audit_trigger);
+PG_FUNCTION_INFO_V1(audit_row_ref);
 
 /* Per-trigger, per-statement resolved configuration (lives in fn_extra). */
 typedef struct AuditConfig
@@ -82,6 +87,7 @@ typedef struct AuditConfig
 	Oid			table_oid;		/* root of a partition tree, else relid */
 	text	   *schema_name;
 	text	   *table_name;
+	uint64		name_hash;		/* of schema_name and table_name */
 	Oid			log_owner;		/* owner of rowkeeper.audit_log */
 	Oid			cached_userid;	/* last current_user / outer user seen */
 	text	   *cached_username;
@@ -89,10 +95,7 @@ typedef struct AuditConfig
 	text	   *cached_outername;
 } AuditConfig;
 
-#define AUDIT_NPARAMS 18
-
-/* Backend-lifetime state: the kept insert plan and session facts. */
-static SPIPlanPtr audit_insert_plan = NULL;
+/* Backend-lifetime state: session facts. */
 static bool session_facts_ready = false;
 static Oid	session_user_cached = InvalidOid;
 static text *session_user_name = NULL;
@@ -213,6 +216,49 @@ audit_log_owner(void)
 	return owner;
 }
 
+/*
+ * row_ref: the key of the log's history index, a 64-bit hash of schema
+ * name, table name and row key.  The key's hash is jsonb's own extended
+ * hash, so keys equal as jsonb (1 and 1.0) hash alike; the names hash as
+ * bytes.  Lookups recheck the three columns, so a collision costs a row
+ * read, never a wrong answer.
+ */
+static uint64
+name_hash(text *schema_name, text *table_name)
+{
+	uint64		h;
+
+	h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(schema_name),
+							VARSIZE_ANY_EXHDR(schema_name), 0);
+	return hash_combine64(h,
+						  hash_bytes_extended((const unsigned char *) VARDATA_ANY(table_name),
+											  VARSIZE_ANY_EXHDR(table_name), 0));
+}
+
+static int64
+row_ref(uint64 names, Jsonb *row_key)
+{
+	Datum		h = DirectFunctionCall2(jsonb_hash_extended,
+										JsonbPGetDatum(row_key),
+										UInt64GetDatum(0));
+
+	return (int64) hash_combine64(names, DatumGetUInt64(h));
+}
+
+/*
+ * rowkeeper.row_ref(schema_name text, table_name text, row_key jsonb):
+ * the same hash for queries, so they can use the history index.
+ */
+Datum
+audit_row_ref(PG_FUNCTION_ARGS)
+{
+	text	   *schema_name = PG_GETARG_TEXT_PP(0);
+	text	   *table_name = PG_GETARG_TEXT_PP(1);
+	Jsonb	   *row_key = PG_GETARG_JSONB_P(2);
+
+	PG_RETURN_INT64(row_ref(name_hash(schema_name, table_name), row_key));
+}
+
 /* Resolve everything that depends only on the table and the trigger. */
 static void
 resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata,
@@ -248,6 +294,7 @@ resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata,
 	cfg->table_oid = audit_root(rel);
 	cfg->schema_name = cstring_to_text(get_namespace_name(get_rel_namespace(cfg->table_oid)));
 	cfg->table_name = cstring_to_text(get_rel_name(cfg->table_oid));
+	cfg->name_hash = name_hash(cfg->schema_name, cfg->table_name);
 	cfg->log_owner = audit_log_owner();
 	cfg->cached_userid = InvalidOid;
 	cfg->cached_outerid = InvalidOid;
@@ -386,113 +433,63 @@ changed_columns(AuditConfig *cfg, TupleTableSlot *oldslot,
 	return n;
 }
 
-/* Prepare (once per backend) the INSERT into the log. */
-static SPIPlanPtr
-insert_plan(void)
+/* A text value, or NULL. */
+static inline void
+set_text(Datum *values, bool *isnull, int col, const char *s)
 {
-	static Oid	argtypes[AUDIT_NPARAMS] = {
-		TIMESTAMPTZOID, XID8OID, OIDOID, TEXTOID, TEXTOID, TEXTOID,
-		JSONBOID, JSONBOID, JSONBOID, JSONBOID,
-		TEXTOID, TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID, TEXTOID, TEXTOID
-	};
-	SPIPlanPtr	plan;
-
-	if (audit_insert_plan != NULL)
-		return audit_insert_plan;
-
-	plan = SPI_prepare("INSERT INTO rowkeeper.audit_log "
-					   "(logged_at, txid, table_oid, schema_name, table_name, op, "
-					   " row_key, old_key, old_row, new_row, "
-					   " actor, db_user, role_user, session_user_name, client_addr, "
-					   " application_name, request_id, tenant) "
-					   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-					   "        $11, $12, $13, $14, $15, $16, $17, $18)",
-					   AUDIT_NPARAMS, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for the audit insert: %s",
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed for the audit insert");
-	audit_insert_plan = plan;
-	return plan;
+	isnull[col] = (s == NULL);
+	values[col] = s ? PointerGetDatum(cstring_to_text(s)) : (Datum) 0;
 }
 
-/* Set parameter i to a text value, or NULL. */
+/* A jsonb value, or NULL. */
 static inline void
-param_text(Datum *values, char *nulls, int i, const char *s)
+set_jsonb(Datum *values, bool *isnull, int col, Jsonb *jb)
 {
-	if (s == NULL)
-		nulls[i] = 'n';
-	else
-		values[i] = PointerGetDatum(cstring_to_text(s));
-}
-
-/* Set parameter i to a jsonb value, or NULL. */
-static inline void
-param_jsonb(Datum *values, char *nulls, int i, Jsonb *jb)
-{
-	if (jb == NULL)
-		nulls[i] = 'n';
-	else
-		values[i] = JsonbPGetDatum(jb);
+	isnull[col] = (jb == NULL);
+	values[col] = jb ? JsonbPGetDatum(jb) : (Datum) 0;
 }
 
 /*
- * Write one log row.  Runs the kept plan as the log's owner; the caller's
- * identities were captured before the switch.
+ * Write one log row.  The caller's identities are captured here, before
+ * audit_log.c switches to the log's owner.
  */
 static void
-write_log_row(AuditConfig *cfg, const char *op, Jsonb *row_key,
+write_log_row(AuditConfig *cfg, RkLogWriter *w, const char *op, Jsonb *row_key,
 			  Jsonb *old_key, Jsonb *old_row, Jsonb *new_row,
 			  MemoryContext mcxt)
 {
-	Datum		values[AUDIT_NPARAMS];
-	char		nulls[AUDIT_NPARAMS];
-	Oid			save_userid;
-	int			save_sec;
-	int			rc;
+	Datum		values[RKL_NCOLUMNS];
+	bool		isnull[RKL_NCOLUMNS];
 
-	memset(nulls, ' ', sizeof(nulls));
+	memset(isnull, 0, sizeof(isnull));
 	load_session_facts();
 
-	values[0] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	values[1] = FullTransactionIdGetDatum(GetTopFullTransactionId());
-	values[2] = ObjectIdGetDatum(cfg->table_oid);
-	values[3] = PointerGetDatum(cfg->schema_name);
-	values[4] = PointerGetDatum(cfg->table_name);
-	values[5] = PointerGetDatum(cstring_to_text(op));
-	param_jsonb(values, nulls, 6, row_key);
-	param_jsonb(values, nulls, 7, old_key);
-	param_jsonb(values, nulls, 8, old_row);
-	param_jsonb(values, nulls, 9, new_row);
-	param_text(values, nulls, 10, rk_context_actor());
-	values[11] = PointerGetDatum(role_name(cfg, GetUserId(), &cfg->cached_userid,
-										   &cfg->cached_username, mcxt));
-	values[12] = PointerGetDatum(role_name(cfg, GetOuterUserId(), &cfg->cached_outerid,
-										   &cfg->cached_outername, mcxt));
-	values[13] = PointerGetDatum(session_user_name);
-	values[14] = client_addr;
-	if (client_addr_null)
-		nulls[14] = 'n';
-	param_text(values, nulls, 15,
-			   (application_name && application_name[0]) ? application_name : NULL);
-	param_text(values, nulls, 16, rk_context_request_id());
-	param_text(values, nulls, 17, rk_context_tenant());
+	values[RKL_LOGGED_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	values[RKL_TXID] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	values[RKL_TABLE_OID] = ObjectIdGetDatum(cfg->table_oid);
+	values[RKL_SCHEMA_NAME] = PointerGetDatum(cfg->schema_name);
+	values[RKL_TABLE_NAME] = PointerGetDatum(cfg->table_name);
+	values[RKL_OP] = PointerGetDatum(cstring_to_text(op));
+	set_jsonb(values, isnull, RKL_ROW_KEY, row_key);
+	isnull[RKL_ROW_REF] = (row_key == NULL);
+	values[RKL_ROW_REF] = row_key ? Int64GetDatum(row_ref(cfg->name_hash, row_key)) : (Datum) 0;
+	set_jsonb(values, isnull, RKL_OLD_KEY, old_key);
+	set_jsonb(values, isnull, RKL_OLD_ROW, old_row);
+	set_jsonb(values, isnull, RKL_NEW_ROW, new_row);
+	set_text(values, isnull, RKL_ACTOR, rk_context_actor());
+	values[RKL_DB_USER] = PointerGetDatum(role_name(cfg, GetUserId(), &cfg->cached_userid,
+													&cfg->cached_username, mcxt));
+	values[RKL_ROLE_USER] = PointerGetDatum(role_name(cfg, GetOuterUserId(), &cfg->cached_outerid,
+													  &cfg->cached_outername, mcxt));
+	values[RKL_SESSION_USER] = PointerGetDatum(session_user_name);
+	values[RKL_CLIENT_ADDR] = client_addr;
+	isnull[RKL_CLIENT_ADDR] = client_addr_null;
+	set_text(values, isnull, RKL_APPLICATION_NAME,
+			 (application_name && application_name[0]) ? application_name : NULL);
+	set_text(values, isnull, RKL_REQUEST_ID, rk_context_request_id());
+	set_text(values, isnull, RKL_TENANT, rk_context_tenant());
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(cfg->log_owner,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute_plan(insert_plan(), values, nulls, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
-
-	SetUserIdAndSecContext(save_userid, save_sec);
+	rk_audit_log_write(w, values, isnull);
 }
 
 /* The per-table "no write without an actor" rule. */
@@ -509,6 +506,123 @@ check_actor(AuditConfig *cfg, Relation rel)
 }
 
 /*
+ * Log one row change of event ev: oldslot for UPDATE and DELETE, newslot for
+ * INSERT and UPDATE.
+ */
+static void
+log_change(AuditConfig *cfg, RkLogWriter *w, TriggerEvent ev,
+		   TupleTableSlot *oldslot, TupleTableSlot *newslot,
+		   MemoryContext mcxt)
+{
+	if (TRIGGER_FIRED_BY_INSERT(ev))
+		write_log_row(cfg, w, "INSERT", row_image(cfg, newslot, NULL, true),
+					  NULL, NULL, row_image(cfg, newslot, NULL, false), mcxt);
+	else if (TRIGGER_FIRED_BY_DELETE(ev))
+		write_log_row(cfg, w, "DELETE", row_image(cfg, oldslot, NULL, true),
+					  NULL, row_image(cfg, oldslot, NULL, false), NULL, mcxt);
+	else
+	{
+		bool	   *changed = palloc(sizeof(bool) * cfg->natts);
+		bool		key_changed;
+		int			n;
+
+		n = changed_columns(cfg, oldslot, newslot, changed, &key_changed);
+		if (n == 0 && !key_changed && cfg->skip_noop)
+			return;
+		write_log_row(cfg, w, "UPDATE",
+					  row_image(cfg, newslot, NULL, true),
+					  key_changed ? row_image(cfg, oldslot, NULL, true) : NULL,
+					  row_image(cfg, oldslot, changed, false),
+					  row_image(cfg, newslot, changed, false), mcxt);
+	}
+}
+
+/* A slot reading a transition table from its start, or NULL. */
+static TupleTableSlot *
+transition_reader(Tuplestorestate *ts, TupleDesc desc)
+{
+	int			ptr;
+
+	if (ts == NULL)
+		return NULL;
+	/* our own read pointer: another trigger may have read the table */
+	ptr = tuplestore_alloc_read_pointer(ts, EXEC_FLAG_REWIND);
+	tuplestore_select_read_pointer(ts, ptr);
+	tuplestore_rescan(ts);
+	return MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+}
+
+static bool
+transition_next(Tuplestorestate *ts, TupleTableSlot *slot)
+{
+	return ts != NULL && tuplestore_gettupleslot(ts, true, false, slot);
+}
+
+/*
+ * Statement mode: one call per statement logs every row of the transition
+ * tables.  For an UPDATE the old and new tables hold the rows in the same
+ * order (the executor appends both images of a row together).
+ */
+static void
+log_transition_tables(AuditConfig *cfg, RkLogWriter *w, TriggerData *td,
+					  MemoryContext mcxt)
+{
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	Tuplestorestate *olds = td->tg_oldtable;
+	Tuplestorestate *news = td->tg_newtable;
+	TupleTableSlot *oslot = transition_reader(olds, desc);
+	TupleTableSlot *nslot = transition_reader(news, desc);
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+												 "rowkeeper audit row",
+												 ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		bool		have_old = transition_next(olds, oslot);
+		bool		have_new = transition_next(news, nslot);
+		MemoryContext old;
+
+		if (!have_old && !have_new)
+			break;
+		if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) && have_old != have_new)
+			elog(ERROR, "transition tables of an UPDATE on \"%s\" differ in length",
+				 RelationGetRelationName(td->tg_relation));
+		old = MemoryContextSwitchTo(rowcxt);
+		log_change(cfg, w, td->tg_event, oslot, nslot, mcxt);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
+	}
+	if (oslot)
+		ExecDropSingleTupleTableSlot(oslot);
+	if (nslot)
+		ExecDropSingleTupleTableSlot(nslot);
+	MemoryContextDelete(rowcxt);
+}
+
+/* The ways the trigger may be attached; anything else is a misuse. */
+static void
+check_trigger_protocol(TriggerData *td)
+{
+	TriggerEvent ev = td->tg_event;
+	bool		ok;
+
+	if (!TRIGGER_FIRED_AFTER(ev))
+		ok = false;
+	else if (TRIGGER_FIRED_BY_TRUNCATE(ev))
+		ok = !TRIGGER_FIRED_FOR_ROW(ev);
+	else if (TRIGGER_FIRED_FOR_ROW(ev))
+		ok = true;
+	else						/* statement mode needs its transition tables */
+		ok = (TRIGGER_FIRED_BY_INSERT(ev) || td->tg_oldtable != NULL) &&
+			(TRIGGER_FIRED_BY_DELETE(ev) || td->tg_newtable != NULL);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("rowkeeper.audit_trigger() must be fired AFTER ... FOR EACH ROW, AFTER ... FOR EACH STATEMENT with transition tables, or AFTER TRUNCATE"),
+				 errhint("Create the triggers with rowkeeper.enable_audit().")));
+}
+
+/*
  * rowkeeper.audit_trigger(): see the file header.
  */
 Datum
@@ -517,58 +631,30 @@ audit_trigger(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TriggerEvent ev;
 	AuditConfig *cfg;
+	RkLogWriter *w;
 	MemoryContext mcxt;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("rowkeeper.audit_trigger() must be called as a trigger")));
+	check_trigger_protocol(trigdata);
 	ev = trigdata->tg_event;
-	if (!TRIGGER_FIRED_AFTER(ev) ||
-		(TRIGGER_FIRED_BY_TRUNCATE(ev) ? TRIGGER_FIRED_FOR_ROW(ev)
-		 : !TRIGGER_FIRED_FOR_ROW(ev)))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("rowkeeper.audit_trigger() must be fired AFTER ... FOR EACH ROW, or AFTER TRUNCATE FOR EACH STATEMENT"),
-				 errhint("Create the trigger with rowkeeper.enable_audit().")));
 
 	cfg = get_audit_config(fcinfo, trigdata);
 	mcxt = fcinfo->flinfo->fn_mcxt;
 	check_actor(cfg, trigdata->tg_relation);
 
+	w = rk_audit_log_open(cfg->log_owner);
 	if (TRIGGER_FIRED_BY_TRUNCATE(ev))
-		write_log_row(cfg, "TRUNCATE", NULL, NULL, NULL, NULL, mcxt);
-	else if (TRIGGER_FIRED_BY_INSERT(ev))
-	{
-		TupleTableSlot *slot = trigdata->tg_trigslot;
-
-		write_log_row(cfg, "INSERT", row_image(cfg, slot, NULL, true),
-					  NULL, NULL, row_image(cfg, slot, NULL, false), mcxt);
-	}
-	else if (TRIGGER_FIRED_BY_DELETE(ev))
-	{
-		TupleTableSlot *slot = trigdata->tg_trigslot;
-
-		write_log_row(cfg, "DELETE", row_image(cfg, slot, NULL, true),
-					  NULL, row_image(cfg, slot, NULL, false), NULL, mcxt);
-	}
+		write_log_row(cfg, w, "TRUNCATE", NULL, NULL, NULL, NULL, mcxt);
+	else if (TRIGGER_FIRED_BY_INSERT(ev) && TRIGGER_FIRED_FOR_ROW(ev))
+		log_change(cfg, w, ev, NULL, trigdata->tg_trigslot, mcxt);
+	else if (TRIGGER_FIRED_FOR_ROW(ev))		/* tg_newslot: UPDATE only */
+		log_change(cfg, w, ev, trigdata->tg_trigslot, trigdata->tg_newslot, mcxt);
 	else
-	{
-		TupleTableSlot *oldslot = trigdata->tg_trigslot;
-		TupleTableSlot *newslot = trigdata->tg_newslot;
-		bool	   *changed = palloc(sizeof(bool) * cfg->natts);
-		bool		key_changed;
-		int			n;
-
-		n = changed_columns(cfg, oldslot, newslot, changed, &key_changed);
-		if (n == 0 && !key_changed && cfg->skip_noop)
-			return PointerGetDatum(NULL);
-		write_log_row(cfg, "UPDATE",
-					  row_image(cfg, newslot, NULL, true),
-					  key_changed ? row_image(cfg, oldslot, NULL, true) : NULL,
-					  row_image(cfg, oldslot, changed, false),
-					  row_image(cfg, newslot, changed, false), mcxt);
-	}
+		log_transition_tables(cfg, w, trigdata, mcxt);
+	rk_audit_log_close(w);
 
 	return PointerGetDatum(NULL);
 }

@@ -43,6 +43,76 @@
 #endif
 
 /*
+ * A relation's partition descriptor.  PostgreSQL 14 added partitions being
+ * detached concurrently, which we omit (and then leave routing to the
+ * executor, see audit_log.c).
+ */
+#if PG_VERSION_NUM >= 140000
+#define rk_partition_desc(rel) RelationGetPartitionDesc((rel), true)
+#define rk_partdesc_has_detached(pd) ((pd)->detached_exist)
+#else
+#define rk_partition_desc(rel) RelationGetPartitionDesc(rel)
+#define rk_partdesc_has_detached(pd) false
+#endif
+
+/*
+ * One non-unique index entry.  PostgreSQL 14 added the indexUnchanged hint;
+ * 17 added index_insert_cleanup(), which must follow the last insert made
+ * with an IndexInfo (BRIN keeps state there).
+ */
+#if PG_VERSION_NUM >= 170000
+#define rk_index_insert_cleanup(index, info) index_insert_cleanup((index), (info))
+#else
+#define rk_index_insert_cleanup(index, info) ((void) 0)
+#endif
+#if PG_VERSION_NUM >= 140000
+#define rk_index_insert(index, values, isnull, tid, heap, info) \
+	((void) index_insert((index), (values), (isnull), (tid), (heap), \
+						 UNIQUE_CHECK_NO, false, (info)))
+#else
+#define rk_index_insert(index, values, isnull, tid, heap, info) \
+	((void) index_insert((index), (values), (isnull), (tid), (heap), \
+						 UNIQUE_CHECK_NO, (info)))
+#endif
+
+/*
+ * SHA-256 of a buffer with PostgreSQL's own implementation (OpenSSL when
+ * the server is built with it).  PostgreSQL 14 replaced the sha2.h calls
+ * with the cryptohash API; 15 added the length argument of _final.
+ */
+#include "common/sha2.h"
+#if PG_VERSION_NUM >= 140000
+#include "common/cryptohash.h"
+#endif
+
+#define RK_SHA256_LENGTH PG_SHA256_DIGEST_LENGTH
+
+static inline void
+rk_sha256(const uint8 *data, size_t len, uint8 *dest)
+{
+#if PG_VERSION_NUM >= 140000
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, data, len) < 0 ||
+#if PG_VERSION_NUM >= 150000
+		pg_cryptohash_final(ctx, dest, PG_SHA256_DIGEST_LENGTH) < 0
+#else
+		pg_cryptohash_final(ctx, dest) < 0
+#endif
+		)
+		elog(ERROR, "could not compute a SHA-256 digest");
+	pg_cryptohash_free(ctx);
+#else
+	pg_sha256_ctx ctx;
+
+	pg_sha256_init(&ctx);
+	pg_sha256_update(&ctx, data, len);
+	pg_sha256_final(&ctx, dest);
+#endif
+}
+
+/*
  * HMAC (common/hmac.h, for tenant tokens) is in the server from 14 on;
  * on 13 set_tenant_token() reports that it is not supported.
  */

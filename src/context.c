@@ -75,8 +75,6 @@ rk_context_define_gucs(void)
 							   PGC_USERSET,
 							   0,
 							   NULL, NULL, NULL);
-
-	rk_reserve_guc_prefix("rowkeeper");
 }
 
 /* A GUC value, or NULL when it is unset or empty. */

@@ -3,7 +3,8 @@
  * rowkeeper.c
  *	  Module entry point: PG_MODULE_MAGIC and _PG_init.
  *
- *	  _PG_init only defines GUCs.  It installs no hooks and allocates no
+ *	  _PG_init defines GUCs and registers the relcache callback of the
+ *	  audit log writer.  It installs no hooks and allocates no
  *	  shared memory, so the library works the same whether it is listed in
  *	  shared_preload_libraries / session_preload_libraries or loaded on
  *	  first use of one of its functions (a trigger firing, a call to
@@ -16,6 +17,8 @@
 
 #include "fmgr.h"
 
+#include "audit_log.h"
+#include "compat.h"
 #include "rowkeeper.h"
 
 PG_MODULE_MAGIC;
@@ -36,4 +39,8 @@ _PG_init(void)
 	 */
 	rk_tenant_define_gucs();
 	rk_context_define_gucs();
+	rk_purge_define_gucs();
+	/* after every rowkeeper.* setting is defined */
+	rk_reserve_guc_prefix("rowkeeper");
+	rk_audit_log_init();
 }

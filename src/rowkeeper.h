@@ -22,6 +22,9 @@ extern const char *rk_context_actor(void);
 extern const char *rk_context_tenant(void);
 extern const char *rk_context_request_id(void);
 
+/* purge.c: settings of the purge jobs */
+extern void rk_purge_define_gucs(void);
+
 /* tenant.c: tenant isolation (mode and key GUCs, check hook of .tenant) */
 extern void rk_tenant_define_gucs(void);
 extern bool rk_tenant_check_hook(char **newval, void **extra,

@@ -10,7 +10,8 @@
 #     plpgsql    AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW PL/pgSQL
 #                trigger inserting to_jsonb(OLD)/to_jsonb(NEW) into a plain
 #                log table audit_plpgsql (the reference)
-#     rowkeeper  SELECT rowkeeper.enable_audit('<table>')
+#     rowkeeper  SELECT rowkeeper.enable_audit('<table>')  (row mode)
+#     statement  SELECT rowkeeper.enable_audit('<table>', mode => 'statement')
 #   and, after the runs, the size of one audited UPDATE: bytes per log row
 #   (pg_column_size of the row) and on-disk growth of the log (heap, TOAST
 #   and indexes) per UPDATE entry, plus WAL per UPDATE transaction.
@@ -55,7 +56,7 @@ BULK_ROWS=${BULK_ROWS:-10000}           # rows per bulk UPDATE statement
 MEASURE_UPDATES=${MEASURE_UPDATES:-20000}   # UPDATEs for the size figures
 
 OPS=(insert update delete bulk)
-VARIANTS=(none plpgsql rowkeeper)
+VARIANTS=(none plpgsql rowkeeper statement)
 BENCH=$ROOT/test/bench/audit
 
 [ "$(id -u)" = 0 ] || { echo "run as root (it installs packages and the extension)"; exit 2; }
@@ -132,7 +133,7 @@ install_extension() {
 }
 
 setup_schema() {
-    rk_say "loading $((3 * (3 * ROWS + DEL_ROWS))) rows into $(( ${#OPS[@]} * ${#VARIANTS[@]} )) tables"
+    rk_say "loading $(( ${#VARIANTS[@]} * (3 * ROWS + DEL_ROWS) )) rows into $(( ${#OPS[@]} * ${#VARIANTS[@]} )) tables"
     sql -v rows="$ROWS" -v del_rows="$DEL_ROWS" -f - < "$BENCH/setup.sql"
     sql_value "SELECT 'doc jsonb: ' || round(avg(pg_column_size(doc))) || ' bytes, row: '
                       || round(avg(pg_column_size(t.*))) || ' bytes'
@@ -204,7 +205,7 @@ check_log_counts() {
     for op in "${OPS[@]}"; do
         case $op in insert) logop=INSERT; per=1 ;; delete) logop=DELETE; per=1 ;;
                     update) logop=UPDATE; per=1 ;; bulk) logop=UPDATE; per=$BULK_ROWS ;; esac
-        for v in plpgsql rowkeeper; do
+        for v in plpgsql rowkeeper statement; do
             tbl=$(table_of "$op" "$v")
             want=$(awk -F'\t' -v op="$op" -v v="$v" -v per="$per" \
                    '$2 == op && $3 == v { s += $5 * per } END { print s + 0 }' "$RESULTS")
@@ -230,7 +231,7 @@ log_stats() {
     case $1 in
         none)      echo "0 0" ;;
         plpgsql)   sql_value "SELECT pg_total_relation_size('audit_plpgsql') || ' ' || count(*) FROM audit_plpgsql" ;;
-        rowkeeper) sql_value "SELECT (SELECT sum(pg_total_relation_size(relid))
+        rowkeeper|statement) sql_value "SELECT (SELECT sum(pg_total_relation_size(relid))
                                         FROM pg_partition_tree('rowkeeper.audit_log') WHERE isleaf)
                                      || ' ' || count(*) FROM rowkeeper.audit_log" ;;
     esac
@@ -243,7 +244,7 @@ entry_size() {
         plpgsql)   sql_value "SELECT round(avg(pg_column_size(l.*))) || ' B|'
                                      || round(avg(coalesce(pg_column_size(old), 0) + coalesce(pg_column_size(new), 0))) || ' B'
                                 FROM audit_plpgsql l WHERE tbl = 'public.$2' AND op = 'UPDATE'" ;;
-        rowkeeper) sql_value "SELECT round(avg(pg_column_size(l.*))) || ' B|'
+        rowkeeper|statement) sql_value "SELECT round(avg(pg_column_size(l.*))) || ' B|'
                                      || round(avg(coalesce(pg_column_size(old_row), 0) + coalesce(pg_column_size(new_row), 0)
                                                   + coalesce(pg_column_size(row_key), 0))) || ' B'
                                 FROM rowkeeper.audit_log l WHERE table_name = '$2' AND op = 'UPDATE'" ;;
@@ -262,6 +263,9 @@ report_update_size() {
     sql -c "VACUUM ANALYZE" -c "CHECKPOINT"
     for v in "${VARIANTS[@]}"; do
         tbl=$(table_of update "$v")
+        # each variant starts after its own checkpoint: the full-page images
+        # that follow one are not charged to whichever variant runs first
+        sql -c "CHECKPOINT"
         run_pgbench "$RK_WORK/runs/size-warmup-$v.txt" update "$tbl" -c 1 -j 1 -t "$MEASURE_UPDATES"
         read -r b0 e0 < <(log_stats "$v")
         w0=$(sql_value "SELECT pg_current_wal_insert_lsn()")

@@ -4,7 +4,7 @@
 -- tables, enough that every DELETE of the run finds a row).
 --
 -- Per operation (ins, upd, del, bulk) and variant (none, plpgsql,
--- rowkeeper) one identical table <op>_<variant>, loaded with the same rows,
+-- rowkeeper, statement) one identical table <op>_<variant>, loaded with the same rows,
 -- and one sequence <op>_<variant>_seq that the INSERT and DELETE scripts
 -- draw ids from.  Variant plpgsql gets the usual hand-written jsonb audit
 -- trigger writing audit_plpgsql; variant rowkeeper gets
@@ -57,7 +57,7 @@ CREATE TEMP TABLE bench_tables AS
 SELECT op || '_' || v AS tbl, op, v,
        CASE op WHEN 'del' THEN :del_rows ELSE :rows END AS nrows
   FROM unnest(ARRAY['ins', 'upd', 'del', 'bulk']) WITH ORDINALITY AS o(op, i),
-       unnest(ARRAY['none', 'plpgsql', 'rowkeeper']) WITH ORDINALITY AS w(v, j)
+       unnest(ARRAY['none', 'plpgsql', 'rowkeeper', 'statement']) WITH ORDINALITY AS w(v, j)
  ORDER BY i, j;
 
 -- Tables (no fillfactor or other tuning), loaded in id order.
@@ -83,6 +83,9 @@ DECLARE
 BEGIN
     FOR t IN SELECT tbl FROM bench_tables WHERE v = 'rowkeeper' LOOP
         PERFORM rowkeeper.enable_audit(t::regclass);
+    END LOOP;
+    FOR t IN SELECT tbl FROM bench_tables WHERE v = 'statement' LOOP
+        PERFORM rowkeeper.enable_audit(t::regclass, mode => 'statement');
     END LOOP;
 END
 $$;

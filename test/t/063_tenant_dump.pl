@@ -1,4 +1,4 @@
-# 004_tenant_dump.pl: tenant isolation survives pg_dump and restore.  Its
+# 063_tenant_dump.pl: tenant isolation survives pg_dump and restore.  Its
 # configuration is ordinary catalog state (forced RLS, the two policies,
 # the column default, the immutable trigger, the commented index), so a
 # dump carries it and the restored table is as isolated as the original.

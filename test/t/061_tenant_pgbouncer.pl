@@ -1,4 +1,4 @@
-# 002_tenant_pgbouncer.pl: behind a real pgbouncer in transaction pooling
+# 061_tenant_pgbouncer.pl: behind a real pgbouncer in transaction pooling
 # mode, the tenant set with rowkeeper.set_context() (or a tenant token)
 # never reaches the next client's transaction on the same server
 # connection: that client gets "no tenant is set", never the previous

@@ -1,4 +1,4 @@
-# 003_tenant_token.pl: with rowkeeper.tenant_mode = token in
+# 062_tenant_token.pl: with rowkeeper.tenant_mode = token in
 # postgresql.conf, no connection-time path can choose a tenant: PGOPTIONS,
 # ALTER ROLE ... SET and ALTER DATABASE ... SET (stored while the library
 # was not loaded, so never validated), a SET made before the library

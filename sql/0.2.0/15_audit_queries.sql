@@ -1,0 +1,664 @@
+
+------------------------------------------------------------------------------
+-- Audit queries and undo
+--
+-- Everything here is cold path (support screens, investigations), so it is
+-- SQL and PL/pgSQL, run with the caller's rights: reading the log needs
+-- rowkeeper_auditor, reading or changing a table needs the usual privileges
+-- on it (and row-level security on it applies).  Rows are found through the
+-- log's indexes: (row_ref, id) for one row, BRIN (logged_at, id) for a time
+-- window, (txid) for a transaction.
+------------------------------------------------------------------------------
+
+-- One transaction's entries: undo_transaction() and transaction_changes().
+-- txid grows with time, so this btree is appended to at its right edge.
+CREATE OR REPLACE FUNCTION rowkeeper._index_audit_partition(part regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    name text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = part);
+BEGIN
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (row_ref, id)', name || '_row_ref_idx', part);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (logged_at, id)', name || '_time_idx', part);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (txid)', name || '_txid_idx', part);
+END;
+$$;
+
+SELECT rowkeeper._index_audit_partition(t.relid)
+  FROM pg_catalog.pg_partition_tree('rowkeeper.audit_log') t
+ WHERE t.isleaf;
+
+/*
+ * Names an audited table has logged under.  The log keeps names, not OIDs
+ * (OIDs change on restore), so a rename would cut a table off from its
+ * history: an event trigger on CREATE TRIGGER (enable_audit) and ALTER TABLE
+ * records every
+ * (oid, schema, name) an audited table has had.  A table's names are its
+ * current one, those recorded under its OID, and those recorded under any
+ * OID that once had its current name (the same table before a restore).
+ */
+CREATE TABLE rowkeeper.audit_table_names (
+    table_oid    oid         NOT NULL,
+    schema_name  text        NOT NULL,
+    table_name   text        NOT NULL,
+    recorded_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (table_oid, schema_name, table_name)
+);
+CREATE INDEX audit_table_names_name_idx ON rowkeeper.audit_table_names (schema_name, table_name);
+REVOKE ALL ON rowkeeper.audit_table_names FROM PUBLIC;
+GRANT SELECT ON rowkeeper.audit_table_names TO rowkeeper_auditor;
+SELECT pg_catalog.pg_extension_config_dump('rowkeeper.audit_table_names', '');
+COMMENT ON TABLE rowkeeper.audit_table_names IS
+'Every schema and name an audited table has had, so its history survives renames.';
+
+INSERT INTO rowkeeper.audit_table_names (table_oid, schema_name, table_name)
+SELECT DISTINCT c.oid, n.nspname, c.relname
+  FROM pg_catalog.pg_trigger t
+  JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure AND t.tgparentid = 0;
+
+CREATE FUNCTION rowkeeper._record_audit_names()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO rowkeeper.audit_table_names (table_oid, schema_name, table_name)
+    SELECT DISTINCT c.oid, n.nspname, c.relname
+      FROM pg_catalog.pg_event_trigger_ddl_commands() d
+      LEFT JOIN pg_catalog.pg_trigger g
+             ON d.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass AND g.oid = d.objid
+      JOIN pg_catalog.pg_class c
+             ON c.oid = CASE WHEN d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                             THEN d.objid ELSE g.tgrelid END
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                    WHERE t.tgrelid = c.oid AND t.tgparentid = 0
+                      AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure)
+    ON CONFLICT DO NOTHING;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._record_audit_names() IS
+'Internal event trigger: records the name of an audited table when its audit triggers are created (enable_audit) and after ALTER TABLE (RENAME, SET SCHEMA).';
+
+CREATE EVENT TRIGGER rowkeeper_audit_names ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER')
+    EXECUTE FUNCTION rowkeeper._record_audit_names();
+
+CREATE FUNCTION rowkeeper._audit_names(tbl regclass)
+RETURNS TABLE (schema_name text, table_name text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH cur AS (
+        SELECT n.nspname::text AS s, c.relname::text AS t
+          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.oid = tbl),
+    oids AS (
+        SELECT tbl::oid AS o
+        UNION
+        SELECT r.table_oid FROM rowkeeper.audit_table_names r, cur
+         WHERE r.schema_name = cur.s AND r.table_name = cur.t)
+    SELECT s, t FROM cur
+    UNION
+    SELECT r.schema_name, r.table_name FROM rowkeeper.audit_table_names r
+     WHERE r.table_oid IN (SELECT o FROM oids)
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_names(regclass) IS
+'Internal: every schema and name under which a table''s changes were logged.';
+
+/* The table a log entry belongs to now, or NULL if it is gone. */
+CREATE FUNCTION rowkeeper._audit_table_of(schema_name text, table_name text)
+RETURNS regclass
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(
+        pg_catalog.to_regclass(pg_catalog.quote_ident(schema_name) || '.' || pg_catalog.quote_ident(table_name)),
+        (SELECT c.oid::regclass
+           FROM rowkeeper.audit_table_names r JOIN pg_catalog.pg_class c ON c.oid = r.table_oid
+          WHERE r.schema_name = $1 AND r.table_name = $2
+          ORDER BY r.recorded_at DESC LIMIT 1))
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_table_of(text, text) IS
+'Internal: the table that logged under this schema and name, following renames.';
+
+/* Key columns as the trigger uses them: primary key, else replica identity. */
+CREATE FUNCTION rowkeeper._key_columns(tbl regclass)
+RETURNS text[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT array_agg(a.attname::text ORDER BY a.attname)
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = tbl
+       AND a.attnum = ANY ((SELECT i.indkey FROM pg_catalog.pg_index i
+                             WHERE i.indrelid = tbl AND (i.indisprimary OR i.indisreplident)
+                             ORDER BY i.indisprimary DESC LIMIT 1)::int2[])
+$$;
+
+COMMENT ON FUNCTION rowkeeper._key_columns(regclass) IS
+'Internal: the row key columns of a table (primary key, else replica identity index).';
+
+/* Columns excluded from the log (their values are not history). */
+CREATE FUNCTION rowkeeper._excluded_columns(tbl regclass)
+RETURNS text[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT a.exclude_columns FROM rowkeeper.audited_tables a WHERE a.table_name = tbl), '{}')
+$$;
+
+COMMENT ON FUNCTION rowkeeper._excluded_columns(regclass) IS
+'Internal: the columns enable_audit excludes on a table.';
+
+/*
+ * How generated statements name the table: ONLY for a plain table (an
+ * inheritance child logs under its own name), the table itself for a
+ * partitioned one (its partitions log under its name).
+ */
+CREATE FUNCTION rowkeeper._rel_ref(tbl regclass)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE c.relkind WHEN 'p' THEN '' ELSE 'ONLY ' END || tbl::text
+      FROM pg_catalog.pg_class c WHERE c.oid = tbl
+$$;
+
+COMMENT ON FUNCTION rowkeeper._rel_ref(regclass) IS
+'Internal: the table as generated SQL names it (ONLY unless partitioned).';
+
+/* The live row of tbl with this key, as jsonb without excluded columns. */
+CREATE FUNCTION rowkeeper._live_row(tbl regclass, key jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cond text;
+    result jsonb;
+BEGIN
+    SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
+      INTO cond FROM pg_catalog.unnest(rowkeeper._key_columns(tbl)) c;
+    EXECUTE format('SELECT pg_catalog.to_jsonb(t) FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE %s',
+                   rowkeeper._rel_ref(tbl), tbl, cond)
+       INTO result USING key;
+    RETURN result - rowkeeper._excluded_columns(tbl);
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._live_row(regclass, jsonb) IS
+'Internal: the current row with this key (without excluded columns), or NULL.';
+
+/*
+ * Entries of one row (in no particular order), following key changes
+ * backwards: the entries of a row's earlier key up to the UPDATE that
+ * changed it.  A loop of constant lookups, so each is an index scan on
+ * (row_ref, id) whatever the planner thinks of the names and keys.
+ */
+CREATE FUNCTION rowkeeper._row_entries(tbl regclass, key jsonb)
+RETURNS SETOF rowkeeper.audit_log
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    names record;
+    k jsonb := key;
+    before bigint := NULL;
+    link_id bigint;
+    link_key jsonb;
+    found_id bigint;
+    found_key jsonb;
+    hops int := 0;
+BEGIN
+    LOOP
+        link_id := NULL;
+        FOR names IN SELECT * FROM rowkeeper._audit_names(tbl) LOOP
+            RETURN QUERY
+                SELECT l.* FROM rowkeeper.audit_log l
+                 WHERE l.row_ref = rowkeeper.row_ref(names.schema_name, names.table_name, k)
+                   AND l.schema_name = names.schema_name AND l.table_name = names.table_name
+                   AND l.row_key = k AND (before IS NULL OR l.id < before);
+            -- the change that gave the row this key
+            SELECT l.id, l.old_key INTO found_id, found_key FROM rowkeeper.audit_log l
+             WHERE l.row_ref = rowkeeper.row_ref(names.schema_name, names.table_name, k)
+               AND l.schema_name = names.schema_name AND l.table_name = names.table_name
+               AND l.row_key = k AND l.old_key IS NOT NULL AND (before IS NULL OR l.id < before)
+             ORDER BY l.id LIMIT 1;
+            IF found_id IS NOT NULL AND (link_id IS NULL OR found_id < link_id) THEN
+                link_id := found_id;
+                link_key := found_key;
+            END IF;
+        END LOOP;
+        hops := hops + 1;
+        EXIT WHEN link_id IS NULL OR hops > 1000;
+        k := link_key;
+        before := link_id;
+    END LOOP;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._row_entries(regclass, jsonb) IS
+'Internal: log entries of one row across key changes and renames (unordered; order by id).';
+
+CREATE FUNCTION rowkeeper.row_history(tbl regclass, key jsonb)
+RETURNS TABLE (audit_id bigint, logged_at timestamptz, op text, row_key jsonb,
+               row_data jsonb, old_values jsonb, new_values jsonb,
+               actor text, db_user text, role_user text, request_id text, tenant text, txid xid8)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    e rowkeeper.audit_log;
+    img jsonb;
+BEGIN
+    IF tbl IS NULL OR key IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'rowkeeper.row_history(): table and key must not be NULL';
+    END IF;
+    FOR e IN SELECT * FROM rowkeeper._row_entries(tbl, key) r ORDER BY r.id LOOP
+        img := CASE e.op WHEN 'INSERT' THEN e.new_row
+                         WHEN 'UPDATE' THEN coalesce(img, '{}') || e.new_row
+                         ELSE NULL END;
+        audit_id := e.id; logged_at := e.logged_at; op := e.op; row_key := e.row_key;
+        row_data := img; old_values := e.old_row; new_values := e.new_row;
+        actor := e.actor; db_user := e.db_user; role_user := e.role_user;
+        request_id := e.request_id; tenant := e.tenant; txid := e.txid;
+        RETURN NEXT;
+    END LOOP;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.row_history(regclass, jsonb) IS
+'Every logged change of one row, oldest first, with the row image after each change (row_data; only logged columns, and only those known since auditing began). Follows key changes and renames; works after the row was deleted.';
+
+/*
+ * A row as of a time: start from the row as it is now and undo, newest
+ * first, every logged change made after that time.  Exact for every logged
+ * column, also for rows that predate auditing; excluded columns are left
+ * out, redacted ones read "[redacted]" where a change was undone.
+ */
+CREATE FUNCTION rowkeeper.row_as_of(tbl regclass, key jsonb, at timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    e rowkeeper.audit_log;
+    img jsonb;
+BEGIN
+    IF tbl IS NULL OR key IS NULL OR at IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'rowkeeper.row_as_of(): table, key and time must not be NULL';
+    END IF;
+    img := rowkeeper._live_row(tbl, key);
+    FOR e IN SELECT * FROM rowkeeper._row_entries(tbl, key) r WHERE r.logged_at > at ORDER BY r.id DESC LOOP
+        img := CASE e.op WHEN 'INSERT' THEN NULL
+                         WHEN 'DELETE' THEN e.old_row
+                         WHEN 'UPDATE' THEN coalesce(img, '{}') || e.old_row
+                         ELSE img END;
+    END LOOP;
+    RETURN img;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.row_as_of(regclass, jsonb, timestamptz) IS
+'One row as it was at a time, as jsonb (NULL if it did not exist then). For the table''s row type: jsonb_populate_record(NULL::tbl, rowkeeper.row_as_of(...)).';
+
+CREATE FUNCTION rowkeeper.table_as_of(tbl regclass, at timestamptz)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    keys text[] := rowkeeper._key_columns(tbl);
+    e record;
+BEGIN
+    IF tbl IS NULL OR at IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'rowkeeper.table_as_of(): table and time must not be NULL';
+    END IF;
+    IF pg_catalog.to_regclass('pg_temp.rowkeeper_as_of') IS NULL THEN
+        CREATE TEMP TABLE rowkeeper_as_of (k jsonb PRIMARY KEY, r jsonb);
+    END IF;
+    TRUNCATE rowkeeper_as_of;
+    EXECUTE format('INSERT INTO rowkeeper_as_of
+                    SELECT (SELECT pg_catalog.jsonb_object_agg(j.key, j.value)
+                              FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(t)) j WHERE j.key = ANY ($1)),
+                           pg_catalog.to_jsonb(t) - $2
+                      FROM %s t', rowkeeper._rel_ref(tbl))
+      USING keys, rowkeeper._excluded_columns(tbl);
+    FOR e IN SELECT l.op, l.row_key, l.old_key, l.old_row
+               FROM rowkeeper.audit_log l, rowkeeper._audit_names(tbl) n
+              WHERE l.logged_at > at AND l.schema_name = n.schema_name AND l.table_name = n.table_name
+              ORDER BY l.id DESC LOOP
+        IF e.op = 'INSERT' THEN
+            DELETE FROM rowkeeper_as_of WHERE k = e.row_key;
+        ELSIF e.op = 'DELETE' THEN
+            INSERT INTO rowkeeper_as_of VALUES (e.row_key, e.old_row)
+            ON CONFLICT (k) DO UPDATE SET r = EXCLUDED.r;
+        ELSIF e.op = 'UPDATE' THEN
+            UPDATE rowkeeper_as_of SET k = coalesce(e.old_key, e.row_key), r = r || e.old_row
+             WHERE k = e.row_key;
+        ELSIF e.op = 'TRUNCATE' THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('%s was truncated after %s', tbl, at),
+                DETAIL = 'TRUNCATE logs no row images, so the rows before it cannot be rebuilt.';
+        END IF;
+    END LOOP;
+    RETURN QUERY SELECT r FROM rowkeeper_as_of ORDER BY k;
+    TRUNCATE rowkeeper_as_of;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.table_as_of(regclass, timestamptz) IS
+'The whole table as it was at a time, one jsonb per row: the current rows with every later logged change undone. Typed: SELECT t.* FROM rowkeeper.table_as_of(''tbl'', ts) j, jsonb_populate_record(NULL::tbl, j) t.';
+
+CREATE FUNCTION rowkeeper.diff(tbl regclass, key jsonb, t1 timestamptz, t2 timestamptz)
+RETURNS TABLE (column_name text, value_at_t1 jsonb, value_at_t2 jsonb)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH a AS (SELECT coalesce(rowkeeper.row_as_of(tbl, key, t1), '{}') AS r),
+         b AS (SELECT coalesce(rowkeeper.row_as_of(tbl, key, t2), '{}') AS r)
+    SELECT c, a.r -> c, b.r -> c
+      FROM a, b, LATERAL (SELECT pg_catalog.jsonb_object_keys(a.r) UNION SELECT pg_catalog.jsonb_object_keys(b.r)) AS k(c)
+     WHERE (a.r -> c) IS DISTINCT FROM (b.r -> c)
+     ORDER BY c
+$$;
+
+COMMENT ON FUNCTION rowkeeper.diff(regclass, jsonb, timestamptz, timestamptz) IS
+'The columns of one row whose values differ between two times (NULL where the row or column did not exist).';
+
+CREATE FUNCTION rowkeeper.changes(tbl regclass, since timestamptz, until timestamptz DEFAULT pg_catalog.now())
+RETURNS SETOF rowkeeper.audit_log
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.* FROM rowkeeper.audit_log l, rowkeeper._audit_names(tbl) n
+     WHERE l.logged_at >= since AND l.logged_at <= until
+       AND l.schema_name = n.schema_name AND l.table_name = n.table_name
+     ORDER BY l.id
+$$;
+
+COMMENT ON FUNCTION rowkeeper.changes(regclass, timestamptz, timestamptz) IS
+'Log entries of one table (under all its names) in a time window, in order.';
+
+CREATE FUNCTION rowkeeper.changes_by(actor text, since timestamptz, until timestamptz DEFAULT pg_catalog.now())
+RETURNS SETOF rowkeeper.audit_log
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.* FROM rowkeeper.audit_log l
+     WHERE l.logged_at >= since AND l.logged_at <= until AND l.actor = changes_by.actor
+     ORDER BY l.id
+$$;
+
+COMMENT ON FUNCTION rowkeeper.changes_by(text, timestamptz, timestamptz) IS
+'Log entries made under one rowkeeper.actor in a time window, in order.';
+
+CREATE FUNCTION rowkeeper.transaction_changes(txid xid8)
+RETURNS SETOF rowkeeper.audit_log
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.* FROM rowkeeper.audit_log l WHERE l.txid = transaction_changes.txid ORDER BY l.id
+$$;
+
+COMMENT ON FUNCTION rowkeeper.transaction_changes(xid8) IS
+'Log entries of one transaction, in order.';
+
+/*
+ * Write a row image back into a table: insert it, or set the given columns
+ * of the row with key where_key.  Redacted values cannot be written back.
+ */
+CREATE FUNCTION rowkeeper._write_image(tbl regclass, where_key jsonb, image jsonb, force boolean, caller text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cols text[];
+    cond text;
+    n bigint;
+BEGIN
+    IF force THEN               -- redacted columns are left out (defaults on INSERT)
+        image := image - ARRAY(SELECT j.key FROM pg_catalog.jsonb_each(image) j WHERE j.value = '"[redacted]"');
+    END IF;
+    SELECT array_agg(k ORDER BY k) INTO cols FROM pg_catalog.jsonb_object_keys(image) k;
+    IF cols IS NULL THEN
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.jsonb_each(image) j WHERE j.value = '"[redacted]"') THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('%s: the logged image of %s holds redacted values', caller, tbl),
+            DETAIL = format('Redacted columns: %s.', (SELECT string_agg(j.key, ', ' ORDER BY j.key)
+                                                     FROM pg_catalog.jsonb_each(image) j WHERE j.value = '"[redacted]"')),
+            HINT = 'Their old values were never logged: pass force => true to write the row without them, then set them by hand.';
+    END IF;
+    IF where_key IS NULL THEN
+        EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM pg_catalog.jsonb_populate_record(NULL::%s, $1) r',
+                       tbl,
+                       (SELECT string_agg(format('%I', c), ', ') FROM pg_catalog.unnest(cols) c),
+                       (SELECT string_agg(format('r.%I', c), ', ') FROM pg_catalog.unnest(cols) c),
+                       tbl)
+          USING image;
+    ELSE
+        SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
+          INTO cond FROM pg_catalog.unnest(rowkeeper._key_columns(tbl)) c;
+        EXECUTE format('UPDATE %s t SET (%s) = (SELECT %s FROM pg_catalog.jsonb_populate_record(NULL::%s, $1) r) '
+                       'FROM pg_catalog.jsonb_populate_record(NULL::%s, $2) k WHERE %s',
+                       rowkeeper._rel_ref(tbl),
+                       (SELECT string_agg(format('%I', c), ', ') FROM pg_catalog.unnest(cols) c),
+                       (SELECT string_agg(format('r.%I', c), ', ') FROM pg_catalog.unnest(cols) c),
+                       tbl, tbl, cond)
+          USING image, where_key;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n <> 1 THEN
+            RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+                MESSAGE = format('%s: no row of %s has key %s', caller, tbl, where_key);
+        END IF;
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._write_image(regclass, jsonb, jsonb, boolean, text) IS
+'Internal: insert a logged row image, or set its columns on the row with a key.';
+
+CREATE FUNCTION rowkeeper._delete_row(tbl regclass, key jsonb, caller text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cond text;
+    n bigint;
+BEGIN
+    SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
+      INTO cond FROM pg_catalog.unnest(rowkeeper._key_columns(tbl)) c;
+    EXECUTE format('DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE %s',
+                   rowkeeper._rel_ref(tbl), tbl, cond)
+      USING key;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n <> 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+            MESSAGE = format('%s: no row of %s has key %s', caller, tbl, key);
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._delete_row(regclass, jsonb, text) IS
+'Internal: delete the row with a key, exactly one.';
+
+/*
+ * Whether the live row with key holds the logged values in image, compared
+ * as the column's type (so a timestamp logged under another TimeZone still
+ * matches).  Redacted values are not compared.
+ */
+CREATE FUNCTION rowkeeper._row_matches(tbl regclass, key jsonb, image jsonb)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cond text;
+    same text;
+    found boolean;
+BEGIN
+    SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
+      INTO cond FROM pg_catalog.unnest(rowkeeper._key_columns(tbl)) c;
+    SELECT coalesce(string_agg(format('t.%I IS NOT DISTINCT FROM x.%I', j.key, j.key), ' AND '), 'true')
+      INTO same FROM pg_catalog.jsonb_each(image) j WHERE j.value <> '"[redacted]"';
+    EXECUTE format('SELECT EXISTS (SELECT FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k, '
+                   'pg_catalog.jsonb_populate_record(NULL::%s, $2) x WHERE %s AND %s)',
+                   rowkeeper._rel_ref(tbl), tbl, tbl, cond, same)
+       INTO found USING key, image;
+    RETURN found;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._row_matches(regclass, jsonb, jsonb) IS
+'Internal: whether the row with a key exists and holds the logged values of an image (typed comparison).';
+
+/*
+ * Revert one logged change.  Conflict: the row changed again after the
+ * entry (a later entry, other than those in skip_txid, or a live row that
+ * no longer matches the entry's result).  force => true reverts anyway.
+ */
+CREATE FUNCTION rowkeeper._undo_entry(e rowkeeper.audit_log, force boolean, skip_txid xid8, caller text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass := rowkeeper._audit_table_of(e.schema_name, e.table_name);
+    later bigint;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_table',
+            MESSAGE = format('%s: table %I.%I of audit entry %s no longer exists', caller, e.schema_name, e.table_name, e.id);
+    END IF;
+    IF e.op = 'TRUNCATE' THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('%s: audit entry %s is a TRUNCATE, which logs no rows', caller, e.id);
+    END IF;
+    IF NOT force THEN
+        SELECT min(l.id) INTO later FROM rowkeeper.audit_log l
+         WHERE l.row_ref = e.row_ref AND l.schema_name = e.schema_name AND l.table_name = e.table_name
+           AND l.row_key = e.row_key AND l.id > e.id
+           AND (skip_txid IS NULL OR l.txid <> skip_txid);
+        IF later IS NOT NULL
+           OR (e.op = 'DELETE' AND rowkeeper._row_matches(tbl, e.row_key, '{}'))
+           OR (e.op <> 'DELETE' AND NOT rowkeeper._row_matches(tbl, e.row_key, e.new_row)) THEN
+            RAISE EXCEPTION USING ERRCODE = 'serialization_failure',
+                MESSAGE = format('%s: row %s of %s changed after audit entry %s', caller, e.row_key, tbl, e.id),
+                DETAIL = CASE WHEN later IS NOT NULL THEN format('Audit entry %s changed it later.', later)
+                              ELSE 'The row no longer looks as the entry left it.' END,
+                HINT = 'Look at rowkeeper.row_history(); pass force => true to revert anyway.';
+        END IF;
+    END IF;
+    IF e.op = 'INSERT' THEN
+        PERFORM rowkeeper._delete_row(tbl, e.row_key, caller);
+    ELSIF e.op = 'DELETE' THEN
+        PERFORM rowkeeper._write_image(tbl, NULL, e.old_row, force, caller);
+    ELSE
+        PERFORM rowkeeper._write_image(tbl, e.row_key, e.old_row, force, caller);
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._undo_entry(rowkeeper.audit_log, boolean, xid8, text) IS
+'Internal: revert one audit entry, with conflict detection.';
+
+CREATE FUNCTION rowkeeper.undo(audit_id bigint, force boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    e rowkeeper.audit_log;
+BEGIN
+    IF audit_id IS NULL OR force IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'rowkeeper.undo(): arguments must not be NULL';
+    END IF;
+    SELECT * INTO e FROM rowkeeper.audit_log l WHERE l.id = audit_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+            MESSAGE = format('rowkeeper.undo(): no audit entry %s', audit_id);
+    END IF;
+    PERFORM rowkeeper._undo_entry(e, force, NULL, 'rowkeeper.undo()');
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.undo(bigint, boolean) IS
+'Revert one logged change (delete an inserted row, re-insert a deleted one, restore the old values of an update); refuses if the row changed since, unless force. The revert is itself audited.';
+
+CREATE FUNCTION rowkeeper.undo_transaction(txid xid8, force boolean DEFAULT false)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    e rowkeeper.audit_log;
+    n bigint := 0;
+BEGIN
+    IF txid IS NULL OR force IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'rowkeeper.undo_transaction(): arguments must not be NULL';
+    END IF;
+    FOR e IN SELECT * FROM rowkeeper.audit_log l WHERE l.txid = undo_transaction.txid ORDER BY l.id DESC LOOP
+        PERFORM rowkeeper._undo_entry(e, force, undo_transaction.txid, 'rowkeeper.undo_transaction()');
+        n := n + 1;
+    END LOOP;
+    IF n = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'no_data_found',
+            MESSAGE = format('rowkeeper.undo_transaction(): transaction %s logged nothing', txid);
+    END IF;
+    RETURN n;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.undo_transaction(xid8, boolean) IS
+'Revert everything one transaction logged, newest first, atomically; refuses if any row changed since (unless force). Returns the number of entries reverted.';
+
+CREATE FUNCTION rowkeeper.restore_row(tbl regclass, key jsonb, at timestamptz)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    caller constant text := 'rowkeeper.restore_row()';
+    target jsonb;
+    live jsonb;
+BEGIN
+    IF tbl IS NULL OR key IS NULL OR at IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s: arguments must not be NULL', caller);
+    END IF;
+    target := rowkeeper.row_as_of(tbl, key, at);
+    live := rowkeeper._live_row(tbl, key);
+    IF target IS NULL AND live IS NULL THEN
+        RETURN;
+    ELSIF target IS NULL THEN
+        PERFORM rowkeeper._delete_row(tbl, key, caller);
+    ELSIF live IS NULL THEN
+        PERFORM rowkeeper._write_image(tbl, NULL, target, false, caller);
+    ELSIF live <> target THEN
+        PERFORM rowkeeper._write_image(tbl, key,
+            (SELECT pg_catalog.jsonb_object_agg(j.key, j.value) FROM pg_catalog.jsonb_each(target) j
+              WHERE live -> j.key IS DISTINCT FROM j.value), false, caller);
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.restore_row(regclass, jsonb, timestamptz) IS
+'Put one row back as it was at a time (insert, update or delete it). The change is itself audited.';
+

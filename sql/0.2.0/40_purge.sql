@@ -1,0 +1,670 @@
+
+------------------------------------------------------------------------------
+-- Purge and retention jobs
+--
+-- Procedures (CALL, one COMMIT per batch) that DBAs schedule with pg_cron.
+-- One engine, rowkeeper._purge_rows(), deletes the rows of a table whose
+-- purge column is older than a cutoff, in batches: each batch picks its
+-- rows in the order of an index on the purge column (FOR UPDATE SKIP
+-- LOCKED), the DELETE re-checks the whole purge condition (a row restored
+-- or changed meanwhile is never deleted), runs under lock_timeout (a batch
+-- that cannot get its locks is retried after a pause, never queues behind
+-- the application), and commits together with the progress record in
+-- rowkeeper.purge_runs.  Rows a RESTRICT / NO ACTION foreign key still
+-- references are skipped and counted, not a failed job.  Two runs of the
+-- same purge never overlap: the second finds the advisory lock taken and
+-- exits at once, recorded as such.  A run killed mid-way leaves only whole
+-- committed batches; the next run marks it interrupted and goes on.
+--
+-- The DELETEs run as the table's owner (SET ROLE for the batch), so a
+-- superuser scheduling a purge of an application table never runs that
+-- table's triggers with superuser rights; the caller must be able to SET
+-- ROLE to the owner.
+--
+-- Procedures that COMMIT cannot carry a SET clause: they set search_path
+-- themselves in every transaction, run with the caller's rights (never
+-- SECURITY DEFINER) and leave the work to functions that do pin it.
+------------------------------------------------------------------------------
+
+CREATE TABLE rowkeeper.purge_runs (
+    id            bigserial   PRIMARY KEY,
+    kind          text        NOT NULL,
+    target        text        NOT NULL,
+    cutoff        timestamptz,
+    options       jsonb       NOT NULL,
+    run_by        text        NOT NULL DEFAULT session_user,
+    started_at    timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    updated_at    timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    finished_at   timestamptz,
+    batches       int         NOT NULL DEFAULT 0,
+    rows_deleted  bigint      NOT NULL DEFAULT 0,
+    rows_skipped  bigint      NOT NULL DEFAULT 0,
+    lock_retries  int         NOT NULL DEFAULT 0,
+    outcome       text        NOT NULL DEFAULT 'running',
+    detail        jsonb,
+    error         text,
+    backend_pid   int         NOT NULL DEFAULT pg_catalog.pg_backend_pid()
+);
+CREATE INDEX purge_runs_started_idx ON rowkeeper.purge_runs (started_at);
+REVOKE ALL ON rowkeeper.purge_runs FROM PUBLIC;
+GRANT SELECT ON rowkeeper.purge_runs TO PUBLIC;
+REVOKE ALL ON SEQUENCE rowkeeper.purge_runs_id_seq FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('rowkeeper.purge_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('rowkeeper.purge_runs_id_seq', '');
+COMMENT ON TABLE rowkeeper.purge_runs IS
+'One row per purge run, updated after every committed batch: progress is visible while a purge runs. Kept for 90 days (each run removes older records).';
+COMMENT ON COLUMN rowkeeper.purge_runs.outcome IS
+'running, done, dry run, stopped (max_batches / max_duration / lock timeout), skipped (another run holds the lock), interrupted (the backend died), failed.';
+
+/*
+ * Run records are written through these SECURITY DEFINER functions, so
+ * callers need no privilege on purge_runs and cannot forge a record.
+ */
+CREATE FUNCTION rowkeeper._purge_run_start(kind text, target text, cutoff timestamptz, options jsonb)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    run bigint;
+BEGIN
+    -- runs whose backend is gone died mid-way (their committed batches stay)
+    UPDATE rowkeeper.purge_runs r
+       SET outcome = 'interrupted', finished_at = r.updated_at
+     WHERE r.outcome = 'running'
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a
+                        WHERE a.pid = r.backend_pid AND a.backend_start <= r.started_at);
+    DELETE FROM rowkeeper.purge_runs r WHERE r.started_at < pg_catalog.now() - interval '90 days';
+    INSERT INTO rowkeeper.purge_runs (kind, target, cutoff, options, run_by)
+    VALUES (kind, target, cutoff, options, session_user::text || CASE WHEN current_user <> session_user
+                                                                     THEN ' as ' || current_user ELSE '' END)
+    RETURNING id INTO run;
+    RETURN run;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._purge_run_start(text, text, timestamptz, jsonb) IS
+'Internal: record the start of a purge run (and mark runs whose backend died as interrupted).';
+
+CREATE FUNCTION rowkeeper._purge_run_update(run bigint, deleted bigint, skipped bigint, retries int,
+                                            outcome text DEFAULT NULL, detail jsonb DEFAULT NULL,
+                                            error text DEFAULT NULL)
+RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE rowkeeper.purge_runs r
+       SET batches = r.batches + CASE WHEN deleted > 0 OR skipped > 0 THEN 1 ELSE 0 END,
+           rows_deleted = r.rows_deleted + deleted,
+           rows_skipped = r.rows_skipped + skipped,
+           lock_retries = r.lock_retries + retries,
+           updated_at = pg_catalog.clock_timestamp(),
+           outcome = coalesce(_purge_run_update.outcome, r.outcome),
+           finished_at = CASE WHEN _purge_run_update.outcome IS NOT NULL THEN pg_catalog.clock_timestamp() END,
+           detail = coalesce(_purge_run_update.detail, r.detail),
+           error = coalesce(_purge_run_update.error, r.error)
+     WHERE r.id = run AND r.backend_pid = pg_catalog.pg_backend_pid()
+$$;
+
+COMMENT ON FUNCTION rowkeeper._purge_run_update(bigint, bigint, bigint, int, text, jsonb, text) IS
+'Internal: add a committed batch to a purge run record, or finish it.';
+
+/* A cutoff from older_than: refused if negative. */
+CREATE FUNCTION rowkeeper._purge_cutoff(older_than interval, caller text)
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF older_than IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s: older_than must not be NULL', caller);
+    END IF;
+    IF older_than < interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('%s: older_than must not be negative (%s): the cutoff would be in the future', caller, older_than),
+            HINT = 'Pass how long rows are kept, e.g. interval ''30 days''.';
+    END IF;
+    RETURN pg_catalog.now() - older_than;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._purge_cutoff(interval, text) IS
+'Internal: now() - older_than, refusing a negative interval.';
+
+/*
+ * One batch: pick up to batch_size rows (oldest first, in index order,
+ * skipping rows other sessions have locked and the keys in skip), delete
+ * them re-checking the purge condition, as the table's owner and under
+ * lock_timeout (both set locally: this function's SET clause reverts them
+ * when it returns).  Rows a foreign key still references are skipped and
+ * returned in skip.  locked: the batch could not get its locks in time.
+ */
+CREATE FUNCTION rowkeeper._purge_batch(tbl regclass, column_name name, cutoff timestamptz,
+                                       where_equals jsonb, batch_size int, lock_timeout interval,
+                                       caller_path text,
+                                       INOUT skip jsonb[], OUT deleted bigint, OUT skipped bigint,
+                                       OUT locked boolean)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    keys text[] := rowkeeper._key_columns(tbl);
+    owner name := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = tbl);
+    rel text := rowkeeper._rel_ref(tbl);
+    cond text := format('t.%I < $1', column_name);
+    victims jsonb[];
+    victim jsonb;
+    del text;
+    n bigint;
+BEGIN
+    deleted := 0; skipped := 0; locked := false;
+    IF where_equals IS NOT NULL THEN
+        cond := cond || (SELECT string_agg(format(' AND t.%I = w.%I', j.key, j.key), '')
+                           FROM pg_catalog.jsonb_each(where_equals) j);
+    END IF;
+    PERFORM pg_catalog.set_config('lock_timeout', (extract(epoch FROM lock_timeout) * 1000)::bigint::text, true);
+    IF owner <> current_user THEN
+        PERFORM pg_catalog.set_config('role', owner, true);
+    END IF;
+    BEGIN
+        -- $1 cutoff, $2 where_equals, $3 batch size, $4 keys to skip
+        EXECUTE format('SELECT pg_catalog.array_agg(pg_catalog.jsonb_build_object(%s)) FROM ('
+                       'SELECT t.* FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $2) w '
+                       'WHERE %s AND NOT (pg_catalog.jsonb_build_object(%s) = ANY ($4)) '
+                       'ORDER BY t.%I LIMIT $3 FOR UPDATE OF t SKIP LOCKED) t',
+                       (SELECT string_agg(format('%L, t.%I', k, k), ', ') FROM pg_catalog.unnest(keys) k),
+                       rel, tbl, cond,
+                       (SELECT string_agg(format('%L, t.%I', k, k), ', ') FROM pg_catalog.unnest(keys) k),
+                       column_name)
+           INTO victims USING cutoff, coalesce(where_equals, '{}'), batch_size, skip;
+        IF victims IS NULL THEN
+            RETURN;
+        END IF;
+        -- $1 cutoff, $2 where_equals, $3 the keys to delete
+        del := format('DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w, '
+                      'pg_catalog.jsonb_populate_recordset(NULL::%s, pg_catalog.to_jsonb($3)) v WHERE %s AND %s',
+                      rel, tbl, tbl, cond,
+                      (SELECT string_agg(format('t.%I = v.%I', k, k), ' AND ') FROM pg_catalog.unnest(keys) k));
+        -- the DELETE names everything with its schema; the table's triggers
+        -- see the caller's search_path, as with a DELETE of their own
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        BEGIN
+            EXECUTE del USING cutoff, coalesce(where_equals, '{}'), victims;
+            GET DIAGNOSTICS deleted = ROW_COUNT;
+        EXCEPTION WHEN foreign_key_violation THEN
+            -- some rows are still referenced: one by one, skipping those
+            FOREACH victim IN ARRAY victims LOOP
+                BEGIN
+                    EXECUTE del USING cutoff, coalesce(where_equals, '{}'), ARRAY[victim];
+                    GET DIAGNOSTICS n = ROW_COUNT;
+                    deleted := deleted + n;
+                EXCEPTION WHEN foreign_key_violation THEN
+                    skip := skip || victim;
+                    skipped := skipped + 1;
+                END;
+            END LOOP;
+        END;
+    EXCEPTION WHEN lock_not_available THEN
+        deleted := 0; skipped := 0; locked := true;
+    END;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, int, interval, text, jsonb[]) IS
+'Internal: one batch of a table purge (as the table owner, under lock_timeout).';
+
+/*
+ * The batch loop.  A procedure that COMMITs cannot carry a SET clause, so
+ * it pins search_path itself for each transaction; it runs with the
+ * caller's rights and leaves every decision to the functions it calls.
+ */
+CREATE PROCEDURE rowkeeper._purge_rows(run bigint, tbl regclass, column_name name, cutoff timestamptz,
+                                       where_equals jsonb, batch_size int, max_batches int,
+                                       max_duration interval, pause interval, lock_timeout interval,
+                                       caller_path text, INOUT failure text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    started timestamptz := pg_catalog.clock_timestamp();
+    batches int := 0;
+    retries int := 0;
+    skip jsonb[] := '{}';
+    b record;
+    outcome text := 'done';
+BEGIN
+    LOOP
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        IF max_batches IS NOT NULL AND batches >= max_batches THEN
+            outcome := 'stopped: max_batches'; EXIT;
+        END IF;
+        IF max_duration IS NOT NULL AND pg_catalog.clock_timestamp() - started >= max_duration THEN
+            outcome := 'stopped: max_duration'; EXIT;
+        END IF;
+        BEGIN
+            b := rowkeeper._purge_batch(tbl, column_name, cutoff, where_equals, batch_size, lock_timeout,
+                                        caller_path, skip);
+        EXCEPTION WHEN OTHERS THEN
+            failure := SQLERRM;
+        END;
+        IF failure IS NOT NULL THEN
+            PERFORM rowkeeper._purge_run_update(run, 0, 0, 0, 'failed', NULL, failure);
+            COMMIT;
+            RETURN;
+        END IF;
+        skip := b.skip;
+        IF b.locked THEN
+            retries := retries + 1;
+            PERFORM rowkeeper._purge_run_update(run, 0, 0, 1);
+            COMMIT;
+            IF retries >= 10 THEN
+                outcome := 'stopped: lock timeout'; EXIT;
+            END IF;
+            PERFORM pg_catalog.pg_sleep(greatest(extract(epoch FROM pause), 0.1));
+            CONTINUE;
+        END IF;
+        PERFORM rowkeeper._purge_run_update(run, b.deleted, b.skipped, 0);
+        COMMIT;
+        batches := batches + 1;
+        EXIT WHEN b.deleted = 0 AND b.skipped = 0;
+        IF pause > interval '0' THEN
+            PERFORM pg_catalog.pg_sleep(extract(epoch FROM pause));
+        END IF;
+    END LOOP;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    PERFORM rowkeeper._purge_run_update(run, 0, 0, 0, outcome,
+        CASE WHEN pg_catalog.cardinality(skip) > 0
+             THEN pg_catalog.jsonb_build_object('skipped_referenced', pg_catalog.to_jsonb(skip[1:100])) END);
+    COMMIT;
+END;
+$$;
+
+COMMENT ON PROCEDURE rowkeeper._purge_rows(bigint, regclass, name, timestamptz, jsonb, int, int, interval, interval, interval, text, text) IS
+'Internal: the batch loop of the table purges (one COMMIT per batch).';
+
+/* Checks shared by the purges of table rows; returns the options as jsonb. */
+CREATE FUNCTION rowkeeper._purge_check(tbl regclass, column_name name, where_equals jsonb,
+                                       batch_size int, max_batches int, max_duration interval,
+                                       pause interval, lock_timeout interval, caller text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att pg_catalog.pg_attribute;
+    k text;
+BEGIN
+    IF tbl IS NULL OR column_name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s: table and column must not be NULL', caller);
+    END IF;
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = format('%s: %s is not a table', caller, tbl);
+    END IF;
+    IF NOT pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = tbl), 'MEMBER') THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('%s: must be a member of role %I, the owner of %s', caller,
+                             (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = tbl), tbl),
+            DETAIL = 'A purge deletes as the table''s owner, so that the table''s triggers never run with the rights of whoever schedules it.',
+            HINT = 'Run it as the owner, or as a role the owner role is granted to.';
+    END IF;
+    att := rowkeeper._require_column(tbl, column_name, caller);
+    IF att.atttypid NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+        RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+            MESSAGE = format('%s: column %I of %s is %s, not a timestamp or date',
+                             caller, column_name, tbl, pg_catalog.format_type(att.atttypid, att.atttypmod));
+    END IF;
+    IF rowkeeper._key_columns(tbl) IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_table_definition',
+            MESSAGE = format('%s: table %s has no primary key or replica identity index', caller, tbl),
+            DETAIL = 'Batches identify the rows they delete by key.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_index i
+                    WHERE i.indrelid = tbl AND i.indkey[0] = att.attnum AND i.indpred IS NULL
+                      AND i.indisvalid) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('%s: no index on %s (%I)', caller, tbl, column_name),
+            DETAIL = 'Each batch takes the oldest rows in the order of an index on the purge column; without one, every batch scans the dead rows earlier batches left behind.',
+            HINT = format('CREATE INDEX CONCURRENTLY ON %s (%I);', tbl, column_name);
+    END IF;
+    IF where_equals IS NOT NULL THEN
+        IF pg_catalog.jsonb_typeof(where_equals) <> 'object' THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = format('%s: where_equals must be a jsonb object of column: value', caller),
+                HINT = 'For example where_equals => ''{"status": "read"}''.';
+        END IF;
+        FOR k IN SELECT pg_catalog.jsonb_object_keys(where_equals) LOOP
+            PERFORM rowkeeper._require_column(tbl, k, caller);
+        END LOOP;
+    END IF;
+    IF batch_size IS NULL OR batch_size < 1 OR batch_size > 100000
+       OR max_batches < 1 OR max_duration <= interval '0'
+       OR pause < interval '0' OR lock_timeout IS NULL OR lock_timeout <= interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('%s: batch_size must be 1 to 100000, max_batches and max_duration positive, pause not negative and lock_timeout positive', caller);
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._purge_check(regclass, name, jsonb, int, int, interval, interval, interval, text) IS
+'Internal: validate the arguments of a table purge.';
+
+/* Rows a purge would delete, and the rows ON DELETE CASCADE would take. */
+CREATE FUNCTION rowkeeper._purge_dry_run(tbl regclass, column_name name, cutoff timestamptz, where_equals jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cond text := format('t.%I < $1', column_name);
+    n bigint;
+    result jsonb;
+    fk record;
+    c bigint;
+BEGIN
+    IF where_equals IS NOT NULL THEN
+        cond := cond || (SELECT string_agg(format(' AND t.%I = w.%I', j.key, j.key), '')
+                           FROM pg_catalog.jsonb_each(where_equals) j);
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $2) w WHERE %s',
+                   rowkeeper._rel_ref(tbl), tbl, cond)
+       INTO n USING cutoff, coalesce(where_equals, '{}');
+    result := pg_catalog.jsonb_build_object(tbl::text, n);
+    FOR fk IN SELECT f.conrelid::regclass AS child, f.confdeltype,
+                     (SELECT string_agg(format('c.%I = t.%I', ca.attname, pa.attname), ' AND ')
+                        FROM ROWS FROM (pg_catalog.unnest(f.conkey), pg_catalog.unnest(f.confkey)) AS u(ck, pk)
+                        JOIN pg_catalog.pg_attribute ca ON ca.attrelid = f.conrelid AND ca.attnum = u.ck
+                        JOIN pg_catalog.pg_attribute pa ON pa.attrelid = f.confrelid AND pa.attnum = u.pk) AS j
+                FROM pg_catalog.pg_constraint f
+               WHERE f.contype = 'f' AND f.confrelid = tbl AND f.conparentid = 0 LOOP
+        EXECUTE format('SELECT count(*) FROM %s c WHERE EXISTS (SELECT FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $2) w WHERE %s AND %s)',
+                       fk.child, rowkeeper._rel_ref(tbl), tbl, cond, fk.j)
+           INTO c USING cutoff, coalesce(where_equals, '{}');
+        result := result || pg_catalog.jsonb_build_object(
+            fk.child::text || CASE fk.confdeltype WHEN 'c' THEN ' (cascade)' WHEN 'n' THEN ' (set null)'
+                                                  WHEN 'd' THEN ' (set default)' ELSE ' (referencing: skipped)' END, c);
+    END LOOP;
+    RETURN result;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._purge_dry_run(regclass, name, timestamptz, jsonb) IS
+'Internal: count what a purge would delete, per table and through foreign keys.';
+
+/* Shared driver of purge_expired and purge_soft_deleted. */
+CREATE PROCEDURE rowkeeper._purge_table(kind text, tbl regclass, column_name name, cutoff timestamptz,
+                                        where_equals jsonb, batch_size int, max_batches int,
+                                        max_duration interval, pause interval, lock_timeout interval,
+                                        dry_run boolean, caller_path text, INOUT run_id bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    lock_key bigint;
+    failure text;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    lock_key := pg_catalog.hashtextextended('rowkeeper.purge ' || kind || ' ' || tbl::oid::text, 0);
+    run_id := rowkeeper._purge_run_start(kind, tbl::text, cutoff, pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'column', column_name, 'where_equals', where_equals, 'batch_size', batch_size,
+        'max_batches', max_batches, 'max_duration', max_duration, 'pause', pause,
+        'lock_timeout', lock_timeout, 'dry_run', dry_run)));
+    IF dry_run THEN
+        PERFORM rowkeeper._purge_run_update(run_id, 0, 0, 0, 'dry run',
+                                            rowkeeper._purge_dry_run(tbl, column_name, cutoff, where_equals));
+        RETURN;
+    END IF;
+    IF NOT pg_catalog.pg_try_advisory_lock(lock_key) THEN
+        PERFORM rowkeeper._purge_run_update(run_id, 0, 0, 0, 'skipped: another run holds the lock');
+        RETURN;
+    END IF;
+    COMMIT;
+    CALL rowkeeper._purge_rows(run_id, tbl, column_name, cutoff, where_equals, batch_size, max_batches,
+                               max_duration, pause, lock_timeout, caller_path, failure);
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    PERFORM pg_catalog.pg_advisory_unlock(lock_key);
+    IF failure IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'external_routine_exception',
+            MESSAGE = format('rowkeeper: purge run %s of %s failed: %s', run_id, tbl, failure),
+            HINT = 'The batches committed before the failure stay done; see rowkeeper.purge_runs.';
+    END IF;
+END;
+$$;
+
+COMMENT ON PROCEDURE rowkeeper._purge_table(text, regclass, name, timestamptz, jsonb, int, int, interval, interval, interval, boolean, text, bigint) IS
+'Internal: run one table purge (record, lock, batches).';
+
+CREATE PROCEDURE rowkeeper.purge_expired(tbl regclass,
+                                         column_name name,
+                                         older_than interval DEFAULT '0',
+                                         where_equals jsonb DEFAULT NULL,
+                                         batch_size int DEFAULT 1000,
+                                         max_batches int DEFAULT NULL,
+                                         max_duration interval DEFAULT NULL,
+                                         pause interval DEFAULT '0',
+                                         lock_timeout interval DEFAULT '1s',
+                                         dry_run boolean DEFAULT false,
+                                         INOUT run_id bigint DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller constant text := 'rowkeeper.purge_expired()';
+    caller_path text := pg_catalog.current_setting('search_path');
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    PERFORM rowkeeper._purge_check(tbl, column_name, where_equals, batch_size, max_batches,
+                                   max_duration, pause, lock_timeout, caller);
+    CALL rowkeeper._purge_table('expired', tbl, column_name, rowkeeper._purge_cutoff(older_than, caller),
+                                where_equals, batch_size, max_batches, max_duration, pause,
+                                lock_timeout, dry_run, caller_path, run_id);
+END;
+$$;
+
+COMMENT ON PROCEDURE rowkeeper.purge_expired(regclass, name, interval, jsonb, int, int, interval, interval, interval, boolean, bigint) IS
+'Delete, in committed batches, the rows whose column is older than now() - older_than (and whose where_equals columns equal the given values). CALL it on its own (pg_cron job); see rowkeeper.purge_runs.';
+
+/*
+ * Retention of the audit log.
+ *
+ * The boundary: entries older than the cutoff, and, when the log is sealed
+ * into the hash chain, only entries of whole sealed batches whose newest
+ * entry is older than the cutoff (txid below the boundary batch's txid_hi),
+ * so the chain stays verifiable: those batches keep their hash and link and
+ * are marked purged (their digests go).  Unsealed entries wait for the next
+ * seal.  Whole monthly partitions past the boundary are detached (and
+ * dropped unless keep_detached); the rest goes in batches in txid order.
+ */
+CREATE FUNCTION rowkeeper._audit_purge_plan(cutoff timestamptz)
+RETURNS TABLE (txid_bound xid8, chained boolean, last_batch bigint)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH first_young AS (
+        SELECT min(s.batch) AS b FROM rowkeeper.audit_seal s WHERE s.last_logged_at >= cutoff),
+    prefix AS (
+        SELECT max(s.batch) AS b, max(s.txid_hi) AS hi
+          FROM rowkeeper.audit_seal s, first_young f
+         WHERE f.b IS NULL OR s.batch < f.b)
+    SELECT CASE WHEN EXISTS (SELECT FROM rowkeeper.audit_seal) THEN coalesce(p.hi, '0'::xid8) END,
+           EXISTS (SELECT FROM rowkeeper.audit_seal),
+           p.b
+      FROM prefix p
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_purge_plan(timestamptz) IS
+'Internal: how far purge_audit_log may go without breaking the hash chain.';
+
+CREATE FUNCTION rowkeeper._audit_purge_partitions(cutoff timestamptz, txid_bound xid8, keep_detached boolean)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    done jsonb := '[]';
+BEGIN
+    FOR p IN SELECT t.relid::regclass AS part,
+                    (pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+                                             'TO \(''([^'']+)''\)'))[1]::timestamptz AS upper_bound
+               FROM pg_catalog.pg_partition_tree('rowkeeper.audit_log') t
+               JOIN pg_catalog.pg_class c ON c.oid = t.relid
+              WHERE t.isleaf AND NOT c.relpartbound IS NULL
+                AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
+              ORDER BY 2 LOOP
+        CONTINUE WHEN p.upper_bound IS NULL OR p.upper_bound > cutoff;
+        IF txid_bound IS NOT NULL THEN
+            CONTINUE WHEN EXISTS (SELECT FROM rowkeeper.audit_log l
+                                   WHERE l.tableoid = p.part AND l.txid >= txid_bound);
+        END IF;
+        done := done || pg_catalog.to_jsonb(p.part::text);
+        EXECUTE format('ALTER TABLE rowkeeper.audit_log DETACH PARTITION %s', p.part);
+        IF NOT keep_detached THEN
+            EXECUTE format('DROP TABLE %s', p.part);
+        END IF;
+    END LOOP;
+    RETURN done;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_purge_partitions(timestamptz, xid8, boolean) IS
+'Internal: detach (and drop) the audit log partitions entirely past the purge boundary.';
+
+CREATE FUNCTION rowkeeper._audit_purge_batch(cutoff timestamptz, txid_bound xid8, batch_size int,
+                                             lock_timeout interval)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    PERFORM pg_catalog.set_config('lock_timeout', (extract(epoch FROM lock_timeout) * 1000)::bigint::text, true);
+    BEGIN
+        DELETE FROM rowkeeper.audit_log l
+         USING (SELECT x.tableoid AS part, x.ctid AS tid FROM rowkeeper.audit_log x
+                 WHERE x.logged_at < cutoff AND (txid_bound IS NULL OR x.txid < txid_bound)
+                 ORDER BY x.txid LIMIT batch_size) v
+         WHERE l.tableoid = v.part AND l.ctid = v.tid
+           AND l.logged_at < cutoff AND (txid_bound IS NULL OR l.txid < txid_bound);
+        GET DIAGNOSTICS n = ROW_COUNT;
+    EXCEPTION WHEN lock_not_available THEN
+        n := -1;
+    END;
+    RETURN n;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_purge_batch(timestamptz, xid8, int, interval) IS
+'Internal: one batch of audit log retention (-1: could not get its locks in time).';
+
+CREATE FUNCTION rowkeeper._audit_purge_check(older_than interval)
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    caller constant text := 'rowkeeper.purge_audit_log()';
+    min_retention interval := coalesce(pg_catalog.current_setting('rowkeeper.audit_min_retention', true), '30 days')::interval;
+BEGIN
+    IF older_than IS NOT NULL AND older_than < min_retention THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('%s: a retention of %s is below rowkeeper.audit_min_retention (%s)', caller, older_than, min_retention),
+            HINT = 'Keep the log longer, or have a superuser lower rowkeeper.audit_min_retention.';
+    END IF;
+    RETURN rowkeeper._purge_cutoff(older_than, caller);
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_purge_check(interval) IS
+'Internal: the cutoff of an audit log purge, refusing a retention below rowkeeper.audit_min_retention.';
+
+CREATE PROCEDURE rowkeeper.purge_audit_log(older_than interval,
+                                           keep_detached boolean DEFAULT false,
+                                           batch_size int DEFAULT 10000,
+                                           max_batches int DEFAULT NULL,
+                                           max_duration interval DEFAULT NULL,
+                                           pause interval DEFAULT '0',
+                                           lock_timeout interval DEFAULT '1s',
+                                           dry_run boolean DEFAULT false,
+                                           INOUT run_id bigint DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    cutoff timestamptz;
+    plan record;
+    lock_key bigint;
+    parts jsonb;
+    n bigint;
+    batches int := 0;
+    retries int := 0;
+    started timestamptz := pg_catalog.clock_timestamp();
+    outcome text := 'done';
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    cutoff := rowkeeper._audit_purge_check(older_than);
+    IF keep_detached IS NULL OR batch_size IS NULL OR batch_size < 1 OR dry_run IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'rowkeeper.purge_audit_log(): keep_detached, dry_run and a positive batch_size are required';
+    END IF;
+    plan := rowkeeper._audit_purge_plan(cutoff);
+    run_id := rowkeeper._purge_run_start('audit_log', 'rowkeeper.audit_log', cutoff,
+        pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+            'keep_detached', keep_detached, 'batch_size', batch_size, 'max_batches', max_batches,
+            'max_duration', max_duration, 'pause', pause, 'lock_timeout', lock_timeout,
+            'dry_run', dry_run, 'txid_bound', plan.txid_bound, 'sealed_batches_purged', plan.last_batch)));
+    IF dry_run THEN
+        SELECT count(*) INTO n FROM rowkeeper.audit_log l
+         WHERE l.logged_at < cutoff AND (plan.txid_bound IS NULL OR l.txid < plan.txid_bound);
+        PERFORM rowkeeper._purge_run_update(run_id, 0, 0, 0, 'dry run',
+                                            pg_catalog.jsonb_build_object('rowkeeper.audit_log', n));
+        RETURN;
+    END IF;
+    lock_key := pg_catalog.hashtextextended('rowkeeper.purge audit_log', 0);
+    IF NOT pg_catalog.pg_try_advisory_lock(lock_key) THEN
+        PERFORM rowkeeper._purge_run_update(run_id, 0, 0, 0, 'skipped: another run holds the lock');
+        RETURN;
+    END IF;
+    -- the chain first: batches about to lose their entries keep only their link
+    UPDATE rowkeeper.audit_seal s SET purged_at = pg_catalog.now(), digests = ''::bytea
+     WHERE plan.last_batch IS NOT NULL AND s.batch <= plan.last_batch AND s.purged_at IS NULL;
+    parts := rowkeeper._audit_purge_partitions(cutoff, plan.txid_bound, keep_detached);
+    PERFORM rowkeeper._purge_run_update(run_id, 0, 0, 0, NULL, pg_catalog.jsonb_build_object('partitions', parts));
+    COMMIT;
+    LOOP
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        IF max_batches IS NOT NULL AND batches >= max_batches THEN
+            outcome := 'stopped: max_batches'; EXIT;
+        END IF;
+        IF max_duration IS NOT NULL AND pg_catalog.clock_timestamp() - started >= max_duration THEN
+            outcome := 'stopped: max_duration'; EXIT;
+        END IF;
+        n := rowkeeper._audit_purge_batch(cutoff, plan.txid_bound, batch_size, lock_timeout);
+        IF n < 0 THEN
+            retries := retries + 1;
+            PERFORM rowkeeper._purge_run_update(run_id, 0, 0, 1);
+            COMMIT;
+            IF retries >= 10 THEN
+                outcome := 'stopped: lock timeout'; EXIT;
+            END IF;
+            PERFORM pg_catalog.pg_sleep(greatest(extract(epoch FROM pause), 0.1));
+            CONTINUE;
+        END IF;
+        PERFORM rowkeeper._purge_run_update(run_id, n, 0, 0);
+        COMMIT;
+        batches := batches + 1;
+        EXIT WHEN n = 0;
+        IF pause > interval '0' THEN
+            PERFORM pg_catalog.pg_sleep(extract(epoch FROM pause));
+        END IF;
+    END LOOP;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    PERFORM rowkeeper._purge_run_update(run_id, 0, 0, 0, outcome);
+    PERFORM pg_catalog.pg_advisory_unlock(lock_key);
+    COMMIT;
+END;
+$$;
+
+REVOKE ALL ON PROCEDURE rowkeeper.purge_audit_log(interval, boolean, int, int, interval, interval, interval, boolean, bigint) FROM PUBLIC;
+
+COMMENT ON PROCEDURE rowkeeper.purge_audit_log(interval, boolean, int, int, interval, interval, interval, boolean, bigint) IS
+'Retention of rowkeeper.audit_log: detach/drop whole partitions older than the cutoff, delete the rest in batches, keep the hash chain verifiable (purged sealed batches keep their link). Refuses a retention below rowkeeper.audit_min_retention. Run by the log''s owner or a superuser.';

@@ -1,0 +1,546 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_log.c
+ *	  Writing one row into rowkeeper.audit_log: the audit trigger's inner
+ *	  loop, so it avoids the executor when it safely can.
+ *
+ *	  Direct path.  The log is range-partitioned by logged_at, which is the
+ *	  transaction start time, so every row of a transaction lands in the
+ *	  same partition.  We find that partition once (binary search over the
+ *	  partition bounds, as tuple routing does), keep its bounds, its column
+ *	  map and its index list in a backend-lifetime cache, and then insert
+ *	  each row with heap_insert() and index_insert() under the same locks
+ *	  an INSERT into the log would take (RowExclusiveLock on the log and the
+ *	  partition).  A relcache callback drops the cache when the log or the
+ *	  partition changes (new partition, new index, ALTER TABLE), and the
+ *	  lock taken before each insert processes pending invalidations, so a
+ *	  stale cache is never used.
+ *
+ *	  The direct path bypasses what an INSERT would run on the log itself,
+ *	  so it is used only when there is nothing of that kind: the partition
+ *	  is a plain heap table with no triggers, no CHECK constraints, no row
+ *	  security, no generated columns and no columns other than ours, and its
+ *	  indexes are plain (no expressions, predicates, uniqueness or exclusion)
+ *	  and ready.  Otherwise (a DBA added a trigger or a unique index to the
+ *	  log, say), and for a row that would violate a NOT NULL constraint,
+ *	  the row goes through a kept SPI plan, an ordinary INSERT, which routes,
+ *	  checks and reports errors exactly as PostgreSQL does.
+ *
+ *	  The SPI path runs as the log's owner (the caller passes it), so
+ *	  application roles need no privilege on the log; the direct path
+ *	  checks no privileges at all, like the RI triggers' own writes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "audit_log.h"
+#include "compat.h"
+
+/* Column names of the log, in RkLogColumn order, and their types. */
+static const char *const log_column_names[RKL_NCOLUMNS] = {
+	"logged_at", "txid", "table_oid", "schema_name", "table_name", "op",
+	"row_key", "old_key", "old_row", "new_row",
+	"actor", "db_user", "role_user", "session_user_name", "client_addr",
+	"application_name", "request_id", "tenant", "row_ref"
+};
+static const Oid log_column_types[RKL_NCOLUMNS] = {
+	TIMESTAMPTZOID, XID8OID, OIDOID, TEXTOID, TEXTOID, TEXTOID,
+	JSONBOID, JSONBOID, JSONBOID, JSONBOID,
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID, TEXTOID, TEXTOID,
+	INT8OID
+};
+
+/* Slot RKL_NCOLUMNS of a column map stands for the id column. */
+#define RKL_ID RKL_NCOLUMNS
+#define RKL_MAP_SIZE (RKL_NCOLUMNS + 1)
+
+#define MAX_DIRECT_INDEXES 16
+
+/*
+ * Where rows of the current time range go, and whether they may be written
+ * directly.  Valid until the relcache callback fires for the log or the
+ * partition; covers logged_at values in [lo, hi).
+ */
+typedef struct LogTarget
+{
+	bool		valid;
+	Oid			root;			/* rowkeeper.audit_log */
+	Oid			seq;			/* rowkeeper.audit_log_id_seq */
+	Oid			part;			/* leaf partition for [lo, hi) */
+	bool		has_lo;
+	bool		has_hi;
+	TimestampTz lo;
+	TimestampTz hi;
+	bool		direct;			/* direct path allowed */
+	int			natts;			/* attributes of the partition */
+	int			map[RKL_MAP_SIZE];	/* partition attno - 1 of each column */
+	int			nindexes;
+	Oid			indexes[MAX_DIRECT_INDEXES];
+} LogTarget;
+
+static LogTarget target;
+static uint64 target_invalidations = 0;
+static bool callback_registered = false;
+static SPIPlanPtr spi_insert_plan = NULL;
+
+/* Relcache callback: the log, its partition, or everything changed. */
+static void
+log_target_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == target.root || relid == target.part)
+	{
+		target.valid = false;
+		target_invalidations++;
+	}
+}
+
+/* Called from _PG_init. */
+void
+rk_audit_log_init(void)
+{
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(log_target_invalidate, (Datum) 0);
+		callback_registered = true;
+	}
+}
+
+static Oid
+log_relid(void)
+{
+	Oid			nsp = get_namespace_oid("rowkeeper", false);
+	Oid			relid = get_relname_relid("audit_log", nsp);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"rowkeeper.audit_log\" does not exist"),
+				 errhint("Reinstall the rowkeeper extension.")));
+	return relid;
+}
+
+/*
+ * Find the leaf partition for ts among the log's range partitions, and the
+ * bounds of the range it covers.  Returns false when the log is not
+ * partitioned as we expect (then the SPI path routes).
+ */
+static bool
+route(Relation root, TimestampTz ts)
+{
+	PartitionKey key;
+	PartitionDesc pd;
+	PartitionBoundInfo bi;
+	AttrNumber	logged_at = InvalidAttrNumber;
+	Datum		value = TimestampTzGetDatum(ts);
+	bool		is_equal;
+	int			off;
+	int			idx;
+	int			i;
+
+	for (i = 0; i < RelationGetDescr(root)->natts; i++)
+		if (strcmp(NameStr(TupleDescAttr(RelationGetDescr(root), i)->attname),
+				   "logged_at") == 0)
+			logged_at = i + 1;
+
+	key = RelationGetPartitionKey(root);
+	if (key == NULL || key->strategy != PARTITION_STRATEGY_RANGE ||
+		key->partnatts != 1 || key->partattrs[0] != logged_at)
+		return false;
+	pd = rk_partition_desc(root);
+	if (pd->nparts == 0 || rk_partdesc_has_detached(pd))
+		return false;
+	bi = pd->boundinfo;
+
+	off = partition_range_datum_bsearch(key->partsupfunc, key->partcollation,
+										bi, 1, &value, &is_equal);
+	idx = bi->indexes[off + 1];
+	if (idx < 0)
+		idx = bi->default_index;
+	if (idx < 0)
+		return false;
+	if (pd->is_leaf != NULL && !pd->is_leaf[idx])
+		return false;			/* sub-partitioned: let the executor route */
+
+	target.part = pd->oids[idx];
+	target.has_lo = off >= 0 && bi->kind[off][0] == PARTITION_RANGE_DATUM_VALUE;
+	if (target.has_lo)
+		target.lo = DatumGetTimestampTz(bi->datums[off][0]);
+	target.has_hi = off + 1 < bi->ndatums &&
+		bi->kind[off + 1][0] == PARTITION_RANGE_DATUM_VALUE;
+	if (target.has_hi)
+		target.hi = DatumGetTimestampTz(bi->datums[off + 1][0]);
+	return true;
+}
+
+/* Map the partition's columns onto ours; false if they differ. */
+static bool
+map_columns(Relation part)
+{
+	TupleDesc	desc = RelationGetDescr(part);
+	int			found = 0;
+	int			i,
+				c;
+
+	for (c = 0; c < RKL_MAP_SIZE; c++)
+		target.map[c] = -1;
+	target.natts = desc->natts;
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		const char *name = NameStr(att->attname);
+		int			col = -1;
+
+		if (att->attisdropped)
+			continue;
+		if (strcmp(name, "id") == 0)
+			col = RKL_ID;
+		else
+			for (c = 0; c < RKL_NCOLUMNS; c++)
+				if (strcmp(name, log_column_names[c]) == 0)
+					col = c;
+		if (col < 0 || att->attgenerated ||
+			(col < RKL_NCOLUMNS && att->atttypid != log_column_types[col]))
+			return false;
+		target.map[col] = i;
+		found++;
+	}
+	return found == RKL_MAP_SIZE;
+}
+
+/* A plain, ready index the direct path can maintain with index_insert(). */
+static bool
+plain_index(Relation index)
+{
+	Form_pg_index ix = index->rd_index;
+	int			k;
+
+	if (!ix->indisready)
+		return true;			/* not maintained yet: nothing to insert */
+	if (ix->indisunique || ix->indisexclusion ||
+		RelationGetIndexExpressions(index) != NIL ||
+		RelationGetIndexPredicate(index) != NIL)
+		return false;
+	for (k = 0; k < ix->indnkeyatts; k++)
+		if (ix->indkey.values[k] <= 0)
+			return false;
+	return true;
+}
+
+/* Whether nothing on the partition requires the executor. */
+static bool
+direct_allowed(Relation part)
+{
+	List	   *indexes;
+	ListCell   *lc;
+	bool		ok = true;
+
+	if (part->rd_rel->relkind != RELKIND_RELATION ||
+		part->rd_rel->relam != HEAP_TABLE_AM_OID ||
+		part->trigdesc != NULL ||
+		part->rd_rel->relrowsecurity ||
+		(part->rd_att->constr != NULL &&
+		 (part->rd_att->constr->num_check > 0 ||
+		  part->rd_att->constr->has_generated_stored)) ||
+		!map_columns(part))
+		return false;
+
+	indexes = RelationGetIndexList(part);
+	target.nindexes = 0;
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
+
+		if (!plain_index(index) || target.nindexes >= MAX_DIRECT_INDEXES)
+			ok = false;
+		else if (index->rd_index->indisready)
+			target.indexes[target.nindexes++] = RelationGetRelid(index);
+		index_close(index, NoLock);
+	}
+	list_free(indexes);
+	return ok;
+}
+
+/*
+ * Rebuild the target for ts.  Repeated if an invalidation arrives while we
+ * build (the locks we take process them).
+ */
+static void
+build_target(TimestampTz ts)
+{
+	for (;;)
+	{
+		uint64		seen;
+		Relation	root;
+
+		target.valid = false;
+		target.root = log_relid();
+		root = table_open(target.root, RowExclusiveLock);
+		seen = target_invalidations;
+		target.seq = get_relname_relid("audit_log_id_seq",
+									   RelationGetNamespace(root));
+		target.direct = false;
+		target.part = InvalidOid;
+		if (root->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
+			OidIsValid(target.seq) && route(root, ts))
+		{
+			Relation	part = table_open(target.part, RowExclusiveLock);
+
+			target.direct = direct_allowed(part);
+			table_close(part, NoLock);
+		}
+		table_close(root, NoLock);
+		if (seen == target_invalidations)
+		{
+			target.valid = true;
+			return;
+		}
+	}
+}
+
+static bool
+target_covers(TimestampTz ts)
+{
+	return target.valid &&
+		(!target.has_lo || ts >= target.lo) &&
+		(!target.has_hi || ts < target.hi);
+}
+
+/* The SPI path: INSERT INTO rowkeeper.audit_log (...) VALUES (...). */
+static void
+spi_insert(Datum *values, bool *isnull, Oid log_owner)
+{
+	char		nulls[RKL_NCOLUMNS];
+	Oid			save_userid;
+	int			save_sec;
+	int			rc;
+	int			c;
+
+	for (c = 0; c < RKL_NCOLUMNS; c++)
+		nulls[c] = isnull[c] ? 'n' : ' ';
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(log_owner,
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (spi_insert_plan == NULL)
+	{
+		StringInfoData sql;
+		SPIPlanPtr	plan;
+
+		initStringInfo(&sql);
+		appendStringInfoString(&sql, "INSERT INTO rowkeeper.audit_log (");
+		for (c = 0; c < RKL_NCOLUMNS; c++)
+			appendStringInfo(&sql, "%s%s", c ? ", " : "",
+							 quote_identifier(log_column_names[c]));
+		appendStringInfoString(&sql, ") VALUES (");
+		for (c = 0; c < RKL_NCOLUMNS; c++)
+			appendStringInfo(&sql, "%s$%d", c ? ", " : "", c + 1);
+		appendStringInfoChar(&sql, ')');
+
+		plan = SPI_prepare(sql.data, RKL_NCOLUMNS, (Oid *) log_column_types);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for the audit insert: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed for the audit insert");
+		spi_insert_plan = plan;
+	}
+	rc = SPI_execute_plan(spi_insert_plan, values, nulls, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+/*
+ * A writer keeps the partition and its indexes open across the rows of one
+ * trigger call (a statement-mode call writes many), with the IndexInfo
+ * each index_insert() needs (BRIN caches its descriptor there).
+ */
+struct RkLogWriter
+{
+	MemoryContext mcxt;			/* where its state lives: the caller's */
+	Oid			log_owner;
+	Relation	part;			/* open partition, or NULL */
+	int			nindexes;
+	Relation	indexes[MAX_DIRECT_INDEXES];
+	IndexInfo  *infos[MAX_DIRECT_INDEXES];
+	Datum	   *pvalues;		/* the row in partition column order */
+	bool	   *pisnull;
+};
+
+RkLogWriter *
+rk_audit_log_open(Oid log_owner)
+{
+	RkLogWriter *w = palloc0(sizeof(RkLogWriter));
+
+	w->mcxt = CurrentMemoryContext;
+	w->log_owner = log_owner;
+	return w;
+}
+
+/* Close the partition and its indexes (locks stay until commit). */
+static void
+writer_release(RkLogWriter *w)
+{
+	int			i;
+
+	if (w->part == NULL)
+		return;
+	for (i = 0; i < w->nindexes; i++)
+	{
+		rk_index_insert_cleanup(w->indexes[i], w->infos[i]);
+		index_close(w->indexes[i], NoLock);
+	}
+	table_close(w->part, NoLock);
+	w->part = NULL;
+	w->nindexes = 0;
+}
+
+void
+rk_audit_log_close(RkLogWriter *w)
+{
+	writer_release(w);
+}
+
+/*
+ * Make w->part the partition for ts, locked as an INSERT would lock it.
+ * Returns false when the row must take the SPI path.  A lock newly taken
+ * processes pending invalidations, which may void the target: then again.
+ */
+static bool
+writer_attach(RkLogWriter *w, TimestampTz ts)
+{
+	MemoryContext old;
+	int			i;
+
+	if (w->part != NULL && target_covers(ts) &&
+		RelationGetRelid(w->part) == target.part)
+		return true;
+	writer_release(w);
+	for (;;)
+	{
+		if (!target_covers(ts))
+			build_target(ts);
+		if (!target.direct)
+			return false;
+		LockRelationOid(target.root, RowExclusiveLock);
+		w->part = table_open(target.part, RowExclusiveLock);
+		if (target_covers(ts))
+			break;
+		table_close(w->part, NoLock);
+		w->part = NULL;
+	}
+	/* rows may be built in shorter-lived contexts than the writer */
+	old = MemoryContextSwitchTo(w->mcxt);
+	for (i = 0; i < target.nindexes; i++)
+	{
+		w->indexes[i] = index_open(target.indexes[i], RowExclusiveLock);
+		w->infos[i] = BuildIndexInfo(w->indexes[i]);
+		w->nindexes++;
+	}
+	w->pvalues = palloc(sizeof(Datum) * target.natts);
+	w->pisnull = palloc(sizeof(bool) * target.natts);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/* Insert the index entries of one new heap tuple. */
+static void
+insert_index_entries(RkLogWriter *w, HeapTuple tup)
+{
+	int			i;
+
+	for (i = 0; i < w->nindexes; i++)
+	{
+		IndexInfo  *info = w->infos[i];
+		Datum		ivalues[INDEX_MAX_KEYS];
+		bool		iisnull[INDEX_MAX_KEYS];
+		int			k;
+
+		for (k = 0; k < info->ii_NumIndexAttrs; k++)
+		{
+			int			attno = info->ii_IndexAttrNumbers[k];
+
+			ivalues[k] = w->pvalues[attno - 1];
+			iisnull[k] = w->pisnull[attno - 1];
+		}
+		rk_index_insert(w->indexes[i], ivalues, iisnull, &tup->t_self,
+						w->part, info);
+	}
+}
+
+/*
+ * The direct path: returns false, having written nothing, when the row must
+ * take the SPI path after all.
+ */
+static bool
+direct_insert(RkLogWriter *w, Datum *values, bool *isnull)
+{
+	TupleDesc	desc;
+	HeapTuple	tup;
+	int			c;
+
+	if (!writer_attach(w, DatumGetTimestampTz(values[RKL_LOGGED_AT])))
+		return false;
+	desc = RelationGetDescr(w->part);
+	for (c = 0; c < target.natts; c++)
+		w->pisnull[c] = true;	/* dropped columns */
+	for (c = 0; c < RKL_NCOLUMNS; c++)
+	{
+		int			attno = target.map[c];
+
+		if (isnull[c] && TupleDescAttr(desc, attno)->attnotnull)
+			return false;		/* the executor reports the violation */
+		w->pvalues[attno] = values[c];
+		w->pisnull[attno] = isnull[c];
+	}
+	w->pvalues[target.map[RKL_ID]] = Int64GetDatum(nextval_internal(target.seq, false));
+	w->pisnull[target.map[RKL_ID]] = false;
+
+	tup = heap_form_tuple(desc, w->pvalues, w->pisnull);
+	heap_insert(w->part, tup, GetCurrentCommandId(true), 0, NULL);
+	insert_index_entries(w, tup);
+	heap_freetuple(tup);
+	return true;
+}
+
+/*
+ * Write one log row (values/isnull in RkLogColumn order).
+ */
+void
+rk_audit_log_write(RkLogWriter *w, Datum *values, bool *isnull)
+{
+	if (!direct_insert(w, values, isnull))
+		spi_insert(values, isnull, w->log_owner);
+}

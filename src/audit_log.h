@@ -1,0 +1,50 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit_log.h
+ *	  Writing rows into rowkeeper.audit_log (see audit_log.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ROWKEEPER_AUDIT_LOG_H
+#define ROWKEEPER_AUDIT_LOG_H
+
+#include "postgres.h"
+
+/*
+ * The columns the audit trigger supplies, in this order; the log's id comes
+ * from its sequence.  audit_log.c maps them onto the target partition by
+ * name, so the physical column order of a partition does not matter.
+ */
+typedef enum RkLogColumn
+{
+	RKL_LOGGED_AT,
+	RKL_TXID,
+	RKL_TABLE_OID,
+	RKL_SCHEMA_NAME,
+	RKL_TABLE_NAME,
+	RKL_OP,
+	RKL_ROW_KEY,
+	RKL_OLD_KEY,
+	RKL_OLD_ROW,
+	RKL_NEW_ROW,
+	RKL_ACTOR,
+	RKL_DB_USER,
+	RKL_ROLE_USER,
+	RKL_SESSION_USER,
+	RKL_CLIENT_ADDR,
+	RKL_APPLICATION_NAME,
+	RKL_REQUEST_ID,
+	RKL_TENANT,
+	RKL_ROW_REF,
+	RKL_NCOLUMNS
+} RkLogColumn;
+
+/* Opaque: keeps the target partition open across the rows of one call. */
+typedef struct RkLogWriter RkLogWriter;
+
+extern void rk_audit_log_init(void);
+extern RkLogWriter *rk_audit_log_open(Oid log_owner);
+extern void rk_audit_log_write(RkLogWriter *w, Datum *values, bool *isnull);
+extern void rk_audit_log_close(RkLogWriter *w);
+
+#endif							/* ROWKEEPER_AUDIT_LOG_H */

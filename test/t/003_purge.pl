@@ -1,0 +1,92 @@
+# 003_purge.pl: purge jobs where timing, crashes and the scheduler matter.
+#  - a purge gives up on a lock the application holds (lock_timeout, a few
+#    retries, outcome "stopped: lock timeout") instead of queueing behind it;
+#  - a purge killed mid-way (kill -9 of its backend) leaves whole committed
+#    batches only, its record says how far it got, and the next run marks
+#    it interrupted and finishes the job;
+#  - pg_cron runs the documented job (the CALL as the job's only statement)
+#    and the run is recorded.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('purge');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+cron.use_background_workers = on
+max_worker_processes = 16
+restart_after_crash = on
+});
+$node->start;
+
+$node->safe_psql('postgres', q{
+    CREATE EXTENSION rowkeeper;
+    CREATE TABLE tok (id int PRIMARY KEY, expires_at timestamptz NOT NULL);
+    CREATE INDEX ON tok (expires_at);
+    INSERT INTO tok SELECT g, now() - interval '1 day' FROM generate_series(1, 2000) g;
+});
+
+# --- lock timeout: the application holds a SHARE lock ----------------------
+my $app = $node->background_psql('postgres');
+$app->query_safe('BEGIN');
+$app->query_safe('LOCK TABLE tok IN SHARE MODE');
+my ($ret, $stdout, $stderr) = $node->psql('postgres',
+    q{CALL rowkeeper.purge_expired('tok', 'expires_at', lock_timeout => '20ms', pause => '10ms')},
+    timeout => 60);
+is($ret, 0, 'purge returns while the application holds its lock');
+is($node->safe_psql('postgres',
+        q{SELECT outcome || ' ' || lock_retries || ' ' || rows_deleted FROM rowkeeper.purge_runs ORDER BY id DESC LIMIT 1}),
+    'stopped: lock timeout 10 0', 'it retried, then stopped without deleting');
+$app->query_safe('COMMIT');
+$app->quit;
+
+# --- kill -9 mid-run ---------------------------------------------------------
+my $job = $node->background_psql('postgres', on_error_stop => 0);
+$job->query_until(qr/started/, q{
+\echo started
+CALL rowkeeper.purge_expired('tok', 'expires_at', batch_size => 100, pause => '300ms');
+});
+$node->poll_query_until('postgres',
+    q{SELECT batches >= 3 FROM rowkeeper.purge_runs WHERE outcome = 'running' ORDER BY id DESC LIMIT 1})
+  or die 'the purge did not get going';
+my $pid = $node->safe_psql('postgres',
+    q{SELECT backend_pid FROM rowkeeper.purge_runs WHERE outcome = 'running' ORDER BY id DESC LIMIT 1});
+kill 'KILL', $pid;
+eval { $job->quit; };
+$node->poll_query_until('postgres', 'SELECT true') or die 'no recovery';
+
+my $recorded = $node->safe_psql('postgres',
+    q{SELECT rows_deleted FROM rowkeeper.purge_runs ORDER BY id DESC LIMIT 1});
+my $gone = 2000 - $node->safe_psql('postgres', 'SELECT count(*) FROM tok');
+is($gone, $recorded, "only whole committed batches are gone, as recorded ($gone rows)");
+is($gone % 100, 0, 'no half batch');
+
+$node->safe_psql('postgres', q{CALL rowkeeper.purge_expired('tok', 'expires_at', batch_size => 500)});
+is($node->safe_psql('postgres',
+        q{SELECT string_agg(outcome, ', ' ORDER BY id) FROM rowkeeper.purge_runs WHERE id > 1}),
+    'interrupted, done', 'the killed run is marked interrupted, the next one finishes');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM tok'), '0', 'every expired row is gone');
+
+# --- pg_cron -----------------------------------------------------------------
+$node->safe_psql('postgres', q{
+    INSERT INTO tok SELECT g, now() - interval '1 day' FROM generate_series(1, 50) g;
+    CREATE EXTENSION pg_cron;
+    SELECT cron.schedule('purge-tok', '* * * * *',
+                         $$CALL rowkeeper.purge_expired('tok', 'expires_at')$$);
+});
+$node->poll_query_until('postgres',
+    q{SELECT count(*) > 0 FROM cron.job_run_details WHERE status IN ('succeeded', 'failed')}, 't')
+  or die 'pg_cron never ran the job';
+is($node->safe_psql('postgres',
+        q{SELECT status || ' ' || coalesce(return_message, '') FROM cron.job_run_details ORDER BY runid LIMIT 1}),
+    'succeeded CALL', 'pg_cron ran the CALL');
+is($node->safe_psql('postgres',
+        q{SELECT outcome || ' ' || rows_deleted FROM rowkeeper.purge_runs ORDER BY id DESC LIMIT 1}),
+    'done 50', 'the scheduled purge is recorded');
+
+$node->stop;
+done_testing();
