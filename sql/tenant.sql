@@ -423,6 +423,37 @@ COMMIT;
 RESET force_parallel_mode;
 
 ------------------------------------------------------------------------------
+-- Privileged paths go through BYPASSRLS, not a switch: a purge job deletes
+-- as the table's owner, which FORCE confines, so without a tenant it fails
+-- closed; owned by a BYPASSRLS role (the migration role) it purges every
+-- tenant's expired rows.
+------------------------------------------------------------------------------
+RESET ROLE;
+CREATE ROLE rk_migrator BYPASSRLS;
+CREATE TABLE sessions (id int PRIMARY KEY, tenant_id int NOT NULL, expires_at timestamptz NOT NULL);
+CREATE INDEX ON sessions (expires_at);
+ALTER TABLE sessions OWNER TO rk_owner;
+SELECT rowkeeper.enable_tenant_isolation('sessions');
+INSERT INTO sessions SELECT g, g % 3, now() - interval '2 days' FROM generate_series(1, 30) g;
+\set VERBOSITY sqlstate
+CALL rowkeeper.purge_expired('sessions', 'expires_at', '1 day', batch_size => 10);
+\set VERBOSITY default
+SELECT outcome, rows_deleted, error FROM rowkeeper.purge_runs
+ WHERE target = 'public.sessions' ORDER BY id;
+SELECT count(*) AS not_purged FROM sessions;
+ALTER TABLE sessions OWNER TO rk_migrator;
+\o /dev/null
+CALL rowkeeper.purge_expired('sessions', 'expires_at', '1 day', batch_size => 10);
+\o
+SELECT count(*) AS left_after_purge FROM sessions;
+SELECT outcome, rows_deleted, error FROM rowkeeper.purge_runs
+ WHERE target = 'public.sessions' ORDER BY id;
+DELETE FROM rowkeeper.purge_runs WHERE target = 'public.sessions';
+SELECT rowkeeper.disable_tenant_isolation('sessions');
+DROP TABLE sessions;
+DROP ROLE rk_migrator;
+
+------------------------------------------------------------------------------
 -- Schema form, disable, and what disable leaves.
 ------------------------------------------------------------------------------
 RESET ROLE;
