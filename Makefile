@@ -5,7 +5,7 @@ EXTVERSION  = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']
 MODULE_big  = rowkeeper
 OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
               src/updated_at.o src/audit.o src/audit_log.o \
-              src/audit_chain.o src/soft_delete.o src/purge.o
+              src/audit_chain.o src/soft_delete.o src/tenant.o src/purge.o
 
 # Install scripts as released (never edited) plus upgrade scripts.  An
 # upgrade script under development is assembled from per-capability
@@ -17,10 +17,11 @@ DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 REGRESS     = install context updated_at updated_at_errors audit audit_errors \
               audit_statement audit_writer audit_evasion audit_queries audit_chain \
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
+              tenant tenant_errors tenant_token tenant_safety \
               purge uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
 ISOLATION      = updated_at_concurrent audit_concurrent audit_chain_concurrent \
-                 soft_delete_concurrent purge_concurrent
+                 soft_delete_concurrent tenant_concurrent purge_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation
 # TAP: test/t/*.pl with PostgreSQL::Test::Cluster.
 TAP_TESTS   = 1

@@ -1,6 +1,7 @@
 -- purge: batched purges with dry runs, a record of every run, skipped
 -- referenced rows, limits, the owner's rights, and audit log retention.
 SET TimeZone = 'UTC';
+TRUNCATE rowkeeper.purge_runs RESTART IDENTITY;   -- run ids below start at 1
 CREATE VIEW last_run AS
 SELECT kind, target, options - 'lock_timeout' AS options, batches, rows_deleted, rows_skipped,
        outcome, detail, error, finished_at IS NOT NULL AS finished

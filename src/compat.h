@@ -122,4 +122,12 @@ rk_sha256(const uint8 *data, size_t len, uint8 *dest)
 #define rk_local_xid() (MyProc->lxid)
 #endif
 
+/*
+ * HMAC (common/hmac.h, for tenant tokens) is in the server from 14 on;
+ * on 13 set_tenant_token() reports that it is not supported.
+ */
+#if PG_VERSION_NUM >= 140000
+#define RK_HAVE_HMAC 1
+#endif
+
 #endif							/* ROWKEEPER_COMPAT_H */

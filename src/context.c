@@ -17,6 +17,10 @@
  *	  empty string are the same thing: a custom GUC reads as '' after the
  *	  transaction that set it locally has ended).
  *
+ *	  rowkeeper.tenant has a check hook, rk_tenant_check_hook() in tenant.c:
+ *	  when rowkeeper.tenant_mode is "token" only a verified tenant token may
+ *	  set it (set_context() then refuses a tenant; clearing it still works).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -61,7 +65,7 @@ rk_context_define_gucs(void)
 							   "",
 							   PGC_USERSET,
 							   0,
-							   NULL, NULL, NULL);
+							   rk_tenant_check_hook, NULL, NULL);
 
 	DefineCustomStringVariable("rowkeeper.request_id",
 							   "Identifier of the current request, for correlating audit entries with application logs.",

@@ -33,6 +33,11 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	/*
+	 * Tenant mode first: a rowkeeper.tenant value given before the library
+	 * loaded is checked against the configured mode when it is adopted.
+	 */
+	rk_tenant_define_gucs();
 	rk_context_define_gucs();
 	rk_purge_define_gucs();
 	/* after every rowkeeper.* setting is defined */

@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "commands/trigger.h"
+#include "utils/guc.h"
 #include "utils/relcache.h"
 
 /* context.c: the request context GUCs (rowkeeper.actor, ...) */
@@ -23,6 +24,11 @@ extern const char *rk_context_request_id(void);
 
 /* purge.c: settings of the purge jobs */
 extern void rk_purge_define_gucs(void);
+
+/* tenant.c: tenant isolation (mode and key GUCs, check hook of .tenant) */
+extern void rk_tenant_define_gucs(void);
+extern bool rk_tenant_check_hook(char **newval, void **extra,
+								 GucSource source);
 
 /*
  * catalog_util.c: options stored as key=value trigger arguments.  An

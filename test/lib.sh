@@ -21,7 +21,8 @@ rk_say() { printf '\n=== %s\n' "$*"; }
 # rk_install_deps [extra debian packages...]
 rk_install_deps() {
     local want=(make gcc "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
-                "postgresql-client-$PG_MAJOR" "postgresql-$PG_MAJOR-cron" libipc-run-perl perl "$@")
+                "postgresql-client-$PG_MAJOR" "postgresql-$PG_MAJOR-cron" libipc-run-perl perl \
+                pgbouncer "$@")
     local missing=() p
     for p in "${want[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
