@@ -140,6 +140,19 @@ SELECT tableoid::regclass, * FROM pt ORDER BY id;
 SELECT rowkeeper.disable_audit('pt');
 DROP TABLE pt;
 
+-- Identity (GENERATED ALWAYS) and generated columns: an undone DELETE puts
+-- the row back with its id; the generated column computes itself.
+CREATE TABLE gen (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, price numeric,
+                  total numeric GENERATED ALWAYS AS (price * 2) STORED);
+SELECT rowkeeper.enable_audit('gen');
+INSERT INTO gen (price) VALUES (10), (20);
+DELETE FROM gen WHERE id = 1;
+SELECT id AS gen_del FROM rowkeeper.audit_log WHERE table_name = 'gen' AND op = 'DELETE' \gset
+SELECT rowkeeper.undo(:gen_del);
+SELECT * FROM gen ORDER BY id;
+SELECT rowkeeper.disable_audit('gen');
+DROP TABLE gen;
+
 -- Reading the log takes rowkeeper_auditor; undo also takes rights on the table.
 CREATE ROLE q_app;
 CREATE ROLE q_auditor IN ROLE rowkeeper_auditor;

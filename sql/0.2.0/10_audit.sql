@@ -44,7 +44,9 @@ DROP INDEX rowkeeper.audit_log_logged_at_idx;
  *
  * (row_ref, id): one row's history, in order.  BRIN (logged_at, id): time
  * ranges and id lookups; both grow with insertion order, so it costs next
- * to nothing per insert.
+ * to nothing per insert.  (txid): one transaction's entries, for
+ * transaction_changes(), undo_transaction() and sealing the hash chain;
+ * txid grows with time, so inserts land at the right edge.
  */
 CREATE FUNCTION rowkeeper._index_audit_partition(part regclass)
 RETURNS void
@@ -56,6 +58,7 @@ DECLARE
 BEGIN
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (row_ref, id)', name || '_row_ref_idx', part);
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (logged_at, id)', name || '_time_idx', part);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (txid)', name || '_txid_idx', part);
 END;
 $$;
 

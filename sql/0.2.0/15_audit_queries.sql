@@ -10,26 +10,6 @@
 -- window, (txid) for a transaction.
 ------------------------------------------------------------------------------
 
--- One transaction's entries: undo_transaction() and transaction_changes().
--- txid grows with time, so this btree is appended to at its right edge.
-CREATE OR REPLACE FUNCTION rowkeeper._index_audit_partition(part regclass)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    name text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = part);
-BEGIN
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (row_ref, id)', name || '_row_ref_idx', part);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (logged_at, id)', name || '_time_idx', part);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (txid)', name || '_txid_idx', part);
-END;
-$$;
-
-SELECT rowkeeper._index_audit_partition(t.relid)
-  FROM pg_catalog.pg_partition_tree('rowkeeper.audit_log') t
- WHERE t.isleaf;
-
 /*
  * Names an audited table has logged under.  The log keeps names, not OIDs
  * (OIDs change on restore), so a rename would cut a table off from its
@@ -455,11 +435,16 @@ BEGIN
     IF force THEN               -- redacted columns are left out (defaults on INSERT)
         image := image - ARRAY(SELECT j.key FROM pg_catalog.jsonb_each(image) j WHERE j.value = '"[redacted]"');
     END IF;
-    SELECT array_agg(k ORDER BY k) INTO cols FROM pg_catalog.jsonb_object_keys(image) k;
+    -- the image's columns that can be written: they still exist and are not
+    -- generated (those compute themselves)
+    SELECT array_agg(a.attname::text ORDER BY a.attname) INTO cols
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+       AND image ? a.attname;
     IF cols IS NULL THEN
         RETURN;
     END IF;
-    IF EXISTS (SELECT FROM pg_catalog.jsonb_each(image) j WHERE j.value = '"[redacted]"') THEN
+    IF EXISTS (SELECT FROM pg_catalog.jsonb_each(image) j WHERE j.value = '"[redacted]"' AND j.key = ANY (cols)) THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('%s: the logged image of %s holds redacted values', caller, tbl),
             DETAIL = format('Redacted columns: %s.', (SELECT string_agg(j.key, ', ' ORDER BY j.key)
@@ -467,7 +452,8 @@ BEGIN
             HINT = 'Their old values were never logged: pass force => true to write the row without them, then set them by hand.';
     END IF;
     IF where_key IS NULL THEN
-        EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM pg_catalog.jsonb_populate_record(NULL::%s, $1) r',
+        -- the logged identity values come back too (a re-inserted row keeps its id)
+        EXECUTE format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM pg_catalog.jsonb_populate_record(NULL::%s, $1) r',
                        tbl,
                        (SELECT string_agg(format('%I', c), ', ') FROM pg_catalog.unnest(cols) c),
                        (SELECT string_agg(format('r.%I', c), ', ') FROM pg_catalog.unnest(cols) c),
