@@ -180,14 +180,21 @@ BEGIN
                    CASE WHEN pg_catalog.cardinality(skip) > 0
                         THEN format(' AND NOT (pg_catalog.jsonb_build_object(%s) = ANY ($4))', keyjson) ELSE '' END,
                    column_name);
-    -- one statement: pick and lock them, then delete exactly those tuples
-    -- (a TID scan per picked ctid; tableoid tells partitions apart),
+    -- one statement: pick and lock them, then delete exactly those tuples,
     -- re-checking the purge condition (a row changed or restored meanwhile
-    -- stays)
-    del := format('WITH v AS (SELECT t.tableoid AS o, t.ctid AS c %s) '
-                  'DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w '
-                  'WHERE (t.tableoid, t.ctid) IN (SELECT v.o, v.c FROM v) AND %s',
-                  pick, rel, tbl, cond);
+    -- stays).  A plain table: one TID scan over the picked ctids.  A
+    -- partitioned one: ctids repeat across partitions, so (tableoid, ctid)
+    -- pairs, a TID lookup each (slower).
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = tbl) = 'p' THEN
+        del := format('WITH v AS (SELECT t.tableoid AS o, t.ctid AS c %s) '
+                      'DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w '
+                      'WHERE (t.tableoid, t.ctid) IN (SELECT v.o, v.c FROM v) AND %s',
+                      pick, rel, tbl, cond);
+    ELSE
+        del := format('DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w '
+                      'WHERE t.ctid = ANY (ARRAY(SELECT t.ctid %s)) AND %s',
+                      rel, tbl, pick, cond);
+    END IF;
     -- a soft-delete table: its guard lets physical deletes through
     -- rowkeeper.hard_delete() only (the rows stay locked by the pick)
     IF hard THEN
