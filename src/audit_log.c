@@ -307,6 +307,7 @@ build_target(TimestampTz ts)
 									   RelationGetNamespace(root));
 		target.direct = false;
 		target.part = InvalidOid;
+		target.has_lo = target.has_hi = false;	/* no route: covers all */
 		if (root->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
 			OidIsValid(target.seq) && route(root, ts))
 		{
