@@ -59,7 +59,7 @@ DROP SCHEMA rk_preflight_other CASCADE;
 ------------------------------------------------------------------------------
 CREATE ROLE rk_pf_root LOGIN SUPERUSER;
 CREATE ROLE rk_pf_admin LOGIN BYPASSRLS;
-CREATE ROLE rk_pf_app LOGIN;
+CREATE ROLE rk_pf_app LOGIN PASSWORD 'secret';
 CREATE ROLE rk_pf_owner NOLOGIN;
 ALTER TABLE rk_preflight.accounts OWNER TO rk_pf_app;
 ALTER TABLE rk_preflight.notes OWNER TO rk_pf_owner;
@@ -71,6 +71,7 @@ SELECT check_name, status, object, fix
 
 ALTER ROLE rk_pf_root NOSUPERUSER;
 ALTER ROLE rk_pf_admin NOBYPASSRLS;
+ALTER ROLE rk_pf_app VALID UNTIL '2100-01-01';
 ALTER TABLE rk_preflight.accounts OWNER TO rk_pf_owner;
 REVOKE CREATE ON SCHEMA rk_preflight FROM PUBLIC;
 SELECT check_name, status, object
@@ -203,7 +204,13 @@ ROLLBACK;
 SET ROLE rk_pf_app;
 SELECT check_name, status, detail FROM rowkeeper.preflight('{rk_preflight}')
  WHERE check_name = 'hygiene.audit_chain';
+SELECT check_name, status, object, detail FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name LIKE 'roles.pass%' OR check_name IN ('roles.trust_auth', 'roles.no_password');
 RESET ROLE;
+-- as a superuser, the password checks are there (their findings depend on the machine)
+SELECT DISTINCT check_name FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name LIKE 'roles.pass%' OR check_name IN ('roles.trust_auth', 'roles.no_password')
+ ORDER BY 1;
 
 -- every check is there, whatever the database
 SELECT DISTINCT check_name FROM rowkeeper.preflight() ORDER BY 1;

@@ -205,6 +205,57 @@ BEGIN
                             'PUBLIC cannot create objects in any schema.', NULL::text;
     END IF;
 
+    -- passwords: pg_authid and pg_hba_file_rules are for superusers
+    IF pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT')
+       AND pg_catalog.has_function_privilege('pg_catalog.pg_hba_file_rules()', 'EXECUTE') THEN
+        RETURN QUERY
+        SELECT 'roles.trust_auth', 'fail', format('pg_hba.conf line %s', h.line_number),
+               format('pg_hba.conf line %s lets %s connect over %s without any password (trust).',
+                      h.line_number, pg_catalog.array_to_string(h.user_name, ','), h.type),
+               'Use scram-sha-256 (or cert) on host lines; keep trust, if at all, for local (unix socket) lines.'
+          FROM pg_catalog.pg_hba_file_rules h
+         WHERE h.auth_method = 'trust' AND h.type LIKE 'host%'
+         ORDER BY h.line_number;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n = 0 THEN
+            RETURN QUERY SELECT 'roles.trust_auth', 'ok', NULL::text,
+                                'No host line of pg_hba.conf uses trust.', NULL::text;
+        END IF;
+
+        RETURN QUERY
+        SELECT 'roles.password_never_expires', 'info', a.rolname::text,
+               format('Login role %I has a password that never expires (VALID UNTIL is not set).', a.rolname),
+               format('Rotate it (ALTER ROLE %I PASSWORD ...) on a schedule, or set VALID UNTIL.', a.rolname)
+          FROM pg_catalog.pg_authid a
+         WHERE a.rolcanlogin AND a.rolpassword IS NOT NULL
+           AND (a.rolvaliduntil IS NULL OR a.rolvaliduntil = 'infinity')
+         ORDER BY 3;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n = 0 THEN
+            RETURN QUERY SELECT 'roles.password_never_expires', 'ok', NULL::text,
+                                'Every login role with a password has VALID UNTIL.', NULL::text;
+        END IF;
+
+        RETURN QUERY
+        SELECT 'roles.no_password', 'warn', a.rolname::text,
+               format('Login role %I has no password although pg_hba.conf uses password authentication: it either cannot log in, or logs in through a trust, peer or ident line.', a.rolname),
+               format('ALTER ROLE %I PASSWORD ...; or NOLOGIN if nobody logs in as it.', a.rolname)
+          FROM pg_catalog.pg_authid a
+         WHERE a.rolcanlogin AND a.rolpassword IS NULL AND a.oid <> 10
+           AND EXISTS (SELECT FROM pg_catalog.pg_hba_file_rules h
+                        WHERE h.auth_method IN ('scram-sha-256', 'md5', 'password'))
+         ORDER BY 3;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n = 0 THEN
+            RETURN QUERY SELECT 'roles.no_password', 'ok', NULL::text,
+                                'No login role lacks a password where password authentication is used.', NULL::text;
+        END IF;
+    ELSE
+        RETURN QUERY SELECT 'roles.passwords', 'warn', 'pg_authid'::text,
+            'Not checked: passwords, expiry and pg_hba.conf are visible to superusers only.',
+            'Run preflight as a superuser.';
+    END IF;
+
     ------------------------------------------------------------------ settings
     s := pg_catalog.current_setting('ssl');
     RETURN QUERY SELECT 'settings.ssl', CASE WHEN s = 'on' THEN 'ok' ELSE 'warn' END, 'ssl',
