@@ -149,6 +149,20 @@ for my $what (sort keys %compare) {
     is($upgraded, $fresh, "$what: the upgraded install has the same");
 }
 
+# the comparison is not blind: a difference on one side only is caught
+for my $change (
+    [ 'function definitions, settings, security, ACLs', 'FUNCTION rowkeeper.seal_audit_log()' ],
+    [ 'relation kinds and ACLs', 'TABLE rowkeeper.audit_log' ]) {
+    my ($what, $object) = @$change;
+    my $priv = $object =~ /^FUNCTION/ ? 'EXECUTE' : 'SELECT';
+    $node->safe_psql('upgraded', "GRANT $priv ON $object TO PUBLIC");
+    isnt($node->safe_psql('upgraded', $compare{$what}), $node->safe_psql('fresh', $compare{$what}),
+        "$what: a grant on one side only is a difference");
+    $node->safe_psql('upgraded', "REVOKE $priv ON $object FROM PUBLIC");
+    is($node->safe_psql('upgraded', $compare{$what}), $node->safe_psql('fresh', $compare{$what}),
+        "$what: equal again once revoked");
+}
+
 # --- the data logged before the upgrade ------------------------------------
 my $history = q{
     SELECT string_agg(op || ' ' || coalesce(row_data->>'name', '-'), ', ' ORDER BY audit_id)
