@@ -18,7 +18,7 @@ REGRESS     = install context updated_at updated_at_errors audit audit_errors \
               audit_statement audit_writer audit_evasion audit_queries audit_chain \
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
               tenant tenant_errors tenant_token tenant_safety \
-              purge uninstall
+              preflight purge uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
 ISOLATION      = updated_at_concurrent audit_concurrent audit_chain_concurrent \
                  soft_delete_concurrent tenant_concurrent purge_concurrent
