@@ -99,6 +99,8 @@ typedef struct LogTarget
 	TimestampTz lo;
 	TimestampTz hi;
 	bool		direct;			/* direct path allowed */
+	bool		present[RKL_NCOLUMNS];	/* columns the log has (an older
+										 * install may lack newer ones) */
 	int			natts;			/* attributes of the partition */
 	int			map[RKL_MAP_SIZE];	/* partition attno - 1 of each column */
 	int			nindexes;
@@ -109,6 +111,7 @@ static LogTarget target;
 static uint64 target_invalidations = 0;
 static bool callback_registered = false;
 static SPIPlanPtr spi_insert_plan = NULL;
+static bool spi_plan_present[RKL_NCOLUMNS];	/* columns that plan writes */
 
 /* Relcache callback: the log, its partition, or everything changed. */
 static void
@@ -231,7 +234,10 @@ map_columns(Relation part)
 		target.map[col] = i;
 		found++;
 	}
-	return found == RKL_MAP_SIZE;
+	for (c = 0; c < RKL_NCOLUMNS; c++)
+		if (target.map[c] < 0 && target.present[c])
+			return false;
+	return target.map[RKL_ID] >= 0 && found > 0;
 }
 
 /* A plain, ready index the direct path can maintain with index_insert(). */
@@ -288,6 +294,32 @@ direct_allowed(Relation part)
 }
 
 /*
+ * Which of our columns the log has.  A newer library can run against an
+ * older install of the extension for as long as ALTER EXTENSION UPDATE has
+ * not run; the columns added since are then left out.
+ */
+static void
+log_columns_present(Relation root)
+{
+	TupleDesc	desc = RelationGetDescr(root);
+	int			c,
+				i;
+
+	for (c = 0; c < RKL_NCOLUMNS; c++)
+	{
+		target.present[c] = false;
+		for (i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (!att->attisdropped &&
+				strcmp(NameStr(att->attname), log_column_names[c]) == 0)
+				target.present[c] = true;
+		}
+	}
+}
+
+/*
  * Rebuild the target for ts.  Repeated if an invalidation arrives while we
  * build (the locks we take process them).
  */
@@ -308,6 +340,7 @@ build_target(TimestampTz ts)
 		target.direct = false;
 		target.part = InvalidOid;
 		target.has_lo = target.has_hi = false;	/* no route: covers all */
+		log_columns_present(root);
 		if (root->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
 			OidIsValid(target.seq) && route(root, ts))
 		{
@@ -333,18 +366,38 @@ target_covers(TimestampTz ts)
 		(!target.has_hi || ts < target.hi);
 }
 
-/* The SPI path: INSERT INTO rowkeeper.audit_log (...) VALUES (...). */
+/*
+ * The SPI path: INSERT INTO rowkeeper.audit_log (...) VALUES (...), of the
+ * columns the log has.  The plan is kept, and made again when that set
+ * changes (ALTER EXTENSION UPDATE in a running backend).
+ */
 static void
 spi_insert(Datum *values, bool *isnull, Oid log_owner)
 {
+	Datum		pvalues[RKL_NCOLUMNS];
 	char		nulls[RKL_NCOLUMNS];
+	Oid			types[RKL_NCOLUMNS];
 	Oid			save_userid;
 	int			save_sec;
 	int			rc;
-	int			c;
+	int			c,
+				n = 0;
 
+	if (spi_insert_plan != NULL &&
+		memcmp(spi_plan_present, target.present, sizeof(spi_plan_present)) != 0)
+	{
+		SPI_freeplan(spi_insert_plan);
+		spi_insert_plan = NULL;
+	}
 	for (c = 0; c < RKL_NCOLUMNS; c++)
-		nulls[c] = isnull[c] ? 'n' : ' ';
+	{
+		if (!target.present[c])
+			continue;
+		pvalues[n] = values[c];
+		nulls[n] = isnull[c] ? 'n' : ' ';
+		types[n] = log_column_types[c];
+		n++;
+	}
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(log_owner,
@@ -356,26 +409,29 @@ spi_insert(Datum *values, bool *isnull, Oid log_owner)
 	{
 		StringInfoData sql;
 		SPIPlanPtr	plan;
+		int			k = 0;
 
 		initStringInfo(&sql);
 		appendStringInfoString(&sql, "INSERT INTO rowkeeper.audit_log (");
 		for (c = 0; c < RKL_NCOLUMNS; c++)
-			appendStringInfo(&sql, "%s%s", c ? ", " : "",
-							 quote_identifier(log_column_names[c]));
+			if (target.present[c])
+				appendStringInfo(&sql, "%s%s", k++ ? ", " : "",
+								 quote_identifier(log_column_names[c]));
 		appendStringInfoString(&sql, ") VALUES (");
-		for (c = 0; c < RKL_NCOLUMNS; c++)
-			appendStringInfo(&sql, "%s$%d", c ? ", " : "", c + 1);
+		for (k = 0; k < n; k++)
+			appendStringInfo(&sql, "%s$%d", k ? ", " : "", k + 1);
 		appendStringInfoChar(&sql, ')');
 
-		plan = SPI_prepare(sql.data, RKL_NCOLUMNS, (Oid *) log_column_types);
+		plan = SPI_prepare(sql.data, n, types);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for the audit insert: %s",
 				 SPI_result_code_string(SPI_result));
 		if (SPI_keepplan(plan) != 0)
 			elog(ERROR, "SPI_keepplan failed for the audit insert");
 		spi_insert_plan = plan;
+		memcpy(spi_plan_present, target.present, sizeof(spi_plan_present));
 	}
-	rc = SPI_execute_plan(spi_insert_plan, values, nulls, false, 0);
+	rc = SPI_execute_plan(spi_insert_plan, pvalues, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));
 	if (SPI_finish() != SPI_OK_FINISH)
@@ -521,6 +577,8 @@ direct_insert(RkLogWriter *w, Datum *values, bool *isnull)
 	{
 		int			attno = target.map[c];
 
+		if (attno < 0)
+			continue;			/* not in this (older) log */
 		if (isnull[c] && TupleDescAttr(desc, attno)->attnotnull)
 			return false;		/* the executor reports the violation */
 		w->pvalues[attno] = values[c];

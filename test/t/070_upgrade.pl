@@ -45,10 +45,10 @@ $node->safe_psql('upgraded', qq{
 is($node->safe_psql('upgraded', q{SELECT extversion FROM pg_extension WHERE extname = 'rowkeeper'}),
     $oldest, "installed $oldest");
 
-# Only the current library is installed, and it cannot write a 0.1.0 log
-# (below): the entries the 0.1.0 library wrote are written here the way it
-# wrote them (0.1.0 columns; INSERT: the row, UPDATE: changed columns,
-# DELETE: the old row), in the transaction of each change.
+# Only the current library is built here: the entries the 0.1.0 library
+# wrote are written by hand the way it wrote them (0.1.0 columns; INSERT:
+# the row, UPDATE: changed columns, DELETE: the old row), in the
+# transaction of each change.
 $node->safe_psql('upgraded', q{
     ALTER TABLE items DISABLE TRIGGER rowkeeper_audit;
     BEGIN;
@@ -75,15 +75,14 @@ $node->safe_psql('upgraded', q{
 });
 
 # Between installing the new package and ALTER EXTENSION UPDATE, the new
-# library runs against the old objects.  Known defect: the 0.2.0 audit
-# trigger writes audit_log.row_ref, which 0.1.0 does not have, so every
-# audited write fails until the update.
-TODO: {
-    local $TODO = 'the 0.2.0 library cannot audit into a 0.1.0 log (row_ref missing): run ALTER EXTENSION UPDATE right after installing the package';
-    my ($ret, $out, $err) = $node->psql('upgraded',
-        q{BEGIN; UPDATE items SET name = 'ichi' WHERE id = 1; ROLLBACK;});
-    is($err, '', 'an audited write before ALTER EXTENSION UPDATE succeeds with the new library');
-}
+# library runs against the old objects: the audit trigger writes the
+# columns the old log has (0.1.0 has no row_ref) and goes on auditing.
+my ($ret, $out, $err) = $node->psql('upgraded',
+    q{INSERT INTO items VALUES (3, 'three', NULL); DELETE FROM items WHERE id = 3;});
+is($err, '', 'an audited write before ALTER EXTENSION UPDATE succeeds with the new library');
+is($node->safe_psql('upgraded',
+        q{SELECT string_agg(op, ', ' ORDER BY id) FROM rowkeeper.audit_log WHERE row_key = '{"id": 3}'}),
+    'INSERT, DELETE', 'and is audited into the old log');
 my $old_updated_at = $node->safe_psql('upgraded', 'SELECT updated_at FROM items WHERE id = 1');
 isnt($old_updated_at, '', "updated_at is maintained under $oldest");
 
@@ -185,11 +184,13 @@ is($node->safe_psql('upgraded',
     'one', 'row images are rebuilt across the upgrade');
 
 # the hash chain covers entries from before and after the upgrade
+# (4 written by hand for 0.1.0, 2 by the new library before the update,
+# 1 after it)
 is($node->safe_psql('upgraded', q{SELECT entries FROM rowkeeper.seal_audit_log()}),
-    '5', 'seal_audit_log() seals the old and the new entries');
+    '7', 'seal_audit_log() seals the old and the new entries');
 is($node->safe_psql('upgraded',
         q{SELECT verified || ' ' || coalesce(problem, 'no problem') FROM rowkeeper.verify_audit_chain()}),
-    '5 no problem', 'verify_audit_chain() verifies them');
+    '7 no problem', 'verify_audit_chain() verifies them');
 
 # the same table in both: the same triggers
 my $triggers = q{
