@@ -14,18 +14,21 @@
  * Names an audited table has logged under.  The log keeps names, not OIDs
  * (OIDs change on restore), so a rename would cut a table off from its
  * history: an event trigger on CREATE TRIGGER (enable_audit) and ALTER TABLE
- * records every
- * (oid, schema, name) an audited table has had.  A table's names are its
- * current one, those recorded under its OID, and those recorded under any
- * OID that once had its current name (the same table before a restore).
+ * records every (oid, schema, name) an audited table has had.  A table's
+ * names are its current one, those recorded under its OID, and those
+ * recorded under any OID that once had its current name (the same table
+ * before a restore).  No unique key: pg_restore re-creates the audit
+ * triggers (the event trigger records them) before it copies this table's
+ * dumped rows, which in a fresh cluster may carry the very same OIDs; a
+ * duplicate row is harmless, a failed restore is not.
  */
 CREATE TABLE rowkeeper.audit_table_names (
     table_oid    oid         NOT NULL,
     schema_name  text        NOT NULL,
     table_name   text        NOT NULL,
-    recorded_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    PRIMARY KEY (table_oid, schema_name, table_name)
+    recorded_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
+CREATE INDEX audit_table_names_oid_idx ON rowkeeper.audit_table_names (table_oid);
 CREATE INDEX audit_table_names_name_idx ON rowkeeper.audit_table_names (schema_name, table_name);
 REVOKE ALL ON rowkeeper.audit_table_names FROM PUBLIC;
 GRANT SELECT ON rowkeeper.audit_table_names TO rowkeeper_auditor;
@@ -58,7 +61,9 @@ BEGIN
      WHERE EXISTS (SELECT FROM pg_catalog.pg_trigger t
                     WHERE t.tgrelid = c.oid AND t.tgparentid = 0
                       AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure)
-    ON CONFLICT DO NOTHING;
+       AND NOT EXISTS (SELECT FROM rowkeeper.audit_table_names r
+                        WHERE r.table_oid = c.oid AND r.schema_name = n.nspname
+                          AND r.table_name = c.relname);
 END;
 $$;
 
