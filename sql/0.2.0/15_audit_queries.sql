@@ -131,23 +131,6 @@ $$;
 COMMENT ON FUNCTION rowkeeper._audit_table_of(text, text) IS
 'Internal: the table that logged under this schema and name, following renames.';
 
-/* Key columns as the trigger uses them: primary key, else replica identity. */
-CREATE FUNCTION rowkeeper._key_columns(tbl regclass)
-RETURNS text[]
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT array_agg(a.attname::text ORDER BY a.attname)
-      FROM pg_catalog.pg_attribute a
-     WHERE a.attrelid = tbl
-       AND a.attnum = ANY ((SELECT i.indkey FROM pg_catalog.pg_index i
-                             WHERE i.indrelid = tbl AND (i.indisprimary OR i.indisreplident)
-                             ORDER BY i.indisprimary DESC LIMIT 1)::int2[])
-$$;
-
-COMMENT ON FUNCTION rowkeeper._key_columns(regclass) IS
-'Internal: the row key columns of a table (primary key, else replica identity index).';
-
 /* Columns excluded from the log (their values are not history). */
 CREATE FUNCTION rowkeeper._excluded_columns(tbl regclass)
 RETURNS text[]
@@ -188,7 +171,7 @@ DECLARE
     result jsonb;
 BEGIN
     SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
-      INTO cond FROM pg_catalog.unnest(rowkeeper._key_columns(tbl)) c;
+      INTO cond FROM pg_catalog.unnest((rowkeeper._row_key(tbl)).columns::text[]) c;
     EXECUTE format('SELECT pg_catalog.to_jsonb(t) FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE %s',
                    rowkeeper._rel_ref(tbl), tbl, cond)
        INTO result USING key;
@@ -332,7 +315,7 @@ BEGIN
             MESSAGE = 'rowkeeper.table_as_of(): table and time must not be NULL';
     END IF;
     tbl := rowkeeper._audit_base(tbl);
-    keys := rowkeeper._key_columns(tbl);
+    keys := (rowkeeper._row_key(tbl)).columns::text[];
     IF pg_catalog.to_regclass('pg_temp.rowkeeper_as_of') IS NULL THEN
         CREATE TEMP TABLE rowkeeper_as_of (k jsonb PRIMARY KEY, r jsonb);
     END IF;
@@ -466,7 +449,7 @@ BEGIN
           USING image;
     ELSE
         SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
-          INTO cond FROM pg_catalog.unnest(rowkeeper._key_columns(tbl)) c;
+          INTO cond FROM pg_catalog.unnest((rowkeeper._row_key(tbl)).columns::text[]) c;
         EXECUTE format('UPDATE %s t SET (%s) = (SELECT %s FROM pg_catalog.jsonb_populate_record(NULL::%s, $1) r) '
                        'FROM pg_catalog.jsonb_populate_record(NULL::%s, $2) k WHERE %s',
                        rowkeeper._rel_ref(tbl),
@@ -496,7 +479,7 @@ DECLARE
     n bigint;
 BEGIN
     SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
-      INTO cond FROM pg_catalog.unnest(rowkeeper._key_columns(tbl)) c;
+      INTO cond FROM pg_catalog.unnest((rowkeeper._row_key(tbl)).columns::text[]) c;
     EXECUTE format('DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE %s',
                    rowkeeper._rel_ref(tbl), tbl, cond)
       USING key;
@@ -527,7 +510,7 @@ DECLARE
     found boolean;
 BEGIN
     SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
-      INTO cond FROM pg_catalog.unnest(rowkeeper._key_columns(tbl)) c;
+      INTO cond FROM pg_catalog.unnest((rowkeeper._row_key(tbl)).columns::text[]) c;
     SELECT coalesce(string_agg(format('t.%I IS NOT DISTINCT FROM x.%I', j.key, j.key), ' AND '), 'true')
       INTO same FROM pg_catalog.jsonb_each(image) j WHERE j.value <> '"[redacted]"';
     EXECUTE format('SELECT EXISTS (SELECT FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k, '

@@ -149,7 +149,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    keys text[] := rowkeeper._key_columns(tbl);
+    keys text[] := (rowkeeper._row_key(tbl)).columns::text[];
     owner name := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = tbl);
     rel text := rowkeeper._rel_ref(tbl);
     cond text := format('t.%I < $1', column_name);
@@ -352,7 +352,7 @@ BEGIN
             MESSAGE = format('%s: column %I of %s is %s, not a timestamp or date',
                              caller, column_name, tbl, pg_catalog.format_type(att.atttypid, att.atttypmod));
     END IF;
-    IF rowkeeper._key_columns(tbl) IS NULL THEN
+    IF (rowkeeper._row_key(tbl)).columns::text[] IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_table_definition',
             MESSAGE = format('%s: table %s has no primary key or replica identity index', caller, tbl),
             DETAIL = 'Batches identify the rows they delete by key.';

@@ -1,0 +1,38 @@
+
+------------------------------------------------------------------------------
+-- Helpers shared by the 0.2.0 capabilities (audit queries, soft delete,
+-- purge): defined first so every fragment can use them.
+------------------------------------------------------------------------------
+
+/*
+ * The row key of a table (primary key, else replica identity index): its
+ * columns, their types and the btree equality operator of each, as
+ * "OPERATOR(schema.=)" text usable in generated SQL.
+ */
+CREATE FUNCTION rowkeeper._row_key(tbl regclass,
+    OUT columns name[], OUT types regtype[], OUT operators text[])
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord),
+           pg_catalog.array_agg(a.atttypid::pg_catalog.regtype ORDER BY k.ord),
+           pg_catalog.array_agg(pg_catalog.format('OPERATOR(%I.%s)', on_.nspname, o.oprname)
+                                ORDER BY k.ord)
+      FROM (SELECT i.indkey, i.indclass FROM pg_catalog.pg_index i
+             WHERE i.indrelid = tbl AND (i.indisprimary OR i.indisreplident)
+             ORDER BY i.indisprimary DESC LIMIT 1) i
+     CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(i.indkey::int2[]), pg_catalog.unnest(i.indclass::oid[]))
+                        WITH ORDINALITY AS k(attnum, opclass, ord)
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = tbl AND a.attnum = k.attnum
+      JOIN pg_catalog.pg_opclass oc ON oc.oid = k.opclass
+      JOIN pg_catalog.pg_amop ao ON ao.amopfamily = oc.opcfamily
+                                AND ao.amoplefttype = oc.opcintype
+                                AND ao.amoprighttype = oc.opcintype
+                                AND ao.amopstrategy = 3
+      JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr
+      JOIN pg_catalog.pg_namespace on_ ON on_.oid = o.oprnamespace
+    HAVING pg_catalog.count(*) > 0
+$$;
+
+COMMENT ON FUNCTION rowkeeper._row_key(regclass) IS
+'Internal: the key columns of a table (primary key, else replica identity), their types and equality operators.';
