@@ -157,10 +157,17 @@ SELECT check_name, status, object
 SELECT check_name, status FROM rowkeeper.preflight('{rk_preflight}')
  WHERE check_name = 'hygiene.audit_partition' ORDER BY object;
 BEGIN;
-SELECT format('ALTER TABLE rowkeeper.audit_log DETACH PARTITION %s', part)
-  FROM rowkeeper._audit_partition_bounds()
- WHERE lower_bound <= date_trunc('month', now()) + interval '1 month 1 day'
-   AND upper_bound > date_trunc('month', now()) + interval '1 month 1 day' \gexec
+-- (a DO block, so the partition's date-dependent name is not echoed)
+DO $$
+DECLARE
+    p regclass;
+BEGIN
+    SELECT part INTO STRICT p FROM rowkeeper._audit_partition_bounds()
+     WHERE lower_bound <= date_trunc('month', now()) + interval '1 month 1 day'
+       AND upper_bound > date_trunc('month', now()) + interval '1 month 1 day';
+    EXECUTE format('ALTER TABLE rowkeeper.audit_log DETACH PARTITION %s', p);
+END
+$$;
 SELECT check_name, status, object LIKE 'rowkeeper.audit_log_y%' AS names_it, fix
   FROM rowkeeper.preflight('{rk_preflight}')
  WHERE check_name = 'hygiene.audit_partition' ORDER BY status, object;

@@ -36,3 +36,16 @@ $$;
 
 COMMENT ON FUNCTION rowkeeper._row_key(regclass) IS
 'Internal: the key columns of a table (primary key, else replica identity), their types and equality operators.';
+
+/* "l.k1 = r.k1 AND l.k2 = r.k2 ...": two aliases of tbl joined on its row key. */
+CREATE FUNCTION rowkeeper._key_join(tbl regclass, l text, r text)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I = %I.%I', l, c, r, c), ' AND ')
+      FROM pg_catalog.unnest((rowkeeper._row_key(tbl)).columns) c
+$$;
+
+COMMENT ON FUNCTION rowkeeper._key_join(regclass, text, text) IS
+'Internal: the condition joining two aliases of a table on its row key, for generated SQL.';

@@ -170,8 +170,7 @@ DECLARE
     cond text;
     result jsonb;
 BEGIN
-    SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
-      INTO cond FROM pg_catalog.unnest((rowkeeper._row_key(tbl)).columns::text[]) c;
+    cond := rowkeeper._key_join(tbl, 't', 'k');
     EXECUTE format('SELECT pg_catalog.to_jsonb(t) FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE %s',
                    rowkeeper._rel_ref(tbl), tbl, cond)
        INTO result USING key;
@@ -448,8 +447,7 @@ BEGIN
                        tbl)
           USING image;
     ELSE
-        SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
-          INTO cond FROM pg_catalog.unnest((rowkeeper._row_key(tbl)).columns::text[]) c;
+        cond := rowkeeper._key_join(tbl, 't', 'k');
         EXECUTE format('UPDATE %s t SET (%s) = (SELECT %s FROM pg_catalog.jsonb_populate_record(NULL::%s, $1) r) '
                        'FROM pg_catalog.jsonb_populate_record(NULL::%s, $2) k WHERE %s',
                        rowkeeper._rel_ref(tbl),
@@ -478,8 +476,7 @@ DECLARE
     cond text;
     n bigint;
 BEGIN
-    SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
-      INTO cond FROM pg_catalog.unnest((rowkeeper._row_key(tbl)).columns::text[]) c;
+    cond := rowkeeper._key_join(tbl, 't', 'k');
     EXECUTE format('DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE %s',
                    rowkeeper._rel_ref(tbl), tbl, cond)
       USING key;
@@ -509,8 +506,7 @@ DECLARE
     same text;
     found boolean;
 BEGIN
-    SELECT string_agg(format('t.%I = k.%I', c, c), ' AND ')
-      INTO cond FROM pg_catalog.unnest((rowkeeper._row_key(tbl)).columns::text[]) c;
+    cond := rowkeeper._key_join(tbl, 't', 'k');
     SELECT coalesce(string_agg(format('t.%I IS NOT DISTINCT FROM x.%I', j.key, j.key), ' AND '), 'true')
       INTO same FROM pg_catalog.jsonb_each(image) j WHERE j.value <> '"[redacted]"';
     EXECUTE format('SELECT EXISTS (SELECT FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k, '

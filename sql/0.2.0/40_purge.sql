@@ -222,7 +222,7 @@ BEGIN
             one := format('DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w, '
                           'pg_catalog.jsonb_populate_record(NULL::%s, $3) v WHERE %s AND %s',
                           rel, tbl, tbl, cond,
-                          (SELECT string_agg(format('t.%I = v.%I', k, k), ' AND ') FROM pg_catalog.unnest(keys) k));
+                          rowkeeper._key_join(tbl, 't', 'v'));
             IF hard THEN
                 one := format('SELECT rowkeeper.hard_delete(%L::pg_catalog.regclass, $3) WHERE $1 IS NOT NULL AND $2 IS NOT NULL', tbl);
             END IF;
