@@ -224,6 +224,44 @@ SELECT rowkeeper.disable_audit('memberships');
 SELECT count(*) AS memberships_entries_kept FROM rowkeeper.audit_log WHERE table_name = 'memberships';
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'memberships'::regclass;
 
+-- The trigger's configuration is cached for the life of the backend: every
+-- change it depends on is picked up at once in the same session.
+CREATE SCHEMA cache_s;
+CREATE TABLE cache_s.items (id int PRIMARY KEY, note text, secret text);
+SELECT rowkeeper.enable_audit('cache_s.items');
+CREATE ROLE rk_cache_role;
+GRANT USAGE ON SCHEMA cache_s TO rk_cache_role;
+GRANT SELECT, INSERT, UPDATE ON cache_s.items TO rk_cache_role;
+SET ROLE rk_cache_role;
+INSERT INTO cache_s.items VALUES (1, 'one', 's1');
+RESET ROLE;
+ALTER SCHEMA cache_s RENAME TO cache_t;                  -- no relcache change of the table
+ALTER ROLE rk_cache_role RENAME TO rk_cache_role2;       -- nor of the role
+SET ROLE rk_cache_role2;
+UPDATE cache_t.items SET note = 'uno' WHERE id = 1;
+RESET ROLE;
+SELECT rowkeeper.enable_audit('cache_t.items', exclude_columns => '{secret}');  -- options change
+UPDATE cache_t.items SET note = 'eins', secret = 's2' WHERE id = 1;
+ALTER TABLE cache_t.items ADD COLUMN extra int DEFAULT 7;
+UPDATE cache_t.items SET extra = 8 WHERE id = 1;
+ALTER TABLE cache_t.items DROP COLUMN note;
+UPDATE cache_t.items SET extra = 9 WHERE id = 1;
+SELECT schema_name, op, old_row, new_row, db_user
+  FROM rowkeeper.audit_log WHERE table_name = 'items' ORDER BY id;
+-- a partition's trigger logs under the root's name, also after the root is renamed
+CREATE TABLE cache_t.parted (id int PRIMARY KEY, v int) PARTITION BY RANGE (id);
+CREATE TABLE cache_t.parted_1 PARTITION OF cache_t.parted FOR VALUES FROM (0) TO (100);
+SELECT rowkeeper.enable_audit('cache_t.parted');
+INSERT INTO cache_t.parted VALUES (1, 1);
+ALTER TABLE cache_t.parted RENAME TO renamed_parted;
+INSERT INTO cache_t.renamed_parted VALUES (2, 2);
+SELECT table_name, row_key FROM rowkeeper.audit_log
+ WHERE schema_name = 'cache_t' AND table_name LIKE '%parted' ORDER BY id;
+SELECT rowkeeper.disable_audit('cache_t.items');
+SELECT rowkeeper.disable_audit('cache_t.renamed_parted');
+DROP SCHEMA cache_t CASCADE;
+DROP ROLE rk_cache_role2;
+
 -- Clean up.
 SELECT rowkeeper.disable_audit(table_name) FROM rowkeeper.audited_tables ORDER BY table_name::text;
 DROP FUNCTION close_account(int);

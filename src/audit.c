@@ -27,10 +27,18 @@
  *
  *	  The log row is written by audit_log.c as the owner of
  *	  rowkeeper.audit_log (as the RI triggers switch user), so application
- *	  roles need no privilege on the log.  Everything that depends only on the table (column
- *	  conversions, options, key columns, names) is resolved once per trigger
- *	  per statement in flinfo->fn_extra, which the executor rebuilds for
- *	  every execution, so no relcache invalidation is needed.
+ *	  roles need no privilege on the log.
+ *
+ *	  Everything that depends only on the table and the trigger (column
+ *	  conversions, options, key columns, names, the log's owner) is resolved
+ *	  once and kept for the life of the backend in a cache keyed by trigger
+ *	  OID.  Invalidation: a relcache callback voids the entries of a changed
+ *	  table, of its partition root (renamed) and of the log (new owner); a
+ *	  syscache callback voids every entry when a schema or a role changes
+ *	  (ALTER SCHEMA/ROLE ... RENAME change no relcache entry).  A void entry
+ *	  is rebuilt at its next use; the memory of the one it replaces is freed
+ *	  at the end of the transaction, since a trigger call further up the
+ *	  stack may still be using it.
  *
  *-------------------------------------------------------------------------
  */
@@ -56,6 +64,8 @@
 #include "utils/datum.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -74,11 +84,13 @@
 PG_FUNCTION_INFO_V1(audit_trigger);
 PG_FUNCTION_INFO_V1(audit_row_ref);
 
-/* Per-trigger, per-statement resolved configuration (lives in fn_extra). */
+/* Per-trigger resolved configuration (lives in its own memory context). */
 typedef struct AuditConfig
 {
+	MemoryContext cxt;			/* holds this struct and all it points to */
 	Oid			relid;			/* relation it was resolved for */
 	Oid			tgoid;			/* trigger it was resolved for */
+	Oid			log_relid;		/* rowkeeper.audit_log */
 	int			natts;
 	bool	   *logged;			/* per attribute: appears in images */
 	bool	   *redacted;		/* per attribute: value replaced */
@@ -98,12 +110,26 @@ typedef struct AuditConfig
 	text	   *cached_outername;
 } AuditConfig;
 
+/* The cache of resolved configurations, by trigger OID (see the header). */
+typedef struct AuditCacheEntry
+{
+	Oid			tgoid;			/* hash key */
+	bool		valid;
+	AuditConfig *cfg;			/* NULL before the first resolution */
+} AuditCacheEntry;
+
+static HTAB *audit_cache = NULL;
+static MemoryContext audit_cache_cxt = NULL;
+static List *audit_graveyard = NIL;	/* replaced configs, freed at xact end */
+static uint64 audit_cache_invals = 0;	/* callbacks seen, ever */
+
 /* Backend-lifetime state: session facts. */
 static bool session_facts_ready = false;
 static Oid	session_user_cached = InvalidOid;
 static text *session_user_name = NULL;
 static Datum client_addr = (Datum) 0;
 static bool client_addr_null = true;
+static bool client_addr_ready = false;
 
 /* Attribute index (0-based) of a column named in an option, or complain. */
 static int
@@ -199,7 +225,7 @@ audit_root(Relation rel)
 
 /* Owner of rowkeeper.audit_log, whose rights the insert runs with. */
 static Oid
-audit_log_owner(void)
+audit_log_owner(Oid *log_relid)
 {
 	Oid			nsp = get_namespace_oid("rowkeeper", false);
 	Oid			logrel = get_relname_relid("audit_log", nsp);
@@ -216,6 +242,7 @@ audit_log_owner(void)
 		elog(ERROR, "cache lookup failed for relation %u", logrel);
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
+	*log_relid = logrel;
 	return owner;
 }
 
@@ -326,30 +353,137 @@ resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata,
 	cfg->schema_name = cstring_to_text(get_namespace_name(get_rel_namespace(cfg->table_oid)));
 	cfg->table_name = cstring_to_text(get_rel_name(cfg->table_oid));
 	cfg->name_hash = name_hash(cfg->schema_name, cfg->table_name);
-	cfg->log_owner = audit_log_owner();
+	cfg->log_owner = audit_log_owner(&cfg->log_relid);
 	cfg->cached_userid = InvalidOid;
 	cfg->cached_outerid = InvalidOid;
 	MemoryContextSwitchTo(old);
 }
 
-static AuditConfig *
-get_audit_config(FunctionCallInfo fcinfo, TriggerData *trigdata)
+/*
+ * Relcache callback: void the entries of relid (every entry for
+ * InvalidOid).  Only marks them: this can run in the middle of a trigger
+ * call that uses one.
+ */
+static void
+audit_cache_relcache_cb(Datum arg, Oid relid)
 {
-	AuditConfig *cfg = (AuditConfig *) fcinfo->flinfo->fn_extra;
+	HASH_SEQ_STATUS status;
+	AuditCacheEntry *e;
 
-	if (cfg == NULL ||
-		cfg->relid != RelationGetRelid(trigdata->tg_relation) ||
-		cfg->tgoid != trigdata->tg_trigger->tgoid)
+	audit_cache_invals++;
+	hash_seq_init(&status, audit_cache);
+	while ((e = (AuditCacheEntry *) hash_seq_search(&status)) != NULL)
+		if (e->cfg != NULL &&
+			(relid == InvalidOid || relid == e->cfg->relid ||
+			 relid == e->cfg->table_oid || relid == e->cfg->log_relid))
+			e->valid = false;
+}
+
+/* Syscache callback (schemas, roles): void every entry and session fact. */
+static void
+audit_cache_syscache_cb(Datum arg, int cacheid, uint32 hashvalue)
+{
+	audit_cache_relcache_cb(arg, InvalidOid);
+	session_facts_ready = false;
+}
+
+/* End of the top-level transaction: free the replaced configurations. */
+static void
+audit_cache_xact_cb(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT &&
+		event != XACT_EVENT_PARALLEL_ABORT && event != XACT_EVENT_PREPARE)
+		return;
+	foreach(lc, audit_graveyard)
+		MemoryContextDelete((MemoryContext) lfirst(lc));
+	list_free(audit_graveyard);
+	audit_graveyard = NIL;
+}
+
+static void
+audit_cache_init(void)
+{
+	HASHCTL		ctl;
+
+	audit_cache_cxt = AllocSetContextCreate(CacheMemoryContext,
+											"rowkeeper audit cache",
+											ALLOCSET_SMALL_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(AuditCacheEntry);
+	ctl.hcxt = audit_cache_cxt;
+	audit_cache = hash_create("rowkeeper audit triggers", 32, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	CacheRegisterRelcacheCallback(audit_cache_relcache_cb, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, audit_cache_syscache_cb, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, audit_cache_syscache_cb, (Datum) 0);
+	RegisterXactCallback(audit_cache_xact_cb, NULL);
+}
+
+/*
+ * The configuration of this trigger on this relation, from the cache or
+ * resolved now.  A new one is built in a context under the statement's
+ * until it is complete, so an error while resolving (a column named in an
+ * option was dropped, say) leaves nothing behind.
+ */
+static AuditConfig *
+get_audit_config(TriggerData *trigdata)
+{
+	Oid			tgoid = trigdata->tg_trigger->tgoid;
+	AuditCacheEntry *e;
+	AuditConfig *cfg;
+	MemoryContext cxt;
+	bool		found;
+	uint64		invals;
+
+	if (audit_cache == NULL)
+		audit_cache_init();
+	e = hash_search(audit_cache, &tgoid, HASH_FIND, NULL);
+	if (e != NULL && e->valid &&
+		e->cfg->relid == RelationGetRelid(trigdata->tg_relation))
+		return e->cfg;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "rowkeeper audit trigger",
+								ALLOCSET_SMALL_SIZES);
+	cfg = MemoryContextAllocZero(cxt, sizeof(AuditConfig));
+	cfg->cxt = cxt;
+	invals = audit_cache_invals;
+	resolve_audit_config(cfg, trigdata, cxt);
+
+	/* complete: keep it, and retire the one it replaces */
+	MemoryContextSetParent(cxt, audit_cache_cxt);
+	e = hash_search(audit_cache, &tgoid, HASH_ENTER, &found);
+	if (found && e->cfg != NULL)
 	{
-		cfg = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
-									 sizeof(AuditConfig));
-		resolve_audit_config(cfg, trigdata, fcinfo->flinfo->fn_mcxt);
-		fcinfo->flinfo->fn_extra = cfg;
+		MemoryContext old = MemoryContextSwitchTo(audit_cache_cxt);
+
+		audit_graveyard = lappend(audit_graveyard, e->cfg->cxt);
+		MemoryContextSwitchTo(old);
 	}
+	e->cfg = cfg;
+	/* an invalidation that arrived while resolving may predate a read */
+	e->valid = (invals == audit_cache_invals);
 	return cfg;
 }
 
-/* Role name as text, cached in cfg for the common case of one user. */
+/* A copy of a cached text in the current (per-row) memory context. */
+static text *
+text_copy(const text *t)
+{
+	text	   *copy = palloc(VARSIZE(t));
+
+	memcpy(copy, t, VARSIZE(t));
+	return copy;
+}
+
+/*
+ * Role name as text, cached in cfg for the common case of one user.  The
+ * caller gets a copy: the cached name is replaced when the role changes,
+ * and a nested trigger call may do that while an outer one still holds it.
+ */
 static text *
 role_name(AuditConfig *cfg, Oid roleid, Oid *cached_id, text **cached_name,
 		  MemoryContext mcxt)
@@ -358,14 +492,22 @@ role_name(AuditConfig *cfg, Oid roleid, Oid *cached_id, text **cached_name,
 	{
 		MemoryContext old = MemoryContextSwitchTo(mcxt);
 
+		/* a long-lived cache: the name it replaces must not pile up */
+		if (*cached_name != NULL)
+			pfree(*cached_name);
+		*cached_name = NULL;
+		*cached_id = InvalidOid;
 		*cached_name = cstring_to_text(GetUserNameFromId(roleid, false));
 		*cached_id = roleid;
 		MemoryContextSwitchTo(old);
 	}
-	return *cached_name;
+	return text_copy(*cached_name);
 }
 
-/* session_user and client address: fixed for the life of the backend. */
+/*
+ * session_user (reloaded when it changes or a role is renamed) and the
+ * client address (fixed for the life of the backend).
+ */
 static void
 load_session_facts(void)
 {
@@ -375,14 +517,20 @@ load_session_facts(void)
 		return;
 
 	old = MemoryContextSwitchTo(TopMemoryContext);
+	if (session_user_name != NULL)
+		pfree(session_user_name);	/* users copy it, see write_log_row */
+	session_user_name = NULL;
+	session_facts_ready = false;
 	session_user_cached = GetSessionUserId();
 	session_user_name = cstring_to_text(GetUserNameFromId(session_user_cached, false));
+	if (!client_addr_ready)		/* fixed for the connection: once */
 	{
 		LOCAL_FCINFO(fc, 0);
 
 		InitFunctionCallInfoData(*fc, NULL, 0, InvalidOid, NULL, NULL);
 		client_addr = inet_client_addr(fc);
 		client_addr_null = fc->isnull;
+		client_addr_ready = true;
 	}
 	session_facts_ready = true;
 	MemoryContextSwitchTo(old);
@@ -512,7 +660,7 @@ write_log_row(AuditConfig *cfg, RkLogWriter *w, const char *op, Jsonb *row_key,
 													&cfg->cached_username, mcxt));
 	values[RKL_ROLE_USER] = PointerGetDatum(role_name(cfg, GetOuterUserId(), &cfg->cached_outerid,
 													  &cfg->cached_outername, mcxt));
-	values[RKL_SESSION_USER] = PointerGetDatum(session_user_name);
+	values[RKL_SESSION_USER] = PointerGetDatum(text_copy(session_user_name));
 	values[RKL_CLIENT_ADDR] = client_addr;
 	isnull[RKL_CLIENT_ADDR] = client_addr_null;
 	set_text(values, isnull, RKL_APPLICATION_NAME,
@@ -687,8 +835,8 @@ audit_trigger(PG_FUNCTION_ARGS)
 	check_trigger_protocol(trigdata);
 	ev = trigdata->tg_event;
 
-	cfg = get_audit_config(fcinfo, trigdata);
-	mcxt = fcinfo->flinfo->fn_mcxt;
+	cfg = get_audit_config(trigdata);
+	mcxt = cfg->cxt;
 	check_actor(cfg, trigdata->tg_relation);
 
 	w = rk_audit_log_open(cfg->log_owner);
