@@ -839,7 +839,9 @@ audit_trigger(PG_FUNCTION_ARGS)
 	mcxt = cfg->cxt;
 	check_actor(cfg, trigdata->tg_relation);
 
-	w = rk_audit_log_open(cfg->log_owner);
+	/* statement mode writes many rows per call: batch them */
+	w = rk_audit_log_open(cfg->log_owner,
+						  !TRIGGER_FIRED_FOR_ROW(ev) && !TRIGGER_FIRED_BY_TRUNCATE(ev));
 	if (TRIGGER_FIRED_BY_TRUNCATE(ev))
 		write_log_row(cfg, w, "TRUNCATE", NULL, NULL, NULL, NULL, mcxt);
 	else if (TRIGGER_FIRED_BY_INSERT(ev) && TRIGGER_FIRED_FOR_ROW(ev))

@@ -38,6 +38,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
@@ -48,11 +49,13 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "executor/tuptable.h"
 #include "nodes/execnodes.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -443,30 +446,77 @@ spi_insert(Datum *values, bool *isnull, Oid log_owner)
  * A writer keeps the partition and its indexes open across the rows of one
  * trigger call (a statement-mode call writes many), with the IndexInfo
  * each index_insert() needs (BRIN caches its descriptor there).
+ *
+ * A batching writer (statement mode) collects the formed rows and writes
+ * them with one table_multi_insert() per BATCH_ROWS rows or BATCH_BYTES
+ * bytes, which WAL-logs a page of new rows as one record instead of one
+ * record per row, then adds their index entries from the key values kept
+ * with each row.  Ids are drawn when a row is formed, so the log's id order
+ * is the order of the changes either way.
  */
+#define BATCH_ROWS 100
+#define BATCH_BYTES (1024 * 1024)
+
 struct RkLogWriter
 {
 	MemoryContext mcxt;			/* where its state lives: the caller's */
 	Oid			log_owner;
+	bool		batching;
 	Relation	part;			/* open partition, or NULL */
 	int			nindexes;
 	Relation	indexes[MAX_DIRECT_INDEXES];
 	IndexInfo  *infos[MAX_DIRECT_INDEXES];
 	Datum	   *pvalues;		/* the row in partition column order */
 	bool	   *pisnull;
+	/* batching only: rows formed but not yet written */
+	MemoryContext batchcxt;		/* their tuples; reset by every flush */
+	TupleTableSlot **slots;		/* BATCH_ROWS slots on part, made lazily */
+	Datum	   *keys[BATCH_ROWS];	/* index key values of each row, */
+	bool	   *keynulls[BATCH_ROWS];	/* index after index */
+	int			nbatch;
+	Size		batchbytes;
+	int			nkeys;			/* key columns of all indexes */
 };
 
 RkLogWriter *
-rk_audit_log_open(Oid log_owner)
+rk_audit_log_open(Oid log_owner, bool batching)
 {
 	RkLogWriter *w = palloc0(sizeof(RkLogWriter));
 
 	w->mcxt = CurrentMemoryContext;
 	w->log_owner = log_owner;
+	w->batching = batching;
 	return w;
 }
 
-/* Close the partition and its indexes (locks stay until commit). */
+static void insert_index_entries(RkLogWriter *w, ItemPointer tid,
+								 Datum *keys, bool *keynulls);
+
+/* Write the batched rows: one multi-insert, then their index entries. */
+static void
+writer_flush(RkLogWriter *w)
+{
+	int			i;
+
+	if (w->nbatch == 0)
+		return;
+	table_multi_insert(w->part, w->slots, w->nbatch,
+					   GetCurrentCommandId(true), 0, NULL);
+	for (i = 0; i < w->nbatch; i++)
+	{
+		insert_index_entries(w, &w->slots[i]->tts_tid, w->keys[i],
+							 w->keynulls[i]);
+		ExecClearTuple(w->slots[i]);
+	}
+	w->nbatch = 0;
+	w->batchbytes = 0;
+	MemoryContextReset(w->batchcxt);
+}
+
+/*
+ * Write what is batched and close the partition and its indexes (locks
+ * stay until commit).
+ */
 static void
 writer_release(RkLogWriter *w)
 {
@@ -474,6 +524,14 @@ writer_release(RkLogWriter *w)
 
 	if (w->part == NULL)
 		return;
+	writer_flush(w);
+	if (w->slots != NULL)
+	{
+		for (i = 0; i < BATCH_ROWS; i++)
+			ExecDropSingleTupleTableSlot(w->slots[i]);
+		pfree(w->slots);
+		w->slots = NULL;
+	}
 	for (i = 0; i < w->nindexes; i++)
 	{
 		rk_index_insert_cleanup(w->indexes[i], w->infos[i]);
@@ -482,6 +540,7 @@ writer_release(RkLogWriter *w)
 	table_close(w->part, NoLock);
 	w->part = NULL;
 	w->nindexes = 0;
+	w->nkeys = 0;
 }
 
 void
@@ -524,6 +583,7 @@ writer_attach(RkLogWriter *w, TimestampTz ts)
 	{
 		w->indexes[i] = index_open(target.indexes[i], RowExclusiveLock);
 		w->infos[i] = BuildIndexInfo(w->indexes[i]);
+		w->nkeys += w->infos[i]->ii_NumIndexAttrs;
 		w->nindexes++;
 	}
 	w->pvalues = palloc(sizeof(Datum) * target.natts);
@@ -532,29 +592,81 @@ writer_attach(RkLogWriter *w, TimestampTz ts)
 	return true;
 }
 
-/* Insert the index entries of one new heap tuple. */
+/*
+ * The index key values of the row in w->pvalues, index after index, into
+ * keys/keynulls (w->nkeys entries).  With copy, values passed by reference
+ * are copied into the current memory context.
+ */
 static void
-insert_index_entries(RkLogWriter *w, HeapTuple tup)
+index_keys(RkLogWriter *w, Datum *keys, bool *keynulls, bool copy)
 {
-	int			i;
+	TupleDesc	desc = RelationGetDescr(w->part);
+	int			n = 0;
+	int			i,
+				k;
 
 	for (i = 0; i < w->nindexes; i++)
 	{
 		IndexInfo  *info = w->infos[i];
-		Datum		ivalues[INDEX_MAX_KEYS];
-		bool		iisnull[INDEX_MAX_KEYS];
-		int			k;
 
-		for (k = 0; k < info->ii_NumIndexAttrs; k++)
+		for (k = 0; k < info->ii_NumIndexAttrs; k++, n++)
 		{
 			int			attno = info->ii_IndexAttrNumbers[k];
+			Form_pg_attribute att = TupleDescAttr(desc, attno - 1);
 
-			ivalues[k] = w->pvalues[attno - 1];
-			iisnull[k] = w->pisnull[attno - 1];
+			keynulls[n] = w->pisnull[attno - 1];
+			keys[n] = w->pvalues[attno - 1];
+			if (copy && !keynulls[n] && !att->attbyval)
+				keys[n] = datumCopy(keys[n], false, att->attlen);
 		}
-		rk_index_insert(w->indexes[i], ivalues, iisnull, &tup->t_self,
-						w->part, info);
 	}
+}
+
+/* Insert the index entries of one new row at tid (keys from index_keys). */
+static void
+insert_index_entries(RkLogWriter *w, ItemPointer tid, Datum *keys,
+					 bool *keynulls)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < w->nindexes; i++)
+	{
+		rk_index_insert(w->indexes[i], &keys[n], &keynulls[n], tid, w->part,
+						w->infos[i]);
+		n += w->infos[i]->ii_NumIndexAttrs;
+	}
+}
+
+/* Add the row in w->pvalues to the batch; flush a full batch. */
+static void
+batch_row(RkLogWriter *w, TupleDesc desc)
+{
+	MemoryContext old;
+	HeapTuple	tup;
+	int			i;
+
+	if (w->slots == NULL)
+	{
+		old = MemoryContextSwitchTo(w->mcxt);
+		w->batchcxt = AllocSetContextCreate(w->mcxt, "rowkeeper audit batch",
+											ALLOCSET_DEFAULT_SIZES);
+		w->slots = palloc(sizeof(TupleTableSlot *) * BATCH_ROWS);
+		for (i = 0; i < BATCH_ROWS; i++)
+			w->slots[i] = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+		MemoryContextSwitchTo(old);
+	}
+	old = MemoryContextSwitchTo(w->batchcxt);
+	tup = heap_form_tuple(desc, w->pvalues, w->pisnull);
+	w->keys[w->nbatch] = palloc(sizeof(Datum) * w->nkeys);
+	w->keynulls[w->nbatch] = palloc(sizeof(bool) * w->nkeys);
+	index_keys(w, w->keys[w->nbatch], w->keynulls[w->nbatch], true);
+	MemoryContextSwitchTo(old);
+	/* the slot frees the tuple when cleared (the reset would, too) */
+	ExecStoreHeapTuple(tup, w->slots[w->nbatch++], true);
+	w->batchbytes += tup->t_len;
+	if (w->nbatch == BATCH_ROWS || w->batchbytes >= BATCH_BYTES)
+		writer_flush(w);
 }
 
 /*
@@ -587,9 +699,20 @@ direct_insert(RkLogWriter *w, Datum *values, bool *isnull)
 	w->pvalues[target.map[RKL_ID]] = Int64GetDatum(nextval_internal(target.seq, false));
 	w->pisnull[target.map[RKL_ID]] = false;
 
+	if (w->batching)
+	{
+		batch_row(w, desc);
+		return true;
+	}
 	tup = heap_form_tuple(desc, w->pvalues, w->pisnull);
 	heap_insert(w->part, tup, GetCurrentCommandId(true), 0, NULL);
-	insert_index_entries(w, tup);
+	{
+		Datum		keys[MAX_DIRECT_INDEXES * INDEX_MAX_KEYS];
+		bool		keynulls[MAX_DIRECT_INDEXES * INDEX_MAX_KEYS];
+
+		index_keys(w, keys, keynulls, false);
+		insert_index_entries(w, &tup->t_self, keys, keynulls);
+	}
 	heap_freetuple(tup);
 	return true;
 }
@@ -601,5 +724,9 @@ void
 rk_audit_log_write(RkLogWriter *w, Datum *values, bool *isnull)
 {
 	if (!direct_insert(w, values, isnull))
+	{
+		if (w->part != NULL)
+			writer_flush(w);	/* rows keep the order of their ids */
 		spi_insert(values, isnull, w->log_owner);
+	}
 }

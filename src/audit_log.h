@@ -39,11 +39,14 @@ typedef enum RkLogColumn
 	RKL_NCOLUMNS
 } RkLogColumn;
 
-/* Opaque: keeps the target partition open across the rows of one call. */
+/*
+ * Opaque: keeps the target partition open across the rows of one call.  A
+ * batching writer may hold rows back until rk_audit_log_close().
+ */
 typedef struct RkLogWriter RkLogWriter;
 
 extern void rk_audit_log_init(void);
-extern RkLogWriter *rk_audit_log_open(Oid log_owner);
+extern RkLogWriter *rk_audit_log_open(Oid log_owner, bool batching);
 extern void rk_audit_log_write(RkLogWriter *w, Datum *values, bool *isnull);
 extern void rk_audit_log_close(RkLogWriter *w);
 
