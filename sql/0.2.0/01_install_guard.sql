@@ -38,3 +38,21 @@ BEGIN
     END IF;
 END;
 $$;
+
+------------------------------------------------------------------------------
+-- Superuser-only settings, read through C
+--
+-- current_setting() on a rowkeeper setting returns, before the library is
+-- loaded, whatever any role put into the placeholder (SET, PGOPTIONS).
+-- Checks that rely on a superuser-only setting read it through a C
+-- function instead, which loads the library (and with it the privilege
+-- checks) first.  See src/purge.c.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION rowkeeper._audit_min_retention()
+RETURNS interval
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', '_audit_min_retention';
+
+COMMENT ON FUNCTION rowkeeper._audit_min_retention() IS
+'Internal: rowkeeper.audit_min_retention as an interval, as the superuser configured it; an error in a session where a role that may not set it tried to.';

@@ -651,7 +651,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     caller constant text := 'rowkeeper.purge_audit_log()';
-    min_retention interval := coalesce(pg_catalog.current_setting('rowkeeper.audit_min_retention', true), '30 days')::interval;
+    -- through C, not current_setting(): see src/purge.c
+    min_retention interval := rowkeeper._audit_min_retention();
 BEGIN
     IF older_than IS NOT NULL AND older_than < min_retention THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
