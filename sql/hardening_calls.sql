@@ -197,6 +197,82 @@ SELECT kind, outcome, rows_deleted, rows_skipped, detail FROM rowkeeper.purge_ru
 SELECT what, count(*) FROM rk_trap.ran GROUP BY 1 ORDER BY 1;
 
 ------------------------------------------------------------------------------
+-- The rest of the API under the same path: soft-delete cascades, restore
+-- and hard delete, a partial unique index, statement-mode audit, undo,
+-- restore_row, table_as_of, diff, changes_by, transaction_changes, the
+-- hash chain, the *_in_schema variants, the tenant checks.
+------------------------------------------------------------------------------
+CREATE SCHEMA hc_s;
+CREATE TABLE hc_s.parent (id int PRIMARY KEY, tenant_id text, updated_at timestamptz,
+                          deleted_at timestamptz, deleted_batch bigint);
+CREATE TABLE hc_s.child (id int PRIMARY KEY, parent int REFERENCES hc_s.parent ON DELETE CASCADE,
+                         email text CONSTRAINT child_email_key UNIQUE, tenant_id text,
+                         updated_at timestamptz, deleted_at timestamptz, deleted_batch bigint);
+CREATE TABLE hc_stmt (id int PRIMARY KEY, v text);
+CREATE ROLE rk_hc_app;
+GRANT USAGE ON SCHEMA hc_s TO rk_hc_app;
+:hostile;
+SELECT t FROM rowkeeper.enable_updated_at_in_schema('hc_s') t ORDER BY t::pg_catalog.text COLLATE "C";
+SELECT t FROM rowkeeper.enable_tenant_isolation_in_schema('hc_s') t ORDER BY t::pg_catalog.text COLLATE "C";
+SELECT rowkeeper.enable_audit('hc_s.parent'), rowkeeper.enable_audit('hc_s.child'),
+       rowkeeper.enable_audit('hc_stmt', mode => 'statement');
+SELECT rowkeeper.enable_soft_delete('hc_s.parent'), rowkeeper.enable_soft_delete('hc_s.child');
+SELECT rowkeeper.soft_delete_unique('hc_s.child', 'child_email_key');
+BEGIN;
+SELECT rowkeeper.set_context('alice', 'acme', 'req-2');
+INSERT INTO hc_s.parent (id) VALUES (1);
+INSERT INTO hc_s.child (id, parent, email) VALUES (1, 1, 'a@x'), (2, 1, 'b@x');
+DELETE FROM hc_s.parent WHERE id OPERATOR(pg_catalog.=) 1;
+INSERT INTO hc_s.child (id, email) VALUES (3, 'a@x');
+DELETE FROM hc_s.child WHERE id OPERATOR(pg_catalog.=) 3;
+COMMIT;
+BEGIN;
+SELECT rowkeeper.set_context('alice', 'acme', 'req-3');
+SELECT rowkeeper.hard_delete('hc_s.child', '{"id": 3}');
+SELECT rowkeeper.restore('hc_s.parent', '{"id": 1}');
+INSERT INTO hc_stmt VALUES (1, 'a'), (2, 'b');
+COMMIT;
+RESET search_path;
+SELECT pg_catalog.now() AS t0 \gset
+SELECT txid AS insert_txid FROM rowkeeper.audit_log
+ WHERE table_name = 'hc_stmt' AND op = 'INSERT' ORDER BY id LIMIT 1 \gset
+:hostile;
+BEGIN;
+SELECT rowkeeper.set_context('bob', 'acme', 'req-4');
+UPDATE hc_stmt SET v = 'c';
+DELETE FROM hc_stmt WHERE id OPERATOR(pg_catalog.=) 2;
+COMMIT;
+RESET search_path;
+SELECT id AS delete_id FROM rowkeeper.audit_log
+ WHERE table_name = 'hc_stmt' AND op = 'DELETE' ORDER BY id DESC LIMIT 1 \gset
+:hostile;
+SELECT rowkeeper.undo(:delete_id);
+SELECT rowkeeper.restore_row('hc_stmt', '{"id": 1}', :'t0');
+SELECT r FROM rowkeeper.table_as_of('hc_stmt', :'t0') AS r ORDER BY r::pg_catalog.text COLLATE "C";
+SELECT * FROM rowkeeper.diff('hc_stmt', '{"id": 1}', :'t0', pg_catalog.now());
+SELECT op, row_key FROM rowkeeper.changes_by('bob', '-infinity') ORDER BY op, row_key::pg_catalog.text COLLATE "C";
+SELECT op, row_key FROM rowkeeper.transaction_changes(:'insert_txid') ORDER BY op, row_key::pg_catalog.text COLLATE "C";
+SELECT count(*) > 0 AS sealed FROM rowkeeper.seal_audit_log();
+SELECT rowkeeper.audit_chain_head() IS NOT NULL AS has_head;
+SELECT problem FROM rowkeeper.verify_audit_chain();
+SELECT table_name, row_trigger, truncate_trigger FROM rowkeeper.audit_status()
+ WHERE table_name::pg_catalog.text OPERATOR(pg_catalog.~~) '%hc%' ORDER BY table_name::pg_catalog.text COLLATE "C";
+GRANT SELECT, INSERT, UPDATE, DELETE ON hc_s.parent_with_deleted TO rk_hc_app;
+SELECT * FROM rowkeeper.assert_isolated('hc_s.parent_with_deleted', 'acme', 'globex', 'rk_hc_app');
+CREATE TEMP TABLE tsc_hostile AS SELECT * FROM rowkeeper.tenant_safety_checks();
+RESET search_path;
+SELECT count(*) AS planted_objects_that_ran FROM rk_trap.ran;
+CREATE TEMP TABLE tsc_clean AS SELECT * FROM rowkeeper.tenant_safety_checks();
+(SELECT * FROM tsc_hostile EXCEPT ALL SELECT * FROM tsc_clean)
+UNION ALL
+(SELECT * FROM tsc_clean EXCEPT ALL SELECT * FROM tsc_hostile);
+SELECT id, deleted_at IS NOT NULL AS deleted FROM hc_s.parent_with_deleted ORDER BY id;
+SELECT id, parent, email, deleted_at IS NOT NULL AS deleted FROM hc_s.child_with_deleted ORDER BY id;
+SELECT * FROM hc_stmt ORDER BY id;
+SELECT op, count(*) FROM rowkeeper.audit_log
+ WHERE schema_name = 'hc_s' OR table_name = 'hc_stmt' GROUP BY op ORDER BY op;
+
+------------------------------------------------------------------------------
 -- The catalog.  Every function of the extension (pg_depend on it).
 ------------------------------------------------------------------------------
 CREATE TEMP VIEW ext_functions AS
@@ -290,6 +366,15 @@ SELECT rowkeeper.disable_audit('hc_items');
 SELECT rowkeeper.disable_tenant_isolation('hc_items');
 SELECT rowkeeper.disable_soft_delete('hc_notes', force => true);
 DROP TABLE hc_refs, hc_items, hc_notes;
+SELECT rowkeeper.disable_audit('hc_stmt');
+DROP TABLE hc_stmt;
+SELECT rowkeeper.disable_soft_delete('hc_s.child', force => true);
+SELECT rowkeeper.disable_soft_delete('hc_s.parent', force => true);
+SELECT t FROM rowkeeper.disable_tenant_isolation_in_schema('hc_s') t ORDER BY t::text COLLATE "C";
+SELECT t FROM rowkeeper.disable_updated_at_in_schema('hc_s') t ORDER BY t::text COLLATE "C";
+SELECT rowkeeper.disable_audit('hc_s.parent'), rowkeeper.disable_audit('hc_s.child');
+DROP SCHEMA hc_s CASCADE;
+DROP ROLE rk_hc_app;
 DROP SCHEMA rk_evil CASCADE;
 DROP SCHEMA rk_trap CASCADE;
 DROP ROLE rk_evil_owner;
