@@ -273,6 +273,44 @@ SELECT op, count(*) FROM rowkeeper.audit_log
  WHERE schema_name = 'hc_s' OR table_name = 'hc_stmt' GROUP BY op ORDER BY op;
 
 ------------------------------------------------------------------------------
+-- pg_temp.  A role cannot plant functions or operators in pg_temp for
+-- others (pg_temp is never searched for them), but the SECURITY DEFINER
+-- functions it may call, and the event trigger its DDL fires, run as the
+-- superuser with pg_temp on their path: the role's own temp tables named
+-- like rowkeeper's must not receive their writes.
+------------------------------------------------------------------------------
+CREATE ROLE rk_temp_app;
+GRANT rowkeeper_auditor TO rk_temp_app;
+GRANT CREATE ON SCHEMA public TO rk_temp_app;
+SET ROLE rk_temp_app;
+CREATE TEMP TABLE purge_runs (LIKE rowkeeper.purge_runs);
+CREATE TEMP TABLE audit_seal (LIKE rowkeeper.audit_seal);
+CREATE TEMP TABLE audit_table_names (LIKE rowkeeper.audit_table_names);
+CREATE TEMP TABLE audit_log_default (LIKE rowkeeper.audit_log);
+CREATE TABLE rk_temp_t (id int PRIMARY KEY, v text);
+SELECT rowkeeper.enable_audit('rk_temp_t');
+INSERT INTO rk_temp_t VALUES (1, 'a');
+ALTER TABLE rk_temp_t RENAME TO rk_temp_t2;
+SELECT count(*) >= 0 AS partitions FROM rowkeeper.create_audit_partitions(1);
+SELECT rowkeeper._purge_run_start('expired', 'rk_temp_t2', NULL, '{}') > 0 AS recorded;
+SELECT count(*) > 0 AS sealed FROM rowkeeper.seal_audit_log();
+SELECT (SELECT count(*) FROM pg_temp.purge_runs) AS temp_purge_runs,
+       (SELECT count(*) FROM pg_temp.audit_seal) AS temp_seals,
+       (SELECT count(*) FROM pg_temp.audit_table_names) AS temp_names,
+       (SELECT count(*) FROM pg_temp.audit_log_default) AS temp_log;
+SELECT rowkeeper.disable_audit('rk_temp_t2');
+DROP TABLE rk_temp_t2, pg_temp.purge_runs, pg_temp.audit_seal, pg_temp.audit_table_names,
+           pg_temp.audit_log_default;
+RESET ROLE;
+-- the writes went where they belong
+SELECT table_name FROM rowkeeper.audit_table_names WHERE table_name LIKE 'rk\_temp\_t%' ORDER BY 1;
+SELECT kind, target, run_by = session_user AS run_by_session_user
+  FROM rowkeeper.purge_runs WHERE target = 'rk_temp_t2';
+DELETE FROM rowkeeper.purge_runs WHERE target = 'rk_temp_t2';
+REVOKE CREATE ON SCHEMA public FROM rk_temp_app;
+DROP ROLE rk_temp_app;
+
+------------------------------------------------------------------------------
 -- The catalog.  Every function of the extension (pg_depend on it).
 ------------------------------------------------------------------------------
 CREATE TEMP VIEW ext_functions AS
