@@ -14,11 +14,11 @@ DATA        = $(wildcard sql/$(EXTENSION)--*.sql)
 DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 
 # pg_regress: sql/ + expected/, install first, uninstall last.
-REGRESS     = install context updated_at updated_at_errors audit audit_errors \
+REGRESS     = install hardening_install context updated_at updated_at_errors audit audit_errors \
               audit_statement audit_writer audit_evasion audit_queries audit_chain \
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
               tenant tenant_errors tenant_token tenant_safety \
-              preflight purge uninstall
+              preflight purge hardening_calls hardening_names uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
 ISOLATION      = updated_at_concurrent audit_concurrent audit_chain_concurrent \
                  soft_delete_concurrent tenant_concurrent purge_concurrent

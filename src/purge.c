@@ -11,6 +11,15 @@
  *	  change it (postgresql.conf, ALTER SYSTEM, ALTER DATABASE), so a
  *	  job role cannot shorten the audit trail's life by itself.
  *
+ *	  The purge reads it through rowkeeper._audit_min_retention() (C), never
+ *	  current_setting(): before the library is loaded, current_setting()
+ *	  returns whatever any role SET or passed in PGOPTIONS to the
+ *	  placeholder.  Calling a C function loads the library, which re-checks
+ *	  such values with the privileges of whoever gave them and refuses them.
+ *	  A refused connection option (PGOPTIONS) has already replaced the
+ *	  configured value, which is then lost: that session fails closed, no
+ *	  audit purge can run in it (as tenant.c does for tenant_mode).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -22,7 +31,15 @@
 
 #include "rowkeeper.h"
 
+PG_FUNCTION_INFO_V1(_audit_min_retention);
+
 static char *rk_audit_min_retention = NULL;
+
+/* A value other than the boot value reached the check hook. */
+static bool rk_min_retention_applied = false;
+
+/* A value was given but refused while the variable was defined. */
+static bool rk_min_retention_refused = false;
 
 /* The value must read as a non-negative interval. */
 static bool
@@ -31,6 +48,8 @@ check_min_retention(char **newval, void **extra, GucSource source)
 	Interval   *iv;
 	Interval	zero = {0};
 
+	if (source != PGC_S_DEFAULT)
+		rk_min_retention_applied = true;
 	if (*newval == NULL || (*newval)[0] == '\0')
 	{
 		GUC_check_errdetail("An interval is required, e.g. '30 days'.");
@@ -53,6 +72,9 @@ check_min_retention(char **newval, void **extra, GucSource source)
 void
 rk_purge_define_gucs(void)
 {
+	bool		value_waiting =
+		(GetConfigOption("rowkeeper.audit_min_retention", true, false) != NULL);
+
 	DefineCustomStringVariable("rowkeeper.audit_min_retention",
 							   "Shortest retention rowkeeper.purge_audit_log() accepts.",
 							   "A purge with a shorter older_than is refused.  Superusers only.",
@@ -61,4 +83,27 @@ rk_purge_define_gucs(void)
 							   PGC_SUSET,
 							   0,
 							   check_min_retention, NULL, NULL);
+
+	if (value_waiting && !rk_min_retention_applied)
+		rk_min_retention_refused = true;
+}
+
+/*
+ * rowkeeper._audit_min_retention(): the minimum retention as an interval,
+ * for purge_audit_log().  Errors out in a session whose configured value
+ * was replaced by a connection option of a role that may not set it.
+ */
+Datum
+_audit_min_retention(PG_FUNCTION_ARGS)
+{
+	if (rk_min_retention_refused)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("rowkeeper.audit_min_retention was given by a role that may not set it"),
+				 errdetail("A value given before the library was loaded (SET, or a connection option that replaces the configured one) was refused; this session cannot tell what the configured minimum retention is."),
+				 errhint("Connect without setting rowkeeper.audit_min_retention: only superusers can change it.")));
+	PG_RETURN_DATUM(DirectFunctionCall3(interval_in,
+										CStringGetDatum(rk_audit_min_retention),
+										ObjectIdGetDatum(InvalidOid),
+										Int32GetDatum(-1)));
 }

@@ -31,6 +31,15 @@
  *		Clearing the tenant is always allowed: it can only take access
  *		away.  Parallel workers restoring their leader's state are let
  *		through: the value comes from a leader that passed the check.
+ *	  - The key is only as secret as the library is early.  Before a
+ *		backend loads rowkeeper, a rowkeeper.tenant_key given in
+ *		postgresql.conf (or ALTER SYSTEM/DATABASE/ROLE) sits in a
+ *		placeholder that any role can read with SHOW or current_setting():
+ *		PostgreSQL knows nothing of GUC_SUPERUSER_ONLY until the variable is
+ *		defined.  So a key that was waiting in a placeholder when the library
+ *		was loaded on first use (not from shared_preload_libraries or
+ *		session_preload_libraries) is refused: no token is signed or
+ *		verified with it, and the error says to preload rowkeeper.
  *
  *	  Token format (all ASCII):  v1.<expires>.<tenant>.<signature>
  *		expires	  Unix time in seconds (decimal) after which it is refused
@@ -60,6 +69,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
+#include "utils/varlena.h"
 
 #include "compat.h"
 #include "rowkeeper.h"
@@ -111,6 +121,14 @@ static bool rk_token_verified_set = false;
  * value while being defined; see rk_tenant_define_gucs().
  */
 static bool rk_tenant_mode_applied = false;
+
+/*
+ * Whether rowkeeper.tenant_key was readable by any role of this backend
+ * before the library was loaded; see rk_tenant_define_gucs().
+ */
+static bool rk_tenant_key_exposed = false;
+
+static bool rk_listed_library(const char *list);
 
 static bool
 tenant_mode_check_hook(int *newval, void **extra, GucSource source)
@@ -198,6 +216,21 @@ rk_tenant_define_gucs(void)
 						PGC_S_OVERRIDE);
 	}
 
+	/*
+	 * A key waiting in a placeholder of a backend that loads the library
+	 * late has been readable by the session's role (and by every other
+	 * role's sessions the same way): refuse to use it.  Preloaded, the
+	 * variable is defined before any query runs.
+	 */
+	{
+		const char *waiting = GetConfigOption("rowkeeper.tenant_key", true, false);
+
+		if (waiting != NULL && waiting[0] != '\0' &&
+			!process_shared_preload_libraries_in_progress &&
+			!rk_listed_library(GetConfigOption("session_preload_libraries", true, false)))
+			rk_tenant_key_exposed = true;
+	}
+
 	DefineCustomStringVariable("rowkeeper.tenant_key",
 							   "Secret key that signs tenant tokens (HMAC-SHA256).",
 							   "Only superusers and members of pg_read_all_settings can read it.",
@@ -206,6 +239,37 @@ rk_tenant_define_gucs(void)
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   tenant_key_check_hook, NULL, NULL);
+}
+
+/*
+ * Whether a library list setting (e.g. session_preload_libraries) names
+ * rowkeeper ("rowkeeper" or ".../rowkeeper", with or without ".so").
+ */
+static bool
+rk_listed_library(const char *list)
+{
+	char	   *copy;
+	List	   *names;
+	ListCell   *lc;
+	bool		found = false;
+
+	if (list == NULL || list[0] == '\0')
+		return false;
+	copy = pstrdup(list);
+	if (!SplitDirectoriesString(copy, ',', &names))
+		return false;
+	foreach(lc, names)
+	{
+		const char *name = (const char *) lfirst(lc);
+		const char *base = strrchr(name, '/');
+
+		base = base ? base + 1 : name;
+		if (strcmp(base, "rowkeeper") == 0 || strcmp(base, "rowkeeper.so") == 0)
+			found = true;
+	}
+	list_free_deep(names);
+	pfree(copy);
+	return found;
 }
 
 /* ----------------------------------------------------------------
@@ -495,6 +559,12 @@ tenant_immutable_trigger(PG_FUNCTION_ARGS)
 static const char *
 require_key(void)
 {
+	if (rk_tenant_key_exposed)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("rowkeeper.tenant_key is not protected: rowkeeper is not preloaded"),
+				 errdetail("Until a backend loads rowkeeper, the key from the configuration is a placeholder that any role can read with SHOW or current_setting(), so tokens signed with it could be forged."),
+				 errhint("Add rowkeeper to session_preload_libraries (or shared_preload_libraries), then replace rowkeeper.tenant_key: the current one may have been read.")));
 	if (rk_tenant_key == NULL || rk_tenant_key[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -37,15 +37,59 @@ $$;
 COMMENT ON FUNCTION rowkeeper._row_key(regclass) IS
 'Internal: the key columns of a table (primary key, else replica identity), their types and equality operators.';
 
-/* "l.k1 = r.k1 AND l.k2 = r.k2 ...": two aliases of tbl joined on its row key. */
+/*
+ * "l.k1 = r.k1 AND l.k2 = r.k2 ...": two aliases of tbl joined on its row
+ * key, each "=" named with its schema (OPERATOR(pg_catalog.=)), so that the
+ * text means the same under any search_path it is run with.
+ */
 CREATE FUNCTION rowkeeper._key_join(tbl regclass, l text, r text)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I = %I.%I', l, c, r, c), ' AND ')
-      FROM pg_catalog.unnest((rowkeeper._row_key(tbl)).columns) c
+    SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I %s %I.%I', l, k.c, k.op, r, k.c), ' AND ' ORDER BY k.i)
+      FROM ROWS FROM (pg_catalog.unnest((rowkeeper._row_key(tbl)).columns),
+                      pg_catalog.unnest((rowkeeper._row_key(tbl)).operators))
+           WITH ORDINALITY AS k(c, op, i)
 $$;
 
 COMMENT ON FUNCTION rowkeeper._key_join(regclass, text, text) IS
 'Internal: the condition joining two aliases of a table on its row key, for generated SQL.';
+
+/*
+ * The equality operator of a column, as "OPERATOR(schema.=)" text for
+ * generated SQL: the one of the default btree operator class of its type
+ * (so citext compares as citext, an enum as an enum), else pg_catalog's.
+ * Generated statements that run under the caller's search_path (purge
+ * runs the table's triggers with it) must never leave "=" to that path.
+ */
+CREATE FUNCTION rowkeeper._eq_operator(tbl regclass, column_name text)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(
+        (SELECT pg_catalog.format('OPERATOR(%I.%s)', n.nspname, o.oprname)
+           FROM pg_catalog.pg_attribute a
+           JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+           JOIN pg_catalog.pg_opclass oc
+                ON oc.opcdefault
+               AND oc.opcmethod = (SELECT m.oid FROM pg_catalog.pg_am m WHERE m.amname = 'btree')
+               AND oc.opcintype = CASE WHEN t.typtype = 'd' THEN t.typbasetype
+                                       WHEN t.typtype = 'e' THEN 'pg_catalog.anyenum'::pg_catalog.regtype
+                                       WHEN t.typcategory = 'A' THEN 'pg_catalog.anyarray'::pg_catalog.regtype
+                                       ELSE a.atttypid END
+           JOIN pg_catalog.pg_amop ao ON ao.amopfamily = oc.opcfamily
+                                     AND ao.amoplefttype = oc.opcintype
+                                     AND ao.amoprighttype = oc.opcintype
+                                     AND ao.amopstrategy = 3
+           JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr
+           JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+          WHERE a.attrelid = tbl AND a.attname = column_name
+            AND a.attnum > 0 AND NOT a.attisdropped
+          LIMIT 1),
+        'OPERATOR(pg_catalog.=)')
+$$;
+
+COMMENT ON FUNCTION rowkeeper._eq_operator(regclass, text) IS
+'Internal: the schema-qualified equality operator of a column''s type, for generated SQL.';

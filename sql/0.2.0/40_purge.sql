@@ -152,7 +152,7 @@ DECLARE
     keys text[] := (rowkeeper._row_key(tbl)).columns::text[];
     owner name := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = tbl);
     rel text := rowkeeper._rel_ref(tbl);
-    cond text := format('t.%I < $1', column_name);
+    cond text := format('t.%I OPERATOR(pg_catalog.<) $1', column_name);
     keyjson text;
     pick text;
     del text;
@@ -163,7 +163,8 @@ DECLARE
 BEGIN
     deleted := 0; skipped := 0; locked := false;
     IF where_equals IS NOT NULL THEN
-        cond := cond || (SELECT string_agg(format(' AND t.%I = w.%I', j.key, j.key), '')
+        cond := cond || (SELECT string_agg(format(' AND t.%I %s w.%I', j.key,
+                                                  rowkeeper._eq_operator(tbl, j.key), j.key), '')
                            FROM pg_catalog.jsonb_each(where_equals) j);
     END IF;
     PERFORM pg_catalog.set_config('lock_timeout', (extract(epoch FROM lock_timeout) * 1000)::bigint::text, true);
@@ -178,7 +179,7 @@ BEGIN
                    'ORDER BY t.%I LIMIT $3 FOR UPDATE OF t SKIP LOCKED',
                    rel, tbl, cond,
                    CASE WHEN pg_catalog.cardinality(skip) > 0
-                        THEN format(' AND NOT (pg_catalog.jsonb_build_object(%s) = ANY ($4))', keyjson) ELSE '' END,
+                        THEN format(' AND NOT (pg_catalog.jsonb_build_object(%s) OPERATOR(pg_catalog.=) ANY ($4))', keyjson) ELSE '' END,
                    column_name);
     -- one statement: pick and lock them, then delete exactly those tuples,
     -- re-checking the purge condition (a row changed or restored meanwhile
@@ -188,11 +189,11 @@ BEGIN
     IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = tbl) = 'p' THEN
         del := format('WITH v AS (SELECT t.tableoid AS o, t.ctid AS c %s) '
                       'DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w '
-                      'WHERE (t.tableoid, t.ctid) IN (SELECT v.o, v.c FROM v) AND %s',
+                      'WHERE (t.tableoid, t.ctid) OPERATOR(pg_catalog.=) ANY (SELECT v.o, v.c FROM v) AND %s',
                       pick, rel, tbl, cond);
     ELSE
         del := format('DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w '
-                      'WHERE t.ctid = ANY (ARRAY(SELECT t.ctid %s)) AND %s',
+                      'WHERE t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.ctid %s)) AND %s',
                       rel, tbl, pick, cond);
     END IF;
     -- a soft-delete table: its guard lets physical deletes through
@@ -294,6 +295,8 @@ BEGIN
             retries := retries + 1;
             PERFORM rowkeeper._purge_run_update(run, 0, 0, 1);
             COMMIT;
+            -- a COMMIT ends the SET LOCAL: pin the path again at once
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             IF retries >= 10 THEN
                 outcome := 'stopped: lock timeout'; EXIT;
             END IF;
@@ -302,6 +305,8 @@ BEGIN
         END IF;
         PERFORM rowkeeper._purge_run_update(run, b.deleted, b.skipped, 0);
         COMMIT;
+        -- a COMMIT ends the SET LOCAL: pin the path again at once
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
         batches := batches + 1;
         EXIT WHEN b.deleted = 0 AND b.skipped = 0;
         IF pause > interval '0' THEN
@@ -394,14 +399,15 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    cond text := format('t.%I < $1', column_name);
+    cond text := format('t.%I OPERATOR(pg_catalog.<) $1', column_name);
     n bigint;
     result jsonb;
     fk record;
     c bigint;
 BEGIN
     IF where_equals IS NOT NULL THEN
-        cond := cond || (SELECT string_agg(format(' AND t.%I = w.%I', j.key, j.key), '')
+        cond := cond || (SELECT string_agg(format(' AND t.%I %s w.%I', j.key,
+                                                  rowkeeper._eq_operator(tbl, j.key), j.key), '')
                            FROM pg_catalog.jsonb_each(where_equals) j);
     END IF;
     EXECUTE format('SELECT count(*) FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $2) w WHERE %s',
@@ -456,6 +462,8 @@ BEGIN
         RETURN;
     END IF;
     COMMIT;
+    -- a COMMIT ends the SET LOCAL: pin the path again at once
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     CALL rowkeeper._purge_rows(run_id, tbl, column_name, cutoff, where_equals, batch_size, max_batches,
                                max_duration, pause, lock_timeout, caller_path, kind = 'soft_deleted', failure);
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -643,7 +651,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     caller constant text := 'rowkeeper.purge_audit_log()';
-    min_retention interval := coalesce(pg_catalog.current_setting('rowkeeper.audit_min_retention', true), '30 days')::interval;
+    -- through C, not current_setting(): see src/purge.c
+    min_retention interval := rowkeeper._audit_min_retention();
 BEGIN
     IF older_than IS NOT NULL AND older_than < min_retention THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -722,6 +731,8 @@ BEGIN
             retries := retries + 1;
             PERFORM rowkeeper._purge_run_update(run_id, 0, 0, 1);
             COMMIT;
+            -- a COMMIT ends the SET LOCAL: pin the path again at once
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             IF retries >= 10 THEN
                 outcome := 'stopped: lock timeout'; EXIT;
             END IF;
@@ -730,6 +741,8 @@ BEGIN
         END IF;
         PERFORM rowkeeper._purge_run_update(run_id, n, 0, 0);
         COMMIT;
+        -- a COMMIT ends the SET LOCAL: pin the path again at once
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
         batches := batches + 1;
         EXIT WHEN n = 0;
         IF pause > interval '0' THEN

@@ -132,6 +132,7 @@ via_bouncer('RESET rowkeeper.tenant');
 $node->append_conf('postgresql.conf', qq{
 rowkeeper.tenant_mode = token
 rowkeeper.tenant_key = '$key'
+session_preload_libraries = 'rowkeeper'
 });
 $node->reload;
 my $token = $node->safe_psql('postgres',

@@ -3,12 +3,16 @@
 # ALTER ROLE ... SET and ALTER DATABASE ... SET (stored while the library
 # was not loaded, so never validated), a SET made before the library
 # loaded; with the library not loaded, loaded on first use, and preloaded
-# (session_preload_libraries).  A token still works in each case.
+# (session_preload_libraries).  A token works only with the library
+# preloaded: loaded on first use, the configured key was readable by any
+# role (a placeholder knows nothing of GUC_SUPERUSER_ONLY), so rowkeeper
+# refuses to sign or verify with it.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Digest::SHA qw(hmac_sha256_hex);
 
 my $key = 'tap-token-test-key-0123456789abcdef0123';
 my $node = PostgreSQL::Test::Cluster->new('main');
@@ -36,8 +40,10 @@ is($node->safe_psql('postgres',
         q{SELECT count(*) FROM pg_db_role_setting, unnest(setconfig) s WHERE s LIKE 'rowkeeper.tenant=%'}),
     '2', 'role and database defaults for the tenant were stored');
 
-my $token = $node->safe_psql('postgres',
-    q{SELECT rowkeeper.sign_tenant_token('globex', now() + interval '5 minutes')});
+# Signed here, as the tenant service would (the server refuses to sign
+# while the library is not preloaded).
+my $payload = 'v1.' . (time() + 300) . '.globex';
+my $token = "$payload." . hmac_sha256_hex($payload, $key);
 
 # read(user, sql, pgoptions): psql as user; returns (stdout, stderr)
 sub read_as
@@ -51,8 +57,19 @@ sub read_as
 
 sub no_access_cases
 {
-    my ($label) = @_;
+    my ($label, $preloaded) = @_;
     my ($out, $err);
+
+    ($out, $err) = read_as('app', q{SHOW rowkeeper.tenant_key});
+    if ($preloaded)
+    {
+        is($out, '', "$label: the key cannot be read");
+        like($err, qr/must be superuser/, "$label: SHOW of the key is refused");
+    }
+    else
+    {
+        is($out, $key, "$label: PostgreSQL shows the configured key to any role (why it is refused)");
+    }
 
     ($out, $err) = read_as('app', q{SELECT string_agg(v, ',') FROM t}, '-c rowkeeper.tenant=acme');
     is($out, '', "$label: PGOPTIONS -c rowkeeper.tenant gives no rows");
@@ -89,14 +106,23 @@ sub no_access_cases
     ($out, $err) = read_as('app',
         qq{BEGIN; SELECT rowkeeper.set_tenant_token('$token'); SELECT string_agg(v, ',') FROM t; COMMIT;},
         '-c rowkeeper.tenant=acme');
-    like($out, qr/^globex\nglobex secret$/m, "$label: a token works") or diag($err);
+    if ($preloaded)
+    {
+        like($out, qr/^globex\nglobex secret$/m, "$label: a token works") or diag($err);
+    }
+    else
+    {
+        unlike($out, qr/secret/, "$label: no token verifies with an exposed key");
+        like($err, qr/tenant_key is not protected: rowkeeper is not preloaded/,
+            "$label: the key is refused, with the reason");
+    }
 }
 
-no_access_cases('library loaded on first use');
+no_access_cases('library loaded on first use', 0);
 
 $node->append_conf('postgresql.conf', q{session_preload_libraries = 'rowkeeper'});
 $node->reload;
-no_access_cases('library preloaded');
+no_access_cases('library preloaded', 1);
 
 # The superuser cannot set it by ALTER ROLE once the library is loaded.
 my ($ret, $out, $err) = $node->psql('postgres', q{ALTER ROLE app SET rowkeeper.tenant = 'acme'});
