@@ -55,7 +55,7 @@
  *
  *	  Cost (test/bench/soft_delete.sh, callgrind): for one row the trigger
  *	  is an SPI UPDATE by key, i.e. a second executor cycle after the one
- *	  that scanned the view; its own glue is about 1 % of the statement.
+ *	  that scanned the view; its own work is under 2 % of the statement.
  *	  See README "Soft delete" for why a trigger on a view cannot reach the
  *	  cost of the application's own UPDATE.
  *
