@@ -22,3 +22,22 @@ SELECT count(*) AS leftovers FROM pg_depend d
 -- Re-creating it works (nothing half-dropped in the way).
 CREATE EXTENSION rowkeeper;
 DROP EXTENSION rowkeeper;
+
+-- Soft delete in one session across a re-created extension: the trigger
+-- keeps the batch sequence's OID, which must be forgotten when the
+-- sequence is dropped (else: could not open relation with OID ...).
+CREATE EXTENSION rowkeeper;
+CREATE TABLE uninstall_sd (id int PRIMARY KEY);
+INSERT INTO uninstall_sd VALUES (1), (2);
+SELECT rowkeeper.enable_soft_delete('uninstall_sd');
+DELETE FROM uninstall_sd WHERE id = 1;
+SELECT rowkeeper.disable_soft_delete('uninstall_sd', force => true);
+DROP EXTENSION rowkeeper;
+CREATE EXTENSION rowkeeper;
+SELECT rowkeeper.enable_soft_delete('uninstall_sd');
+DELETE FROM uninstall_sd WHERE id = 2;
+SELECT id, deleted_at IS NOT NULL AS deleted, deleted_batch IS NOT NULL AS has_batch
+  FROM uninstall_sd_with_deleted ORDER BY id;
+SELECT rowkeeper.disable_soft_delete('uninstall_sd', force => true);
+DROP TABLE uninstall_sd;
+DROP EXTENSION rowkeeper;

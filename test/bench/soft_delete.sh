@@ -34,6 +34,8 @@
 #   ROUNDS=5 DURATION=10 test/bench/soft_delete.sh
 #   CALLGRIND=1 test/bench/soft_delete.sh    # also instruction counts (slow)
 #   CALLGRIND=1 CG_KEEP=/tmp/cg test/bench/soft_delete.sh   # and keep the profiles
+#   ROUNDS=0 CALLGRIND=1 CG_VARIANTS="update-p rowkeeper-p" test/bench/soft_delete.sh
+#                                             # instruction counts only, some variants
 #
 # Instruction counts (CALLGRIND=1) do not depend on the machine's load: after
 # the timed runs the cluster is stopped and, per variant, a single-user
@@ -41,7 +43,13 @@
 # runs CG_STATEMENTS statements under valgrind --tool=callgrind on a fresh
 # copy of the database, and once only CG_WARM warm-up statements; the
 # difference divided by CG_STATEMENTS is the cost of one statement, parse,
-# plan, execution and commit included.  The -p variants PREPARE the
+# plan, execution and commit included.  A second table splits each statement
+# (same all - warm difference, callgrind_annotate --inclusive) into: parse
+# and rewrite, planning, the soft-delete trigger (all of it), the SPI UPDATE
+# inside it, and the row's writes (heap_update + index insertions), which
+# any marking must do.  "total - trigger" is what the DELETE through the view
+# costs with an empty INSTEAD OF trigger; adding the writes to it gives the
+# floor of any design that keeps the view and its trigger.  The -p variants PREPARE the
 # statement once and EXECUTE it, as drivers with server-side prepared
 # statements do (the plan is cached).
 # On a 2-core machine with other load, runs vary by 15-20 %: compare ratios,
@@ -56,7 +64,7 @@ READ_ROWS=${READ_ROWS:-100000}
 CALLGRIND=${CALLGRIND:-0}
 CG_STATEMENTS=${CG_STATEMENTS:-2000}
 CG_WARM=${CG_WARM:-100}
-CG_VARIANTS="update plpgsql rowkeeper update-p plpgsql-p rowkeeper-p explicit view explicit-p view-p"
+CG_VARIANTS=${CG_VARIANTS:-update plpgsql rowkeeper update-p plpgsql-p rowkeeper-p explicit view explicit-p view-p}
 BENCH=$ROOT/test/bench/soft_delete
 
 [ "$(id -u)" = 0 ] || { echo "run as root (it installs packages and the extension)"; exit 2; }
@@ -242,9 +250,31 @@ instructions() {    # instructions: the CALLGRIND=1 part, see the header
         split("delete update|delete plpgsql|delete rowkeeper|delete-prepared update-p|delete-prepared plpgsql-p|delete-prepared rowkeeper-p|read-simple explicit|read-simple view|read-prepared explicit-p|read-prepared view-p", r, "|")
         for (i = 1; i <= 10; i++) { split(r[i], f, " ")
             base = (f[1] ~ /^delete/) ? "update" : "explicit"; if (f[1] ~ /prepared/) base = base "-p"
+            if (!(f[2] in n) || !(base in n)) continue
             printf "| %s | %s | %d | %.2f |\n", f[1], f[2], n[f[2]], n[base] / n[f[2]] } }' "$dir/per-statement.txt"
     echo
     echo "(\"vs baseline\" is baseline instructions / variant instructions: above 1 is cheaper)"
+    echo
+    echo "Where the instructions of one statement go (inclusive, per statement):"
+    echo
+    echo "| variant | total | parse+rewrite | plan | trigger | SPI UPDATE in it | heap_update | index inserts | total - trigger | floor (- trigger + writes) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for v in $CG_VARIANTS; do
+        for m in all warm; do
+            callgrind_annotate --inclusive=yes --threshold=100 "$dir/$v-$m.out" 2>/dev/null \
+                | perl -ne 'print "$2\t$1\n" if /^\s*([0-9,]+) \([ 0-9.]+%\)\s+\S*?:(\S+) \[/' \
+                | tr -d , > "$dir/$v-$m.incl"
+        done
+        awk -F'\t' -v v="$v" -v n="$CG_STATEMENTS" '
+            FNR == NR { w[$1] = $2; next }
+            { a[$1] = $2 }
+            END {
+                split("PostgresMain pg_analyze_and_rewrite_fixedparams pg_plan_queries soft_delete_trigger SPI_execute_plan heap_update ExecInsertIndexTuples", k, " ")
+                for (i = 1; i <= 7; i++) c[i] = (a[k[i]] - w[k[i]]) / n
+                printf "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d |\n", v, c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+                    c[1] - c[4], c[1] - c[4] + (c[4] > 0 ? c[6] + c[7] : 0) }' \
+            "$dir/$v-warm.incl" "$dir/$v-all.incl"
+    done
     if [ -n "${CG_KEEP:-}" ]; then     # keep the callgrind files (callgrind_annotate)
         mkdir -p "$CG_KEEP" && cp "$dir"/*.out "$dir"/per-statement.txt "$CG_KEEP"/
         echo "callgrind files kept in $CG_KEEP"
@@ -258,7 +288,9 @@ start_cluster
 setup_schema
 # the callgrind runs start from the freshly loaded tables
 [ "$CALLGRIND" = 0 ] || sql -d template1 -c "CREATE DATABASE cg_template TEMPLATE postgres"
-run_rounds
-report
+if (( ROUNDS > 0 )); then
+    run_rounds
+    report
+fi
 [ "$CALLGRIND" = 0 ] || instructions
 rk_say "bench finished; cluster stopped and removed"
