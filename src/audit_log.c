@@ -470,7 +470,8 @@ struct RkLogWriter
 	bool	   *pisnull;
 	/* batching only: rows formed but not yet written */
 	MemoryContext batchcxt;		/* their tuples; reset by every flush */
-	TupleTableSlot **slots;		/* BATCH_ROWS slots on part, made lazily */
+	TupleTableSlot **slots;		/* up to BATCH_ROWS slots on part */
+	int			nslots;			/* made so far (as the batch first grows) */
 	Datum	   *keys[BATCH_ROWS];	/* index key values of each row, */
 	bool	   *keynulls[BATCH_ROWS];	/* index after index */
 	int			nbatch;
@@ -527,10 +528,11 @@ writer_release(RkLogWriter *w)
 	writer_flush(w);
 	if (w->slots != NULL)
 	{
-		for (i = 0; i < BATCH_ROWS; i++)
+		for (i = 0; i < w->nslots; i++)
 			ExecDropSingleTupleTableSlot(w->slots[i]);
 		pfree(w->slots);
 		w->slots = NULL;
+		w->nslots = 0;
 	}
 	for (i = 0; i < w->nindexes; i++)
 	{
@@ -644,16 +646,20 @@ batch_row(RkLogWriter *w, TupleDesc desc)
 {
 	MemoryContext old;
 	HeapTuple	tup;
-	int			i;
 
 	if (w->slots == NULL)
 	{
+		if (w->batchcxt == NULL)
+			w->batchcxt = AllocSetContextCreate(w->mcxt, "rowkeeper audit batch",
+												ALLOCSET_DEFAULT_SIZES);
+		w->slots = MemoryContextAlloc(w->mcxt,
+									  sizeof(TupleTableSlot *) * BATCH_ROWS);
+	}
+	/* slots are made as the batch first grows: a one-row statement makes one */
+	if (w->nbatch == w->nslots)
+	{
 		old = MemoryContextSwitchTo(w->mcxt);
-		w->batchcxt = AllocSetContextCreate(w->mcxt, "rowkeeper audit batch",
-											ALLOCSET_DEFAULT_SIZES);
-		w->slots = palloc(sizeof(TupleTableSlot *) * BATCH_ROWS);
-		for (i = 0; i < BATCH_ROWS; i++)
-			w->slots[i] = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+		w->slots[w->nslots++] = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
 		MemoryContextSwitchTo(old);
 	}
 	old = MemoryContextSwitchTo(w->batchcxt);
