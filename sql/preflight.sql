@@ -111,6 +111,17 @@ SELECT status, detail LIKE '%set for role rk_pf_app%' AS names_the_role
 ROLLBACK;
 RESET statement_timeout;
 RESET log_min_duration_statement;
+-- tenant token mode needs the library preloaded (this cluster does not)
+SELECT status, detail FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name = 'settings.tenant_token_preload';
+BEGIN;
+SET LOCAL rowkeeper.tenant_mode = 'token';
+SELECT status, fix FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name = 'settings.tenant_token_preload';
+SET LOCAL session_preload_libraries = auto_explain, rowkeeper;   -- as the configuration would say
+SELECT status, detail FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name = 'settings.tenant_token_preload';
+ROLLBACK;
 
 ------------------------------------------------------------------------------
 -- hygiene

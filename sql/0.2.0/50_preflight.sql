@@ -281,6 +281,26 @@ BEGIN
         format('wal_level = %s.', s) || CASE WHEN s = 'minimal' THEN ' No WAL archiving, no standby, no base backup with pg_basebackup.' ELSE '' END,
         CASE WHEN s = 'minimal' THEN 'Set wal_level = replica (or logical) and restart.' END;
 
+    -- token mode signs tenants with a key that only a preloaded library
+    -- keeps secret; loaded late, the library refuses the key (src/tenant.c)
+    s := pg_catalog.current_setting('rowkeeper.tenant_mode', true);
+    RETURN QUERY
+    WITH lib AS (
+        SELECT EXISTS (SELECT FROM pg_catalog.unnest(pg_catalog.string_to_array(
+                           pg_catalog.current_setting('shared_preload_libraries') || ',' ||
+                           pg_catalog.current_setting('session_preload_libraries'), ',')) l
+                        WHERE pg_catalog.btrim(l, ' "') IN ('rowkeeper', '$libdir/rowkeeper')) AS preloaded)
+    SELECT 'settings.tenant_token_preload',
+           CASE WHEN s IS DISTINCT FROM 'token' OR lib.preloaded THEN 'ok' ELSE 'fail' END,
+           'rowkeeper.tenant_mode',
+           CASE WHEN s IS DISTINCT FROM 'token' THEN 'Tenant token mode is off.'
+                WHEN lib.preloaded THEN 'Token mode, and rowkeeper is preloaded: the key is never readable.'
+                ELSE 'Token mode, but rowkeeper is not in shared_preload_libraries or session_preload_libraries: '
+                     'backends load it late, so the key would have been readable and is refused (every tenant token fails).' END,
+           CASE WHEN s = 'token' AND NOT lib.preloaded
+                THEN 'Add rowkeeper to session_preload_libraries (or shared_preload_libraries), then replace rowkeeper.tenant_key.' END
+      FROM lib;
+
     s := pg_catalog.current_setting('log_min_duration_statement');
     RETURN QUERY SELECT 'settings.log_min_duration_statement', CASE WHEN s = '-1' THEN 'warn' ELSE 'ok' END,
         'log_min_duration_statement',
