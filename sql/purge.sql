@@ -33,6 +33,19 @@ SELECT * FROM last_run;
 SELECT count(*) AS left_expired FROM sessions WHERE expires_at < now();
 SELECT count(*) AS left_live FROM sessions;
 
+-- Without a batch_size, the first batch takes 1000 rows and the next ones
+-- grow towards 50 ms a batch (at most x4 a step): fewer than the 5 batches
+-- of 1000 that 5000 rows would take.
+CREATE TABLE events (id int PRIMARY KEY, at timestamptz NOT NULL);
+CREATE INDEX ON events (at);
+INSERT INTO events SELECT g, now() - interval '1 day' FROM generate_series(1, 6000) g;
+CALL rowkeeper.purge_expired('events', 'at', max_batches => 1);
+SELECT batches, rows_deleted, outcome FROM last_run;
+CALL rowkeeper.purge_expired('events', 'at');
+SELECT rows_deleted, batches < 5 AS grew, outcome FROM last_run;
+SELECT count(*) AS events_left FROM events;
+DROP TABLE events;
+
 -- Rows a RESTRICT foreign key still references are skipped and reported.
 CREATE TABLE invoices (id int PRIMARY KEY, due timestamptz NOT NULL);
 CREATE INDEX ON invoices (due);

@@ -4,12 +4,16 @@
 --
 -- Procedures (CALL, one COMMIT per batch) that DBAs schedule with pg_cron.
 -- One engine, rowkeeper._purge_rows(), deletes the rows of a table whose
--- purge column is older than a cutoff, in batches: each batch picks its
--- rows in the order of an index on the purge column (FOR UPDATE SKIP
--- LOCKED), the DELETE re-checks the whole purge condition (a row restored
--- or changed meanwhile is never deleted), runs under lock_timeout (a batch
--- that cannot get its locks is retried after a pause, never queues behind
--- the application), and commits together with the progress record in
+-- purge column is older than a cutoff, in batches: each batch is one
+-- DELETE of the ctids an index scan on the purge column returns (oldest
+-- first), and the DELETE re-checks the whole purge condition under its own
+-- row locks (EvalPlanQual: a row restored or changed meanwhile is never
+-- deleted).  The pick takes no row locks: a batch that meets a row the
+-- application holds waits for it at most lock_timeout, and is then retried
+-- with FOR UPDATE SKIP LOCKED (never queues behind the application); the
+-- following batches keep SKIP LOCKED for a while, then try the fast way
+-- again.  Without a batch_size, the batch size adapts so that a batch takes
+-- about 50 ms.  Each batch commits together with the progress record in
 -- rowkeeper.purge_runs.  Rows a RESTRICT / NO ACTION foreign key still
 -- references are skipped and counted, not a failed job.  Two runs of the
 -- same purge never overlap: the second finds the advisory lock taken and
@@ -134,15 +138,20 @@ COMMENT ON FUNCTION rowkeeper._purge_cutoff(interval, text) IS
 
 /*
  * One batch: pick up to batch_size rows (oldest first, in index order,
- * skipping rows other sessions have locked and the keys in skip), delete
- * them re-checking the purge condition, as the table's owner and under
- * lock_timeout (both set locally: this function's SET clause reverts them
- * when it returns).  Rows a foreign key still references are skipped and
- * returned in skip.  locked: the batch could not get its locks in time.
+ * skipping the keys in skip and, with skip_locked, rows other sessions
+ * have locked), delete them re-checking the purge condition, as the
+ * table's owner and under lock_timeout (both set locally: this function's
+ * SET clause reverts them when it returns).  Without skip_locked the pick
+ * locks nothing (the cheap way: the DELETE's own row locks and re-check are
+ * what keeps a restored row); a soft-delete table's batch always locks its
+ * rows, since rowkeeper.hard_delete() deletes by key.  Rows a foreign key
+ * still references are skipped and returned in skip.  locked: the batch
+ * could not get its locks in time (or was chosen as a deadlock victim, or
+ * met a row moved to another partition): nothing of it is left.
  */
 CREATE FUNCTION rowkeeper._purge_batch(tbl regclass, column_name name, cutoff timestamptz,
                                        where_equals jsonb, batch_size int, lock_timeout interval,
-                                       caller_path text, hard boolean,
+                                       caller_path text, hard boolean, skip_locked boolean,
                                        INOUT skip jsonb[], OUT deleted bigint, OUT skipped bigint,
                                        OUT locked boolean)
 LANGUAGE plpgsql VOLATILE
@@ -171,18 +180,20 @@ BEGIN
         PERFORM pg_catalog.set_config('role', owner, true);
     END IF;
     keyjson := (SELECT string_agg(format('%L, t.%I', k, k), ', ') FROM pg_catalog.unnest(keys) k);
-    -- the oldest rows, in index order, not locked by anyone else, not
-    -- known to be referenced; $1 cutoff, $2 where_equals, $3 batch size,
-    -- $4 keys to skip
+    -- the oldest rows, in index order, not known to be referenced (and,
+    -- with skip_locked, not locked by anyone else); $1 cutoff, $2
+    -- where_equals, $3 batch size, $4 keys to skip
     pick := format('FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $2) w WHERE %s%s '
-                   'ORDER BY t.%I LIMIT $3 FOR UPDATE OF t SKIP LOCKED',
+                   'ORDER BY t.%I LIMIT $3%s',
                    rel, tbl, cond,
                    CASE WHEN pg_catalog.cardinality(skip) > 0
                         THEN format(' AND NOT (pg_catalog.jsonb_build_object(%s) = ANY ($4))', keyjson) ELSE '' END,
-                   column_name);
-    -- one statement: pick and lock them, then delete exactly those tuples,
-    -- re-checking the purge condition (a row changed or restored meanwhile
-    -- stays).  A plain table: one TID scan over the picked ctids.  A
+                   column_name,
+                   CASE WHEN skip_locked OR hard THEN ' FOR UPDATE OF t SKIP LOCKED' ELSE '' END);
+    -- one statement: pick them, then delete exactly those tuples,
+    -- re-checking the purge condition (a row changed or restored since
+    -- the pick's snapshot is re-read and stays unless it still qualifies).
+    -- A plain table: one TID scan over the picked ctids.  A
     -- partitioned one: ctids repeat across partitions, so (tableoid, ctid)
     -- pairs, a TID lookup each (slower).
     IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = tbl) = 'p' THEN
@@ -242,19 +253,29 @@ BEGIN
                 END;
             END LOOP;
         END;
-    EXCEPTION WHEN lock_not_available THEN
+    EXCEPTION WHEN lock_not_available OR deadlock_detected OR serialization_failure THEN
         deleted := 0; skipped := 0; locked := true;
     END;
 END;
 $$;
 
-COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, int, interval, text, boolean, jsonb[]) IS
-'Internal: one batch of a table purge (as the table owner, under lock_timeout).';
+COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, int, interval, text, boolean, boolean, jsonb[]) IS
+'Internal: one batch of a table purge (as the table owner, under lock_timeout; row locks only with skip_locked).';
 
 /*
  * The batch loop.  A procedure that COMMITs cannot carry a SET clause, so
  * it pins search_path itself for each transaction; it runs with the
  * caller's rights and leaves every decision to the functions it calls.
+ *
+ * Batches take no row locks before their DELETE (the cheap way) until one
+ * times out on a row the application holds: that batch is retried at once
+ * with FOR UPDATE SKIP LOCKED, and so are the next 10, after which the
+ * cheap way is tried again.  Only batches that time out even with SKIP
+ * LOCKED (a table lock) count towards giving up after 10.  Without a
+ * batch_size, the size starts at 1000 rows and follows the time of the
+ * last full batch towards 50 ms (at most x4 / at least /2 per step, 100 to
+ * 100000 rows): per-batch costs (commit, progress record) stay small while
+ * row locks stay short.
  */
 CREATE PROCEDURE rowkeeper._purge_rows(run bigint, tbl regclass, column_name name, cutoff timestamptz,
                                        where_equals jsonb, batch_size int, max_batches int,
@@ -266,6 +287,10 @@ DECLARE
     started timestamptz := pg_catalog.clock_timestamp();
     batches int := 0;
     retries int := 0;
+    size int := coalesce(batch_size, 1000);
+    careful int := 0;
+    t0 timestamptz;
+    took float8;
     skip jsonb[] := '{}';
     b record;
     outcome text := 'done';
@@ -278,12 +303,14 @@ BEGIN
         IF max_duration IS NOT NULL AND pg_catalog.clock_timestamp() - started >= max_duration THEN
             outcome := 'stopped: max_duration'; EXIT;
         END IF;
+        t0 := pg_catalog.clock_timestamp();
         BEGIN
-            b := rowkeeper._purge_batch(tbl, column_name, cutoff, where_equals, batch_size, lock_timeout,
-                                        caller_path, hard, skip);
+            b := rowkeeper._purge_batch(tbl, column_name, cutoff, where_equals, size, lock_timeout,
+                                        caller_path, hard, careful > 0, skip);
         EXCEPTION WHEN OTHERS THEN
             failure := SQLERRM;
         END;
+        took := extract(epoch FROM pg_catalog.clock_timestamp() - t0);
         IF failure IS NOT NULL THEN
             PERFORM rowkeeper._purge_run_update(run, 0, 0, 0, 'failed', NULL, failure);
             COMMIT;
@@ -291,9 +318,14 @@ BEGIN
         END IF;
         skip := b.skip;
         IF b.locked THEN
-            retries := retries + 1;
             PERFORM rowkeeper._purge_run_update(run, 0, 0, 1);
             COMMIT;
+            IF careful = 0 AND NOT hard THEN
+                -- a row the application holds: again at once, skipping it
+                careful := 11;
+                CONTINUE;
+            END IF;
+            retries := retries + 1;
             IF retries >= 10 THEN
                 outcome := 'stopped: lock timeout'; EXIT;
             END IF;
@@ -303,7 +335,12 @@ BEGIN
         PERFORM rowkeeper._purge_run_update(run, b.deleted, b.skipped, 0);
         COMMIT;
         batches := batches + 1;
+        careful := greatest(careful - 1, 0);
         EXIT WHEN b.deleted = 0 AND b.skipped = 0;
+        IF batch_size IS NULL AND b.deleted + b.skipped >= size THEN
+            size := least(100000, greatest(100, size / 2,
+                                           least(size * 4, (size * 0.05 / greatest(took, 0.001))::int)));
+        END IF;
         IF pause > interval '0' THEN
             PERFORM pg_catalog.pg_sleep(extract(epoch FROM pause));
         END IF;
@@ -375,11 +412,11 @@ BEGIN
             PERFORM rowkeeper._require_column(tbl, k, caller);
         END LOOP;
     END IF;
-    IF batch_size IS NULL OR batch_size < 1 OR batch_size > 100000
+    IF batch_size < 1 OR batch_size > 100000
        OR max_batches < 1 OR max_duration <= interval '0'
        OR pause < interval '0' OR lock_timeout IS NULL OR lock_timeout <= interval '0' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('%s: batch_size must be 1 to 100000, max_batches and max_duration positive, pause not negative and lock_timeout positive', caller);
+            MESSAGE = format('%s: batch_size must be 1 to 100000 (or NULL: adaptive), max_batches and max_duration positive, pause not negative and lock_timeout positive', caller);
     END IF;
 END;
 $$;
@@ -475,7 +512,7 @@ CREATE PROCEDURE rowkeeper.purge_expired(tbl regclass,
                                          column_name name,
                                          older_than interval DEFAULT '0',
                                          where_equals jsonb DEFAULT NULL,
-                                         batch_size int DEFAULT 1000,
+                                         batch_size int DEFAULT NULL,
                                          max_batches int DEFAULT NULL,
                                          max_duration interval DEFAULT NULL,
                                          pause interval DEFAULT '0',
@@ -508,7 +545,7 @@ COMMENT ON PROCEDURE rowkeeper.purge_expired(regclass, name, interval, jsonb, in
  */
 CREATE PROCEDURE rowkeeper.purge_soft_deleted(tbl regclass,
                                               older_than interval DEFAULT '30 days',
-                                              batch_size int DEFAULT 1000,
+                                              batch_size int DEFAULT NULL,
                                               max_batches int DEFAULT NULL,
                                               max_duration interval DEFAULT NULL,
                                               pause interval DEFAULT '0',
