@@ -148,12 +148,20 @@ COMMENT ON FUNCTION rowkeeper._purge_cutoff(interval, text) IS
  * still references are skipped and returned in skip.  locked: the batch
  * could not get its locks in time (or was chosen as a deadlock victim, or
  * met a row moved to another partition): nothing of it is left.
+ *
+ * after: where the batch starts (column >= after), NULL at first; a batch
+ * bounded by a value returns that value.  The rows below it were deleted,
+ * or no longer qualify, or are skipped on purpose, so the next batch
+ * starts there instead of walking the index entries of the rows the last
+ * one deleted (dead but still indexed until VACUUM: the first scan to
+ * meet them visits each in the heap).  A row that comes to qualify with an
+ * older value while the run goes on is left to the next run.
  */
 CREATE FUNCTION rowkeeper._purge_batch(tbl regclass, column_name name, cutoff timestamptz,
                                        where_equals jsonb, batch_size int, lock_timeout interval,
                                        caller_path text, hard boolean, skip_locked boolean,
-                                       INOUT skip jsonb[], OUT deleted bigint, OUT skipped bigint,
-                                       OUT locked boolean)
+                                       INOUT skip jsonb[], INOUT after timestamptz,
+                                       OUT deleted bigint, OUT skipped bigint, OUT locked boolean)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -162,30 +170,39 @@ DECLARE
     owner name := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = tbl);
     rel text := rowkeeper._rel_ref(tbl);
     cond text := format('t.%I < $1', column_name);
+    w text := '';
+    cond_from text := '';
     keyjson text;
     pick text;
     del text;
     one text;
     victims jsonb[];
     victim jsonb;
+    bound timestamptz;
     n bigint;
 BEGIN
     deleted := 0; skipped := 0; locked := false;
+    -- where_equals: its values as a row of the table's type, joined in
+    -- (only when given: a join costs per row)
     IF where_equals IS NOT NULL THEN
         cond := cond || (SELECT string_agg(format(' AND t.%I = w.%I', j.key, j.key), '')
                            FROM pg_catalog.jsonb_each(where_equals) j);
+        w := format(', pg_catalog.jsonb_populate_record(NULL::%s, $2) w', tbl);
     END IF;
     PERFORM pg_catalog.set_config('lock_timeout', (extract(epoch FROM lock_timeout) * 1000)::bigint::text, true);
     IF owner <> current_user THEN
         PERFORM pg_catalog.set_config('role', owner, true);
     END IF;
     keyjson := (SELECT string_agg(format('%L, t.%I', k, k), ', ') FROM pg_catalog.unnest(keys) k);
-    -- the oldest rows, in index order, not known to be referenced (and,
-    -- with skip_locked, not locked by anyone else); $1 cutoff, $2
-    -- where_equals, $3 batch size, $4 keys to skip
-    pick := format('FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $2) w WHERE %s%s '
+    -- the oldest rows from after on, in index order, not known to be
+    -- referenced (and, with skip_locked, not locked by anyone else); $1
+    -- cutoff, $2 where_equals, $3 batch size, $4 keys to skip, $5 after
+    IF after IS NOT NULL THEN
+        cond_from := format(' AND t.%I >= $5', column_name);
+    END IF;
+    pick := format('FROM %s t%s WHERE %s%s%s '
                    'ORDER BY t.%I LIMIT $3%s',
-                   rel, tbl, cond,
+                   rel, w, cond, cond_from,
                    CASE WHEN pg_catalog.cardinality(skip) > 0
                         THEN format(' AND NOT (pg_catalog.jsonb_build_object(%s) = ANY ($4))', keyjson) ELSE '' END,
                    column_name,
@@ -198,13 +215,15 @@ BEGIN
     -- pairs, a TID lookup each (slower).
     IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = tbl) = 'p' THEN
         del := format('WITH v AS (SELECT t.tableoid AS o, t.ctid AS c %s) '
-                      'DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w '
+                      'DELETE FROM %s t%s '
                       'WHERE (t.tableoid, t.ctid) IN (SELECT v.o, v.c FROM v) AND %s',
-                      pick, rel, tbl, cond);
+                      pick, rel, CASE WHEN w <> '' THEN ' USING ' || pg_catalog.substr(w, 3) ELSE '' END,
+                      cond);
     ELSE
-        del := format('DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w '
+        del := format('DELETE FROM %s t%s '
                       'WHERE t.ctid = ANY (ARRAY(SELECT t.ctid %s)) AND %s',
-                      rel, tbl, pick, cond);
+                      rel, CASE WHEN w <> '' THEN ' USING ' || pg_catalog.substr(w, 3) ELSE '' END,
+                      pick, cond);
     END IF;
     -- a soft-delete table: its guard lets physical deletes through
     -- rowkeeper.hard_delete() only (the rows stay locked by the pick)
@@ -215,13 +234,35 @@ BEGIN
     END IF;
     BEGIN
         BEGIN
+            -- The cheap way, when nothing is to be skipped: the value
+            -- batch_size rows into the index bounds the batch, and the
+            -- DELETE finds its rows itself (column < that value, same
+            -- conditions), in one index scan, as a plain DELETE does; no
+            -- TID list to look up again.  It falls back on the TID list
+            -- when fewer rows are left, or when ties at the start leave
+            -- nothing below the bound.
+            IF NOT hard AND NOT skip_locked AND pg_catalog.cardinality(skip) = 0 THEN
+                EXECUTE format('SELECT t.%I FROM %s t%s WHERE %s%s ORDER BY t.%I OFFSET $3 LIMIT 1',
+                               column_name, rel, w, cond, cond_from, column_name)
+                   INTO bound USING cutoff, coalesce(where_equals, '{}'), batch_size, skip, after;
+            END IF;
             -- the table's triggers see the caller's search_path, as with a
             -- DELETE of their own (the statement itself names everything)
             PERFORM pg_catalog.set_config('search_path', caller_path, true);
+            IF bound IS NOT NULL THEN
+                EXECUTE format('DELETE FROM %s t%s WHERE %s%s AND t.%I < $6',
+                               rel, CASE WHEN w <> '' THEN ' USING ' || pg_catalog.substr(w, 3) ELSE '' END,
+                               cond, cond_from, column_name)
+                   USING cutoff, coalesce(where_equals, '{}'), batch_size, skip, after, bound;
+                GET DIAGNOSTICS deleted = ROW_COUNT;
+                IF deleted > 0 THEN
+                    after := bound;
+                END IF;
+            END IF;
             IF hard THEN
-                EXECUTE del INTO deleted USING cutoff, coalesce(where_equals, '{}'), batch_size, skip;
-            ELSE
-                EXECUTE del USING cutoff, coalesce(where_equals, '{}'), batch_size, skip;
+                EXECUTE del INTO deleted USING cutoff, coalesce(where_equals, '{}'), batch_size, skip, after;
+            ELSIF deleted = 0 THEN
+                EXECUTE del USING cutoff, coalesce(where_equals, '{}'), batch_size, skip, after;
                 GET DIAGNOSTICS deleted = ROW_COUNT;
             END IF;
         EXCEPTION WHEN foreign_key_violation THEN
@@ -229,7 +270,7 @@ BEGIN
             PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             EXECUTE format('SELECT pg_catalog.array_agg(s.k) FROM (SELECT pg_catalog.jsonb_build_object(%s) AS k %s) s',
                            keyjson, pick)
-               INTO victims USING cutoff, coalesce(where_equals, '{}'), batch_size, skip;
+               INTO victims USING cutoff, coalesce(where_equals, '{}'), batch_size, skip, after;
             one := format('DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w, '
                           'pg_catalog.jsonb_populate_record(NULL::%s, $3) v WHERE %s AND %s',
                           rel, tbl, tbl, cond,
@@ -259,7 +300,7 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, int, interval, text, boolean, boolean, jsonb[]) IS
+COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, int, interval, text, boolean, boolean, jsonb[], timestamptz) IS
 'Internal: one batch of a table purge (as the table owner, under lock_timeout; row locks only with skip_locked).';
 
 /*
@@ -292,6 +333,7 @@ DECLARE
     t0 timestamptz;
     took float8;
     skip jsonb[] := '{}';
+    after timestamptz;
     b record;
     outcome text := 'done';
 BEGIN
@@ -306,7 +348,7 @@ BEGIN
         t0 := pg_catalog.clock_timestamp();
         BEGIN
             b := rowkeeper._purge_batch(tbl, column_name, cutoff, where_equals, size, lock_timeout,
-                                        caller_path, hard, careful > 0, skip);
+                                        caller_path, hard, careful > 0, skip, after);
         EXCEPTION WHEN OTHERS THEN
             failure := SQLERRM;
         END;
@@ -317,6 +359,7 @@ BEGIN
             RETURN;
         END IF;
         skip := b.skip;
+        after := b.after;
         IF b.locked THEN
             PERFORM rowkeeper._purge_run_update(run, 0, 0, 1);
             COMMIT;

@@ -3,8 +3,9 @@
 #
 # What is measured, on one throwaway cluster (test/lib.sh;
 # synchronous_commit=off, shared_buffers=256MB, autovacuum off):
-#   table items: ROWS rows, the upper half soft-deleted 40 days ago, an index
-#   on deleted_at; the workload: pgbench, CLIENTS clients, single-row
+#   table items: ROWS rows, the upper half soft-deleted 40 days ago (SPREAD=1:
+#   one deletion time per row, a millisecond apart; SPREAD=0: one for all,
+#   as after one mass soft delete), an index on deleted_at; the workload: pgbench, CLIENTS clients, single-row
 #   UPDATEs of random live rows (test/bench/purge/update.pgbench), every
 #   transaction logged (pgbench -l) so that throughput and p99 latency are
 #   computed over exactly the window of each purge.
@@ -22,7 +23,7 @@
 #   per purged row, and the purge backend's CPU share (its CPU seconds over
 #   its wall-clock seconds, /proc).
 #
-# Usage (root): test/bench/purge.sh    ROWS=200000 ROUNDS=1 test/bench/purge.sh
+# Usage (root): test/bench/purge.sh    ROWS=200000 ROUNDS=1 SPREAD=0 test/bench/purge.sh
 #   PURGES="|pause => '20 ms'|batch_size => 5000" test/bench/purge.sh
 # The machine's other load shows in the figures: compare ratios.
 set -euo pipefail
@@ -31,6 +32,7 @@ set -euo pipefail
 ROWS=${ROWS:-2000000}
 CLIENTS=${CLIENTS:-2}
 ROUNDS=${ROUNDS:-3}
+SPREAD=${SPREAD:-1}
 PURGES=${PURGES:-"|pause => '10 ms'|pause => '50 ms'"}
 BASE_SECONDS=${BASE_SECONDS:-20}
 BENCH=$ROOT/test/bench/purge
@@ -46,7 +48,7 @@ sql() { rk_as_pg "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 val() { sql -Atc "$1"; }
 sql -c "CREATE EXTENSION rowkeeper"
 
-load() { sql -v rows="$ROWS" -f "$BENCH/setup.sql"; }
+load() { sql -v rows="$ROWS" -v spread="$SPREAD" -f "$BENCH/setup.sql"; }
 
 # workload NAME SECONDS: pgbench in the background, per-transaction log
 workload() {
@@ -135,7 +137,7 @@ for r in $(seq 1 "$ROUNDS"); do
     done
 done
 
-rk_say "results ($ROWS rows, $((ROWS / 2)) purged; workload: $CLIENTS clients of single-row UPDATEs; medians of $ROUNDS rounds)"
+rk_say "results ($ROWS rows, $((ROWS / 2)) purged, SPREAD=$SPREAD; workload: $CLIENTS clients of single-row UPDATEs; medians of $ROUNDS rounds)"
 echo
 echo "| | rows/s | vs DELETE | workload tps | vs alone | workload p99 | vs alone | WAL per row | purge CPU share |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
