@@ -4,17 +4,20 @@
 --
 -- Procedures (CALL, one COMMIT per batch) that DBAs schedule with pg_cron.
 -- One engine, rowkeeper._purge_rows(), deletes the rows of a table whose
--- purge column is older than a cutoff, in batches: each batch is one
--- DELETE of the ctids an index scan on the purge column returns (oldest
--- first), and the DELETE re-checks the whole purge condition under its own
--- row locks (EvalPlanQual: a row restored or changed meanwhile is never
--- deleted).  The pick takes no row locks: a batch that meets a row the
+-- purge column is older than a cutoff, in batches, oldest first in the
+-- order of an index on the purge column: a batch is one DELETE of the rows
+-- below the value batch_size rows into the index (its own index scan, as a
+-- plain DELETE's), or, when ties leave nothing below it, of the ctids the
+-- index scan returned; the next batch starts where the last one ended.
+-- The DELETE re-checks the whole purge condition under its own row locks
+-- (EvalPlanQual: a row restored or changed meanwhile is never deleted).
+-- No row is locked before the DELETE: a batch that meets a row the
 -- application holds waits for it at most lock_timeout, and is then retried
--- with FOR UPDATE SKIP LOCKED (never queues behind the application); the
--- following batches keep SKIP LOCKED for a while, then try the fast way
--- again.  Without a batch_size, the batch size adapts so that a batch takes
--- about 50 ms.  Each batch commits together with the progress record in
--- rowkeeper.purge_runs.  Rows a RESTRICT / NO ACTION foreign key still
+-- picking its rows FOR UPDATE SKIP LOCKED (never queues behind the
+-- application); the next 10 batches do the same, then the cheap way is
+-- tried again.  Without a batch_size, the batch size adapts so that a
+-- batch takes about 50 ms.  Each batch commits together with the progress
+-- record in rowkeeper.purge_runs.  Rows a RESTRICT / NO ACTION foreign key still
 -- references are skipped and counted, not a failed job.  Two runs of the
 -- same purge never overlap: the second finds the advisory lock taken and
 -- exits at once, recorded as such.  A run killed mid-way leaves only whole
