@@ -158,12 +158,14 @@ COMMENT ON FUNCTION rowkeeper._purge_cutoff(interval, text) IS
  * starts there instead of walking the index entries of the rows the last
  * one deleted (dead but still indexed until VACUUM: the first scan to
  * meet them visits each in the heap).  A row that comes to qualify with an
- * older value while the run goes on is left to the next run.
+ * older value while the run goes on is left to the next run.  by_value:
+ * try the value bound first (the caller turns it off for a while after a
+ * batch found ties instead).
  */
 CREATE FUNCTION rowkeeper._purge_batch(tbl regclass, column_name name, cutoff timestamptz,
                                        where_equals jsonb, batch_size int, lock_timeout interval,
                                        caller_path text, hard boolean, skip_locked boolean,
-                                       INOUT skip jsonb[], INOUT after timestamptz,
+                                       by_value boolean, INOUT skip jsonb[], INOUT after timestamptz,
                                        OUT deleted bigint, OUT skipped bigint, OUT locked boolean)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -244,7 +246,7 @@ BEGIN
             -- TID list to look up again.  It falls back on the TID list
             -- when fewer rows are left, or when ties at the start leave
             -- nothing below the bound.
-            IF NOT hard AND NOT skip_locked AND pg_catalog.cardinality(skip) = 0 THEN
+            IF by_value AND NOT hard AND NOT skip_locked AND pg_catalog.cardinality(skip) = 0 THEN
                 EXECUTE format('SELECT t.%I FROM %s t%s WHERE %s%s ORDER BY t.%I OFFSET $3 LIMIT 1',
                                column_name, rel, w, cond, cond_from, column_name)
                    INTO bound USING cutoff, coalesce(where_equals, '{}'), batch_size, skip, after;
@@ -303,7 +305,7 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, int, interval, text, boolean, boolean, jsonb[], timestamptz) IS
+COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, int, interval, text, boolean, boolean, boolean, jsonb[], timestamptz) IS
 'Internal: one batch of a table purge (as the table owner, under lock_timeout; row locks only with skip_locked).';
 
 /*
@@ -319,7 +321,8 @@ COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, i
  * batch_size, the size starts at 1000 rows and follows the time of the
  * last full batch towards 50 ms (at most x4 / at least /2 per step, 100 to
  * 100000 rows): per-batch costs (commit, progress record) stay small while
- * row locks stay short.
+ * row locks stay short.  A full batch the value bound could not bound
+ * (ties) sends the next 10 straight to the TID list.
  */
 CREATE PROCEDURE rowkeeper._purge_rows(run bigint, tbl regclass, column_name name, cutoff timestamptz,
                                        where_equals jsonb, batch_size int, max_batches int,
@@ -333,6 +336,7 @@ DECLARE
     retries int := 0;
     size int := coalesce(batch_size, 1000);
     careful int := 0;
+    ties int := 0;
     t0 timestamptz;
     took float8;
     skip jsonb[] := '{}';
@@ -351,7 +355,7 @@ BEGIN
         t0 := pg_catalog.clock_timestamp();
         BEGIN
             b := rowkeeper._purge_batch(tbl, column_name, cutoff, where_equals, size, lock_timeout,
-                                        caller_path, hard, careful > 0, skip, after);
+                                        caller_path, hard, careful > 0, ties = 0, skip, after);
         EXCEPTION WHEN OTHERS THEN
             failure := SQLERRM;
         END;
@@ -362,6 +366,13 @@ BEGIN
             RETURN;
         END IF;
         skip := b.skip;
+        -- a full batch that the value did not bound (ties): the TID list
+        -- straight away for the next 10 batches
+        IF ties > 0 THEN
+            ties := ties - 1;
+        ELSIF b.deleted >= size AND b.after IS NOT DISTINCT FROM after THEN
+            ties := 10;
+        END IF;
         after := b.after;
         IF b.locked THEN
             PERFORM rowkeeper._purge_run_update(run, 0, 0, 1);
