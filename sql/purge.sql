@@ -46,6 +46,21 @@ SELECT rows_deleted, batches < 5 AS grew, outcome FROM last_run;
 SELECT count(*) AS events_left FROM events;
 DROP TABLE events;
 
+-- A partitioned table, 300 rows with one value (ties: their batches, and
+-- the 10 after, go by TID list) before 3000 distinct ones (the batches after
+-- those are bounded by value), across both partitions: full batches,
+-- nothing left.
+CREATE TABLE parted (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE parted_old PARTITION OF parted FOR VALUES FROM ('2000-01-01') TO ('2020-01-01');
+CREATE TABLE parted_new PARTITION OF parted FOR VALUES FROM ('2020-01-01') TO ('2100-01-01');
+CREATE INDEX ON parted (at);
+INSERT INTO parted SELECT g, timestamptz '2019-12-31' + g * interval '1 hour' FROM generate_series(1, 3000) g;
+INSERT INTO parted SELECT g, timestamptz '2019-06-01' FROM generate_series(3001, 3300) g;
+CALL rowkeeper.purge_expired('parted', 'at', batch_size => 100);
+SELECT batches, rows_deleted, outcome FROM last_run;
+SELECT count(*) AS parted_left FROM parted;
+DROP TABLE parted;
+
 -- Rows a RESTRICT foreign key still references are skipped and reported.
 CREATE TABLE invoices (id int PRIMARY KEY, due timestamptz NOT NULL);
 CREATE INDEX ON invoices (due);
