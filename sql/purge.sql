@@ -33,6 +33,34 @@ SELECT * FROM last_run;
 SELECT count(*) AS left_expired FROM sessions WHERE expires_at < now();
 SELECT count(*) AS left_live FROM sessions;
 
+-- Without a batch_size, the first batch takes 1000 rows and the next ones
+-- grow towards 50 ms a batch (at most x4 a step): fewer than the 5 batches
+-- of 1000 that 5000 rows would take.
+CREATE TABLE events (id int PRIMARY KEY, at timestamptz NOT NULL);
+CREATE INDEX ON events (at);
+INSERT INTO events SELECT g, now() - interval '1 day' FROM generate_series(1, 6000) g;
+CALL rowkeeper.purge_expired('events', 'at', max_batches => 1);
+SELECT batches, rows_deleted, outcome FROM last_run;
+CALL rowkeeper.purge_expired('events', 'at');
+SELECT rows_deleted, batches < 5 AS grew, outcome FROM last_run;
+SELECT count(*) AS events_left FROM events;
+DROP TABLE events;
+
+-- A partitioned table, 300 rows with one value (ties: their batches, and
+-- the 10 after, go by TID list) before 3000 distinct ones (the batches after
+-- those are bounded by value), across both partitions: full batches,
+-- nothing left.
+CREATE TABLE parted (id int, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE parted_old PARTITION OF parted FOR VALUES FROM ('2000-01-01') TO ('2020-01-01');
+CREATE TABLE parted_new PARTITION OF parted FOR VALUES FROM ('2020-01-01') TO ('2100-01-01');
+CREATE INDEX ON parted (at);
+INSERT INTO parted SELECT g, timestamptz '2019-12-31' + g * interval '1 hour' FROM generate_series(1, 3000) g;
+INSERT INTO parted SELECT g, timestamptz '2019-06-01' FROM generate_series(3001, 3300) g;
+CALL rowkeeper.purge_expired('parted', 'at', batch_size => 100);
+SELECT batches, rows_deleted, outcome FROM last_run;
+SELECT count(*) AS parted_left FROM parted;
+DROP TABLE parted;
+
 -- Rows a RESTRICT foreign key still references are skipped and reported.
 CREATE TABLE invoices (id int PRIMARY KEY, due timestamptz NOT NULL);
 CREATE INDEX ON invoices (due);

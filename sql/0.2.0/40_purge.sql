@@ -4,13 +4,20 @@
 --
 -- Procedures (CALL, one COMMIT per batch) that DBAs schedule with pg_cron.
 -- One engine, rowkeeper._purge_rows(), deletes the rows of a table whose
--- purge column is older than a cutoff, in batches: each batch picks its
--- rows in the order of an index on the purge column (FOR UPDATE SKIP
--- LOCKED), the DELETE re-checks the whole purge condition (a row restored
--- or changed meanwhile is never deleted), runs under lock_timeout (a batch
--- that cannot get its locks is retried after a pause, never queues behind
--- the application), and commits together with the progress record in
--- rowkeeper.purge_runs.  Rows a RESTRICT / NO ACTION foreign key still
+-- purge column is older than a cutoff, in batches, oldest first in the
+-- order of an index on the purge column: a batch is one DELETE of the rows
+-- below the value batch_size rows into the index (its own index scan, as a
+-- plain DELETE's), or, when ties leave nothing below it, of the ctids the
+-- index scan returned; the next batch starts where the last one ended.
+-- The DELETE re-checks the whole purge condition under its own row locks
+-- (EvalPlanQual: a row restored or changed meanwhile is never deleted).
+-- No row is locked before the DELETE: a batch that meets a row the
+-- application holds waits for it at most lock_timeout, and is then retried
+-- picking its rows FOR UPDATE SKIP LOCKED (never queues behind the
+-- application); the next 10 batches do the same, then the cheap way is
+-- tried again.  Without a batch_size, the batch size adapts so that a
+-- batch takes about 50 ms.  Each batch commits together with the progress
+-- record in rowkeeper.purge_runs.  Rows a RESTRICT / NO ACTION foreign key still
 -- references are skipped and counted, not a failed job.  Two runs of the
 -- same purge never overlap: the second finds the advisory lock taken and
 -- exits at once, recorded as such.  A run killed mid-way leaves only whole
@@ -134,17 +141,32 @@ COMMENT ON FUNCTION rowkeeper._purge_cutoff(interval, text) IS
 
 /*
  * One batch: pick up to batch_size rows (oldest first, in index order,
- * skipping rows other sessions have locked and the keys in skip), delete
- * them re-checking the purge condition, as the table's owner and under
- * lock_timeout (both set locally: this function's SET clause reverts them
- * when it returns).  Rows a foreign key still references are skipped and
- * returned in skip.  locked: the batch could not get its locks in time.
+ * skipping the keys in skip and, with skip_locked, rows other sessions
+ * have locked), delete them re-checking the purge condition, as the
+ * table's owner and under lock_timeout (both set locally: this function's
+ * SET clause reverts them when it returns).  Without skip_locked the pick
+ * locks nothing (the cheap way: the DELETE's own row locks and re-check are
+ * what keeps a restored row); a soft-delete table's batch always locks its
+ * rows, since rowkeeper.hard_delete() deletes by key.  Rows a foreign key
+ * still references are skipped and returned in skip.  locked: the batch
+ * could not get its locks in time (or was chosen as a deadlock victim, or
+ * met a row moved to another partition): nothing of it is left.
+ *
+ * after: where the batch starts (column >= after), NULL at first; a batch
+ * bounded by a value returns that value.  The rows below it were deleted,
+ * or no longer qualify, or are skipped on purpose, so the next batch
+ * starts there instead of walking the index entries of the rows the last
+ * one deleted (dead but still indexed until VACUUM: the first scan to
+ * meet them visits each in the heap).  A row that comes to qualify with an
+ * older value while the run goes on is left to the next run.  by_value:
+ * try the value bound first (the caller turns it off for a while after a
+ * batch found ties instead).
  */
 CREATE FUNCTION rowkeeper._purge_batch(tbl regclass, column_name name, cutoff timestamptz,
                                        where_equals jsonb, batch_size int, lock_timeout interval,
-                                       caller_path text, hard boolean,
-                                       INOUT skip jsonb[], OUT deleted bigint, OUT skipped bigint,
-                                       OUT locked boolean)
+                                       caller_path text, hard boolean, skip_locked boolean,
+                                       by_value boolean, INOUT skip jsonb[], INOUT after timestamptz,
+                                       OUT deleted bigint, OUT skipped bigint, OUT locked boolean)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -153,48 +175,61 @@ DECLARE
     owner name := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = tbl);
     rel text := rowkeeper._rel_ref(tbl);
     cond text := format('t.%I OPERATOR(pg_catalog.<) $1', column_name);
+    w text := '';
+    cond_from text := '';
     keyjson text;
     pick text;
     del text;
     one text;
     victims jsonb[];
     victim jsonb;
+    bound timestamptz;
     n bigint;
 BEGIN
     deleted := 0; skipped := 0; locked := false;
+    -- where_equals: its values as a row of the table's type, joined in
+    -- (only when given: a join costs per row)
     IF where_equals IS NOT NULL THEN
         cond := cond || (SELECT string_agg(format(' AND t.%I %s w.%I', j.key,
                                                   rowkeeper._eq_operator(tbl, j.key), j.key), '')
                            FROM pg_catalog.jsonb_each(where_equals) j);
+        w := format(', pg_catalog.jsonb_populate_record(NULL::%s, $2) w', tbl);
     END IF;
     PERFORM pg_catalog.set_config('lock_timeout', (extract(epoch FROM lock_timeout) * 1000)::bigint::text, true);
     IF owner <> current_user THEN
         PERFORM pg_catalog.set_config('role', owner, true);
     END IF;
     keyjson := (SELECT string_agg(format('%L, t.%I', k, k), ', ') FROM pg_catalog.unnest(keys) k);
-    -- the oldest rows, in index order, not locked by anyone else, not
-    -- known to be referenced; $1 cutoff, $2 where_equals, $3 batch size,
-    -- $4 keys to skip
-    pick := format('FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $2) w WHERE %s%s '
-                   'ORDER BY t.%I LIMIT $3 FOR UPDATE OF t SKIP LOCKED',
-                   rel, tbl, cond,
+    -- the oldest rows from after on, in index order, not known to be
+    -- referenced (and, with skip_locked, not locked by anyone else); $1
+    -- cutoff, $2 where_equals, $3 batch size, $4 keys to skip, $5 after
+    IF after IS NOT NULL THEN
+        cond_from := format(' AND t.%I OPERATOR(pg_catalog.>=) $5', column_name);
+    END IF;
+    pick := format('FROM %s t%s WHERE %s%s%s '
+                   'ORDER BY t.%I LIMIT $3%s',
+                   rel, w, cond, cond_from,
                    CASE WHEN pg_catalog.cardinality(skip) > 0
                         THEN format(' AND NOT (pg_catalog.jsonb_build_object(%s) OPERATOR(pg_catalog.=) ANY ($4))', keyjson) ELSE '' END,
-                   column_name);
-    -- one statement: pick and lock them, then delete exactly those tuples,
-    -- re-checking the purge condition (a row changed or restored meanwhile
-    -- stays).  A plain table: one TID scan over the picked ctids.  A
+                   column_name,
+                   CASE WHEN skip_locked OR hard THEN ' FOR UPDATE OF t SKIP LOCKED' ELSE '' END);
+    -- one statement: pick them, then delete exactly those tuples,
+    -- re-checking the purge condition (a row changed or restored since
+    -- the pick's snapshot is re-read and stays unless it still qualifies).
+    -- A plain table: one TID scan over the picked ctids.  A
     -- partitioned one: ctids repeat across partitions, so (tableoid, ctid)
     -- pairs, a TID lookup each (slower).
     IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = tbl) = 'p' THEN
         del := format('WITH v AS (SELECT t.tableoid AS o, t.ctid AS c %s) '
-                      'DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w '
+                      'DELETE FROM %s t%s '
                       'WHERE (t.tableoid, t.ctid) OPERATOR(pg_catalog.=) ANY (SELECT v.o, v.c FROM v) AND %s',
-                      pick, rel, tbl, cond);
+                      pick, rel, CASE WHEN w <> '' THEN ' USING ' || pg_catalog.substr(w, 3) ELSE '' END,
+                      cond);
     ELSE
-        del := format('DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w '
+        del := format('DELETE FROM %s t%s '
                       'WHERE t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.ctid %s)) AND %s',
-                      rel, tbl, pick, cond);
+                      rel, CASE WHEN w <> '' THEN ' USING ' || pg_catalog.substr(w, 3) ELSE '' END,
+                      pick, cond);
     END IF;
     -- a soft-delete table: its guard lets physical deletes through
     -- rowkeeper.hard_delete() only (the rows stay locked by the pick)
@@ -205,13 +240,35 @@ BEGIN
     END IF;
     BEGIN
         BEGIN
+            -- The cheap way, when nothing is to be skipped: the value
+            -- batch_size rows into the index bounds the batch, and the
+            -- DELETE finds its rows itself (column < that value, same
+            -- conditions), in one index scan, as a plain DELETE does; no
+            -- TID list to look up again.  It falls back on the TID list
+            -- when fewer rows are left, or when ties at the start leave
+            -- nothing below the bound.
+            IF by_value AND NOT hard AND NOT skip_locked AND pg_catalog.cardinality(skip) = 0 THEN
+                EXECUTE format('SELECT t.%I FROM %s t%s WHERE %s%s ORDER BY t.%I OFFSET $3 LIMIT 1',
+                               column_name, rel, w, cond, cond_from, column_name)
+                   INTO bound USING cutoff, coalesce(where_equals, '{}'), batch_size, skip, after;
+            END IF;
             -- the table's triggers see the caller's search_path, as with a
             -- DELETE of their own (the statement itself names everything)
             PERFORM pg_catalog.set_config('search_path', caller_path, true);
+            IF bound IS NOT NULL THEN
+                EXECUTE format('DELETE FROM %s t%s WHERE %s%s AND t.%I OPERATOR(pg_catalog.<) $6',
+                               rel, CASE WHEN w <> '' THEN ' USING ' || pg_catalog.substr(w, 3) ELSE '' END,
+                               cond, cond_from, column_name)
+                   USING cutoff, coalesce(where_equals, '{}'), batch_size, skip, after, bound;
+                GET DIAGNOSTICS deleted = ROW_COUNT;
+                IF deleted > 0 THEN
+                    after := bound;
+                END IF;
+            END IF;
             IF hard THEN
-                EXECUTE del INTO deleted USING cutoff, coalesce(where_equals, '{}'), batch_size, skip;
-            ELSE
-                EXECUTE del USING cutoff, coalesce(where_equals, '{}'), batch_size, skip;
+                EXECUTE del INTO deleted USING cutoff, coalesce(where_equals, '{}'), batch_size, skip, after;
+            ELSIF deleted = 0 THEN
+                EXECUTE del USING cutoff, coalesce(where_equals, '{}'), batch_size, skip, after;
                 GET DIAGNOSTICS deleted = ROW_COUNT;
             END IF;
         EXCEPTION WHEN foreign_key_violation THEN
@@ -219,7 +276,7 @@ BEGIN
             PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             EXECUTE format('SELECT pg_catalog.array_agg(s.k) FROM (SELECT pg_catalog.jsonb_build_object(%s) AS k %s) s',
                            keyjson, pick)
-               INTO victims USING cutoff, coalesce(where_equals, '{}'), batch_size, skip;
+               INTO victims USING cutoff, coalesce(where_equals, '{}'), batch_size, skip, after;
             one := format('DELETE FROM %s t USING pg_catalog.jsonb_populate_record(NULL::%s, $2) w, '
                           'pg_catalog.jsonb_populate_record(NULL::%s, $3) v WHERE %s AND %s',
                           rel, tbl, tbl, cond,
@@ -243,19 +300,30 @@ BEGIN
                 END;
             END LOOP;
         END;
-    EXCEPTION WHEN lock_not_available THEN
+    EXCEPTION WHEN lock_not_available OR deadlock_detected OR serialization_failure THEN
         deleted := 0; skipped := 0; locked := true;
     END;
 END;
 $$;
 
-COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, int, interval, text, boolean, jsonb[]) IS
-'Internal: one batch of a table purge (as the table owner, under lock_timeout).';
+COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, int, interval, text, boolean, boolean, boolean, jsonb[], timestamptz) IS
+'Internal: one batch of a table purge (as the table owner, under lock_timeout; row locks only with skip_locked).';
 
 /*
  * The batch loop.  A procedure that COMMITs cannot carry a SET clause, so
  * it pins search_path itself for each transaction; it runs with the
  * caller's rights and leaves every decision to the functions it calls.
+ *
+ * Batches take no row locks before their DELETE (the cheap way) until one
+ * times out on a row the application holds: that batch is retried at once
+ * with FOR UPDATE SKIP LOCKED, and so are the next 10, after which the
+ * cheap way is tried again.  Only batches that time out even with SKIP
+ * LOCKED (a table lock) count towards giving up after 10.  Without a
+ * batch_size, the size starts at 1000 rows and follows the time of the
+ * last full batch towards 50 ms (at most x4 / at least /2 per step, 100 to
+ * 100000 rows): per-batch costs (commit, progress record) stay small while
+ * row locks stay short.  A full batch the value bound could not bound
+ * (ties) sends the next 10 straight to the TID list.
  */
 CREATE PROCEDURE rowkeeper._purge_rows(run bigint, tbl regclass, column_name name, cutoff timestamptz,
                                        where_equals jsonb, batch_size int, max_batches int,
@@ -267,7 +335,13 @@ DECLARE
     started timestamptz := pg_catalog.clock_timestamp();
     batches int := 0;
     retries int := 0;
+    size int := coalesce(batch_size, 1000);
+    careful int := 0;
+    ties int := 0;
+    t0 timestamptz;
+    took float8;
     skip jsonb[] := '{}';
+    after timestamptz;
     b record;
     outcome text := 'done';
 BEGIN
@@ -279,24 +353,39 @@ BEGIN
         IF max_duration IS NOT NULL AND pg_catalog.clock_timestamp() - started >= max_duration THEN
             outcome := 'stopped: max_duration'; EXIT;
         END IF;
+        t0 := pg_catalog.clock_timestamp();
         BEGIN
-            b := rowkeeper._purge_batch(tbl, column_name, cutoff, where_equals, batch_size, lock_timeout,
-                                        caller_path, hard, skip);
+            b := rowkeeper._purge_batch(tbl, column_name, cutoff, where_equals, size, lock_timeout,
+                                        caller_path, hard, careful > 0, ties = 0, skip, after);
         EXCEPTION WHEN OTHERS THEN
             failure := SQLERRM;
         END;
+        took := extract(epoch FROM pg_catalog.clock_timestamp() - t0);
         IF failure IS NOT NULL THEN
             PERFORM rowkeeper._purge_run_update(run, 0, 0, 0, 'failed', NULL, failure);
             COMMIT;
             RETURN;
         END IF;
         skip := b.skip;
+        -- a full batch that the value did not bound (ties): the TID list
+        -- straight away for the next 10 batches
+        IF ties > 0 THEN
+            ties := ties - 1;
+        ELSIF b.deleted >= size AND b.after IS NOT DISTINCT FROM after THEN
+            ties := 10;
+        END IF;
+        after := b.after;
         IF b.locked THEN
-            retries := retries + 1;
             PERFORM rowkeeper._purge_run_update(run, 0, 0, 1);
             COMMIT;
             -- a COMMIT ends the SET LOCAL: pin the path again at once
             PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+            IF careful = 0 AND NOT hard THEN
+                -- a row the application holds: again at once, skipping it
+                careful := 11;
+                CONTINUE;
+            END IF;
+            retries := retries + 1;
             IF retries >= 10 THEN
                 outcome := 'stopped: lock timeout'; EXIT;
             END IF;
@@ -308,7 +397,12 @@ BEGIN
         -- a COMMIT ends the SET LOCAL: pin the path again at once
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
         batches := batches + 1;
+        careful := greatest(careful - 1, 0);
         EXIT WHEN b.deleted = 0 AND b.skipped = 0;
+        IF batch_size IS NULL AND b.deleted + b.skipped >= size THEN
+            size := least(100000, greatest(100, size / 2,
+                                           least(size * 4, (size * 0.05 / greatest(took, 0.001))::int)));
+        END IF;
         IF pause > interval '0' THEN
             PERFORM pg_catalog.pg_sleep(extract(epoch FROM pause));
         END IF;
@@ -380,11 +474,11 @@ BEGIN
             PERFORM rowkeeper._require_column(tbl, k, caller);
         END LOOP;
     END IF;
-    IF batch_size IS NULL OR batch_size < 1 OR batch_size > 100000
+    IF batch_size < 1 OR batch_size > 100000
        OR max_batches < 1 OR max_duration <= interval '0'
        OR pause < interval '0' OR lock_timeout IS NULL OR lock_timeout <= interval '0' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('%s: batch_size must be 1 to 100000, max_batches and max_duration positive, pause not negative and lock_timeout positive', caller);
+            MESSAGE = format('%s: batch_size must be 1 to 100000 (or NULL: adaptive), max_batches and max_duration positive, pause not negative and lock_timeout positive', caller);
     END IF;
 END;
 $$;
@@ -483,7 +577,7 @@ CREATE PROCEDURE rowkeeper.purge_expired(tbl regclass,
                                          column_name name,
                                          older_than interval DEFAULT '0',
                                          where_equals jsonb DEFAULT NULL,
-                                         batch_size int DEFAULT 1000,
+                                         batch_size int DEFAULT NULL,
                                          max_batches int DEFAULT NULL,
                                          max_duration interval DEFAULT NULL,
                                          pause interval DEFAULT '0',
@@ -516,7 +610,7 @@ COMMENT ON PROCEDURE rowkeeper.purge_expired(regclass, name, interval, jsonb, in
  */
 CREATE PROCEDURE rowkeeper.purge_soft_deleted(tbl regclass,
                                               older_than interval DEFAULT '30 days',
-                                              batch_size int DEFAULT 1000,
+                                              batch_size int DEFAULT NULL,
                                               max_batches int DEFAULT NULL,
                                               max_duration interval DEFAULT NULL,
                                               pause interval DEFAULT '0',

@@ -1,6 +1,9 @@
 # 003_purge.pl: purge jobs where timing, crashes and the scheduler matter.
-#  - a purge gives up on a lock the application holds (lock_timeout, a few
-#    retries, outcome "stopped: lock timeout") instead of queueing behind it;
+#  - a purge gives up on a table lock the application holds (lock_timeout, a
+#    few retries, outcome "stopped: lock timeout") instead of queueing behind
+#    it;
+#  - a batch that waits lock_timeout for a row the application holds is
+#    retried with SKIP LOCKED: the run finishes, the row stays;
 #  - a purge killed mid-way (kill -9 of its backend) leaves whole committed
 #    batches only, its record says how far it got, and the next run marks
 #    it interrupted and finishes the job;
@@ -40,7 +43,8 @@ my ($ret, $stdout, $stderr) = $node->psql('postgres',
 is($ret, 0, 'purge returns while the application holds its lock');
 is($node->safe_psql('postgres',
         q{SELECT outcome || ' ' || lock_retries || ' ' || rows_deleted FROM rowkeeper.purge_runs ORDER BY id DESC LIMIT 1}),
-    'stopped: lock timeout 10 0', 'it retried, then stopped without deleting');
+    'stopped: lock timeout 11 0',
+    'it retried (once without row locks, then 10 times with SKIP LOCKED), then stopped without deleting');
 $app->query_safe('COMMIT');
 $app->quit;
 
@@ -70,6 +74,25 @@ is($node->safe_psql('postgres',
         q{SELECT string_agg(outcome, ', ' ORDER BY id) FROM rowkeeper.purge_runs WHERE id > 1}),
     'interrupted, done', 'the killed run is marked interrupted, the next one finishes');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM tok'), '0', 'every expired row is gone');
+
+# --- lock timeout: the application holds a row --------------------------------
+$node->safe_psql('postgres',
+    q{INSERT INTO tok SELECT g, now() - interval '1 day' FROM generate_series(1, 2000) g});
+$app = $node->background_psql('postgres');
+$app->query_safe('BEGIN');
+$app->query_safe(q{UPDATE tok SET expires_at = now() + interval '1 day' WHERE id = 1});
+($ret, $stdout, $stderr) = $node->psql('postgres',
+    q{CALL rowkeeper.purge_expired('tok', 'expires_at', lock_timeout => '20ms')},
+    timeout => 60);
+is($ret, 0, 'purge returns while the application holds a row');
+is($node->safe_psql('postgres',
+        q{SELECT outcome || ' ' || lock_retries || ' ' || rows_deleted FROM rowkeeper.purge_runs ORDER BY id DESC LIMIT 1}),
+    'done 1 1999', 'the batch that met the row was retried skipping it; the others went');
+$app->query_safe('COMMIT');
+$app->quit;
+is($node->safe_psql('postgres', q{SELECT string_agg(id || ' ' || (expires_at > now()), ',') FROM tok}),
+    '1 true', 'the restored row is kept');
+$node->safe_psql('postgres', 'TRUNCATE tok');
 
 # --- pg_cron -----------------------------------------------------------------
 $node->safe_psql('postgres', q{
