@@ -106,7 +106,6 @@ RESET ROLE;
 -- data: two tenants, written through the application role with a context
 SET ROLE rk_app;
 SET search_path = app;
-SELECT rowkeeper.set_context(actor => 'seed', tenant => '1');   -- warns: outside a transaction block
 BEGIN;
 SELECT rowkeeper.set_context(actor => 'seed', tenant => '1', request_id => 'seed-1');
 INSERT INTO tenants (tenant_id, name, plan) VALUES (1, 'Acme', 'pro');
