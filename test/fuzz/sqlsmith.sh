@@ -93,6 +93,9 @@ echo "most frequent error messages (numbers and quoted names folded):"
 grep -E '\] [0-9A-Z]{5} rk_app@fuzz ERROR:' "$RK_WORK/fuzz-run.log" \
     | sed -E 's/.* ([0-9A-Z]{5}) rk_app@fuzz ERROR:  /\1 /; s/"[^"]*"/"…"/g; s/[0-9]+/N/g' \
     | cut -c1-90 | sort | uniq -c | sort -rn | head -n 15 || true
+echo "internal errors (class XX), by message:"
+grep -E '\] XX[0-9A-Z]{3} rk_app@fuzz ERROR:' "$RK_WORK/fuzz-run.log" \
+    | sed -E 's/.* rk_app@fuzz ERROR:  //' | sort | uniq -c | sort -rn | head -n 10 || true
 echo "errors that name rowkeeper:"
 grep -E 'rk_app@fuzz ERROR:.*(rowkeeper|rk_)' "$RK_WORK/fuzz-run.log" \
     | sed -E 's/.* ([0-9A-Z]{5}) rk_app@fuzz ERROR:  /\1 /; s/[0-9]+/N/g' | cut -c1-120 \
