@@ -4,8 +4,8 @@
 # tenant switches (rowkeeper.set_context() in every transaction, and a
 # transaction that switches tenant twice) on two tables with every
 # capability (soak.acct: audit row mode; soak.item: statement mode), while
-# one more session, as a superuser, runs purge_soft_deleted() on both and
-# seals the audit log every half second.
+# one more session, as a superuser, runs purge_soft_deleted() on both (rows
+# soft-deleted over 2 s ago) and seals the audit log every half second.
 #
 #   SOAK_CLIENTS=4     application sessions
 #   SOAK_SECONDS=180   duration
@@ -17,10 +17,11 @@
 # Every client transaction writes its change and, in the same statement, a
 # row of soak.ledger; so the ledger is exactly the committed changes.
 # Afterwards test/soak/verify.sql checks that the audit log holds exactly one
-# entry per ledger row (per table, row and operation), one DELETE per
-# purged row and none per live row, entries under the row's tenant only,
-# balances equal to the committed UPDATEs, the deleted state equal to soft
-# deletes minus restores, and a hash chain that verifies.  pgbench retries
+# entry per ledger row (per table, key and operation), one DELETE per purge
+# (a key lives again when re-inserted), entries under the key's tenant
+# only, committed UPDATEs equal to the live balance plus the balances the
+# purges logged, soft deletes minus restores equal to purges plus the
+# current deleted state, and a hash chain that verifies.  pgbench retries
 # serialization failures and deadlocks (--max-tries); any other error aborts
 # a client, and that fails the soak.  Exit status non-zero on any violation.
 set -euo pipefail
@@ -60,7 +61,7 @@ audit_max=$(as_pg "$PG_BINDIR/psql" -X -At -U postgres -d soak -c 'SELECT coales
 rk_say "soak: $SOAK_CLIENTS clients + 1 purging, ${SOAK_SECONDS}s"
 scripts=()
 for t in acct item; do
-    scripts+=(-f "$RK_WORK/update_$t.sql@40" -f "$RK_WORK/insert_$t.sql@5"
+    scripts+=(-f "$RK_WORK/update_$t.sql@40" -f "$RK_WORK/insert_$t.sql@10"
               -f "$RK_WORK/soft_delete_$t.sql@15" -f "$RK_WORK/restore_$t.sql@10"
               -f "$RK_WORK/switch_$t.sql@10")
 done
@@ -102,11 +103,12 @@ if [ -n "${SOAK_TAMPER:-}" ]; then
     echo "SOAK_TAMPER: adding a ledger row no audit entry matches"
     as_pg "$PG_BINDIR/psql" -X -q -U postgres -d soak -c "INSERT INTO soak.ledger (tbl, id, op, tenant) VALUES ('acct', 1, 'UPDATE', 2)"
 fi
-as_pg "$PG_BINDIR/psql" -X -q -U postgres -d soak -v audit_max="$audit_max" -v rows="$SOAK_ROWS" \
+as_pg "$PG_BINDIR/psql" -X -q -U postgres -d soak -v audit_max="$audit_max" -v rows="$SOAK_ROWS" -v tenants="$SOAK_TENANTS" \
     -f "$RK_WORK/verify.sql" | tee "$RK_WORK/verify.out"
 grep -q 'FAILED CHECK *|' "$RK_WORK/verify.out" && status=1
 committed=$(grep -E '^number of transactions actually processed' "$RK_WORK/pgbench.out" | grep -oE '[0-9]+' | head -n 1 || true)
+changes=$(as_pg "$PG_BINDIR/psql" -X -At -U postgres -d soak -c "SELECT (SELECT count(*) FROM soak.ledger) || ' changes committed (' || (SELECT string_agg(op || ' ' || n, ', ' ORDER BY op) FROM (SELECT op, count(*) n FROM soak.ledger GROUP BY op) s) || '), ' || (SELECT count(*) FROM rowkeeper.audit_log WHERE op = 'DELETE' AND schema_name = 'soak') || ' rows purged'")
 echo
-echo "soak: $SOAK_CLIENTS clients x ${SOAK_SECONDS}s, ${committed:-?} transactions committed; $(grep -q 'FAILED CHECK *|' "$RK_WORK/verify.out" && echo 'accounting FAILED' || echo 'audit log accounts for every change exactly once')"
+echo "soak: $SOAK_CLIENTS clients x ${SOAK_SECONDS}s, ${committed:-?} transactions, $changes; $(grep -q 'FAILED CHECK *|' "$RK_WORK/verify.out" && echo 'accounting FAILED' || echo 'audit log accounts for every change exactly once')"
 [ "$status" = 0 ] && echo PASS || echo FAIL
 exit $status
