@@ -64,6 +64,8 @@ autovacuum = off
 log_line_prefix = '%m [%p] %e '
 CONF
     if [ -n "${VALGRIND:-}" ]; then
+        # --error-exitcode=0: a backend exiting non-zero would make the
+        # postmaster reset every session; errors are read from the logs
         exe=$RK_WORK/postgres-valgrind
         cat >"$exe" <<WRAP
 #!/bin/sh
