@@ -25,12 +25,14 @@
 #
 #   MEMCHECK_REGRESS  regress files for valgrind (default: all of them, a
 #                     few minutes; e.g. "install audit uninstall" for fewer)
+#   MEMCHECK_ISOLATION  isolation specs for valgrind (default: all; empty: none)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "run as root (it installs packages and the extension)"; exit 2; }
 
 MODE=${1:-all}
 MEMCHECK_REGRESS=${MEMCHECK_REGRESS:-$(make -C "$ROOT" -s print-REGRESS)}
+MEMCHECK_ISOLATION=${MEMCHECK_ISOLATION-$(make -C "$ROOT" -s print-ISOLATION)}
 
 rk_install_deps valgrind
 status=0
@@ -148,6 +150,7 @@ if [ "$MODE" = valgrind ] || [ "$MODE" = all ]; then
     start=$(date +%s)
     VALGRIND=1 start_server vg
     run_suite valgrind-regress REGRESS="$MEMCHECK_REGRESS" ISOLATION= TAP_TESTS=
+    [ -z "$MEMCHECK_ISOLATION" ] || run_suite valgrind-isolation REGRESS= ISOLATION="$MEMCHECK_ISOLATION" TAP_TESTS=
     rk_stop_clusters
     # one error block per "==pid== <kind>" line up to the next blank line;
     # a block with a rowkeeper.so frame is ours
@@ -160,7 +163,7 @@ if [ "$MODE" = valgrind ] || [ "$MODE" = all ]; then
     ' "$RK_WORK"/vg/*.log 2>"$RK_WORK/vg-counts.txt" || true
     read -r vg_ours vg_theirs <"$RK_WORK/vg-counts.txt"
     procs=$(ls "$RK_WORK"/vg/*.log | wc -l)
-    summary+=("valgrind: $(echo "$MEMCHECK_REGRESS" | wc -w) regress files in $(( $(date +%s) - start ))s, $procs processes traced; errors with a rowkeeper.so frame: $vg_ours; server-only errors (not ours, not fatal): $vg_theirs")
+    summary+=("valgrind: $(echo "$MEMCHECK_REGRESS" | wc -w) regress files and $(echo "$MEMCHECK_ISOLATION" | wc -w) isolation specs in $(( $(date +%s) - start ))s, $procs processes traced; errors with a rowkeeper.so frame: $vg_ours; server-only errors (not ours, not fatal): $vg_theirs")
     if [ "$vg_theirs" != 0 ]; then
         echo "server-only valgrind errors, by first frame:"
         grep -hE '^==[0-9]+== +at ' "$RK_WORK/vg-server.txt" | sed -E 's/^==[0-9]+== +at 0x[0-9A-F]+: //' \
