@@ -52,11 +52,37 @@ if grep -qE '^not ok|Dubious|Result: FAIL' "$RK_WORK/tap.out"; then
     done
 fi
 
+rk_stop_clusters
+
+# The reliability runs, short: the regress and isolation suites again with
+# an -fsanitize=undefined build (test/memcheck.sh asan; AddressSanitizer
+# where the server starts with it), and a fixed-seed SQLsmith run with its
+# invariants (test/fuzz/sqlsmith.sh).  RK_CHECK_RELIABILITY=0 skips them;
+# RK_FUZZ_SECONDS sets the fuzz time.  Each counts as one test below.
+extra_passed=0 extra_failed=0
+run_extra() {   # run_extra LABEL command...
+    local label=$1; shift
+    rk_say "$label"
+    if "$@" > "$RK_WORK/$label.out" 2>&1; then
+        extra_passed=$((extra_passed + 1)); echo "$label: ok"
+    else
+        extra_failed=$((extra_failed + 1)); status=1
+        echo "$label: FAILED (last lines of $RK_WORK/$label.out)"; tail -n 40 "$RK_WORK/$label.out"
+    fi
+}
+if [ "${RK_CHECK_RELIABILITY:-1}" != 0 ]; then
+    run_extra sanitize bash "$ROOT/test/memcheck.sh" asan
+    run_extra fuzz env FUZZ_SECONDS="${RK_FUZZ_SECONDS:-30}" FUZZ_SEED=1 \
+        bash "$ROOT/test/fuzz/sqlsmith.sh"
+fi
+
 # One closing line over every test file of every kind (regress and isolation:
-# "test NAME ... ok|FAILED"; prove: "test/t/NAME.pl .. ok|Dubious|Failed").
+# "test NAME ... ok|FAILED"; prove: "test/t/NAME.pl .. ok|Dubious|Failed"),
+# plus the reliability runs.
 all_out() { cat "$RK_WORK"/{regress,isolation,tap}.out 2>/dev/null; }
 passed=$(all_out | grep -cE '^(test [^ ]+ +\.\.\. ok|\[[0-9:]+\] test/t/[^ ]+ \.\.+ ok)' || true)
 failed=$(all_out | grep -cE '^(test [^ ]+ +\.\.\. FAILED|\[[0-9:]+\] test/t/[^ ]+ \.\.+ *$)' || true)
+passed=$((passed + extra_passed)); failed=$((failed + extra_failed))
 [ "$status" = 0 ] || [ "$failed" -gt 0 ] || failed=1
 echo
 echo "${passed} passed, ${failed} failed"

@@ -140,6 +140,23 @@ COMMENT ON FUNCTION rowkeeper._purge_cutoff(interval, text) IS
 'Internal: now() - older_than, refusing a negative interval.';
 
 /*
+ * The adaptive batch size: the next batch's size after one of size rows
+ * took took seconds, aiming at 50 ms a batch, at most four times larger
+ * and at least half as large as the last, within 100 to 100,000 rows.
+ */
+CREATE FUNCTION rowkeeper._purge_next_size(size int, took float8)
+RETURNS int
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT LEAST(100000, GREATEST(100, size / 2,
+                 LEAST(size * 4, (size * 0.05::float8 / GREATEST(took, 0.001::float8))::int)))
+$$;
+
+COMMENT ON FUNCTION rowkeeper._purge_next_size(int, float8) IS
+'Internal: the purge''s adaptive batch size after a batch of size rows took took seconds (towards 50 ms a batch).';
+
+/*
  * One batch: pick up to batch_size rows (oldest first, in index order,
  * skipping the keys in skip and, with skip_locked, rows other sessions
  * have locked), delete them re-checking the purge condition, as the
@@ -400,8 +417,7 @@ BEGIN
         careful := greatest(careful - 1, 0);
         EXIT WHEN b.deleted = 0 AND b.skipped = 0;
         IF batch_size IS NULL AND b.deleted + b.skipped >= size THEN
-            size := least(100000, greatest(100, size / 2,
-                                           least(size * 4, (size * 0.05 / greatest(took, 0.001))::int)));
+            size := rowkeeper._purge_next_size(size, took);
         END IF;
         IF pause > interval '0' THEN
             PERFORM pg_catalog.pg_sleep(extract(epoch FROM pause));
