@@ -34,6 +34,13 @@ SELECT * FROM rowkeeper.assert_isolated('customers');
 SELECT * FROM rowkeeper.assert_isolated('invoices', '20', '10', 'rk_safe_app');
 -- an empty table: made-up tenants, read probes only
 SELECT * FROM rowkeeper.assert_isolated('contracts');
+-- a role that may only read: the write probes are refused by privilege,
+-- which is no leak (not reported as one)
+CREATE ROLE rk_safe_reader;
+GRANT SELECT ON customers TO rk_safe_reader;
+SELECT * FROM rowkeeper.assert_isolated('customers', '10', '20', 'rk_safe_reader');
+REVOKE ALL ON customers FROM rk_safe_reader;
+DROP ROLE rk_safe_reader;
 -- what it does is rolled back; the role is back
 SELECT count(*) AS customers, current_user FROM customers;
 -- a leak: someone turned FORCE off, so the owner sees every tenant

@@ -549,6 +549,7 @@ DECLARE
     n_foreign bigint;
     n bigint;
     err text;
+    code text;
     state text;
 BEGIN
     IF tbl IS NULL THEN
@@ -658,11 +659,14 @@ BEGIN
                                'SELECT count(*) FROM u', tbl, col, col, col, typ) INTO n USING other;
                 state := CASE WHEN n = 0 THEN '0 rows updated' ELSE format('LEAK: %s rows updated', n) END;
             EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-                state := 'LEAK: reached rows of the other tenant: ' || err;
+                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, code = RETURNED_SQLSTATE;
+                -- a role without the privilege cannot update any row
+                state := CASE WHEN code = '42501' AND err LIKE 'permission denied%'
+                              THEN 'refused: ' || err
+                              ELSE 'LEAK: reached rows of the other tenant: ' || err END;
             END;
             names := names || format('tenant %s cannot update rows of %s', me, other);
-            oks := oks || (state = '0 rows updated');
+            oks := oks || (state = '0 rows updated' OR state LIKE 'refused: permission denied%');
             details := details || state;
 
             BEGIN
@@ -670,11 +674,13 @@ BEGIN
                                'SELECT count(*) FROM d', tbl, col, typ) INTO n USING other;
                 state := CASE WHEN n = 0 THEN '0 rows deleted' ELSE format('LEAK: %s rows deleted', n) END;
             EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-                state := 'LEAK: reached rows of the other tenant: ' || err;
+                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, code = RETURNED_SQLSTATE;
+                state := CASE WHEN code = '42501' AND err LIKE 'permission denied%'
+                              THEN 'refused: ' || err
+                              ELSE 'LEAK: reached rows of the other tenant: ' || err END;
             END;
             names := names || format('tenant %s cannot delete rows of %s', me, other);
-            oks := oks || (state = '0 rows deleted');
+            oks := oks || (state = '0 rows deleted' OR state LIKE 'refused: permission denied%');
             details := details || state;
 
             -- a copy of a visible row, re-labelled for the other tenant
@@ -687,6 +693,7 @@ BEGIN
                 EXCEPTION WHEN insufficient_privilege THEN
                     GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
                     state := CASE WHEN err LIKE 'new row violates row-level security policy%'
+                                       OR err LIKE 'permission denied%'
                                   THEN 'refused: ' || err ELSE 'inconclusive: ' || err END;
                 WHEN OTHERS THEN
                     GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
