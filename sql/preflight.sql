@@ -111,6 +111,15 @@ SELECT status, detail LIKE '%set for role rk_pf_app%' AS names_the_role
 ROLLBACK;
 RESET statement_timeout;
 RESET log_min_duration_statement;
+-- wal_compression, once tables are audited
+BEGIN;
+SET LOCAL wal_compression = off;
+SELECT status, detail LIKE '%full-page images%' AS says_why, fix FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name = 'settings.wal_compression' AND EXISTS (SELECT FROM rowkeeper.audited_tables);
+SET LOCAL wal_compression = pglz;
+SELECT status, fix FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name = 'settings.wal_compression';
+ROLLBACK;
 -- tenant token mode needs the library preloaded (this cluster does not)
 SELECT status, detail FROM rowkeeper.preflight('{rk_preflight}')
  WHERE check_name = 'settings.tenant_token_preload';

@@ -301,6 +301,22 @@ BEGIN
                 THEN 'Add rowkeeper to session_preload_libraries (or shared_preload_libraries), then replace rowkeeper.tenant_key.' END
       FROM lib;
 
+    -- the history index's keys are random, so after each checkpoint the
+    -- first audited write to each of its leaf pages logs the whole page
+    s := pg_catalog.current_setting('wal_compression');
+    RETURN QUERY
+    WITH audited AS (SELECT pg_catalog.count(*) AS n FROM rowkeeper.audited_tables)
+    SELECT 'settings.wal_compression',
+           CASE WHEN s = 'off' AND a.n > 0 THEN 'warn' ELSE 'ok' END,
+           'wal_compression',
+           format('wal_compression = %s; %s audited tables.', s, a.n) ||
+           CASE WHEN s = 'off' AND a.n > 0
+                THEN ' Audited writes log full-page images of the audit log''s history index after each checkpoint; uncompressed, they can double the WAL.'
+                ELSE '' END,
+           CASE WHEN s = 'off' AND a.n > 0
+                THEN 'Set wal_compression = lz4 (or pglz; reload, no restart).' END
+      FROM audited a;
+
     s := pg_catalog.current_setting('log_min_duration_statement');
     RETURN QUERY SELECT 'settings.log_min_duration_statement', CASE WHEN s = '-1' THEN 'warn' ELSE 'ok' END,
         'log_min_duration_statement',
