@@ -316,14 +316,16 @@ soft_delete_column(Relation rel)
 	return -1;
 }
 
-/* Resolve everything that depends only on the table and the trigger. */
+/*
+ * Resolve everything that depends only on the table and the trigger, into
+ * cfg's own memory context.
+ */
 static void
-resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata,
-					 MemoryContext mcxt)
+resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata)
 {
 	Relation	rel = trigdata->tg_relation;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
-	MemoryContext old = MemoryContextSwitchTo(mcxt);
+	MemoryContext old = MemoryContextSwitchTo(cfg->cxt);
 	int			i;
 
 	cfg->relid = RelationGetRelid(rel);
@@ -342,7 +344,7 @@ resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata,
 
 		cfg->logged[i] = !att->attisdropped;
 		if (!att->attisdropped)
-			rk_json_column_init(&cfg->cols[i], att->atttypid, mcxt);
+			rk_json_column_init(&cfg->cols[i], att->atttypid, cfg->cxt);
 	}
 	parse_audit_options(cfg, trigdata->tg_trigger, rel);
 	cfg->soft_delete_att = soft_delete_column(rel);
@@ -451,7 +453,7 @@ get_audit_config(TriggerData *trigdata)
 	cfg = MemoryContextAllocZero(cxt, sizeof(AuditConfig));
 	cfg->cxt = cxt;
 	invals = audit_cache_invals;
-	resolve_audit_config(cfg, trigdata, cxt);
+	resolve_audit_config(cfg, trigdata);
 
 	/* complete: keep it, and retire the one it replaces */
 	MemoryContextSetParent(cxt, audit_cache_cxt);
@@ -485,12 +487,11 @@ text_copy(const text *t)
  * and a nested trigger call may do that while an outer one still holds it.
  */
 static text *
-role_name(AuditConfig *cfg, Oid roleid, Oid *cached_id, text **cached_name,
-		  MemoryContext mcxt)
+role_name(AuditConfig *cfg, Oid roleid, Oid *cached_id, text **cached_name)
 {
 	if (*cached_id != roleid)
 	{
-		MemoryContext old = MemoryContextSwitchTo(mcxt);
+		MemoryContext old = MemoryContextSwitchTo(cfg->cxt);
 
 		/* a long-lived cache: the name it replaces must not pile up */
 		if (*cached_name != NULL)
@@ -634,8 +635,7 @@ set_jsonb(Datum *values, bool *isnull, int col, Jsonb *jb)
  */
 static void
 write_log_row(AuditConfig *cfg, RkLogWriter *w, const char *op, Jsonb *row_key,
-			  Jsonb *old_key, Jsonb *old_row, Jsonb *new_row,
-			  MemoryContext mcxt)
+			  Jsonb *old_key, Jsonb *old_row, Jsonb *new_row)
 {
 	Datum		values[RKL_NCOLUMNS];
 	bool		isnull[RKL_NCOLUMNS];
@@ -657,9 +657,9 @@ write_log_row(AuditConfig *cfg, RkLogWriter *w, const char *op, Jsonb *row_key,
 	set_jsonb(values, isnull, RKL_NEW_ROW, new_row);
 	set_text(values, isnull, RKL_ACTOR, rk_context_actor());
 	values[RKL_DB_USER] = PointerGetDatum(role_name(cfg, GetUserId(), &cfg->cached_userid,
-													&cfg->cached_username, mcxt));
+													&cfg->cached_username));
 	values[RKL_ROLE_USER] = PointerGetDatum(role_name(cfg, GetOuterUserId(), &cfg->cached_outerid,
-													  &cfg->cached_outername, mcxt));
+													  &cfg->cached_outername));
 	values[RKL_SESSION_USER] = PointerGetDatum(text_copy(session_user_name));
 	values[RKL_CLIENT_ADDR] = client_addr;
 	isnull[RKL_CLIENT_ADDR] = client_addr_null;
@@ -705,15 +705,14 @@ update_op(AuditConfig *cfg, TupleTableSlot *oldslot, TupleTableSlot *newslot)
  */
 static void
 log_change(AuditConfig *cfg, RkLogWriter *w, TriggerEvent ev,
-		   TupleTableSlot *oldslot, TupleTableSlot *newslot,
-		   MemoryContext mcxt)
+		   TupleTableSlot *oldslot, TupleTableSlot *newslot)
 {
 	if (TRIGGER_FIRED_BY_INSERT(ev))
 		write_log_row(cfg, w, "INSERT", row_image(cfg, newslot, NULL, true),
-					  NULL, NULL, row_image(cfg, newslot, NULL, false), mcxt);
+					  NULL, NULL, row_image(cfg, newslot, NULL, false));
 	else if (TRIGGER_FIRED_BY_DELETE(ev))
 		write_log_row(cfg, w, "DELETE", row_image(cfg, oldslot, NULL, true),
-					  NULL, row_image(cfg, oldslot, NULL, false), NULL, mcxt);
+					  NULL, row_image(cfg, oldslot, NULL, false), NULL);
 	else
 	{
 		bool	   *changed = palloc(sizeof(bool) * cfg->natts);
@@ -727,7 +726,7 @@ log_change(AuditConfig *cfg, RkLogWriter *w, TriggerEvent ev,
 					  row_image(cfg, newslot, NULL, true),
 					  key_changed ? row_image(cfg, oldslot, NULL, true) : NULL,
 					  row_image(cfg, oldslot, changed, false),
-					  row_image(cfg, newslot, changed, false), mcxt);
+					  row_image(cfg, newslot, changed, false));
 	}
 }
 
@@ -758,8 +757,7 @@ transition_next(Tuplestorestate *ts, TupleTableSlot *slot)
  * order (the executor appends both images of a row together).
  */
 static void
-log_transition_tables(AuditConfig *cfg, RkLogWriter *w, TriggerData *td,
-					  MemoryContext mcxt)
+log_transition_tables(AuditConfig *cfg, RkLogWriter *w, TriggerData *td)
 {
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
 	Tuplestorestate *olds = td->tg_oldtable;
@@ -782,7 +780,7 @@ log_transition_tables(AuditConfig *cfg, RkLogWriter *w, TriggerData *td,
 			elog(ERROR, "transition tables of an UPDATE on \"%s\" differ in length",
 				 RelationGetRelationName(td->tg_relation));
 		old = MemoryContextSwitchTo(rowcxt);
-		log_change(cfg, w, td->tg_event, oslot, nslot, mcxt);
+		log_change(cfg, w, td->tg_event, oslot, nslot);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(rowcxt);
 	}
@@ -826,7 +824,6 @@ audit_trigger(PG_FUNCTION_ARGS)
 	TriggerEvent ev;
 	AuditConfig *cfg;
 	RkLogWriter *w;
-	MemoryContext mcxt;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -836,20 +833,19 @@ audit_trigger(PG_FUNCTION_ARGS)
 	ev = trigdata->tg_event;
 
 	cfg = get_audit_config(trigdata);
-	mcxt = cfg->cxt;
 	check_actor(cfg, trigdata->tg_relation);
 
 	/* statement mode writes many rows per call: batch them */
 	w = rk_audit_log_open(cfg->log_owner,
 						  !TRIGGER_FIRED_FOR_ROW(ev) && !TRIGGER_FIRED_BY_TRUNCATE(ev));
 	if (TRIGGER_FIRED_BY_TRUNCATE(ev))
-		write_log_row(cfg, w, "TRUNCATE", NULL, NULL, NULL, NULL, mcxt);
+		write_log_row(cfg, w, "TRUNCATE", NULL, NULL, NULL, NULL);
 	else if (TRIGGER_FIRED_BY_INSERT(ev) && TRIGGER_FIRED_FOR_ROW(ev))
-		log_change(cfg, w, ev, NULL, trigdata->tg_trigslot, mcxt);
+		log_change(cfg, w, ev, NULL, trigdata->tg_trigslot);
 	else if (TRIGGER_FIRED_FOR_ROW(ev))		/* tg_newslot: UPDATE only */
-		log_change(cfg, w, ev, trigdata->tg_trigslot, trigdata->tg_newslot, mcxt);
+		log_change(cfg, w, ev, trigdata->tg_trigslot, trigdata->tg_newslot);
 	else
-		log_transition_tables(cfg, w, trigdata, mcxt);
+		log_transition_tables(cfg, w, trigdata);
 	rk_audit_log_close(w);
 
 	return PointerGetDatum(NULL);

@@ -5,6 +5,30 @@
 ------------------------------------------------------------------------------
 
 /*
+ * The equality operator (btree strategy 3) of a btree operator class, as
+ * "OPERATOR(schema.=)" text, so that generated SQL means the same under any
+ * search_path it runs with.
+ */
+CREATE FUNCTION rowkeeper._opclass_eq_operator(opclass oid)
+RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('OPERATOR(%I.%s)', n.nspname, o.oprname)
+      FROM pg_catalog.pg_opclass oc
+      JOIN pg_catalog.pg_amop ao ON ao.amopfamily = oc.opcfamily
+                                AND ao.amoplefttype = oc.opcintype
+                                AND ao.amoprighttype = oc.opcintype
+                                AND ao.amopstrategy = 3
+      JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr
+      JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+     WHERE oc.oid = opclass
+$$;
+
+COMMENT ON FUNCTION rowkeeper._opclass_eq_operator(oid) IS
+'Internal: the schema-qualified equality operator of a btree operator class, for generated SQL.';
+
+/*
  * The row key of a table (primary key, else replica identity index): its
  * columns, their types and the btree equality operator of each, as
  * "OPERATOR(schema.=)" text usable in generated SQL.
@@ -16,21 +40,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord),
            pg_catalog.array_agg(a.atttypid::pg_catalog.regtype ORDER BY k.ord),
-           pg_catalog.array_agg(pg_catalog.format('OPERATOR(%I.%s)', on_.nspname, o.oprname)
-                                ORDER BY k.ord)
+           pg_catalog.array_agg(rowkeeper._opclass_eq_operator(k.opclass) ORDER BY k.ord)
       FROM (SELECT i.indkey, i.indclass FROM pg_catalog.pg_index i
              WHERE i.indrelid = tbl AND (i.indisprimary OR i.indisreplident)
              ORDER BY i.indisprimary DESC LIMIT 1) i
      CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(i.indkey::int2[]), pg_catalog.unnest(i.indclass::oid[]))
                         WITH ORDINALITY AS k(attnum, opclass, ord)
       JOIN pg_catalog.pg_attribute a ON a.attrelid = tbl AND a.attnum = k.attnum
-      JOIN pg_catalog.pg_opclass oc ON oc.oid = k.opclass
-      JOIN pg_catalog.pg_amop ao ON ao.amopfamily = oc.opcfamily
-                                AND ao.amoplefttype = oc.opcintype
-                                AND ao.amoprighttype = oc.opcintype
-                                AND ao.amopstrategy = 3
-      JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr
-      JOIN pg_catalog.pg_namespace on_ ON on_.oid = o.oprnamespace
     HAVING pg_catalog.count(*) > 0
 $$;
 
@@ -48,8 +64,8 @@ LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I %s %I.%I', l, k.c, k.op, r, k.c), ' AND ' ORDER BY k.i)
-      FROM ROWS FROM (pg_catalog.unnest((rowkeeper._row_key(tbl)).columns),
-                      pg_catalog.unnest((rowkeeper._row_key(tbl)).operators))
+      FROM rowkeeper._row_key(tbl) rk
+     CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(rk.columns), pg_catalog.unnest(rk.operators))
            WITH ORDINALITY AS k(c, op, i)
 $$;
 
@@ -69,7 +85,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce(
-        (SELECT pg_catalog.format('OPERATOR(%I.%s)', n.nspname, o.oprname)
+        (SELECT rowkeeper._opclass_eq_operator(oc.oid)
            FROM pg_catalog.pg_attribute a
            JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
            JOIN pg_catalog.pg_opclass oc
@@ -79,12 +95,6 @@ AS $$
                                        WHEN t.typtype = 'e' THEN 'pg_catalog.anyenum'::pg_catalog.regtype
                                        WHEN t.typcategory = 'A' THEN 'pg_catalog.anyarray'::pg_catalog.regtype
                                        ELSE a.atttypid END
-           JOIN pg_catalog.pg_amop ao ON ao.amopfamily = oc.opcfamily
-                                     AND ao.amoplefttype = oc.opcintype
-                                     AND ao.amoprighttype = oc.opcintype
-                                     AND ao.amopstrategy = 3
-           JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr
-           JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
           WHERE a.attrelid = tbl AND a.attname = column_name
             AND a.attnum > 0 AND NOT a.attisdropped
           LIMIT 1),
