@@ -5,7 +5,8 @@ EXTVERSION  = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']
 MODULE_big  = rowkeeper
 OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
               src/updated_at.o src/audit.o src/audit_log.o \
-              src/audit_chain.o src/soft_delete.o src/tenant.o src/purge.o
+              src/audit_chain.o src/soft_delete.o src/soft_delete_rewrite.o \
+              src/tenant.o src/purge.o
 
 # Install scripts as released (never edited) plus upgrade scripts.  An
 # upgrade script under development is assembled from per-capability
@@ -17,11 +18,13 @@ DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 REGRESS     = install hardening_install context updated_at updated_at_errors audit audit_errors \
               audit_statement audit_writer audit_evasion audit_queries audit_chain \
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
+              soft_delete_rewrite \
               tenant tenant_errors tenant_token tenant_safety \
               preflight purge hardening_calls hardening_names uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
 ISOLATION      = updated_at_concurrent audit_concurrent audit_chain_concurrent \
-                 soft_delete_concurrent tenant_concurrent purge_concurrent
+                 soft_delete_concurrent soft_delete_rewrite_concurrent tenant_concurrent \
+                 purge_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation
 # TAP: test/t/*.pl with PostgreSQL::Test::Cluster.
 TAP_TESTS   = 1

@@ -130,4 +130,19 @@ rk_sha256(const uint8 *data, size_t len, uint8 *dest)
 #define RK_HAVE_HMAC 1
 #endif
 
+/*
+ * Where a range table entry's permission checks live: PostgreSQL 16 moved
+ * them from the RangeTblEntry into RTEPermissionInfo nodes of the query
+ * (rteperminfos).  Both have requiredPerms and updatedCols.
+ */
+#if PG_VERSION_NUM >= 160000
+#include "parser/parse_relation.h"
+typedef RTEPermissionInfo RkPermInfo;
+#define rk_query_perminfo(query, rte) getRTEPermissionInfo((query)->rteperminfos, (rte))
+#else
+#include "nodes/parsenodes.h"
+typedef RangeTblEntry RkPermInfo;
+#define rk_query_perminfo(query, rte) (rte)
+#endif
+
 #endif							/* ROWKEEPER_COMPAT_H */

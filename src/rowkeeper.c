@@ -3,13 +3,16 @@
  * rowkeeper.c
  *	  Module entry point: PG_MODULE_MAGIC and _PG_init.
  *
- *	  _PG_init defines GUCs and registers the relcache callback of the
- *	  audit log writer.  It installs no hooks and allocates no
- *	  shared memory, so the library works the same whether it is listed in
- *	  shared_preload_libraries / session_preload_libraries or loaded on
- *	  first use of one of its functions (a trigger firing, a call to
- *	  rowkeeper.set_context()).  A value SET before the library loaded is
- *	  kept: defining the GUC adopts the placeholder's value.
+ *	  _PG_init defines GUCs, registers the relcache callback of the audit
+ *	  log writer and installs the hooks of the soft-delete fast path
+ *	  (soft_delete_rewrite.c).  It allocates no shared memory, so the
+ *	  library works whether it is listed in shared_preload_libraries /
+ *	  session_preload_libraries or loaded on first use of one of its
+ *	  functions (a trigger firing, a call to rowkeeper.set_context()); only
+ *	  the fast path needs it loaded before a DELETE is parsed, and without
+ *	  it the soft-delete trigger gives the same result.  A value SET before
+ *	  the library loaded is kept: defining the GUC adopts the placeholder's
+ *	  value.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,6 +43,7 @@ _PG_init(void)
 	rk_tenant_define_gucs();
 	rk_context_define_gucs();
 	rk_purge_define_gucs();
+	rk_soft_delete_rewrite_init();
 	/* after every rowkeeper.* setting is defined */
 	rk_reserve_guc_prefix("rowkeeper");
 	rk_audit_log_init();

@@ -25,6 +25,13 @@ extern const char *rk_context_request_id(void);
 /* purge.c: settings of the purge jobs */
 extern void rk_purge_define_gucs(void);
 
+/* soft_delete.c: one deletion batch id, and who deletes */
+extern int64 rk_soft_delete_next_batch(void);
+extern text *rk_soft_delete_who(void);
+
+/* soft_delete_rewrite.c: the DELETE-as-UPDATE fast path (hooks, GUC) */
+extern void rk_soft_delete_rewrite_init(void);
+
 /* tenant.c: tenant isolation (mode and key GUCs, check hook of .tenant) */
 extern void rk_tenant_define_gucs(void);
 extern bool rk_tenant_check_hook(char **newval, void **extra,

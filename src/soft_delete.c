@@ -590,13 +590,7 @@ sd_view_base(Relation view)
 	return rte->relid;
 }
 
-/*
- * Per-statement state: one batch id, one time and one actor per statement.
- * The sequence's OID is looked up once per backend (the relcache callback
- * forgets it if the sequence changes); the sequence has a CACHE, so most
- * statements take their batch id from this backend's cached range without
- * touching the sequence's page.
- */
+/* Per-statement state: one batch id, one time and one actor per statement. */
 static SdStatement *
 sd_statement(FunctionCallInfo fcinfo)
 {
@@ -604,19 +598,9 @@ sd_statement(FunctionCallInfo fcinfo)
 
 	if (st == NULL)
 	{
-		sd_init_cache();		/* registers the callback that resets the OID */
-		if (!OidIsValid(sd_batch_seq))
-		{
-			Oid			nsp = get_namespace_oid("rowkeeper", false);
-			Oid			seq = get_relname_relid("soft_delete_batch_seq", nsp);
-
-			if (!OidIsValid(seq))
-				elog(ERROR, "sequence rowkeeper.soft_delete_batch_seq does not exist");
-			sd_batch_seq = seq;
-		}
 		st = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(SdStatement));
 		st->cxt = fcinfo->flinfo->fn_mcxt;
-		st->batch = nextval_internal(sd_batch_seq, false);
+		st->batch = rk_soft_delete_next_batch();
 		st->deleted_at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 		st->who_set = false;
 		fcinfo->flinfo->fn_extra = st;
@@ -625,22 +609,54 @@ sd_statement(FunctionCallInfo fcinfo)
 }
 
 /*
- * Who deletes (rowkeeper.actor, else the current user), computed the first
- * time a query of the statement needs it: tables without a deleted-by
- * column never pay for the user name lookup.
+ * A new deletion batch id.  The sequence's OID is looked up once per
+ * backend (the relcache callback forgets it if the sequence changes); the
+ * sequence has a CACHE, so most calls take the id from this backend's
+ * cached range without touching the sequence's page.  No privilege on the
+ * sequence is needed: the caller may soft-delete.
+ */
+int64
+rk_soft_delete_next_batch(void)
+{
+	sd_init_cache();			/* registers the callback that resets the OID */
+	if (!OidIsValid(sd_batch_seq))
+	{
+		Oid			nsp = get_namespace_oid("rowkeeper", false);
+		Oid			seq = get_relname_relid("soft_delete_batch_seq", nsp);
+
+		if (!OidIsValid(seq))
+			elog(ERROR, "sequence rowkeeper.soft_delete_batch_seq does not exist");
+		sd_batch_seq = seq;
+	}
+	return nextval_internal(sd_batch_seq, false);
+}
+
+/*
+ * Who deletes: rowkeeper.actor, else the current user's name.  Allocated
+ * in the current memory context.
+ */
+text *
+rk_soft_delete_who(void)
+{
+	const char *actor = rk_context_actor();
+
+	if (actor == NULL)
+		actor = GetUserNameFromId(GetUserId(), false);
+	return cstring_to_text(actor);
+}
+
+/*
+ * Who deletes, computed the first time a query of the statement needs it:
+ * tables without a deleted-by column never pay for the user name lookup.
  */
 static Datum
 sd_statement_who(SdStatement *st)
 {
 	if (!st->who_set)
 	{
-		const char *actor = rk_context_actor();
-		MemoryContext old;
+		MemoryContext old = MemoryContextSwitchTo(st->cxt);
 
-		if (actor == NULL)
-			actor = GetUserNameFromId(GetUserId(), false);
-		old = MemoryContextSwitchTo(st->cxt);
-		st->who = PointerGetDatum(cstring_to_text(actor));
+		st->who = PointerGetDatum(rk_soft_delete_who());
 		MemoryContextSwitchTo(old);
 		st->who_set = true;
 	}

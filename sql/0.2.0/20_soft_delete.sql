@@ -55,6 +55,31 @@ COMMENT ON FUNCTION rowkeeper.hard_delete(regclass, jsonb) IS
 'Physically delete soft-deleted rows of a soft-delete table by key (a jsonb object, or an array of them), with their foreign-key cascades. Only for the table''s owner; returns the number of rows deleted.';
 
 /*
+ * The fast path (src/soft_delete_rewrite.c): with the library loaded before
+ * a DELETE on a soft-delete view is parsed, the DELETE is run as
+ * UPDATE view SET deleted_at = now(), <batch> = _soft_delete_batch()
+ * [, <by> = _soft_delete_who()] and still reports "DELETE n".  These two
+ * functions give that statement its batch id and its user, once per
+ * statement; called anywhere else they raise.  EXECUTE stays with PUBLIC:
+ * every role that may soft-delete calls them.
+ */
+CREATE FUNCTION rowkeeper._soft_delete_batch()
+RETURNS bigint
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'soft_delete_batch';
+
+COMMENT ON FUNCTION rowkeeper._soft_delete_batch() IS
+'Internal: the deletion batch id of the soft DELETE being executed (one per statement).';
+
+CREATE FUNCTION rowkeeper._soft_delete_who()
+RETURNS text
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'soft_delete_who';
+
+COMMENT ON FUNCTION rowkeeper._soft_delete_who() IS
+'Internal: who performs the soft DELETE being executed (rowkeeper.actor, else the current user).';
+
+/*
  * The soft-delete configuration of a base table (its guard trigger's
  * arguments: column, by=<column or empty>, batch=<column>), or NULLs.
  */

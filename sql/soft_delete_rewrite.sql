@@ -1,0 +1,204 @@
+-- soft_delete_rewrite: the fast path of soft delete.  With the library
+-- loaded before a DELETE on a soft-delete view is parsed (here: LOAD; in
+-- production: shared_preload_libraries), the DELETE runs as the UPDATE that
+-- marks the rows, in one executor cycle, and still says "DELETE n".  Each
+-- case runs on two identical tables: "fast" through the rewrite, "slow"
+-- with rowkeeper.soft_delete_rewrite = off, i.e. through the view's INSTEAD
+-- OF trigger.  The two must agree in everything the application sees.
+LOAD 'rowkeeper';
+SET rowkeeper.actor = '';
+CREATE FUNCTION sd_setup(t text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('CREATE TABLE %I (id int PRIMARY KEY, name text, n int)', t);
+    EXECUTE format('INSERT INTO %I SELECT g, ''row '' || g, g * 10 FROM generate_series(1, 8) g', t);
+    PERFORM rowkeeper.enable_soft_delete(t::regclass, deleted_by_column => 'deleted_by');
+END $$;
+SELECT sd_setup('fast'), sd_setup('slow');
+-- what each table holds: (id, marked, deleted_by, batch number within the table)
+CREATE FUNCTION sd_state(t text) RETURNS TABLE (id int, marked bool, deleted_by text, batch bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE format(
+        'SELECT id, deleted_at IS NOT NULL, deleted_by, '
+        '       CASE WHEN deleted_batch IS NOT NULL THEN dense_rank() OVER (ORDER BY deleted_batch) END '
+        '  FROM %I ORDER BY id', t || '_with_deleted');
+END $$;
+
+-- The plans: the fast path updates the base table (no trigger on the view
+-- runs); with the setting off, the DELETE goes to the view and its trigger.
+EXPLAIN (COSTS OFF) DELETE FROM fast WHERE id = 1;
+SET rowkeeper.soft_delete_rewrite = off;
+EXPLAIN (COSTS OFF) DELETE FROM slow WHERE id = 1;
+RESET rowkeeper.soft_delete_rewrite;
+
+\set QUIET off
+-- one row, RETURNING *: "DELETE 1", the row as it was (bookkeeping NULL)
+DELETE FROM fast WHERE id = 1 RETURNING *;
+SET rowkeeper.soft_delete_rewrite = off;
+DELETE FROM slow WHERE id = 1 RETURNING *;
+RESET rowkeeper.soft_delete_rewrite;
+-- again: gone for the application, "DELETE 0"
+DELETE FROM fast WHERE id = 1;
+SET rowkeeper.soft_delete_rewrite = off;
+DELETE FROM slow WHERE id = 1;
+RESET rowkeeper.soft_delete_rewrite;
+-- several rows in one statement (one key missing), RETURNING an expression
+DELETE FROM fast WHERE id IN (2, 3, 99) RETURNING id, upper(name) AS name, n + 1 AS next;
+SET rowkeeper.soft_delete_rewrite = off;
+DELETE FROM slow WHERE id IN (2, 3, 99) RETURNING id, upper(name) AS name, n + 1 AS next;
+RESET rowkeeper.soft_delete_rewrite;
+-- USING another table, and a writable CTE reading the result
+CREATE TABLE doomed (id int);
+INSERT INTO doomed VALUES (4), (5);
+DELETE FROM fast f USING doomed d WHERE f.id = d.id AND d.id = 4 RETURNING f.id, d.id AS doomed_id;
+SET rowkeeper.soft_delete_rewrite = off;
+DELETE FROM slow s USING doomed d WHERE s.id = d.id AND d.id = 4 RETURNING s.id, d.id AS doomed_id;
+RESET rowkeeper.soft_delete_rewrite;
+-- a prepared statement keeps the plan it was prepared with
+PREPARE del_fast(int) AS DELETE FROM fast WHERE id = $1;
+SET rowkeeper.soft_delete_rewrite = off;
+PREPARE del_slow(int) AS DELETE FROM slow WHERE id = $1;
+RESET rowkeeper.soft_delete_rewrite;
+EXECUTE del_fast(5);
+EXECUTE del_slow(5);
+EXECUTE del_fast(5);
+EXECUTE del_slow(5);
+\set QUIET on
+
+-- both tables hold the same marks; one batch per statement, a new one for
+-- each statement
+SELECT f.*, f IS NOT DISTINCT FROM s AS same
+  FROM sd_state('fast') f JOIN sd_state('slow') s USING (id) ORDER BY id;
+
+-- deleted_at is the transaction's time, deleted_by the actor or the user
+BEGIN;
+SELECT rowkeeper.set_context(actor => 'alice');
+DELETE FROM fast WHERE id = 6;
+SELECT deleted_at = now() AS now, deleted_by FROM fast_with_deleted WHERE id = 6;
+COMMIT;
+CREATE ROLE rk_rw_app;
+GRANT SELECT, UPDATE, DELETE ON fast, fast_with_deleted, slow, slow_with_deleted TO rk_rw_app;
+SET ROLE rk_rw_app;
+DELETE FROM fast WHERE id = 7;
+RESET ROLE;
+SELECT deleted_by FROM fast_with_deleted WHERE id = 7;
+
+-- PL/pgSQL: ROW_COUNT, FOUND and RETURNING INTO as for a DELETE
+CREATE FUNCTION sd_plpgsql(t text, k int) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+    got int;
+    out text;
+BEGIN
+    EXECUTE format('DELETE FROM %I WHERE id = $1', t) USING k;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    out := format('row_count %s', n);
+    EXECUTE format('DELETE FROM %I WHERE id = $1 RETURNING id', t) USING k INTO got;
+    out := out || format(', again: %s', coalesce(got::text, 'none'));
+    IF t = 'fast' THEN
+        DELETE FROM fast WHERE id = k + 100;
+    ELSE
+        DELETE FROM slow WHERE id = k + 100;
+    END IF;
+    RETURN out || format(', found %s', FOUND);
+END $$;
+SELECT sd_plpgsql('fast', 8);
+SET rowkeeper.soft_delete_rewrite = off;
+SELECT sd_plpgsql('slow', 8);
+RESET rowkeeper.soft_delete_rewrite;
+
+-- Privileges are those of the DELETE the caller wrote: DELETE on the view,
+-- and UPDATE of the marked columns on the table (the marking is an update).
+INSERT INTO fast (id, name) VALUES (20, 'p'), (21, 'q');
+INSERT INTO slow (id, name) VALUES (20, 'p'), (21, 'q');
+CREATE ROLE rk_no_delete;
+GRANT SELECT, UPDATE ON fast, fast_with_deleted, slow, slow_with_deleted TO rk_no_delete;
+CREATE ROLE rk_no_update;
+GRANT SELECT, DELETE ON fast, fast_with_deleted, slow, slow_with_deleted TO rk_no_update;
+SET ROLE rk_no_delete;
+DELETE FROM fast WHERE id = 20;
+SET rowkeeper.soft_delete_rewrite = off;
+DELETE FROM slow WHERE id = 20;
+RESET rowkeeper.soft_delete_rewrite;
+SET ROLE rk_no_update;
+DELETE FROM fast WHERE id = 20;
+SET rowkeeper.soft_delete_rewrite = off;
+DELETE FROM slow WHERE id = 20;
+RESET rowkeeper.soft_delete_rewrite;
+RESET ROLE;
+-- a read-only transaction refuses it as a DELETE
+BEGIN READ ONLY;
+DELETE FROM fast WHERE id = 20;
+ROLLBACK;
+-- rolled back with its transaction, savepoints included
+BEGIN;
+SAVEPOINT s;
+DELETE FROM fast WHERE id = 21;
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT id FROM fast WHERE id IN (20, 21) ORDER BY id;
+
+-- the internal functions work only inside the statement they belong to
+SELECT rowkeeper._soft_delete_batch();
+SELECT rowkeeper._soft_delete_who();
+-- ... and an UPDATE through the view stays an UPDATE
+UPDATE fast SET name = 'renamed' WHERE id = 20 RETURNING id, name;
+
+-- A partitioned table: one batch for the statement across partitions.
+CREATE TABLE parts (id int PRIMARY KEY, name text) PARTITION BY RANGE (id);
+CREATE TABLE parts_1 PARTITION OF parts FOR VALUES FROM (0) TO (10);
+CREATE TABLE parts_2 PARTITION OF parts FOR VALUES FROM (10) TO (20);
+INSERT INTO parts SELECT g, 'p' || g FROM generate_series(1, 19) g;
+SELECT rowkeeper.enable_soft_delete('parts');
+EXPLAIN (COSTS OFF) DELETE FROM parts WHERE id IN (5, 15);
+\set QUIET off
+DELETE FROM parts WHERE id IN (5, 15);
+-- RETURNING on a partitioned table goes through the trigger (a partition
+-- may have BEFORE UPDATE triggers of its own); same answer
+DELETE FROM parts WHERE id IN (6, 16) RETURNING id, name, deleted_at;
+\set QUIET on
+SELECT count(*) AS rows, count(DISTINCT deleted_batch) AS batches
+  FROM parts_with_deleted WHERE id IN (5, 15);
+
+-- When the trigger is needed, it does the work (the DELETE is left alone):
+-- a table that foreign keys reference (cascade and restrict) ...
+CREATE TABLE parent (id int PRIMARY KEY);
+CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent ON DELETE CASCADE);
+INSERT INTO parent VALUES (1);
+INSERT INTO child VALUES (1, 1);
+SELECT rowkeeper.enable_soft_delete('parent'), rowkeeper.enable_soft_delete('child');
+EXPLAIN (COSTS OFF) DELETE FROM parent WHERE id = 1;
+DELETE FROM parent WHERE id = 1;
+SELECT id, deleted_at IS NOT NULL AS marked FROM child_with_deleted;
+-- ... RETURNING when a BEFORE UPDATE trigger (updated_at) changes the row
+-- (without RETURNING the fast path runs, and updated_at is kept true)
+ALTER TABLE fast_with_deleted ADD COLUMN updated_at timestamptz DEFAULT '2000-01-01';
+SELECT rowkeeper.enable_updated_at('fast_with_deleted');
+SELECT rowkeeper.enable_soft_delete('fast', deleted_by_column => 'deleted_by');
+EXPLAIN (COSTS OFF) DELETE FROM fast WHERE id = 21 RETURNING id;
+EXPLAIN (COSTS OFF) DELETE FROM fast WHERE id = 21;
+DELETE FROM fast WHERE id = 21;
+SELECT id, updated_at > '2000-01-01' AS touched FROM fast_with_deleted WHERE id = 21;
+-- ... a whole-row reference in RETURNING, WHERE CURRENT OF
+EXPLAIN (COSTS OFF) DELETE FROM slow WHERE id = 21 RETURNING slow;
+BEGIN;
+DECLARE c CURSOR FOR SELECT * FROM fast WHERE id = 20;
+FETCH c;
+DELETE FROM fast WHERE CURRENT OF c;
+ROLLBACK;
+-- ... a view that is not the one enable_soft_delete made
+CREATE OR REPLACE VIEW slow WITH (security_invoker = true, check_option = local) AS
+    SELECT * FROM slow_with_deleted WHERE deleted_at IS NULL;
+EXPLAIN (COSTS OFF) DELETE FROM slow WHERE id = 21;
+DELETE FROM slow WHERE id = 21;
+SELECT id, deleted_at IS NOT NULL AS marked FROM slow_with_deleted WHERE id = 21;
+
+-- the setting is a user setting, and defaults to on
+SELECT setting, context FROM pg_settings WHERE name = 'rowkeeper.soft_delete_rewrite';
+
+RESET rowkeeper.actor;
+SELECT rowkeeper.disable_soft_delete(t, force => true)
+  FROM unnest(ARRAY['fast', 'slow', 'parts', 'child', 'parent']::regclass[]) t;
+DROP TABLE fast, slow, parts, child, parent, doomed;
+DROP FUNCTION sd_setup(text), sd_state(text), sd_plpgsql(text, int);
+DROP ROLE rk_rw_app, rk_no_delete, rk_no_update;

@@ -1,0 +1,871 @@
+/*-------------------------------------------------------------------------
+ *
+ * soft_delete_rewrite.c
+ *	  The fast path of soft delete: a DELETE on a soft-delete view becomes,
+ *	  at parse analysis, the UPDATE that marks the rows, and still reports
+ *	  itself as a DELETE.
+ *
+ *	  The INSTEAD OF trigger of soft_delete.c is always there and always
+ *	  correct, but it marks each row with an UPDATE of its own: a second
+ *	  executor cycle per row, which costs about a third of a single-row
+ *	  soft DELETE.  When this library is loaded in the backend before the
+ *	  statement is parsed (shared_preload_libraries or
+ *	  session_preload_libraries; README "Soft delete"), four hooks do the
+ *	  marking in the statement itself:
+ *
+ *	  post_parse_analyze_hook
+ *		DELETE FROM view [USING ...] WHERE ... [RETURNING ...] becomes
+ *		UPDATE view SET deleted_at = now(), <batch> = _soft_delete_batch()
+ *		[, <by> = _soft_delete_who()] with the same range table, condition
+ *		and RETURNING list.  PostgreSQL's own rewriter then turns the UPDATE
+ *		of the (auto-updatable, security_invoker) view into an UPDATE of the
+ *		base table with the view's condition "deleted_at IS NULL", row
+ *		security and privileges of the base table for the caller.  RETURNING
+ *		reports the row as the DELETE through the trigger does, as it was
+ *		before the marking: the three bookkeeping columns read NULL (the
+ *		values every live row has, see below), and a DELETE whose RETURNING
+ *		could see something else the marking changes (a BEFORE UPDATE
+ *		trigger that may change the row, a stored generated column, a
+ *		partitioned table) is left to the trigger.
+ *
+ *	  planner_hook
+ *		The plan of such a statement is relabelled: PlannedStmt.commandType
+ *		says DELETE (its ModifyTable still updates), so the command tag is
+ *		"DELETE n", SPI reports SPI_OK_DELETE, a read-only transaction
+ *		refuses "DELETE"; and the view needs DELETE (not UPDATE) privilege
+ *		from the caller, as a DELETE through the trigger does.  The base
+ *		table needs UPDATE on the marked columns, as with the trigger.
+ *
+ *	  ExecutorStart_hook / ExecutorEnd_hook
+ *		Keep a stack of the relabelled statements running in this backend,
+ *		so that _soft_delete_batch() hands out one batch id per statement
+ *		(a partitioned table's scans evaluate the expression once per
+ *		partition) and _soft_delete_who() computes the user once.
+ *
+ *	  The DELETE is left alone, and the trigger does the work, whenever
+ *	  something could make the two paths differ: the table is referenced by
+ *	  a foreign key (the trigger cascades and restricts), the view is not
+ *	  the plain "SELECT * ... WHERE deleted_at IS NULL" that
+ *	  enable_soft_delete() made, has other triggers, rules or a check
+ *	  option, the trigger is disabled, WHERE CURRENT OF, a whole-row or
+ *	  sub-select reference in RETURNING, a DELETE inside a WITH query, or
+ *	  rowkeeper.soft_delete_rewrite is off.  What the view and base table
+ *	  allow is cached per view, invalidated by relcache callbacks on both,
+ *	  and by a pg_proc callback that also forgets our functions' OIDs.
+ *
+ *	  Known difference, documented: a plan cached while
+ *	  session_replication_role was "origin" keeps marking rows if the role
+ *	  is changed to "replica" later in the session (the trigger would then
+ *	  not fire and the DELETE would fail).  Rows whose bookkeeping columns
+ *	  were written by the application while live report those values
+ *	  through the trigger and NULL through this path.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/plannodes.h"
+#include "optimizer/planner.h"
+#include "parser/analyze.h"
+#include "parser/parse_coerce.h"
+#include "parser/parse_func.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteHandler.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "compat.h"
+#include "rowkeeper.h"
+
+PG_FUNCTION_INFO_V1(soft_delete_batch);
+PG_FUNCTION_INFO_V1(soft_delete_who);
+
+/* rowkeeper.soft_delete_rewrite */
+static bool sdr_enabled = true;
+
+static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
+static planner_hook_type prev_planner = NULL;
+static ExecutorStart_hook_type prev_executor_start = NULL;
+static ExecutorEnd_hook_type prev_executor_end = NULL;
+
+/* Our functions in this database; found = false: look them up again. */
+typedef struct SdrFuncs
+{
+	bool		found;
+	bool		installed;		/* the extension is there */
+	Oid			view_trigger;	/* rowkeeper.soft_delete_trigger() */
+	Oid			guard;			/* rowkeeper.soft_delete_guard() */
+	Oid			tenant_immutable;	/* changes no column */
+	Oid			batch;			/* rowkeeper._soft_delete_batch() */
+	Oid			who;			/* rowkeeper._soft_delete_who() */
+} SdrFuncs;
+
+static SdrFuncs sdr_funcs;
+
+/* One marked column: where it is in the view, and its type. */
+typedef struct SdrColumn
+{
+	AttrNumber	attno;			/* in the view; 0: not configured */
+	Oid			type;
+	int32		typmod;
+	char		name[NAMEDATALEN];
+} SdrColumn;
+
+/* What a soft-delete view allows (cache entry, keyed by the view's OID). */
+typedef struct SdrView
+{
+	Oid			view;
+	bool		valid;
+	bool		usable;			/* a DELETE on it may be rewritten */
+	bool		returning_ok;	/* ... also one with RETURNING */
+	char		tgenabled;		/* of the INSTEAD OF DELETE trigger */
+	Oid			base;
+	SdrColumn	at;
+	SdrColumn	batch;
+	SdrColumn	by;
+} SdrView;
+
+static HTAB *sdr_views = NULL;
+
+/* Bumped by every invalidation: an entry built across one is not valid. */
+static uint64 sdr_inval_count = 0;
+
+/* A relabelled statement being executed. */
+typedef struct SdrStatement
+{
+	QueryDesc  *qd;
+	SubTransactionId subid;
+	bool		batch_set;
+	int64		batch;
+	text	   *who;			/* in TopTransactionContext; NULL: not yet */
+} SdrStatement;
+
+static SdrStatement *sdr_stack = NULL;
+static int	sdr_depth = 0;
+static int	sdr_stack_size = 0;
+
+/* ---------------------------------------------------------------------
+ * Caches and their invalidation
+ * ---------------------------------------------------------------------
+ */
+
+static void
+sdr_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	SdrView    *v;
+
+	sdr_inval_count++;
+	if (sdr_views == NULL)
+		return;
+	hash_seq_init(&status, sdr_views);
+	while ((v = (SdrView *) hash_seq_search(&status)) != NULL)
+		if (relid == InvalidOid || v->view == relid || v->base == relid)
+			v->valid = false;
+}
+
+static void
+sdr_proc_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	sdr_funcs.found = false;
+	sdr_relcache_callback((Datum) 0, InvalidOid);
+}
+
+/* End of a (sub)transaction: statements started inside it are over. */
+static void
+sdr_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		sdr_depth = 0;
+}
+
+static void
+sdr_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					 SubTransactionId parentSubid, void *arg)
+{
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	while (sdr_depth > 0 && sdr_stack[sdr_depth - 1].subid >= mySubid)
+		sdr_depth--;
+}
+
+static Oid
+sdr_func(Oid nsp, const char *name)
+{
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+						   CStringGetDatum(name),
+						   PointerGetDatum(buildoidvector(NULL, 0)),
+						   ObjectIdGetDatum(nsp));
+}
+
+/* Find our functions; false if rowkeeper 0.2.0+ is not installed here. */
+static bool
+sdr_lookup_funcs(void)
+{
+	Oid			nsp;
+
+	if (sdr_funcs.found)
+		return sdr_funcs.installed;
+	memset(&sdr_funcs, 0, sizeof(sdr_funcs));
+	nsp = get_namespace_oid("rowkeeper", true);
+	if (OidIsValid(nsp))
+	{
+		sdr_funcs.view_trigger = sdr_func(nsp, "soft_delete_trigger");
+		sdr_funcs.guard = sdr_func(nsp, "soft_delete_guard");
+		sdr_funcs.tenant_immutable = sdr_func(nsp, "tenant_immutable_trigger");
+		sdr_funcs.batch = sdr_func(nsp, "_soft_delete_batch");
+		sdr_funcs.who = sdr_func(nsp, "_soft_delete_who");
+		sdr_funcs.installed = OidIsValid(sdr_funcs.view_trigger) &&
+			OidIsValid(sdr_funcs.guard) && OidIsValid(sdr_funcs.batch) &&
+			OidIsValid(sdr_funcs.who);
+	}
+	sdr_funcs.found = true;
+	return sdr_funcs.installed;
+}
+
+/*
+ * The view column that shows base column "name" unchanged; false if the
+ * view has none.
+ */
+static bool
+sdr_view_column(Query *viewquery, Index base_rti, Relation base,
+				const char *name, SdrColumn *col)
+{
+	AttrNumber	base_attno = get_attnum(RelationGetRelid(base), name);
+	ListCell   *lc;
+
+	if (base_attno <= 0)
+		return false;
+	foreach(lc, viewquery->targetList)
+	{
+		TargetEntry *tle = (TargetEntry *) lfirst(lc);
+		Var		   *var = (Var *) tle->expr;
+
+		if (tle->resjunk || tle->resname == NULL || strcmp(tle->resname, name) != 0)
+			continue;
+		if (!IsA(var, Var) || (Index) var->varno != base_rti || var->varlevelsup != 0 ||
+			var->varattno != base_attno)
+			return false;
+		col->attno = tle->resno;
+		col->type = var->vartype;
+		col->typmod = var->vartypmod;
+		strlcpy(col->name, name, NAMEDATALEN);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * May a BEFORE UPDATE row trigger of the base table change the row the
+ * marking writes?  Only our guard and tenant triggers are known not to.
+ */
+static bool
+sdr_before_update_may_change(TriggerDesc *trigdesc)
+{
+	int			i;
+
+	if (trigdesc == NULL)
+		return false;
+	for (i = 0; i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *t = &trigdesc->triggers[i];
+
+		if (!TRIGGER_FOR_ROW(t->tgtype) || !TRIGGER_FOR_BEFORE(t->tgtype) ||
+			!TRIGGER_FOR_UPDATE(t->tgtype))
+			continue;
+		if (t->tgfoid != sdr_funcs.guard && t->tgfoid != sdr_funcs.tenant_immutable)
+			return true;
+	}
+	return false;
+}
+
+/* Is base referenced by a foreign key (it has the referenced side's triggers)? */
+static bool
+sdr_is_referenced(TriggerDesc *trigdesc)
+{
+	int			i;
+
+	if (trigdesc == NULL)
+		return false;
+	for (i = 0; i < trigdesc->numtriggers; i++)
+		if (RI_FKey_trigger_type(trigdesc->triggers[i].tgfoid) == RI_TRIGGER_PK)
+			return true;
+	return false;
+}
+
+/* The guard trigger of the base table and its arguments, or NULL. */
+static Trigger *
+sdr_guard(TriggerDesc *trigdesc)
+{
+	int			i;
+
+	if (trigdesc == NULL)
+		return NULL;
+	for (i = 0; i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *t = &trigdesc->triggers[i];
+
+		if (t->tgfoid == sdr_funcs.guard &&
+			strcmp(t->tgname, "rowkeeper_soft_delete") == 0 && t->tgnargs == 3 &&
+			strncmp(t->tgargs[1], "by=", 3) == 0 &&
+			strncmp(t->tgargs[2], "batch=", 6) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+/*
+ * The view side of the checks: our INSTEAD OF DELETE trigger and nothing
+ * else, no rules but the view's own, no check option, and a query that is
+ * an auto-updatable "SELECT ... FROM base WHERE <column> IS NULL".
+ * Returns the base table's range table index in the view query, or 0.
+ */
+static Index
+sdr_check_view(Relation view, Query *viewquery, SdrView *v)
+{
+	TriggerDesc *td = view->trigdesc;
+	Trigger    *t;
+	RangeTblRef *rtr;
+	RangeTblEntry *base_rte;
+
+	if (td == NULL || td->numtriggers != 1)
+		return 0;
+	t = &td->triggers[0];
+	if (t->tgfoid != sdr_funcs.view_trigger || !TRIGGER_FOR_ROW(t->tgtype) ||
+		!TRIGGER_FOR_INSTEAD(t->tgtype) || !TRIGGER_FOR_DELETE(t->tgtype) ||
+		TRIGGER_FOR_UPDATE(t->tgtype) || TRIGGER_FOR_INSERT(t->tgtype))
+		return 0;
+	v->tgenabled = t->tgenabled;
+	if (view->rd_rules == NULL || view->rd_rules->numLocks != 1 ||
+		RelationHasCheckOption(view))
+		return 0;
+	if (viewquery == NULL || view_query_is_auto_updatable(viewquery, false) != NULL ||
+		list_length(viewquery->jointree->fromlist) != 1 ||
+		!IsA(linitial(viewquery->jointree->fromlist), RangeTblRef))
+		return 0;
+	rtr = (RangeTblRef *) linitial(viewquery->jointree->fromlist);
+	base_rte = rt_fetch(rtr->rtindex, viewquery->rtable);
+	if (base_rte->rtekind != RTE_RELATION)
+		return 0;
+	v->base = base_rte->relid;
+	return rtr->rtindex;
+}
+
+/* Is qual exactly "<base column> IS NULL"? */
+static bool
+sdr_qual_is_live(Node *qual, Index base_rti, Relation base, const char *column)
+{
+	NullTest   *nt = (NullTest *) qual;
+	Var		   *var;
+
+	if (qual == NULL || !IsA(nt, NullTest) || nt->nulltesttype != IS_NULL ||
+		nt->argisrow || !IsA(nt->arg, Var))
+		return false;
+	var = (Var *) nt->arg;
+	return (Index) var->varno == base_rti && var->varlevelsup == 0 &&
+		var->varattno == get_attnum(RelationGetRelid(base), column);
+}
+
+/* Fill entry v for its view (v->view). */
+static void
+sdr_build_view(SdrView *v)
+{
+	Relation	view;
+	Relation	base;
+	Query	   *viewquery;
+	Index		base_rti;
+	Trigger    *guard;
+	ListCell   *lc;
+	uint64		inval_count = sdr_inval_count;
+
+	v->usable = false;
+	v->returning_ok = false;
+	v->base = InvalidOid;
+	memset(&v->at, 0, sizeof(SdrColumn));
+	memset(&v->batch, 0, sizeof(SdrColumn));
+	memset(&v->by, 0, sizeof(SdrColumn));
+	v->valid = false;			/* until built (an error leaves it so) */
+
+	/* the parser holds RowExclusiveLock on the view */
+	view = relation_open(v->view, NoLock);
+	viewquery = get_view_query(view);
+	base_rti = sdr_check_view(view, viewquery, v);
+	if (base_rti == 0)
+	{
+		relation_close(view, NoLock);
+		v->valid = (inval_count == sdr_inval_count);
+		return;
+	}
+
+	/* the rewriter would take this lock on the base table next */
+	base = relation_open(v->base, RowExclusiveLock);
+	guard = sdr_guard(base->trigdesc);
+	if (guard != NULL && !sdr_is_referenced(base->trigdesc) &&
+		sdr_qual_is_live(viewquery->jointree->quals, base_rti, base, guard->tgargs[0]) &&
+		sdr_view_column(viewquery, base_rti, base, guard->tgargs[0], &v->at) &&
+		v->at.type == TIMESTAMPTZOID &&
+		sdr_view_column(viewquery, base_rti, base, guard->tgargs[2] + 6, &v->batch) &&
+		v->batch.type == INT8OID &&
+		(guard->tgargs[1][3] == '\0' ||
+		 sdr_view_column(viewquery, base_rti, base, guard->tgargs[1] + 3, &v->by)))
+	{
+		v->usable = true;
+
+		/* RETURNING: the base row unchanged but for the three columns */
+		v->returning_ok =
+			base->rd_rel->relkind == RELKIND_RELATION &&
+			!(base->rd_att->constr && base->rd_att->constr->has_generated_stored) &&
+			!sdr_before_update_may_change(base->trigdesc);
+		foreach(lc, viewquery->targetList)
+		{
+			TargetEntry *tle = (TargetEntry *) lfirst(lc);
+
+			if (!tle->resjunk && !IsA(tle->expr, Var))
+				v->returning_ok = false;
+		}
+	}
+	relation_close(base, NoLock);
+	relation_close(view, NoLock);
+	/* valid unless an invalidation arrived while it was being built */
+	v->valid = (inval_count == sdr_inval_count);
+}
+
+static SdrView *
+sdr_get_view(Oid viewid)
+{
+	SdrView    *v;
+	bool		found;
+
+	if (sdr_views == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(SdrView);
+		ctl.hcxt = CacheMemoryContext;
+		sdr_views = hash_create("rowkeeper soft-delete views", 16, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	v = (SdrView *) hash_search(sdr_views, &viewid, HASH_ENTER, &found);
+	if (!found)
+		v->valid = false;
+	if (!v->valid)
+		sdr_build_view(v);
+	return v;
+}
+
+/* Would the view's INSTEAD OF trigger fire now (session_replication_role)? */
+static bool
+sdr_trigger_fires(char tgenabled)
+{
+	if (tgenabled == TRIGGER_FIRES_ALWAYS)
+		return true;
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
+		return tgenabled == TRIGGER_FIRES_ON_REPLICA;
+	return tgenabled == TRIGGER_FIRES_ON_ORIGIN;
+}
+
+/* ---------------------------------------------------------------------
+ * Parse analysis: DELETE -> marking UPDATE
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct SdrReturningCheck
+{
+	Index		rti;
+	bool		ok;
+} SdrReturningCheck;
+
+static bool
+sdr_returning_walker(Node *node, SdrReturningCheck *cx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if ((Index) var->varno == cx->rti && var->varlevelsup == 0 && var->varattno <= 0)
+			cx->ok = false;
+		return false;
+	}
+	if (IsA(node, SubLink) || IsA(node, Query))
+	{
+		cx->ok = false;
+		return true;
+	}
+	return expression_tree_walker(node, sdr_returning_walker, (void *) cx);
+}
+
+static bool
+sdr_current_of_walker(Node *node, void *cx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, CurrentOfExpr))
+		return true;
+	return expression_tree_walker(node, sdr_current_of_walker, cx);
+}
+
+typedef struct SdrReturningSubst
+{
+	Index		rti;
+	SdrView    *v;
+} SdrReturningSubst;
+
+/* In RETURNING, the bookkeeping columns read as before the marking: NULL. */
+static Node *
+sdr_returning_mutator(Node *node, SdrReturningSubst *cx)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if ((Index) var->varno == cx->rti && var->varlevelsup == 0 &&
+			(var->varattno == cx->v->at.attno || var->varattno == cx->v->batch.attno ||
+			 (cx->v->by.attno != 0 && var->varattno == cx->v->by.attno)))
+			return (Node *) makeNullConst(var->vartype, var->vartypmod, var->varcollid);
+		return node;
+	}
+	return expression_tree_mutator(node, sdr_returning_mutator, (void *) cx);
+}
+
+/* SET <col> = expr, coerced as an assignment; NULL if it cannot be. */
+static TargetEntry *
+sdr_assignment(ParseState *pstate, SdrColumn *col, Node *expr, Oid type)
+{
+	Node	   *value = coerce_to_target_type(pstate, expr, type, col->type, col->typmod,
+											  COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
+
+	if (value == NULL)
+		return NULL;
+	return makeTargetEntry((Expr *) value, col->attno, pstrdup(col->name), false);
+}
+
+static int
+sdr_tle_cmp(const ListCell *a, const ListCell *b)
+{
+	return ((TargetEntry *) lfirst(a))->resno - ((TargetEntry *) lfirst(b))->resno;
+}
+
+/* Turn the DELETE into the marking UPDATE (see the file header). */
+static void
+sdr_rewrite(ParseState *pstate, Query *query, RangeTblEntry *rte, SdrView *v)
+{
+	RkPermInfo *perm = rk_query_perminfo(query, rte);
+	List	   *tlist = NIL;
+	TargetEntry *tle;
+	SdrReturningSubst subst;
+	Bitmapset  *cols = NULL;
+	ListCell   *lc;
+
+	tle = sdr_assignment(pstate, &v->at,
+						 (Node *) makeFuncExpr(F_NOW, TIMESTAMPTZOID, NIL, InvalidOid,
+											   InvalidOid, COERCE_EXPLICIT_CALL),
+						 TIMESTAMPTZOID);
+	if (tle == NULL)
+		return;
+	tlist = lappend(tlist, tle);
+	tle = sdr_assignment(pstate, &v->batch,
+						 (Node *) makeFuncExpr(sdr_funcs.batch, INT8OID, NIL, InvalidOid,
+											   InvalidOid, COERCE_EXPLICIT_CALL),
+						 INT8OID);
+	if (tle == NULL)
+		return;
+	tlist = lappend(tlist, tle);
+	if (v->by.attno != 0)
+	{
+		tle = sdr_assignment(pstate, &v->by,
+							 (Node *) makeFuncExpr(sdr_funcs.who, TEXTOID, NIL, DEFAULT_COLLATION_OID,
+												   InvalidOid, COERCE_EXPLICIT_CALL),
+							 TEXTOID);
+		if (tle == NULL)
+			return;
+		tlist = lappend(tlist, tle);
+	}
+	list_sort(tlist, sdr_tle_cmp);
+	foreach(lc, tlist)
+		cols = bms_add_member(cols, ((TargetEntry *) lfirst(lc))->resno -
+							  FirstLowInvalidHeapAttributeNumber);
+
+	subst.rti = query->resultRelation;
+	subst.v = v;
+	query->returningList = (List *)
+		sdr_returning_mutator((Node *) query->returningList, &subst);
+	query->targetList = tlist;
+	query->commandType = CMD_UPDATE;
+	perm->requiredPerms = (perm->requiredPerms & ACL_SELECT) | ACL_UPDATE;
+	perm->updatedCols = cols;
+}
+
+static void
+sdr_post_parse_analyze(ParseState *pstate, Query *query
+#if PG_VERSION_NUM >= 140000
+					   ,JumbleState *jstate
+#endif
+)
+{
+	RangeTblEntry *rte;
+	SdrView    *v;
+
+	if (prev_post_parse_analyze)
+		prev_post_parse_analyze(pstate, query
+#if PG_VERSION_NUM >= 140000
+								,jstate
+#endif
+			);
+
+	if (!sdr_enabled || query->commandType != CMD_DELETE || !query->canSetTag ||
+		query->resultRelation <= 0)
+		return;
+	rte = rt_fetch(query->resultRelation, query->rtable);
+	if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW)
+		return;
+	if (!sdr_lookup_funcs())
+		return;
+	v = sdr_get_view(rte->relid);
+	if (!v->usable || !sdr_trigger_fires(v->tgenabled))
+		return;
+	if (query->returningList != NIL)
+	{
+		SdrReturningCheck cx = {query->resultRelation, true};
+
+		if (!v->returning_ok)
+			return;
+		sdr_returning_walker((Node *) query->returningList, &cx);
+		if (!cx.ok)
+			return;
+	}
+	if (sdr_current_of_walker(query->jointree->quals, NULL))
+		return;
+	sdr_rewrite(pstate, query, rte, v);
+}
+
+/* ---------------------------------------------------------------------
+ * Planning: relabel the plan as a DELETE
+ * ---------------------------------------------------------------------
+ */
+
+/* Is parse (as the rewriter left it) one of our marking UPDATEs? */
+static bool
+sdr_is_marking(Query *parse)
+{
+	ListCell   *lc;
+
+	if (parse->commandType != CMD_UPDATE || !parse->canSetTag ||
+		!sdr_lookup_funcs())
+		return false;
+	foreach(lc, parse->targetList)
+	{
+		TargetEntry *tle = (TargetEntry *) lfirst(lc);
+
+		if (IsA(tle->expr, FuncExpr) &&
+			((FuncExpr *) tle->expr)->funcid == sdr_funcs.batch)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The view the DELETE named keeps the caller's DELETE privilege check (the
+ * rewriter left it in the range table with the UPDATE's): done on the query,
+ * before planning, which copies the range table into the plan.
+ */
+static void
+sdr_relabel_view(Query *parse)
+{
+	ListCell   *lc;
+
+	foreach(lc, parse->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+		RkPermInfo *perm;
+
+		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW)
+			continue;
+		perm = rk_query_perminfo(parse, rte);
+		if (!(perm->requiredPerms & ACL_UPDATE))
+			continue;
+		perm->requiredPerms = (perm->requiredPerms & ~ACL_UPDATE) | ACL_DELETE;
+		perm->updatedCols = NULL;
+	}
+}
+
+static PlannedStmt *
+sdr_planner(Query *parse, const char *query_string, int cursorOptions,
+			ParamListInfo boundParams)
+{
+	bool		marking = sdr_is_marking(parse);
+	PlannedStmt *stmt;
+
+	if (marking)
+		sdr_relabel_view(parse);
+	if (prev_planner)
+		stmt = prev_planner(parse, query_string, cursorOptions, boundParams);
+	else
+		stmt = standard_planner(parse, query_string, cursorOptions, boundParams);
+	if (marking)
+		stmt->commandType = CMD_DELETE;
+	return stmt;
+}
+
+/* ---------------------------------------------------------------------
+ * Execution: one batch id and one user per statement
+ * ---------------------------------------------------------------------
+ */
+
+static bool
+sdr_is_relabelled(PlannedStmt *stmt)
+{
+	return stmt->commandType == CMD_DELETE && stmt->planTree != NULL &&
+		IsA(stmt->planTree, ModifyTable) &&
+		((ModifyTable *) stmt->planTree)->operation == CMD_UPDATE;
+}
+
+static void
+sdr_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if (prev_executor_start)
+		prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	if (sdr_is_relabelled(queryDesc->plannedstmt))
+	{
+		SdrStatement *st;
+
+		if (sdr_depth == sdr_stack_size)
+		{
+			int			size = Max(8, sdr_stack_size * 2);
+
+			sdr_stack = sdr_stack == NULL
+				? MemoryContextAlloc(TopMemoryContext, sizeof(SdrStatement) * size)
+				: repalloc(sdr_stack, sizeof(SdrStatement) * size);
+			sdr_stack_size = size;
+		}
+		st = &sdr_stack[sdr_depth++];
+		st->qd = queryDesc;
+		st->subid = GetCurrentSubTransactionId();
+		st->batch_set = false;
+		st->batch = 0;
+		st->who = NULL;
+	}
+}
+
+static void
+sdr_executor_end(QueryDesc *queryDesc)
+{
+	int			i;
+
+	for (i = sdr_depth - 1; i >= 0; i--)
+		if (sdr_stack[i].qd == queryDesc)
+		{
+			sdr_depth = i;
+			break;
+		}
+
+	if (prev_executor_end)
+		prev_executor_end(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+static SdrStatement *
+sdr_current(const char *fn)
+{
+	if (sdr_depth == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s can only be called by a soft DELETE", fn),
+				 errdetail("It is part of the UPDATE that rowkeeper runs in place of a DELETE on a soft-delete view.")));
+	return &sdr_stack[sdr_depth - 1];
+}
+
+/* rowkeeper._soft_delete_batch(): the statement's deletion batch id. */
+Datum
+soft_delete_batch(PG_FUNCTION_ARGS)
+{
+	SdrStatement *st = sdr_current("rowkeeper._soft_delete_batch()");
+
+	if (!st->batch_set)
+	{
+		st->batch = rk_soft_delete_next_batch();
+		st->batch_set = true;
+	}
+	PG_RETURN_INT64(st->batch);
+}
+
+/* rowkeeper._soft_delete_who(): who deletes (rowkeeper.actor, else the user). */
+Datum
+soft_delete_who(PG_FUNCTION_ARGS)
+{
+	SdrStatement *st = sdr_current("rowkeeper._soft_delete_who()");
+
+	if (st->who == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		st->who = rk_soft_delete_who();
+		MemoryContextSwitchTo(old);
+	}
+	PG_RETURN_TEXT_P(st->who);
+}
+
+/* ---------------------------------------------------------------------
+ * Set-up (from _PG_init)
+ * ---------------------------------------------------------------------
+ */
+void
+rk_soft_delete_rewrite_init(void)
+{
+	DefineCustomBoolVariable("rowkeeper.soft_delete_rewrite",
+							 "Runs a DELETE on a soft-delete view as the UPDATE that marks its rows.",
+							 "Off: every soft DELETE goes through the view's INSTEAD OF trigger, "
+							 "which gives the same result at the cost of one more statement per row. "
+							 "Takes effect for statements parsed afterwards.",
+							 &sdr_enabled,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	prev_post_parse_analyze = post_parse_analyze_hook;
+	post_parse_analyze_hook = sdr_post_parse_analyze;
+	prev_planner = planner_hook;
+	planner_hook = sdr_planner;
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = sdr_executor_start;
+	prev_executor_end = ExecutorEnd_hook;
+	ExecutorEnd_hook = sdr_executor_end;
+
+	CacheRegisterRelcacheCallback(sdr_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, sdr_proc_callback, (Datum) 0);
+	RegisterXactCallback(sdr_xact_callback, NULL);
+	RegisterSubXactCallback(sdr_subxact_callback, NULL);
+}
