@@ -9,7 +9,11 @@
 #              plpgsql    DELETE on a table with the usual PL/pgSQL BEFORE DELETE
 #                         trigger that marks the row and returns NULL (DELETE 0)
 #              rowkeeper  DELETE on the view of rowkeeper.enable_soft_delete()
-#                         (DELETE 1, with RETURNING if asked)
+#                         (DELETE 1, with RETURNING if asked), rowkeeper
+#                         preloaded: the fast path, the DELETE runs as the
+#                         marking UPDATE (src/soft_delete_rewrite.c)
+#              trigger    the same with rowkeeper.soft_delete_rewrite = off:
+#                         the view's INSTEAD OF trigger marks each row
 #            target: rowkeeper >= 0.95x update
 #   read     a live row by a column with a partial unique index
 #            (WHERE deleted_at IS NULL), 10 % of the rows deleted:
@@ -21,7 +25,8 @@
 #            with EXPLAIN before the runs)
 #
 # How
-#   PostgreSQL 15, one throwaway cluster (test/lib.sh): synchronous_commit=off,
+#   PostgreSQL 15, one throwaway cluster (test/lib.sh) with
+#   shared_preload_libraries=rowkeeper (as README recommends), synchronous_commit=off,
 #   shared_buffers=256MB, autovacuum off, no timed checkpoint; every run starts
 #   after VACUUM ANALYZE of its table and a CHECKPOINT.  pgbench -n -c 2 -j 2
 #   -T DURATION.  ROUNDS rounds; in each, every (test, variant) runs once, the
@@ -64,7 +69,7 @@ READ_ROWS=${READ_ROWS:-100000}
 CALLGRIND=${CALLGRIND:-0}
 CG_STATEMENTS=${CG_STATEMENTS:-2000}
 CG_WARM=${CG_WARM:-100}
-CG_VARIANTS=${CG_VARIANTS:-update plpgsql rowkeeper update-p plpgsql-p rowkeeper-p explicit view explicit-p view-p}
+CG_VARIANTS=${CG_VARIANTS:-update plpgsql rowkeeper trigger update-p plpgsql-p rowkeeper-p trigger-p explicit view explicit-p view-p}
 BENCH=$ROOT/test/bench/soft_delete
 
 [ "$(id -u)" = 0 ] || { echo "run as root (it installs packages and the extension)"; exit 2; }
@@ -74,9 +79,11 @@ BENCH=$ROOT/test/bench/soft_delete
 RUNS=(delete:update:update:del_update:simple
       delete:plpgsql:delete:del_plpgsql:simple
       delete:rowkeeper:delete:del_rowkeeper:simple
+      delete:trigger:delete:del_trigger:simple
       delete-prepared:update:update:del_update:prepared
       delete-prepared:plpgsql:delete:del_plpgsql:prepared
       delete-prepared:rowkeeper:delete:del_rowkeeper:prepared
+      delete-prepared:trigger:delete:del_trigger:prepared
       read-simple:explicit:read_explicit:rd:simple
       read-simple:view:read_view:rd:simple
       read-prepared:explicit:read_explicit:rd:prepared
@@ -94,7 +101,7 @@ start_cluster() {
     rk_workdir bench-soft-delete
     trap 'rk_stop_clusters; rk_stop_stale "$RK_WORK"' EXIT
     rk_start_cluster bench synchronous_commit=off shared_buffers=256MB \
-        autovacuum=off max_wal_size=32GB checkpoint_timeout=1d
+        autovacuum=off max_wal_size=32GB checkpoint_timeout=1d shared_preload_libraries=rowkeeper
     rk_as_pg mkdir -p "$RK_WORK/scripts" "$RK_WORK/runs"
     cp "$BENCH"/*.pgbench "$RK_WORK/scripts/"
     chown -R postgres: "$RK_WORK/scripts"
@@ -113,11 +120,15 @@ setup_schema() {
         || { echo "a read query does not use the partial index"; exit 1; }
     # what each DELETE variant reports to the client
     rk_say "command tags"
-    for t in del_update del_plpgsql del_rowkeeper; do
-        printf '  %-14s %s\n' "$t" "$(sql -c '\set QUIET off' -c "BEGIN" -c \
+    for t in del_update del_plpgsql del_rowkeeper del_trigger; do
+        printf '  %-14s %s\n' "$t" "$(PGOPTIONS="$(variant_options "${t#del_}")" sql -c '\set QUIET off' -c "BEGIN" -c \
             "$( [ $t = del_update ] && echo "UPDATE $t SET deleted_at = now() WHERE id = 1" \
                                      || echo "DELETE FROM $t WHERE id = 1")" -c "ROLLBACK" | sed -n 2p)"
     done
+}
+
+variant_options() {    # variant_options VARIANT: its server options (PGOPTIONS)
+    case $1 in trigger|trigger-p) echo "-c rowkeeper.soft_delete_rewrite=off" ;; esac
 }
 
 run_one() {     # run_one ROUND test:variant:script:table:mode
@@ -132,7 +143,7 @@ run_one() {     # run_one ROUND test:variant:script:table:mode
     sed -e "s/:tbl/$tbl/g" -e "s/:seq/${tbl}_seq/g" -e "s/:del_rows/$DEL_ROWS/g" \
         -e "s/:read_rows/$READ_ROWS/g" "$RK_WORK/scripts/$script.pgbench" \
         > "$RK_WORK/scripts/run-$test-$variant.pgbench"
-    rk_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
+    rk_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" PGOPTIONS="$(variant_options "$variant")" \
         "$PG_BINDIR/pgbench" -n -M "$mode" -f "$RK_WORK/scripts/run-$test-$variant.pgbench" \
         -c 2 -j 2 -T "$DURATION" postgres >"$out" 2>&1 || { cat "$out"; return 1; }
     tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$out")
@@ -180,7 +191,7 @@ report() {
         printf '| %s | %s | %.1f | %.2f | %s |\n' "$test" "$variant" "$m" \
             "$(awk -v a="$m" -v b="$base" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$runs"
     done
-    for t in del_update del_plpgsql del_rowkeeper; do
+    for t in del_update del_plpgsql del_rowkeeper del_trigger; do
         (( $(sql_value "SELECT last_value FROM ${t}_seq") < DEL_ROWS )) \
             || echo "WARNING: $t drew more ids than its $DEL_ROWS rows (later DELETEs found nothing): raise DEL_ROWS"
     done
@@ -188,7 +199,8 @@ report() {
     echo "rows marked: $(sql_value "SELECT string_agg(t || '=' || n, ', ') FROM (
         SELECT 'del_update' t, count(*) n FROM del_update WHERE deleted_at IS NOT NULL UNION ALL
         SELECT 'del_plpgsql', count(*) FROM del_plpgsql WHERE deleted_at IS NOT NULL UNION ALL
-        SELECT 'del_rowkeeper', count(*) FROM del_rowkeeper_with_deleted WHERE deleted_at IS NOT NULL) s")"
+        SELECT 'del_rowkeeper', count(*) FROM del_rowkeeper_with_deleted WHERE deleted_at IS NOT NULL UNION ALL
+        SELECT 'del_trigger', count(*) FROM del_trigger_with_deleted WHERE deleted_at IS NOT NULL) s")"
 }
 
 # statements VARIANT FIRST COUNT: COUNT statements of VARIANT for the
@@ -199,6 +211,7 @@ statements() {
         update-p)    echo "PREPARE s(int) AS UPDATE del_update SET deleted_at = now() WHERE id = \$1;" ;;
         plpgsql-p)   echo "PREPARE s(int) AS DELETE FROM del_plpgsql WHERE id = \$1;" ;;
         rowkeeper-p) echo "PREPARE s(int) AS DELETE FROM del_rowkeeper WHERE id = \$1;" ;;
+        trigger-p)   echo "PREPARE s(int) AS DELETE FROM del_trigger WHERE id = \$1;" ;;
         explicit-p)  echo "PREPARE s(int) AS SELECT id, name, note FROM rd_with_deleted WHERE code = \$1 AND deleted_at IS NULL;" ;;
         view-p)      echo "PREPARE s(int) AS SELECT id, name, note FROM rd WHERE code = \$1;" ;;
     esac
@@ -208,11 +221,13 @@ statements() {
             if (v == "update")    print "UPDATE del_update SET deleted_at = now() WHERE id = " id ";"
             if (v == "plpgsql")   print "DELETE FROM del_plpgsql WHERE id = " id ";"
             if (v == "rowkeeper") print "DELETE FROM del_rowkeeper WHERE id = " id ";"
+            if (v == "trigger")   print "DELETE FROM del_trigger WHERE id = " id ";"
             if (v == "explicit")  print "SELECT id, name, note FROM rd_with_deleted WHERE code = " code " AND deleted_at IS NULL;"
             if (v == "view")      print "SELECT id, name, note FROM rd WHERE code = " code ";"
             if (v == "update-p")    print "EXECUTE s(" id ");"
             if (v == "plpgsql-p")   print "EXECUTE s(" id ");"
             if (v == "rowkeeper-p") print "EXECUTE s(" id ");"
+            if (v == "trigger-p")   print "EXECUTE s(" id ");"
             if (v == "explicit-p")  print "EXECUTE s(" code ");"
             if (v == "view-p")      print "EXECUTE s(" code ");"
         } }'
@@ -237,7 +252,7 @@ instructions() {    # instructions: the CALLGRIND=1 part, see the header
         for m in warm all; do
             rk_as_pg env TMPDIR="$dir" valgrind --tool=callgrind --callgrind-out-file="$dir/$v-$m.out" \
                 "$PG_BINDIR/postgres" --single -D "$RK_WORK/bench" -c fsync=off \
-                -c synchronous_commit=off "cg_${v//-/_}_$m" < "$dir/$v-$m.sql" \
+                -c shared_preload_libraries=rowkeeper $(variant_options "$v") -c synchronous_commit=off "cg_${v//-/_}_$m" < "$dir/$v-$m.sql" \
                 > "$dir/$v-$m.log" 2> "$dir/$v-$m.err" || true   # exit status: see the checks
             grep -q 'Collected :' "$dir/$v-$m.err" || { echo "$v $m: valgrind failed:"; tail "$dir/$v-$m.err"; exit 1; }
             grep -q ERROR "$dir/$v-$m.log" "$dir/$v-$m.err" && { echo "$v $m failed:"; grep ERROR "$dir/$v-$m.log" "$dir/$v-$m.err" | head; exit 1; }
@@ -247,8 +262,8 @@ instructions() {    # instructions: the CALLGRIND=1 part, see the header
         echo "$v $(( (n1 - n0) / CG_STATEMENTS ))" >> "$dir/per-statement.txt"
     done
     awk '{ n[$1] = $2 } END {
-        split("delete update|delete plpgsql|delete rowkeeper|delete-prepared update-p|delete-prepared plpgsql-p|delete-prepared rowkeeper-p|read-simple explicit|read-simple view|read-prepared explicit-p|read-prepared view-p", r, "|")
-        for (i = 1; i <= 10; i++) { split(r[i], f, " ")
+        split("delete update|delete plpgsql|delete rowkeeper|delete trigger|delete-prepared update-p|delete-prepared plpgsql-p|delete-prepared rowkeeper-p|delete-prepared trigger-p|read-simple explicit|read-simple view|read-prepared explicit-p|read-prepared view-p", r, "|")
+        for (i = 1; i <= 12; i++) { split(r[i], f, " ")
             base = (f[1] ~ /^delete/) ? "update" : "explicit"; if (f[1] ~ /prepared/) base = base "-p"
             if (!(f[2] in n) || !(base in n)) continue
             printf "| %s | %s | %d | %.2f |\n", f[1], f[2], n[f[2]], n[base] / n[f[2]] } }' "$dir/per-statement.txt"

@@ -9,7 +9,11 @@
 --   del_update     no trigger: the application runs UPDATE ... SET deleted_at = now()
 --   del_plpgsql    the usual PL/pgSQL BEFORE DELETE trigger that marks the row
 --                  and returns NULL (reports DELETE 0)
---   del_rowkeeper  rowkeeper.enable_soft_delete(): DELETE on the view
+--   del_rowkeeper  rowkeeper.enable_soft_delete(): DELETE on the view (the
+--                  fast path: the library is preloaded, so the DELETE runs as
+--                  the marking UPDATE)
+--   del_trigger    the same, with rowkeeper.soft_delete_rewrite = off (the
+--                  runner sets it): the view's INSTEAD OF trigger marks rows
 -- Read table rd (rowkeeper soft delete, 10 % of the rows deleted) for the
 -- live-row lookup by a column with a partial unique index.
 \set ON_ERROR_STOP 1
@@ -24,7 +28,7 @@ END;
 $$;
 
 CREATE TEMP TABLE bench_tables AS
-SELECT 'del_' || v AS tbl, v FROM unnest(ARRAY['update', 'plpgsql', 'rowkeeper']) AS v;
+SELECT 'del_' || v AS tbl, v FROM unnest(ARRAY['update', 'plpgsql', 'rowkeeper', 'trigger']) AS v;
 
 SELECT format($f$
     CREATE TABLE %1$I (id int PRIMARY KEY, code int NOT NULL, name text, note text,
@@ -38,6 +42,7 @@ $f$, tbl, :del_rows, tbl || '_code_key', tbl || '_seq') FROM bench_tables
 CREATE TRIGGER soft_delete BEFORE DELETE ON del_plpgsql
     FOR EACH ROW EXECUTE FUNCTION bench_plpgsql_soft_delete();
 SELECT rowkeeper.enable_soft_delete('del_rowkeeper');
+SELECT rowkeeper.enable_soft_delete('del_trigger');
 
 CREATE TABLE rd (id int PRIMARY KEY, code int NOT NULL, name text, note text,
                  deleted_at timestamptz, deleted_batch bigint);
