@@ -138,6 +138,20 @@ ROLLBACK TO SAVEPOINT s;
 COMMIT;
 SELECT id FROM fast WHERE id IN (20, 21) ORDER BY id;
 
+-- a table whose columns are not where the view's are (a dropped column):
+-- the condition and RETURNING read the right ones
+CREATE TABLE gaps (dropped int, id int PRIMARY KEY, name text);
+ALTER TABLE gaps DROP COLUMN dropped;
+INSERT INTO gaps VALUES (1, 'one'), (2, 'two');
+SELECT rowkeeper.enable_soft_delete('gaps');
+EXPLAIN (COSTS OFF) DELETE FROM gaps g WHERE g.name = 'two' RETURNING *, g.id * 10 AS tenfold;
+\set QUIET off
+DELETE FROM gaps g WHERE g.name = 'two' RETURNING *, g.id * 10 AS tenfold;
+\set QUIET on
+SELECT id, name, deleted_at IS NOT NULL AS marked FROM gaps_with_deleted ORDER BY id;
+SELECT rowkeeper.disable_soft_delete('gaps', force => true);
+DROP TABLE gaps;
+
 -- the internal functions work only inside the statement they belong to
 SELECT rowkeeper._soft_delete_batch();
 SELECT rowkeeper._soft_delete_who();

@@ -15,26 +15,29 @@
  *
  *	  post_parse_analyze_hook
  *		DELETE FROM view [USING ...] WHERE ... [RETURNING ...] becomes
- *		UPDATE view SET deleted_at = now(), <batch> = _soft_delete_batch()
- *		[, <by> = _soft_delete_who()] with the same range table, condition
- *		and RETURNING list.  PostgreSQL's own rewriter then turns the UPDATE
- *		of the (auto-updatable, security_invoker) view into an UPDATE of the
- *		base table with the view's condition "deleted_at IS NULL", row
- *		security and privileges of the base table for the caller.  RETURNING
- *		reports the row as the DELETE through the trigger does, as it was
- *		before the marking: the three bookkeeping columns read NULL (the
- *		values every live row has, see below), and a DELETE whose RETURNING
- *		could see something else the marking changes (a BEFORE UPDATE
- *		trigger that may change the row, a stored generated column, a
- *		partitioned table) is left to the trigger.
+ *		UPDATE base SET deleted_at = now(), <batch> = _soft_delete_batch()
+ *		[, <by> = _soft_delete_who()] WHERE ... AND deleted_at IS NULL, with
+ *		the same range table, condition and RETURNING list, the view's
+ *		columns replaced by the table's.  This is what PostgreSQL's rewriter
+ *		would make of an UPDATE through the (auto-updatable,
+ *		security_invoker) view, done here directly because going through the
+ *		view costs a third more parsing and planning.  The view keeps its
+ *		range table entry for the caller's DELETE privilege; the table gets
+ *		UPDATE of the marked columns and SELECT of what is read, checked for
+ *		the invoker, and its row-level security policies for UPDATE apply,
+ *		as for the UPDATE the trigger runs.  RETURNING reports the row as
+ *		the DELETE through the trigger does, as it was before the marking:
+ *		the three bookkeeping columns read NULL (what every live row holds,
+ *		see below), and a DELETE whose RETURNING could see something else
+ *		the marking changes (a BEFORE UPDATE trigger that may change the
+ *		row, a stored generated column, a partitioned table) is left to the
+ *		trigger.
  *
  *	  planner_hook
  *		The plan of such a statement is relabelled: PlannedStmt.commandType
  *		says DELETE (its ModifyTable still updates), so the command tag is
- *		"DELETE n", SPI reports SPI_OK_DELETE, a read-only transaction
- *		refuses "DELETE"; and the view needs DELETE (not UPDATE) privilege
- *		from the caller, as a DELETE through the trigger does.  The base
- *		table needs UPDATE on the marked columns, as with the trigger.
+ *		"DELETE n", SPI reports SPI_OK_DELETE (PL/pgSQL's ROW_COUNT and
+ *		FOUND), and a read-only transaction refuses "DELETE".
  *
  *	  ExecutorStart_hook / ExecutorEnd_hook
  *		Keep a stack of the relabelled statements running in this backend,
@@ -45,9 +48,9 @@
  *	  The DELETE is left alone, and the trigger does the work, whenever
  *	  something could make the two paths differ: the table is referenced by
  *	  a foreign key (the trigger cascades and restricts), the view is not
- *	  the plain "SELECT * ... WHERE deleted_at IS NULL" that
- *	  enable_soft_delete() made, has other triggers, rules or a check
- *	  option, the trigger is disabled, WHERE CURRENT OF, a whole-row or
+ *	  the plain security_invoker "SELECT * ... WHERE deleted_at IS NULL"
+ *	  that enable_soft_delete() made, has other triggers, rules, a check
+ *	  option or security_barrier, the trigger is disabled, WHERE CURRENT OF, a whole-row or
  *	  sub-select reference in RETURNING, a DELETE inside a WITH query, or
  *	  rowkeeper.soft_delete_rewrite is off.  What the view and base table
  *	  allow is cached per view, invalidated by relcache callbacks on both,
@@ -84,7 +87,9 @@
 #include "parser/parse_coerce.h"
 #include "parser/parse_func.h"
 #include "parser/parsetree.h"
+#include "parser/parse_relation.h"
 #include "rewrite/rewriteHandler.h"
+#include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -127,6 +132,7 @@ static SdrFuncs sdr_funcs;
 typedef struct SdrColumn
 {
 	AttrNumber	attno;			/* in the view; 0: not configured */
+	AttrNumber	base_attno;		/* in the base table */
 	Oid			type;
 	int32		typmod;
 	char		name[NAMEDATALEN];
@@ -141,6 +147,7 @@ typedef struct SdrView
 	bool		returning_ok;	/* ... also one with RETURNING */
 	char		tgenabled;		/* of the INSTEAD OF DELETE trigger */
 	Oid			base;
+	Index		base_rti;		/* the base table in the view's query */
 	SdrColumn	at;
 	SdrColumn	batch;
 	SdrColumn	by;
@@ -270,6 +277,7 @@ sdr_view_column(Query *viewquery, Index base_rti, Relation base,
 			var->varattno != base_attno)
 			return false;
 		col->attno = tle->resno;
+		col->base_attno = base_attno;
 		col->type = var->vartype;
 		col->typmod = var->vartypmod;
 		strlcpy(col->name, name, NAMEDATALEN);
@@ -360,7 +368,8 @@ sdr_check_view(Relation view, Query *viewquery, SdrView *v)
 		return 0;
 	v->tgenabled = t->tgenabled;
 	if (view->rd_rules == NULL || view->rd_rules->numLocks != 1 ||
-		RelationHasCheckOption(view))
+		RelationHasCheckOption(view) || !RelationHasSecurityInvoker(view) ||
+		RelationIsSecurityView(view))
 		return 0;
 	if (viewquery == NULL || view_query_is_auto_updatable(viewquery, false) != NULL ||
 		list_length(viewquery->jointree->fromlist) != 1 ||
@@ -413,6 +422,7 @@ sdr_build_view(SdrView *v)
 	view = relation_open(v->view, NoLock);
 	viewquery = get_view_query(view);
 	base_rti = sdr_check_view(view, viewquery, v);
+	v->base_rti = base_rti;
 	if (base_rti == 0)
 	{
 		relation_close(view, NoLock);
@@ -432,20 +442,23 @@ sdr_build_view(SdrView *v)
 		(guard->tgargs[1][3] == '\0' ||
 		 sdr_view_column(viewquery, base_rti, base, guard->tgargs[1] + 3, &v->by)))
 	{
+		/* every view column a plain column of the table (sdr_base_columns) */
 		v->usable = true;
+		foreach(lc, viewquery->targetList)
+		{
+			TargetEntry *tle = (TargetEntry *) lfirst(lc);
+
+			if (!tle->resjunk &&
+				(!IsA(tle->expr, Var) || (Index) ((Var *) tle->expr)->varno != base_rti ||
+				 ((Var *) tle->expr)->varlevelsup != 0 || ((Var *) tle->expr)->varattno <= 0))
+				v->usable = false;
+		}
 
 		/* RETURNING: the base row unchanged but for the three columns */
 		v->returning_ok =
 			base->rd_rel->relkind == RELKIND_RELATION &&
 			!(base->rd_att->constr && base->rd_att->constr->has_generated_stored) &&
 			!sdr_before_update_may_change(base->trigdesc);
-		foreach(lc, viewquery->targetList)
-		{
-			TargetEntry *tle = (TargetEntry *) lfirst(lc);
-
-			if (!tle->resjunk && !IsA(tle->expr, Var))
-				v->returning_ok = false;
-		}
 	}
 	relation_close(base, NoLock);
 	relation_close(view, NoLock);
@@ -548,8 +561,9 @@ sdr_returning_mutator(Node *node, SdrReturningSubst *cx)
 		Var		   *var = (Var *) node;
 
 		if ((Index) var->varno == cx->rti && var->varlevelsup == 0 &&
-			(var->varattno == cx->v->at.attno || var->varattno == cx->v->batch.attno ||
-			 (cx->v->by.attno != 0 && var->varattno == cx->v->by.attno)))
+			(var->varattno == cx->v->at.base_attno ||
+			 var->varattno == cx->v->batch.base_attno ||
+			 (cx->v->by.attno != 0 && var->varattno == cx->v->by.base_attno)))
 			return (Node *) makeNullConst(var->vartype, var->vartypmod, var->varcollid);
 		return node;
 	}
@@ -565,7 +579,7 @@ sdr_assignment(ParseState *pstate, SdrColumn *col, Node *expr, Oid type)
 
 	if (value == NULL)
 		return NULL;
-	return makeTargetEntry((Expr *) value, col->attno, pstrdup(col->name), false);
+	return makeTargetEntry((Expr *) value, col->base_attno, pstrdup(col->name), false);
 }
 
 static int
@@ -574,54 +588,170 @@ sdr_tle_cmp(const ListCell *a, const ListCell *b)
 	return ((TargetEntry *) lfirst(a))->resno - ((TargetEntry *) lfirst(b))->resno;
 }
 
-/* Turn the DELETE into the marking UPDATE (see the file header). */
-static void
-sdr_rewrite(ParseState *pstate, Query *query, RangeTblEntry *rte, SdrView *v)
+/* The SET list of the marking, in column order; NIL if it cannot be built. */
+static List *
+sdr_marking_tlist(ParseState *pstate, SdrView *v)
 {
-	RkPermInfo *perm = rk_query_perminfo(query, rte);
 	List	   *tlist = NIL;
 	TargetEntry *tle;
-	SdrReturningSubst subst;
-	Bitmapset  *cols = NULL;
-	ListCell   *lc;
 
 	tle = sdr_assignment(pstate, &v->at,
 						 (Node *) makeFuncExpr(F_NOW, TIMESTAMPTZOID, NIL, InvalidOid,
 											   InvalidOid, COERCE_EXPLICIT_CALL),
 						 TIMESTAMPTZOID);
 	if (tle == NULL)
-		return;
+		return NIL;
 	tlist = lappend(tlist, tle);
 	tle = sdr_assignment(pstate, &v->batch,
 						 (Node *) makeFuncExpr(sdr_funcs.batch, INT8OID, NIL, InvalidOid,
 											   InvalidOid, COERCE_EXPLICIT_CALL),
 						 INT8OID);
 	if (tle == NULL)
-		return;
+		return NIL;
 	tlist = lappend(tlist, tle);
 	if (v->by.attno != 0)
 	{
 		tle = sdr_assignment(pstate, &v->by,
-							 (Node *) makeFuncExpr(sdr_funcs.who, TEXTOID, NIL, DEFAULT_COLLATION_OID,
-												   InvalidOid, COERCE_EXPLICIT_CALL),
+							 (Node *) makeFuncExpr(sdr_funcs.who, TEXTOID, NIL,
+												   DEFAULT_COLLATION_OID, InvalidOid,
+												   COERCE_EXPLICIT_CALL),
 							 TEXTOID);
 		if (tle == NULL)
-			return;
+			return NIL;
 		tlist = lappend(tlist, tle);
 	}
 	list_sort(tlist, sdr_tle_cmp);
-	foreach(lc, tlist)
-		cols = bms_add_member(cols, ((TargetEntry *) lfirst(lc))->resno -
-							  FirstLowInvalidHeapAttributeNumber);
+	return tlist;
+}
 
-	subst.rti = query->resultRelation;
+/*
+ * The base table's columns behind a set of the view's columns (bits offset
+ * by FirstLowInvalidHeapAttributeNumber; a whole-row bit means all).  Every
+ * view column is a plain Var of the base table (sdr_build_view checks).
+ */
+static Bitmapset *
+sdr_base_columns(Bitmapset *view_cols, List *view_tlist)
+{
+	Bitmapset  *out = NULL;
+	int			col = -1;
+	ListCell   *lc;
+
+	while ((col = bms_next_member(view_cols, col)) >= 0)
+	{
+		AttrNumber	attno = col + FirstLowInvalidHeapAttributeNumber;
+
+		foreach(lc, view_tlist)
+		{
+			TargetEntry *tle = (TargetEntry *) lfirst(lc);
+
+			if (tle->resjunk || (attno != InvalidAttrNumber && tle->resno != attno))
+				continue;
+			out = bms_add_member(out, ((Var *) tle->expr)->varattno -
+								 FirstLowInvalidHeapAttributeNumber);
+		}
+	}
+	return out;
+}
+
+/*
+ * Turn the DELETE on the view into the marking UPDATE of its base table
+ * (see the file header): the base table joins the range table in the
+ * view's place in the join tree, the DELETE's references to view columns
+ * become references to table columns, the view's condition "deleted_at IS
+ * NULL" is added, and the view's range table entry stays only for the
+ * caller's DELETE privilege check, as PostgreSQL's own rewriting of an
+ * updatable view keeps it.  Doing what the rewriter would do for the view
+ * here saves rewriting and planning the view on every statement.
+ */
+static void
+sdr_rewrite(ParseState *pstate, Query *query, SdrView *v)
+{
+	Index		view_idx = query->resultRelation;
+	RangeTblEntry *view_rte = rt_fetch(view_idx, query->rtable);
+	List	   *tlist = sdr_marking_tlist(pstate, v);
+	Relation	rel;
+	Query	   *viewquery;
+	List	   *view_tlist;
+	bool		inh;
+	ParseNamespaceItem *nsitem;
+	Index		base_idx;
+	Query	   *newquery;
+	RkPermInfo *view_perm;
+	RkPermInfo *base_perm;
+	Bitmapset  *updated = NULL;
+	NullTest   *live;
+	SdrReturningSubst subst;
+	ListCell   *lc;
+
+	if (tlist == NIL)
+		return;
+
+	rel = relation_open(v->view, NoLock);
+	viewquery = get_view_query(rel);
+	view_tlist = copyObject(viewquery->targetList);
+	inh = rt_fetch(v->base_rti, viewquery->rtable)->inh;
+	relation_close(rel, NoLock);
+
+	/* the base table, as the DELETE's target (RowExclusiveLock) */
+	rel = relation_open(v->base, RowExclusiveLock);
+	nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock,
+										   copyObject(view_rte->alias), inh, false);
+	relation_close(rel, NoLock);
+	base_idx = nsitem->p_rtindex;
+	query->rtable = pstate->p_rtable;
+#if PG_VERSION_NUM >= 160000
+	query->rteperminfos = pstate->p_rteperminfos;
+#endif
+
+	/* view columns -> table columns, everywhere in the query */
+	ChangeVarNodes((Node *) view_tlist, v->base_rti, base_idx, 0);
+	newquery = (Query *) ReplaceVarsFromTargetList((Node *) query, view_idx, 0, view_rte,
+												   view_tlist, REPLACEVARS_REPORT_ERROR,
+												   0, NULL);
+	*query = *newquery;
+	foreach(lc, query->jointree->fromlist)
+	{
+		RangeTblRef *rtr = (RangeTblRef *) lfirst(lc);
+
+		if (IsA(rtr, RangeTblRef) && rtr->rtindex == (int) view_idx)
+			rtr->rtindex = base_idx;
+	}
+
+	/* only live rows, as through the view */
+	live = makeNode(NullTest);
+	live->arg = (Expr *) makeVar(base_idx, v->at.base_attno, v->at.type, v->at.typmod,
+								 InvalidOid, 0);
+	live->nulltesttype = IS_NULL;
+	live->argisrow = false;
+	live->location = -1;
+	query->jointree->quals = query->jointree->quals == NULL ? (Node *) live
+		: (Node *) makeBoolExpr(AND_EXPR, list_make2(query->jointree->quals, live), -1);
+
+	/*
+	 * Privileges: DELETE on the view as the DELETE asked (its entry is
+	 * unchanged); on the table, as the invoker (the view is
+	 * security_invoker), UPDATE of the marked columns and SELECT of what
+	 * the statement reads, the condition's column included.
+	 */
+	view_rte = rt_fetch(view_idx, query->rtable);
+	view_perm = rk_query_perminfo(query, view_rte);
+	base_perm = rk_query_perminfo(query, rt_fetch(base_idx, query->rtable));
+	foreach(lc, tlist)
+		updated = bms_add_member(updated, ((TargetEntry *) lfirst(lc))->resno -
+								 FirstLowInvalidHeapAttributeNumber);
+	base_perm->requiredPerms = ACL_UPDATE | ACL_SELECT;
+	base_perm->selectedCols = bms_add_member(sdr_base_columns(view_perm->selectedCols, view_tlist),
+											 v->at.base_attno - FirstLowInvalidHeapAttributeNumber);
+	base_perm->updatedCols = updated;
+	base_perm->checkAsUser = InvalidOid;
+
+	subst.rti = base_idx;
 	subst.v = v;
 	query->returningList = (List *)
 		sdr_returning_mutator((Node *) query->returningList, &subst);
 	query->targetList = tlist;
+	query->resultRelation = base_idx;
 	query->commandType = CMD_UPDATE;
-	perm->requiredPerms = (perm->requiredPerms & ACL_SELECT) | ACL_UPDATE;
-	perm->updatedCols = cols;
 }
 
 static void
@@ -664,7 +794,7 @@ sdr_post_parse_analyze(ParseState *pstate, Query *query
 	}
 	if (sdr_current_of_walker(query->jointree->quals, NULL))
 		return;
-	sdr_rewrite(pstate, query, rte, v);
+	sdr_rewrite(pstate, query, v);
 }
 
 /* ---------------------------------------------------------------------
@@ -692,31 +822,6 @@ sdr_is_marking(Query *parse)
 	return false;
 }
 
-/*
- * The view the DELETE named keeps the caller's DELETE privilege check (the
- * rewriter left it in the range table with the UPDATE's): done on the query,
- * before planning, which copies the range table into the plan.
- */
-static void
-sdr_relabel_view(Query *parse)
-{
-	ListCell   *lc;
-
-	foreach(lc, parse->rtable)
-	{
-		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
-		RkPermInfo *perm;
-
-		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW)
-			continue;
-		perm = rk_query_perminfo(parse, rte);
-		if (!(perm->requiredPerms & ACL_UPDATE))
-			continue;
-		perm->requiredPerms = (perm->requiredPerms & ~ACL_UPDATE) | ACL_DELETE;
-		perm->updatedCols = NULL;
-	}
-}
-
 static PlannedStmt *
 sdr_planner(Query *parse, const char *query_string, int cursorOptions,
 			ParamListInfo boundParams)
@@ -724,8 +829,6 @@ sdr_planner(Query *parse, const char *query_string, int cursorOptions,
 	bool		marking = sdr_is_marking(parse);
 	PlannedStmt *stmt;
 
-	if (marking)
-		sdr_relabel_view(parse);
 	if (prev_planner)
 		stmt = prev_planner(parse, query_string, cursorOptions, boundParams);
 	else
