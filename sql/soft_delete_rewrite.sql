@@ -207,6 +207,64 @@ EXPLAIN (COSTS OFF) DELETE FROM slow WHERE id = 21;
 DELETE FROM slow WHERE id = 21;
 SELECT id, deleted_at IS NOT NULL AS marked FROM slow_with_deleted WHERE id = 21;
 
+-- Reads: a SELECT with a soft-delete view in its FROM list reads the table
+-- with "deleted_at IS NULL" (the alias then names the table's scan); with
+-- the setting off, PostgreSQL expands the view.  Same rows either way.
+CREATE TABLE reads (id int PRIMARY KEY, grp int, name text);
+INSERT INTO reads SELECT g, g % 3, 'r' || g FROM generate_series(1, 12) g;
+SELECT rowkeeper.enable_soft_delete('reads');
+DELETE FROM reads WHERE id IN (3, 4, 5);
+CREATE FUNCTION sd_reads() RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY SELECT format('%s', array_agg(r ORDER BY r.id)) FROM (SELECT * FROM reads) r;
+    RETURN QUERY SELECT format('%s', array_agg(id ORDER BY id)) FROM reads r WHERE r.grp = 1;
+    RETURN QUERY SELECT format('%s', (SELECT count(*) FROM reads), (SELECT max(name) FROM reads WHERE id < 6));
+    RETURN QUERY SELECT format('%s', array_agg(r.id ORDER BY r.id)) FROM reads r
+                  WHERE EXISTS (SELECT FROM reads r2 WHERE r2.id = r.id + 1 AND r2.grp <> r.grp);
+    RETURN QUERY SELECT format('%s', array_agg(x ORDER BY x)) FROM (SELECT r FROM reads r WHERE id > 9) s(x);
+    RETURN QUERY SELECT format('%s', array_agg(a.id ORDER BY a.id)) FROM reads a JOIN reads b ON b.id = a.id + 6;
+    RETURN QUERY SELECT format('%s', array_agg(a.id || '/' || b.id ORDER BY a.id)) FROM reads a, reads b
+                  WHERE b.id = a.id * 2;
+END $$;
+EXPLAIN (COSTS OFF) SELECT name FROM reads r WHERE r.id = 6;
+SELECT * FROM sd_reads();
+SET rowkeeper.soft_delete_rewrite = off;
+DISCARD PLANS;     -- the function's queries are parsed again
+EXPLAIN (COSTS OFF) SELECT name FROM reads r WHERE r.id = 6;
+SELECT * FROM sd_reads();
+RESET rowkeeper.soft_delete_rewrite;
+-- privileges: SELECT on the view for the caller, SELECT on the table's
+-- columns read for the invoker (security_invoker), both ways
+CREATE ROLE rk_view_only;
+GRANT SELECT ON reads TO rk_view_only;
+SET ROLE rk_view_only;
+SELECT count(*) FROM reads;
+SET rowkeeper.soft_delete_rewrite = off;
+SELECT count(*) FROM reads;
+RESET rowkeeper.soft_delete_rewrite;
+RESET ROLE;
+GRANT SELECT ON reads_with_deleted TO rk_view_only;
+REVOKE SELECT ON reads FROM rk_view_only;
+SET ROLE rk_view_only;
+SELECT count(*) FROM reads;
+SET rowkeeper.soft_delete_rewrite = off;
+SELECT count(*) FROM reads;
+RESET rowkeeper.soft_delete_rewrite;
+RESET ROLE;
+GRANT SELECT ON reads TO rk_view_only;
+SET ROLE rk_view_only;
+SELECT count(*) FROM reads;
+RESET ROLE;
+-- a view defined over the soft-delete view keeps reading it
+CREATE VIEW reads_names AS SELECT name FROM reads WHERE grp = 2;
+SELECT pg_get_viewdef('reads_names'::regclass);
+SELECT count(*) FROM reads_names;
+DROP VIEW reads_names;
+SELECT rowkeeper.disable_soft_delete('reads', force => true);
+DROP TABLE reads;
+DROP FUNCTION sd_reads();
+DROP ROLE rk_view_only;
+
 -- the setting is a user setting, and defaults to on
 SELECT setting, context FROM pg_settings WHERE name = 'rowkeeper.soft_delete_rewrite';
 

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * soft_delete_rewrite.c
- *	  The fast path of soft delete: a DELETE on a soft-delete view becomes,
+ *	  The fast paths of soft delete: a DELETE on a soft-delete view becomes,
  *	  at parse analysis, the UPDATE that marks the rows, and still reports
- *	  itself as a DELETE.
+ *	  itself as a DELETE; a SELECT from the view reads the table with
+ *	  "deleted_at IS NULL" without expanding the view.
  *
  *	  The INSTEAD OF trigger of soft_delete.c is always there and always
  *	  correct, but it marks each row with an UPDATE of its own: a second
@@ -32,6 +33,19 @@
  *		the marking changes (a BEFORE UPDATE trigger that may change the
  *		row, a stored generated column, a partitioned table) is left to the
  *		trigger.
+ *
+ *		The same hook makes a SELECT with a soft-delete view directly in its
+ *		FROM list read the table in the view's place with "deleted_at IS
+ *		NULL" added to WHERE: the plan PostgreSQL makes of the view, without
+ *		rewriting and pulling up the view's query on every parse (a third of
+ *		a simple-protocol lookup).  Views inside joins, subqueries and WITH
+ *		queries, whole-row references, FOR UPDATE and set operations are
+ *		left to PostgreSQL's expansion.
+ *
+ *	  ProcessUtility_hook
+ *		CREATE VIEW parses its query with the same hook: nothing is
+ *		rewritten while it runs, so a view over a soft-delete view stores
+ *		what its author wrote.
  *
  *	  planner_hook
  *		The plan of such a statement is relabelled: PlannedStmt.commandType
@@ -90,6 +104,7 @@
 #include "parser/parse_relation.h"
 #include "rewrite/rewriteHandler.h"
 #include "rewrite/rewriteManip.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -143,8 +158,13 @@ typedef struct SdrView
 {
 	Oid			view;
 	bool		valid;
+	bool		readable;		/* a SELECT from it may read the table */
 	bool		usable;			/* a DELETE on it may be rewritten */
 	bool		returning_ok;	/* ... also one with RETURNING */
+	bool		inh;			/* the view reads the table's partitions/children */
+	int			nmap;			/* view columns */
+	AttrNumber *map;			/* view attno -> table attno ([0] unused) */
+	bool		trigger_ok;		/* our INSTEAD OF DELETE trigger, nothing else */
 	char		tgenabled;		/* of the INSTEAD OF DELETE trigger */
 	Oid			base;
 	Index		base_rti;		/* the base table in the view's query */
@@ -167,6 +187,14 @@ typedef struct SdrStatement
 	int64		batch;
 	text	   *who;			/* in TopTransactionContext; NULL: not yet */
 } SdrStatement;
+
+/*
+ * > 0 while CREATE [OR REPLACE] VIEW runs: PostgreSQL parses the view's
+ * query with the same hooks, and a view must store what its author wrote.
+ */
+static int	sdr_in_view_definition = 0;
+
+static ProcessUtility_hook_type prev_process_utility = NULL;
 
 static SdrStatement *sdr_stack = NULL;
 static int	sdr_depth = 0;
@@ -346,30 +374,35 @@ sdr_guard(TriggerDesc *trigdesc)
 }
 
 /*
- * The view side of the checks: our INSTEAD OF DELETE trigger and nothing
- * else, no rules but the view's own, no check option, and a query that is
- * an auto-updatable "SELECT ... FROM base WHERE <column> IS NULL".
- * Returns the base table's range table index in the view query, or 0.
+ * The view side of the checks.  A soft-delete view has our INSTEAD OF
+ * DELETE trigger; reading through it may be rewritten when it is a plain
+ * security_invoker "SELECT ... FROM base WHERE <column> IS NULL" with no
+ * rule but its own and no security barrier; a DELETE also needs that
+ * trigger to be the view's only one, and no check option (trigger_ok).
+ * Returns the base table's range table index in the view's query, or 0.
  */
 static Index
 sdr_check_view(Relation view, Query *viewquery, SdrView *v)
 {
 	TriggerDesc *td = view->trigdesc;
-	Trigger    *t;
+	Trigger    *ours = NULL;
 	RangeTblRef *rtr;
 	RangeTblEntry *base_rte;
+	int			i;
 
-	if (td == NULL || td->numtriggers != 1)
+	v->trigger_ok = false;
+	for (i = 0; td != NULL && i < td->numtriggers; i++)
+		if (td->triggers[i].tgfoid == sdr_funcs.view_trigger)
+			ours = &td->triggers[i];
+	if (ours == NULL)
 		return 0;
-	t = &td->triggers[0];
-	if (t->tgfoid != sdr_funcs.view_trigger || !TRIGGER_FOR_ROW(t->tgtype) ||
-		!TRIGGER_FOR_INSTEAD(t->tgtype) || !TRIGGER_FOR_DELETE(t->tgtype) ||
-		TRIGGER_FOR_UPDATE(t->tgtype) || TRIGGER_FOR_INSERT(t->tgtype))
-		return 0;
-	v->tgenabled = t->tgenabled;
+	v->tgenabled = ours->tgenabled;
+	v->trigger_ok = td->numtriggers == 1 && TRIGGER_FOR_ROW(ours->tgtype) &&
+		TRIGGER_FOR_INSTEAD(ours->tgtype) && TRIGGER_FOR_DELETE(ours->tgtype) &&
+		!TRIGGER_FOR_UPDATE(ours->tgtype) && !TRIGGER_FOR_INSERT(ours->tgtype) &&
+		!RelationHasCheckOption(view);
 	if (view->rd_rules == NULL || view->rd_rules->numLocks != 1 ||
-		RelationHasCheckOption(view) || !RelationHasSecurityInvoker(view) ||
-		RelationIsSecurityView(view))
+		!RelationHasSecurityInvoker(view) || RelationIsSecurityView(view))
 		return 0;
 	if (viewquery == NULL || view_query_is_auto_updatable(viewquery, false) != NULL ||
 		list_length(viewquery->jointree->fromlist) != 1 ||
@@ -410,15 +443,20 @@ sdr_build_view(SdrView *v)
 	ListCell   *lc;
 	uint64		inval_count = sdr_inval_count;
 
+	v->readable = false;
 	v->usable = false;
 	v->returning_ok = false;
 	v->base = InvalidOid;
 	memset(&v->at, 0, sizeof(SdrColumn));
 	memset(&v->batch, 0, sizeof(SdrColumn));
 	memset(&v->by, 0, sizeof(SdrColumn));
+	if (v->map != NULL)
+		pfree(v->map);
+	v->map = NULL;
+	v->nmap = 0;
 	v->valid = false;			/* until built (an error leaves it so) */
 
-	/* the parser holds RowExclusiveLock on the view */
+	/* the parser holds a lock on the view */
 	view = relation_open(v->view, NoLock);
 	viewquery = get_view_query(view);
 	base_rti = sdr_check_view(view, viewquery, v);
@@ -429,11 +467,11 @@ sdr_build_view(SdrView *v)
 		v->valid = (inval_count == sdr_inval_count);
 		return;
 	}
+	v->inh = rt_fetch(base_rti, viewquery->rtable)->inh;
 
-	/* the rewriter would take this lock on the base table next */
-	base = relation_open(v->base, RowExclusiveLock);
+	base = relation_open(v->base, AccessShareLock);
 	guard = sdr_guard(base->trigdesc);
-	if (guard != NULL && !sdr_is_referenced(base->trigdesc) &&
+	if (guard != NULL &&
 		sdr_qual_is_live(viewquery->jointree->quals, base_rti, base, guard->tgargs[0]) &&
 		sdr_view_column(viewquery, base_rti, base, guard->tgargs[0], &v->at) &&
 		v->at.type == TIMESTAMPTZOID &&
@@ -442,17 +480,28 @@ sdr_build_view(SdrView *v)
 		(guard->tgargs[1][3] == '\0' ||
 		 sdr_view_column(viewquery, base_rti, base, guard->tgargs[1] + 3, &v->by)))
 	{
-		/* every view column a plain column of the table (sdr_base_columns) */
-		v->usable = true;
+		/* every view column a plain column of the table: the map */
+		v->readable = true;
+		v->nmap = list_length(viewquery->targetList);
+		v->map = MemoryContextAllocZero(CacheMemoryContext,
+										sizeof(AttrNumber) * (v->nmap + 1));
 		foreach(lc, viewquery->targetList)
 		{
 			TargetEntry *tle = (TargetEntry *) lfirst(lc);
+			Var		   *var = (Var *) tle->expr;
 
-			if (!tle->resjunk &&
-				(!IsA(tle->expr, Var) || (Index) ((Var *) tle->expr)->varno != base_rti ||
-				 ((Var *) tle->expr)->varlevelsup != 0 || ((Var *) tle->expr)->varattno <= 0))
-				v->usable = false;
+			if (tle->resjunk || tle->resno > v->nmap || !IsA(var, Var) ||
+				(Index) var->varno != base_rti || var->varlevelsup != 0 ||
+				var->varattno <= 0)
+			{
+				v->readable = false;
+				break;
+			}
+			v->map[tle->resno] = var->varattno;
 		}
+
+		/* DELETE: the trigger cascades and restricts for referenced tables */
+		v->usable = v->readable && v->trigger_ok && !sdr_is_referenced(base->trigdesc);
 
 		/* RETURNING: the base row unchanged but for the three columns */
 		v->returning_ok =
@@ -460,7 +509,7 @@ sdr_build_view(SdrView *v)
 			!(base->rd_att->constr && base->rd_att->constr->has_generated_stored) &&
 			!sdr_before_update_may_change(base->trigdesc);
 	}
-	relation_close(base, NoLock);
+	relation_close(base, AccessShareLock);
 	relation_close(view, NoLock);
 	/* valid unless an invalidation arrived while it was being built */
 	v->valid = (inval_count == sdr_inval_count);
@@ -485,7 +534,10 @@ sdr_get_view(Oid viewid)
 	}
 	v = (SdrView *) hash_search(sdr_views, &viewid, HASH_ENTER, &found);
 	if (!found)
+	{
 		v->valid = false;
+		v->map = NULL;
+	}
 	if (!v->valid)
 		sdr_build_view(v);
 	return v;
@@ -534,15 +586,6 @@ sdr_returning_walker(Node *node, SdrReturningCheck *cx)
 	return expression_tree_walker(node, sdr_returning_walker, (void *) cx);
 }
 
-static bool
-sdr_current_of_walker(Node *node, void *cx)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, CurrentOfExpr))
-		return true;
-	return expression_tree_walker(node, sdr_current_of_walker, cx);
-}
 
 typedef struct SdrReturningSubst
 {
@@ -626,76 +669,122 @@ sdr_marking_tlist(ParseState *pstate, SdrView *v)
 
 /*
  * The base table's columns behind a set of the view's columns (bits offset
- * by FirstLowInvalidHeapAttributeNumber; a whole-row bit means all).  Every
- * view column is a plain Var of the base table (sdr_build_view checks).
+ * by FirstLowInvalidHeapAttributeNumber; a whole-row bit means all).
  */
 static Bitmapset *
-sdr_base_columns(Bitmapset *view_cols, List *view_tlist)
+sdr_base_columns(Bitmapset *view_cols, SdrView *v)
 {
 	Bitmapset  *out = NULL;
 	int			col = -1;
-	ListCell   *lc;
+	int			i;
 
 	while ((col = bms_next_member(view_cols, col)) >= 0)
 	{
 		AttrNumber	attno = col + FirstLowInvalidHeapAttributeNumber;
 
-		foreach(lc, view_tlist)
+		if (attno == InvalidAttrNumber)
 		{
-			TargetEntry *tle = (TargetEntry *) lfirst(lc);
-
-			if (tle->resjunk || (attno != InvalidAttrNumber && tle->resno != attno))
-				continue;
-			out = bms_add_member(out, ((Var *) tle->expr)->varattno -
-								 FirstLowInvalidHeapAttributeNumber);
+			for (i = 1; i <= v->nmap; i++)
+				out = bms_add_member(out, v->map[i] - FirstLowInvalidHeapAttributeNumber);
 		}
+		else if (attno > 0 && attno <= v->nmap)
+			out = bms_add_member(out, v->map[attno] - FirstLowInvalidHeapAttributeNumber);
 	}
 	return out;
 }
 
 /*
- * Turn the DELETE on the view into the marking UPDATE of its base table
- * (see the file header): the base table joins the range table in the
- * view's place in the join tree, the DELETE's references to view columns
- * become references to table columns, the view's condition "deleted_at IS
- * NULL" is added, and the view's range table entry stays only for the
- * caller's DELETE privilege check, as PostgreSQL's own rewriting of an
- * updatable view keeps it.  Doing what the rewriter would do for the view
- * here saves rewriting and planning the view on every statement.
+ * References to the view's columns, at every query level: counted as bad
+ * (a whole-row or system column reference, which has no plain column of
+ * the table behind it) or, when remapping, redirected to the table.
  */
-static void
-sdr_rewrite(ParseState *pstate, Query *query, SdrView *v)
+typedef struct SdrRemap
 {
-	Index		view_idx = query->resultRelation;
-	RangeTblEntry *view_rte = rt_fetch(view_idx, query->rtable);
-	List	   *tlist = sdr_marking_tlist(pstate, v);
+	Index		from;			/* the view's range table index */
+	Index		to;				/* the table's */
+	SdrView    *v;
+	int			sublevels_up;
+	bool		remap;
+	bool		bad;
+} SdrRemap;
+
+static bool
+sdr_remap_walker(Node *node, SdrRemap *cx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if ((int) var->varlevelsup != cx->sublevels_up || (Index) var->varno != cx->from)
+			return false;
+		if (var->varattno <= 0 || var->varattno > cx->v->nmap)
+			cx->bad = true;
+		else if (cx->remap)
+		{
+			var->varno = cx->to;
+			var->varattno = cx->v->map[var->varattno];
+			var->varnosyn = var->varno;
+			var->varattnosyn = var->varattno;
+		}
+		return false;
+	}
+	if (IsA(node, CurrentOfExpr))
+	{
+		cx->bad = true;
+		return false;
+	}
+	if (IsA(node, Query))
+	{
+		bool		result;
+
+		cx->sublevels_up++;
+		result = query_tree_walker((Query *) node, sdr_remap_walker, (void *) cx, 0);
+		cx->sublevels_up--;
+		return result;
+	}
+	return expression_tree_walker(node, sdr_remap_walker, (void *) cx);
+}
+
+/* Does the query refer to view rti in a way the table cannot stand in for? */
+static bool
+sdr_refs_bad(Query *query, Index rti, SdrView *v)
+{
+	SdrRemap	cx = {rti, 0, v, 0, false, false};
+
+	query_tree_walker(query, sdr_remap_walker, (void *) &cx, 0);
+	return cx.bad;
+}
+
+/*
+ * Put base table v->base in the place of view rti in the query, as
+ * PostgreSQL's expansion of the (security_invoker) view would, without the
+ * subquery: the table joins the range table (locked with lockmode), the
+ * join tree's reference to the view and every column reference move to it,
+ * and "deleted_at IS NULL" joins the WHERE condition.  The view's entry
+ * stays, unreferenced, so that the executor still checks the caller's
+ * privilege on the view (as the rewriter keeps it for updatable views).
+ * The table is checked for the invoker: SELECT of the columns read,
+ * deleted_at included.  Returns the table's range table index.
+ */
+static Index
+sdr_substitute_table(ParseState *pstate, Query *query, Index rti, SdrView *v,
+					 int lockmode)
+{
+	RangeTblEntry *view_rte = rt_fetch(rti, query->rtable);
 	Relation	rel;
-	Query	   *viewquery;
-	List	   *view_tlist;
-	bool		inh;
 	ParseNamespaceItem *nsitem;
 	Index		base_idx;
-	Query	   *newquery;
+	SdrRemap	cx;
+	NullTest   *live;
 	RkPermInfo *view_perm;
 	RkPermInfo *base_perm;
-	Bitmapset  *updated = NULL;
-	NullTest   *live;
-	SdrReturningSubst subst;
 	ListCell   *lc;
 
-	if (tlist == NIL)
-		return;
-
-	rel = relation_open(v->view, NoLock);
-	viewquery = get_view_query(rel);
-	view_tlist = copyObject(viewquery->targetList);
-	inh = rt_fetch(v->base_rti, viewquery->rtable)->inh;
-	relation_close(rel, NoLock);
-
-	/* the base table, as the DELETE's target (RowExclusiveLock) */
-	rel = relation_open(v->base, RowExclusiveLock);
-	nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock,
-										   copyObject(view_rte->alias), inh, false);
+	rel = relation_open(v->base, lockmode);
+	nsitem = addRangeTableEntryForRelation(pstate, rel, lockmode,
+										   copyObject(view_rte->alias), v->inh, true);
 	relation_close(rel, NoLock);
 	base_idx = nsitem->p_rtindex;
 	query->rtable = pstate->p_rtable;
@@ -703,21 +792,21 @@ sdr_rewrite(ParseState *pstate, Query *query, SdrView *v)
 	query->rteperminfos = pstate->p_rteperminfos;
 #endif
 
-	/* view columns -> table columns, everywhere in the query */
-	ChangeVarNodes((Node *) view_tlist, v->base_rti, base_idx, 0);
-	newquery = (Query *) ReplaceVarsFromTargetList((Node *) query, view_idx, 0, view_rte,
-												   view_tlist, REPLACEVARS_REPORT_ERROR,
-												   0, NULL);
-	*query = *newquery;
+	cx.from = rti;
+	cx.to = base_idx;
+	cx.v = v;
+	cx.sublevels_up = 0;
+	cx.remap = true;
+	cx.bad = false;
+	query_tree_walker(query, sdr_remap_walker, (void *) &cx, 0);
 	foreach(lc, query->jointree->fromlist)
 	{
 		RangeTblRef *rtr = (RangeTblRef *) lfirst(lc);
 
-		if (IsA(rtr, RangeTblRef) && rtr->rtindex == (int) view_idx)
+		if (IsA(rtr, RangeTblRef) && rtr->rtindex == (int) rti)
 			rtr->rtindex = base_idx;
 	}
 
-	/* only live rows, as through the view */
 	live = makeNode(NullTest);
 	live->arg = (Expr *) makeVar(base_idx, v->at.base_attno, v->at.type, v->at.typmod,
 								 InvalidOid, 0);
@@ -727,23 +816,42 @@ sdr_rewrite(ParseState *pstate, Query *query, SdrView *v)
 	query->jointree->quals = query->jointree->quals == NULL ? (Node *) live
 		: (Node *) makeBoolExpr(AND_EXPR, list_make2(query->jointree->quals, live), -1);
 
-	/*
-	 * Privileges: DELETE on the view as the DELETE asked (its entry is
-	 * unchanged); on the table, as the invoker (the view is
-	 * security_invoker), UPDATE of the marked columns and SELECT of what
-	 * the statement reads, the condition's column included.
-	 */
-	view_rte = rt_fetch(view_idx, query->rtable);
-	view_perm = rk_query_perminfo(query, view_rte);
+	view_perm = rk_query_perminfo(query, rt_fetch(rti, query->rtable));
+	base_perm = rk_query_perminfo(query, rt_fetch(base_idx, query->rtable));
+	base_perm->requiredPerms = ACL_SELECT;
+	base_perm->selectedCols =
+		bms_add_member(sdr_base_columns(view_perm->selectedCols, v),
+					   v->at.base_attno - FirstLowInvalidHeapAttributeNumber);
+	base_perm->checkAsUser = InvalidOid;
+	return base_idx;
+}
+
+/*
+ * Turn the DELETE on the view into the marking UPDATE of its table (see
+ * the file header).  The caller checked that it can be.
+ */
+static void
+sdr_rewrite_delete(ParseState *pstate, Query *query, SdrView *v)
+{
+	List	   *tlist = sdr_marking_tlist(pstate, v);
+	Index		base_idx;
+	RkPermInfo *base_perm;
+	Bitmapset  *updated = NULL;
+	SdrReturningSubst subst;
+	ListCell   *lc;
+
+	if (tlist == NIL)
+		return;
+	base_idx = sdr_substitute_table(pstate, query, query->resultRelation, v,
+									RowExclusiveLock);
+
+	/* and UPDATE of the marked columns (what the trigger's UPDATE needs) */
 	base_perm = rk_query_perminfo(query, rt_fetch(base_idx, query->rtable));
 	foreach(lc, tlist)
 		updated = bms_add_member(updated, ((TargetEntry *) lfirst(lc))->resno -
 								 FirstLowInvalidHeapAttributeNumber);
-	base_perm->requiredPerms = ACL_UPDATE | ACL_SELECT;
-	base_perm->selectedCols = bms_add_member(sdr_base_columns(view_perm->selectedCols, view_tlist),
-											 v->at.base_attno - FirstLowInvalidHeapAttributeNumber);
+	base_perm->requiredPerms |= ACL_UPDATE;
 	base_perm->updatedCols = updated;
-	base_perm->checkAsUser = InvalidOid;
 
 	subst.rti = base_idx;
 	subst.v = v;
@@ -752,6 +860,41 @@ sdr_rewrite(ParseState *pstate, Query *query, SdrView *v)
 	query->targetList = tlist;
 	query->resultRelation = base_idx;
 	query->commandType = CMD_UPDATE;
+}
+
+/*
+ * A SELECT reading soft-delete views directly in its FROM list reads their
+ * tables with "deleted_at IS NULL" instead: the plan PostgreSQL makes of the
+ * view, without rewriting and pulling up the view's query on every parse.
+ * Views elsewhere (joins, subqueries, WITH) are expanded as usual.
+ */
+static void
+sdr_rewrite_select(ParseState *pstate, Query *query)
+{
+	ListCell   *lc;
+
+	if (query->setOperations != NULL || query->rowMarks != NIL ||
+		query->jointree == NULL || sdr_in_view_definition > 0)
+		return;
+	foreach(lc, query->jointree->fromlist)
+	{
+		RangeTblRef *rtr = (RangeTblRef *) lfirst(lc);
+		RangeTblEntry *rte;
+		SdrView    *v;
+
+		if (!IsA(rtr, RangeTblRef))
+			continue;
+		rte = rt_fetch(rtr->rtindex, query->rtable);
+		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW ||
+			rte->tablesample != NULL)
+			continue;
+		if (!sdr_lookup_funcs())
+			return;
+		v = sdr_get_view(rte->relid);
+		if (!v->readable || sdr_refs_bad(query, rtr->rtindex, v))
+			continue;
+		sdr_substitute_table(pstate, query, rtr->rtindex, v, AccessShareLock);
+	}
 }
 
 static void
@@ -771,7 +914,14 @@ sdr_post_parse_analyze(ParseState *pstate, Query *query
 #endif
 			);
 
-	if (!sdr_enabled || query->commandType != CMD_DELETE || !query->canSetTag ||
+	if (!sdr_enabled)
+		return;
+	if (query->commandType == CMD_SELECT)
+	{
+		sdr_rewrite_select(pstate, query);
+		return;
+	}
+	if (query->commandType != CMD_DELETE || !query->canSetTag ||
 		query->resultRelation <= 0)
 		return;
 	rte = rt_fetch(query->resultRelation, query->rtable);
@@ -792,9 +942,9 @@ sdr_post_parse_analyze(ParseState *pstate, Query *query
 		if (!cx.ok)
 			return;
 	}
-	if (sdr_current_of_walker(query->jointree->quals, NULL))
+	if (sdr_refs_bad(query, query->resultRelation, v))
 		return;
-	sdr_rewrite(pstate, query, v);
+	sdr_rewrite_delete(pstate, query, v);
 }
 
 /* ---------------------------------------------------------------------
@@ -941,6 +1091,45 @@ soft_delete_who(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------------
+ * Utility statements: no rewriting inside a view's definition
+ * ---------------------------------------------------------------------
+ */
+static void
+sdr_process_utility(PlannedStmt *pstmt, const char *queryString,
+#if PG_VERSION_NUM >= 140000
+					bool readOnlyTree,
+#endif
+					ProcessUtilityContext context, ParamListInfo params,
+					QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	bool		defines_view = IsA(pstmt->utilityStmt, ViewStmt);
+
+	if (defines_view)
+		sdr_in_view_definition++;
+	PG_TRY();
+	{
+		if (prev_process_utility)
+			prev_process_utility(pstmt, queryString,
+#if PG_VERSION_NUM >= 140000
+								 readOnlyTree,
+#endif
+								 context, params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString,
+#if PG_VERSION_NUM >= 140000
+									readOnlyTree,
+#endif
+									context, params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		if (defines_view)
+			sdr_in_view_definition--;
+	}
+	PG_END_TRY();
+}
+
+/* ---------------------------------------------------------------------
  * Set-up (from _PG_init)
  * ---------------------------------------------------------------------
  */
@@ -966,6 +1155,8 @@ rk_soft_delete_rewrite_init(void)
 	ExecutorStart_hook = sdr_executor_start;
 	prev_executor_end = ExecutorEnd_hook;
 	ExecutorEnd_hook = sdr_executor_end;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = sdr_process_utility;
 
 	CacheRegisterRelcacheCallback(sdr_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, sdr_proc_callback, (Datum) 0);
