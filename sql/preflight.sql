@@ -131,6 +131,18 @@ SET LOCAL session_preload_libraries = auto_explain, rowkeeper;   -- as the confi
 SELECT status, detail FROM rowkeeper.preflight('{rk_preflight}')
  WHERE check_name = 'settings.tenant_token_preload';
 ROLLBACK;
+-- soft delete's fast paths need the library preloaded, once a table has it
+SELECT status FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name = 'settings.soft_delete_preload';
+BEGIN;
+CREATE TABLE rk_preflight.sd (id int PRIMARY KEY);
+SELECT rowkeeper.enable_soft_delete('rk_preflight.sd');
+SELECT status, detail, fix FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name = 'settings.soft_delete_preload';
+SET LOCAL session_preload_libraries = rowkeeper;
+SELECT status, detail FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name = 'settings.soft_delete_preload';
+ROLLBACK;
 
 ------------------------------------------------------------------------------
 -- hygiene
@@ -231,6 +243,9 @@ ROLLBACK;
 SET ROLE rk_pf_app;
 SELECT check_name, status, detail FROM rowkeeper.preflight('{rk_preflight}')
  WHERE check_name = 'hygiene.audit_chain';
+-- shared_preload_libraries is hidden from it: the preload checks say so
+SELECT check_name, status, detail, fix FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name IN ('settings.soft_delete_preload', 'settings.tenant_token_preload') ORDER BY 1;
 SELECT check_name, status, object, detail FROM rowkeeper.preflight('{rk_preflight}')
  WHERE check_name LIKE 'roles.pass%' OR check_name IN ('roles.trust_auth', 'roles.no_password');
 RESET ROLE;

@@ -72,6 +72,7 @@ AS $$
 DECLARE
     n bigint;
     s text;
+    preloaded boolean;      -- rowkeeper preloaded? NULL: this role cannot see
     last_seal record;
     tail_at timestamptz;
     m timestamptz;
@@ -281,25 +282,51 @@ BEGIN
         format('wal_level = %s.', s) || CASE WHEN s = 'minimal' THEN ' No WAL archiving, no standby, no base backup with pg_basebackup.' ELSE '' END,
         CASE WHEN s = 'minimal' THEN 'Set wal_level = replica (or logical) and restart.' END;
 
+    -- is rowkeeper preloaded?  shared_preload_libraries is visible to
+    -- superusers and pg_read_all_settings only
+    IF pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE') THEN
+        preloaded := EXISTS (SELECT FROM pg_catalog.unnest(pg_catalog.string_to_array(
+                                 pg_catalog.current_setting('shared_preload_libraries') || ',' ||
+                                 pg_catalog.current_setting('session_preload_libraries'), ',')) l
+                              WHERE pg_catalog.btrim(l, ' "') IN ('rowkeeper', '$libdir/rowkeeper'));
+    END IF;
+
     -- token mode signs tenants with a key that only a preloaded library
     -- keeps secret; loaded late, the library refuses the key (src/tenant.c)
     s := pg_catalog.current_setting('rowkeeper.tenant_mode', true);
     RETURN QUERY
-    WITH lib AS (
-        SELECT EXISTS (SELECT FROM pg_catalog.unnest(pg_catalog.string_to_array(
-                           pg_catalog.current_setting('shared_preload_libraries') || ',' ||
-                           pg_catalog.current_setting('session_preload_libraries'), ',')) l
-                        WHERE pg_catalog.btrim(l, ' "') IN ('rowkeeper', '$libdir/rowkeeper')) AS preloaded)
     SELECT 'settings.tenant_token_preload',
-           CASE WHEN s IS DISTINCT FROM 'token' OR lib.preloaded THEN 'ok' ELSE 'fail' END,
+           CASE WHEN s IS DISTINCT FROM 'token' OR preloaded THEN 'ok'
+                WHEN preloaded IS NULL THEN 'warn' ELSE 'fail' END,
            'rowkeeper.tenant_mode',
            CASE WHEN s IS DISTINCT FROM 'token' THEN 'Tenant token mode is off.'
-                WHEN lib.preloaded THEN 'Token mode, and rowkeeper is preloaded: the key is never readable.'
+                WHEN preloaded THEN 'Token mode, and rowkeeper is preloaded: the key is never readable.'
+                WHEN preloaded IS NULL THEN 'Token mode; not checked whether rowkeeper is preloaded: shared_preload_libraries is visible to superusers and pg_read_all_settings only.'
                 ELSE 'Token mode, but rowkeeper is not in shared_preload_libraries or session_preload_libraries: '
                      'backends load it late, so the key would have been readable and is refused (every tenant token fails).' END,
-           CASE WHEN s = 'token' AND NOT lib.preloaded
-                THEN 'Add rowkeeper to session_preload_libraries (or shared_preload_libraries), then replace rowkeeper.tenant_key.' END
-      FROM lib;
+           CASE WHEN s = 'token' AND preloaded IS NULL
+                THEN 'Run rowkeeper.preflight() as a superuser or a member of pg_read_all_settings.'
+                WHEN s = 'token' AND NOT preloaded
+                THEN 'Add rowkeeper to session_preload_libraries (or shared_preload_libraries), then replace rowkeeper.tenant_key.' END;
+
+    -- soft delete's fast paths need the library loaded before a statement
+    -- is parsed; without, the view's trigger does the same work slower
+    RETURN QUERY
+    WITH sd AS (SELECT pg_catalog.count(*) AS n FROM rowkeeper.soft_delete_tables)
+    SELECT 'settings.soft_delete_preload',
+           CASE WHEN sd.n = 0 OR preloaded THEN 'ok' ELSE 'warn' END,
+           'shared_preload_libraries',
+           format('%s soft-delete tables; rowkeeper is %s.', sd.n,
+                  CASE WHEN preloaded THEN 'preloaded' WHEN preloaded IS NULL THEN 'perhaps preloaded (not visible to this role)'
+                       ELSE 'not preloaded' END) ||
+           CASE WHEN sd.n > 0 AND NOT preloaded
+                THEN ' A DELETE through a soft-delete view is run by its trigger, one more statement per row (about 0.7x of a plain UPDATE), and reads expand the view.'
+                ELSE '' END,
+           CASE WHEN sd.n > 0 AND preloaded IS NULL
+                THEN 'Run rowkeeper.preflight() as a superuser or a member of pg_read_all_settings.'
+                WHEN sd.n > 0 AND NOT preloaded
+                THEN 'Add rowkeeper to shared_preload_libraries (restart) or session_preload_libraries (new sessions).' END
+      FROM sd;
 
     -- the history index's keys are random, so after each checkpoint the
     -- first audited write to each of its leaf pages logs the whole page

@@ -6,6 +6,8 @@
 #   delete   single-row soft DELETE transactions, one table per variant:
 #              update     the application issues UPDATE t SET deleted_at = now()
 #                         WHERE id = ... itself (the baseline)
+#              updlive    the same with AND deleted_at IS NULL (what a correct
+#                         hand-written soft delete runs; rowkeeper checks it too)
 #              plpgsql    DELETE on a table with the usual PL/pgSQL BEFORE DELETE
 #                         trigger that marks the row and returns NULL (DELETE 0)
 #              rowkeeper  DELETE on the view of rowkeeper.enable_soft_delete()
@@ -69,7 +71,7 @@ READ_ROWS=${READ_ROWS:-100000}
 CALLGRIND=${CALLGRIND:-0}
 CG_STATEMENTS=${CG_STATEMENTS:-2000}
 CG_WARM=${CG_WARM:-100}
-CG_VARIANTS=${CG_VARIANTS:-update plpgsql rowkeeper trigger update-p plpgsql-p rowkeeper-p trigger-p explicit view explicit-p view-p}
+CG_VARIANTS=${CG_VARIANTS:-update updlive plpgsql rowkeeper trigger update-p updlive-p plpgsql-p rowkeeper-p trigger-p explicit view explicit-p view-p}
 BENCH=$ROOT/test/bench/soft_delete
 
 [ "$(id -u)" = 0 ] || { echo "run as root (it installs packages and the extension)"; exit 2; }
@@ -77,10 +79,12 @@ BENCH=$ROOT/test/bench/soft_delete
 
 # test:variant:script:table:pgbench mode
 RUNS=(delete:update:update:del_update:simple
+      delete:updlive:update_live:del_updlive:simple
       delete:plpgsql:delete:del_plpgsql:simple
       delete:rowkeeper:delete:del_rowkeeper:simple
       delete:trigger:delete:del_trigger:simple
       delete-prepared:update:update:del_update:prepared
+      delete-prepared:updlive:update_live:del_updlive:prepared
       delete-prepared:plpgsql:delete:del_plpgsql:prepared
       delete-prepared:rowkeeper:delete:del_rowkeeper:prepared
       delete-prepared:trigger:delete:del_trigger:prepared
@@ -108,7 +112,7 @@ start_cluster() {
 }
 
 setup_schema() {
-    rk_say "loading $((3 * DEL_ROWS + READ_ROWS)) rows"
+    rk_say "loading $((5 * DEL_ROWS + READ_ROWS)) rows"
     sql -c "CREATE EXTENSION rowkeeper"
     sql -v del_rows="$DEL_ROWS" -v read_rows="$READ_ROWS" -f - < "$BENCH/setup.sql"
     sql -c "VACUUM ANALYZE"
@@ -191,13 +195,14 @@ report() {
         printf '| %s | %s | %.1f | %.2f | %s |\n' "$test" "$variant" "$m" \
             "$(awk -v a="$m" -v b="$base" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$runs"
     done
-    for t in del_update del_plpgsql del_rowkeeper del_trigger; do
+    for t in del_update del_updlive del_plpgsql del_rowkeeper del_trigger; do
         (( $(sql_value "SELECT last_value FROM ${t}_seq") < DEL_ROWS )) \
             || echo "WARNING: $t drew more ids than its $DEL_ROWS rows (later DELETEs found nothing): raise DEL_ROWS"
     done
     echo
     echo "rows marked: $(sql_value "SELECT string_agg(t || '=' || n, ', ') FROM (
         SELECT 'del_update' t, count(*) n FROM del_update WHERE deleted_at IS NOT NULL UNION ALL
+        SELECT 'del_updlive', count(*) FROM del_updlive WHERE deleted_at IS NOT NULL UNION ALL
         SELECT 'del_plpgsql', count(*) FROM del_plpgsql WHERE deleted_at IS NOT NULL UNION ALL
         SELECT 'del_rowkeeper', count(*) FROM del_rowkeeper_with_deleted WHERE deleted_at IS NOT NULL UNION ALL
         SELECT 'del_trigger', count(*) FROM del_trigger_with_deleted WHERE deleted_at IS NOT NULL) s")"
@@ -209,6 +214,7 @@ statements() {
     local v=$1 first=$2 count=$3
     case $v in      # the -p variants: one PREPARE, then EXECUTE (plan cached)
         update-p)    echo "PREPARE s(int) AS UPDATE del_update SET deleted_at = now() WHERE id = \$1;" ;;
+        updlive-p)   echo "PREPARE s(int) AS UPDATE del_updlive SET deleted_at = now() WHERE id = \$1 AND deleted_at IS NULL;" ;;
         plpgsql-p)   echo "PREPARE s(int) AS DELETE FROM del_plpgsql WHERE id = \$1;" ;;
         rowkeeper-p) echo "PREPARE s(int) AS DELETE FROM del_rowkeeper WHERE id = \$1;" ;;
         trigger-p)   echo "PREPARE s(int) AS DELETE FROM del_trigger WHERE id = \$1;" ;;
@@ -219,12 +225,14 @@ statements() {
         for (k = first; k < first + count; k++) {
             id = 1 + (k * 7919) % rows; code = 1 + (k * 7919) % rrows
             if (v == "update")    print "UPDATE del_update SET deleted_at = now() WHERE id = " id ";"
+            if (v == "updlive")   print "UPDATE del_updlive SET deleted_at = now() WHERE id = " id " AND deleted_at IS NULL;"
             if (v == "plpgsql")   print "DELETE FROM del_plpgsql WHERE id = " id ";"
             if (v == "rowkeeper") print "DELETE FROM del_rowkeeper WHERE id = " id ";"
             if (v == "trigger")   print "DELETE FROM del_trigger WHERE id = " id ";"
             if (v == "explicit")  print "SELECT id, name, note FROM rd_with_deleted WHERE code = " code " AND deleted_at IS NULL;"
             if (v == "view")      print "SELECT id, name, note FROM rd WHERE code = " code ";"
             if (v == "update-p")    print "EXECUTE s(" id ");"
+            if (v == "updlive-p")   print "EXECUTE s(" id ");"
             if (v == "plpgsql-p")   print "EXECUTE s(" id ");"
             if (v == "rowkeeper-p") print "EXECUTE s(" id ");"
             if (v == "trigger-p")   print "EXECUTE s(" id ");"
@@ -262,8 +270,8 @@ instructions() {    # instructions: the CALLGRIND=1 part, see the header
         echo "$v $(( (n1 - n0) / CG_STATEMENTS ))" >> "$dir/per-statement.txt"
     done
     awk '{ n[$1] = $2 } END {
-        split("delete update|delete plpgsql|delete rowkeeper|delete trigger|delete-prepared update-p|delete-prepared plpgsql-p|delete-prepared rowkeeper-p|delete-prepared trigger-p|read-simple explicit|read-simple view|read-prepared explicit-p|read-prepared view-p", r, "|")
-        for (i = 1; i <= 12; i++) { split(r[i], f, " ")
+        split("delete update|delete updlive|delete plpgsql|delete rowkeeper|delete trigger|delete-prepared update-p|delete-prepared updlive-p|delete-prepared plpgsql-p|delete-prepared rowkeeper-p|delete-prepared trigger-p|read-simple explicit|read-simple view|read-prepared explicit-p|read-prepared view-p", r, "|")
+        for (i = 1; i <= 14; i++) { split(r[i], f, " ")
             base = (f[1] ~ /^delete/) ? "update" : "explicit"; if (f[1] ~ /prepared/) base = base "-p"
             if (!(f[2] in n) || !(base in n)) continue
             printf "| %s | %s | %d | %.2f |\n", f[1], f[2], n[f[2]], n[base] / n[f[2]] } }' "$dir/per-statement.txt"

@@ -7,6 +7,8 @@
 -- index over live rows), one per variant, each with a sequence the scripts
 -- draw ids from:
 --   del_update     no trigger: the application runs UPDATE ... SET deleted_at = now()
+--   del_updlive    the same with "AND deleted_at IS NULL" (what a correct
+--                  hand-written soft delete runs)
 --   del_plpgsql    the usual PL/pgSQL BEFORE DELETE trigger that marks the row
 --                  and returns NULL (reports DELETE 0)
 --   del_rowkeeper  rowkeeper.enable_soft_delete(): DELETE on the view (the
@@ -28,7 +30,7 @@ END;
 $$;
 
 CREATE TEMP TABLE bench_tables AS
-SELECT 'del_' || v AS tbl, v FROM unnest(ARRAY['update', 'plpgsql', 'rowkeeper', 'trigger']) AS v;
+SELECT 'del_' || v AS tbl, v FROM unnest(ARRAY['update', 'updlive', 'plpgsql', 'rowkeeper', 'trigger']) AS v;
 
 SELECT format($f$
     CREATE TABLE %1$I (id int PRIMARY KEY, code int NOT NULL, name text, note text,
