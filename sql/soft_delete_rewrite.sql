@@ -265,6 +265,36 @@ DROP TABLE reads;
 DROP FUNCTION sd_reads();
 DROP ROLE rk_view_only;
 
+-- Row-level security of the table applies on both paths: a tenant marks
+-- and reads only its own rows (forced RLS, as tenant isolation sets it up)
+CREATE TABLE notes (id int PRIMARY KEY, tenant text NOT NULL, body text);
+INSERT INTO notes VALUES (1, 'a', 'a1'), (2, 'b', 'b2'), (3, 'a', 'a3'), (4, 'b', 'b4');
+ALTER TABLE notes ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY by_tenant ON notes USING (tenant = current_setting('app.tenant'))
+    WITH CHECK (tenant = current_setting('app.tenant'));
+CREATE ROLE rk_tenant_role;
+GRANT SELECT, UPDATE, DELETE ON notes TO rk_tenant_role;
+SELECT rowkeeper.enable_soft_delete('notes');
+SET ROLE rk_tenant_role;
+SET app.tenant = 'a';
+\set QUIET off
+DELETE FROM notes WHERE id IN (1, 2) RETURNING id, tenant;
+SET rowkeeper.soft_delete_rewrite = off;
+DELETE FROM notes WHERE id IN (3, 4) RETURNING id, tenant;
+RESET rowkeeper.soft_delete_rewrite;
+\set QUIET on
+SET app.tenant = 'b';
+SELECT id, body FROM notes ORDER BY id;
+SET rowkeeper.soft_delete_rewrite = off;
+SELECT id, body FROM notes ORDER BY id;
+RESET rowkeeper.soft_delete_rewrite;
+RESET app.tenant;
+RESET ROLE;
+SELECT id, tenant, deleted_at IS NOT NULL AS marked FROM notes_with_deleted ORDER BY id;
+SELECT rowkeeper.disable_soft_delete('notes', force => true);
+DROP TABLE notes;
+DROP ROLE rk_tenant_role;
+
 -- the setting is a user setting, and defaults to on
 SELECT setting, context FROM pg_settings WHERE name = 'rowkeeper.soft_delete_rewrite';
 
