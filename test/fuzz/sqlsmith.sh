@@ -40,8 +40,11 @@ rk_build
 rk_workdir fuzz
 trap 'rk_stop_clusters; rk_kill_postmasters "$RK_WORK"' EXIT
 cp "$HERE"/*.sql "$RK_WORK"/ && chown postgres: "$RK_WORK"/*.sql
+# rowkeeper preloaded, as README recommends: the soft-delete fast paths
+# (parse-time rewriting of DELETE and SELECT on soft-delete views) see every
+# statement SQLsmith makes up
 rk_start_cluster fuzz "log_line_prefix='%m [%p] %e %u@%d '" "log_min_messages=warning" \
-    "log_min_error_statement=error" "max_connections=30"
+    "log_min_error_statement=error" "max_connections=30" "shared_preload_libraries=rowkeeper"
 LOG=$RK_WORK/fuzz.log
 psql_su() { rk_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" "$PG_BINDIR/psql" -X -q -U postgres "$@"; }
 
