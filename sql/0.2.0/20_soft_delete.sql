@@ -69,7 +69,7 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'soft_delete_batch';
 
 COMMENT ON FUNCTION rowkeeper._soft_delete_batch() IS
-'Internal: the deletion batch id of the soft DELETE being executed (one per statement).';
+'Internal: the deletion batch id of the soft DELETE being executed (one per statement). An UPDATE that assigns it is reported as a DELETE: do not call it yourself.';
 
 CREATE FUNCTION rowkeeper._soft_delete_who()
 RETURNS text
