@@ -27,8 +27,9 @@
  *	  checks and reports errors exactly as PostgreSQL does.
  *
  *	  Rows are appended: the direct path inserts with HEAP_INSERT_SKIP_FSM,
- *	  into the last page or a new one, never into the free space a VACUUM
- *	  of the log recorded in older pages.  Filling those gaps scattered new
+ *	  into the page this backend last filled, the last page or a new one,
+ *	  never into the free space a VACUUM of the log recorded in older pages
+ *	  (the SPI path, an ordinary INSERT, still may).  Filling those gaps scattered new
  *	  entries over the partition, each into a page that then needed a
  *	  full-page image in the WAL and into a block range whose BRIN summary
  *	  had to be widened (an audited UPDATE cost 17,000 instructions in
