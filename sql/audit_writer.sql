@@ -133,6 +133,33 @@ SELECT row_key FROM rowkeeper.audit_log WHERE table_name = 'notes' AND row_key->
 -- Every entry carries its own id.
 SELECT count(*) = count(DISTINCT id) AS ids_unique FROM rowkeeper.audit_log;
 
+-- Row images are written in jsonb's binary form directly (src/rowjson.c):
+-- a wide row (over 32 keys and values: the JEntry array then stores an
+-- offset every 32 entries), keys of every length in jsonb's order, nested
+-- jsonb objects, arrays and scalars, reads back as the usual jsonb would.
+DO $$
+BEGIN
+    EXECUTE 'CREATE TABLE wide_image (id int PRIMARY KEY, j jsonb, '
+         || (SELECT string_agg(format('%I int', repeat(chr(97 + g % 26), 1 + g % 7) || g), ', ')
+               FROM generate_series(1, 40) g) || ')';
+END
+$$;
+SELECT rowkeeper.enable_audit('wide_image');
+INSERT INTO wide_image (id, j) VALUES (1, '{"b": [1, 2.50, {"c": null}], "a": "x"}'), (2, '"scalar"'), (3, '[]'), (4, NULL);
+UPDATE wide_image SET (bb1, j) = (2, '{"z": true}') WHERE id = 1;
+DELETE FROM wide_image WHERE id = 2;
+SELECT l.op, l.row_key,
+       (SELECT count(*) FROM jsonb_object_keys(coalesce(l.new_row, l.old_row))) AS keys,
+       coalesce(l.new_row, l.old_row)->'j' AS j,
+       coalesce(l.new_row, l.old_row) = coalesce(l.new_row, l.old_row)::text::jsonb AS reads_back,
+       (SELECT bool_and(coalesce(l.new_row, l.old_row) -> k IS NOT DISTINCT FROM coalesce(l.new_row, l.old_row)::text::jsonb -> k)
+          FROM jsonb_object_keys(coalesce(l.new_row, l.old_row)) k) AS every_key_found
+  FROM rowkeeper.audit_log l WHERE l.table_name = 'wide_image' ORDER BY l.id;
+SELECT l.new_row = (SELECT to_jsonb(w) FROM wide_image w WHERE w.id = 3) AS insert_image_is_to_jsonb
+  FROM rowkeeper.audit_log l WHERE l.table_name = 'wide_image' AND l.row_key = '{"id": 3}';
+SELECT rowkeeper.disable_audit('wide_image');
+DROP TABLE wide_image;
+
 SELECT rowkeeper.disable_audit('notes');
 DROP VIEW last_entry;
 DROP TABLE notes;

@@ -96,6 +96,10 @@ typedef struct AuditConfig
 	bool	   *redacted;		/* per attribute: value replaced */
 	bool	   *is_key;			/* per attribute: part of the row key */
 	RkJsonColumn *cols;			/* per attribute: jsonb conversion */
+	char	  **keys;			/* per attribute: its name, the image key */
+	int		   *keylens;
+	int		   *order;			/* live attributes in jsonb key order */
+	int			norder;
 	bool		skip_noop;
 	bool		require_actor;
 	int			soft_delete_att;	/* 0-based deleted_at column, or -1 */
@@ -316,6 +320,18 @@ soft_delete_column(Relation rel)
 	return -1;
 }
 
+/* cfg for qsort_arg: attributes in jsonb's order of their names. */
+static int
+key_order_cmp(const void *a, const void *b, void *arg)
+{
+	AuditConfig *cfg = (AuditConfig *) arg;
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	return rk_json_key_cmp(cfg->keys[x], cfg->keylens[x],
+						   cfg->keys[y], cfg->keylens[y]);
+}
+
 /*
  * Resolve everything that depends only on the table and the trigger, into
  * cfg's own memory context.
@@ -335,6 +351,10 @@ resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata)
 	cfg->redacted = palloc0(sizeof(bool) * cfg->natts);
 	cfg->is_key = palloc0(sizeof(bool) * cfg->natts);
 	cfg->cols = palloc0(sizeof(RkJsonColumn) * cfg->natts);
+	cfg->keys = palloc0(sizeof(char *) * cfg->natts);
+	cfg->keylens = palloc0(sizeof(int) * cfg->natts);
+	cfg->order = palloc(sizeof(int) * cfg->natts);
+	cfg->norder = 0;
 	cfg->skip_noop = true;
 	cfg->require_actor = false;
 
@@ -343,9 +363,14 @@ resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata)
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
 
 		cfg->logged[i] = !att->attisdropped;
-		if (!att->attisdropped)
-			rk_json_column_init(&cfg->cols[i], att->atttypid, cfg->cxt);
+		if (att->attisdropped)
+			continue;
+		rk_json_column_init(&cfg->cols[i], att->atttypid, cfg->cxt);
+		cfg->keys[i] = pstrdup(NameStr(att->attname));
+		cfg->keylens[i] = strlen(cfg->keys[i]);
+		cfg->order[cfg->norder++] = i;
 	}
+	qsort_arg(cfg->order, cfg->norder, sizeof(int), key_order_cmp, cfg);
 	parse_audit_options(cfg, trigdata->tg_trigger, rel);
 	cfg->soft_delete_att = soft_delete_column(rel);
 	if (!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
@@ -540,34 +565,36 @@ load_session_facts(void)
 /*
  * Image of the logged columns of a row as a jsonb object.  only, when not
  * NULL, restricts it to the attributes marked true there; keys_only builds
- * the row key instead (key columns, never redacted).
+ * the row key instead (key columns, never redacted).  The pairs go to
+ * rk_json_object() in cfg->order, jsonb's order of keys.
  */
 static Jsonb *
 row_image(AuditConfig *cfg, TupleTableSlot *slot, const bool *only,
 		  bool keys_only)
 {
-	JsonbParseState *state = NULL;
-	TupleDesc	tupdesc = slot->tts_tupleDescriptor;
-	JsonbValue *res;
-	int			i;
+	RkJsonPair *pairs = palloc(sizeof(RkJsonPair) * cfg->norder);
+	int			n = 0;
+	int			k;
 
 	slot_getallattrs(slot);
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	for (i = 0; i < cfg->natts; i++)
+	for (k = 0; k < cfg->norder; k++)
 	{
+		int			i = cfg->order[k];
+
 		if (keys_only ? !cfg->is_key[i] : !cfg->logged[i])
 			continue;
 		if (only != NULL && !only[i])
 			continue;
-		rk_json_push_key(&state, NameStr(TupleDescAttr(tupdesc, i)->attname));
+		pairs[n].key = cfg->keys[i];
+		pairs[n].keylen = cfg->keylens[i];
 		if (!keys_only && cfg->redacted[i])
-			rk_json_push_string(&state, RK_REDACTED);
+			rk_json_string(RK_REDACTED, &pairs[n].value);
 		else
-			rk_json_push_value(&state, &cfg->cols[i],
-							   slot->tts_values[i], slot->tts_isnull[i]);
+			rk_json_value(&cfg->cols[i], slot->tts_values[i],
+						  slot->tts_isnull[i], &pairs[n].value);
+		n++;
 	}
-	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	return JsonbValueToJsonb(res);
+	return rk_json_object(pairs, n);
 }
 
 /*

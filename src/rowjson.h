@@ -37,12 +37,20 @@ typedef struct RkJsonColumn
 /* The string that stands for a redacted value in every image. */
 #define RK_REDACTED "[redacted]"
 
+/* One key and value of an object built by rk_json_object(). */
+typedef struct RkJsonPair
+{
+	const char *key;
+	int			keylen;
+	JsonbValue	value;			/* a scalar, or jbvBinary for a container */
+} RkJsonPair;
+
 extern void rk_json_column_init(RkJsonColumn *col, Oid typid,
 								MemoryContext mcxt);
-extern void rk_json_push_value(JsonbParseState **state,
-							   const RkJsonColumn *col,
-							   Datum value, bool isnull);
-extern void rk_json_push_key(JsonbParseState **state, const char *key);
-extern void rk_json_push_string(JsonbParseState **state, const char *str);
+extern void rk_json_value(const RkJsonColumn *col, Datum value, bool isnull,
+						  JsonbValue *v);
+extern void rk_json_string(const char *str, JsonbValue *v);
+extern int	rk_json_key_cmp(const char *a, int alen, const char *b, int blen);
+extern Jsonb *rk_json_object(const RkJsonPair *pairs, int npairs);
 
 #endif							/* ROWKEEPER_ROWJSON_H */

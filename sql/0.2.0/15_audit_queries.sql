@@ -6,8 +6,8 @@
 -- SQL and PL/pgSQL, run with the caller's rights: reading the log needs
 -- rowkeeper_auditor, reading or changing a table needs the usual privileges
 -- on it (and row-level security on it applies).  Rows are found through the
--- log's indexes: (row_ref, id) for one row, BRIN (logged_at, id) for a time
--- window, (txid) for a transaction.
+-- log's indexes: (row_ref, id) for one row, BRIN (logged_at, id, txid) for a
+-- time window or a transaction.
 ------------------------------------------------------------------------------
 
 /*

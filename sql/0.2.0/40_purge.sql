@@ -669,7 +669,9 @@ COMMENT ON PROCEDURE rowkeeper.purge_soft_deleted(regclass, interval, int, int, 
  * so the chain stays verifiable: those batches keep their hash and link and
  * are marked purged (their digests go).  Unsealed entries wait for the next
  * seal.  Whole monthly partitions past the boundary are detached (and
- * dropped unless keep_detached); the rest goes in batches in txid order.
+ * dropped unless keep_detached); the rest goes in batches, oldest pages
+ * first (the order the log's BRIN index reads them; the log has no btree on
+ * txid or logged_at that could hand the entries over in key order).
  */
 CREATE FUNCTION rowkeeper._audit_purge_plan(cutoff timestamptz)
 RETURNS TABLE (txid_bound xid8, chained boolean, last_batch bigint)
@@ -740,7 +742,7 @@ BEGIN
         DELETE FROM rowkeeper.audit_log l
          USING (SELECT x.tableoid AS part, x.ctid AS tid FROM rowkeeper.audit_log x
                  WHERE x.logged_at < cutoff AND (txid_bound IS NULL OR x.txid < txid_bound)
-                 ORDER BY x.txid LIMIT batch_size) v
+                 LIMIT batch_size) v
          WHERE l.tableoid = v.part AND l.ctid = v.tid
            AND l.logged_at < cutoff AND (txid_bound IS NULL OR l.txid < txid_bound);
         GET DIAGNOSTICS n = ROW_COUNT;

@@ -5,7 +5,7 @@
 # What it shows
 #   - the plans of the lookups behind row_history / row_as_of / undo (one
 #     row's entries: index scan on (row_ref, id) per partition), changes()
-#     (BRIN on (logged_at, id)) and transaction_changes() (the txid index),
+#     (BRIN on (logged_at, id, txid)) and transaction_changes() (the same),
 #     read with EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON): a
 #     "Seq Scan" on a log partition that holds entries is a failure;
 #   - how long each function takes (median of RUNS calls);
