@@ -109,6 +109,25 @@ SELECT count(*) > 0 AS has_entries,
 SELECT rowkeeper.row_ref('public', 'items_row', '{"id": 7}') = rowkeeper.row_ref('public', 'items_row', '{"id": 7.0}') AS numeric_equal,
        rowkeeper.row_ref('public', 'items_row', '{"id": 7}') <> rowkeeper.row_ref('public', 'items_ro', '{"id": 7}') AS name_differs,
        rowkeeper.row_ref('a', 'bc', '{}') <> rowkeeper.row_ref('ab', 'c', '{}') AS names_not_concatenated;
+-- a one-column integer key keeps its order (neighbouring ids, neighbouring
+-- index entries); other keys hash; the three columns decide, never row_ref
+SELECT rowkeeper.row_ref('public', 't', '{"id": 8}') - rowkeeper.row_ref('public', 't', '{"id": 7}') AS next_id_step,
+       rowkeeper.row_ref('public', 't', '{"id": 1000}') - rowkeeper.row_ref('public', 't', '{"id": 7}') AS id_distance,
+       rowkeeper.row_ref('public', 't', '{"id": 7}') >> 32 = rowkeeper.row_ref('public', 't', '{"id": "x"}') >> 32 AS same_table_part,
+       rowkeeper.row_ref('public', 't', '{"id": 7}') <> rowkeeper.row_ref('public', 't', '{"id": "7"}') AS text_hashes,
+       rowkeeper.row_ref('public', 't', '{"id": 7}') <> rowkeeper.row_ref('public', 't', '{"a": 7, "b": 1}') AS composite_hashes,
+       rowkeeper.row_ref('public', 't', '{"id": 1e30}') IS NOT NULL AS huge_hashes,
+       rowkeeper.row_ref('public', 't', '{"id": 7}') = rowkeeper.row_ref('public', 't', '{"id": 4294967303}') AS wraps_at_2_32;
+-- two rows sharing a row_ref: each history is its own
+CREATE TABLE wrap (id bigint PRIMARY KEY, v int);
+SELECT rowkeeper.enable_audit('wrap');
+INSERT INTO wrap VALUES (7, 1), (4294967303, 1);
+UPDATE wrap SET v = 2 WHERE id = 7;
+SELECT (SELECT count(*) FROM rowkeeper.row_history('wrap', '{"id": 7}')) AS history_7,
+       (SELECT count(*) FROM rowkeeper.row_history('wrap', '{"id": 4294967303}')) AS history_big,
+       (SELECT count(DISTINCT row_ref) FROM rowkeeper.audit_log WHERE table_name = 'wrap') AS row_refs;
+SELECT rowkeeper.disable_audit('wrap');
+DROP TABLE wrap;
 SET enable_seqscan = off;
 DO $$
 DECLARE

@@ -341,7 +341,7 @@ BEGIN
                 THEN ' Audited writes log full-page images of the audit log''s history index after each checkpoint; uncompressed, they can double the WAL.'
                 ELSE '' END,
            CASE WHEN s = 'off' AND a.n > 0
-                THEN 'Set wal_compression = lz4 (or pglz; reload, no restart).' END
+                THEN 'Set wal_compression = lz4 (reload, no restart; pglz compresses these pages little, at several times the CPU).' END
       FROM audited a;
 
     s := pg_catalog.current_setting('log_min_duration_statement');
