@@ -12,15 +12,17 @@ COMMENT ON COLUMN rowkeeper.audit_log.op IS 'INSERT, UPDATE, DELETE or TRUNCATE.
 
 -- History index: a btree on (schema_name, table_name, row_key) compared two
 -- collated strings and then two jsonb values per tree level on every
--- insert; row_ref, a 64-bit hash of the three computed by the trigger, is
--- cheap to compare, and (row_ref, id) returns a row's history in order.
+-- insert; row_ref, a 64-bit number computed from the three by the trigger
+-- (the table's names hashed in the high half, an integer key's value or
+-- any other key's hash in the low half), is cheap to compare, and
+-- (row_ref, id) returns a row's history in order.
 CREATE FUNCTION rowkeeper.row_ref(schema_name text, table_name text, row_key jsonb)
 RETURNS bigint
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'audit_row_ref';
 
 COMMENT ON FUNCTION rowkeeper.row_ref(text, text, jsonb) IS
-'Hash of schema, table and row key as stored in rowkeeper.audit_log.row_ref; filter on it (and the three columns) to use the history index.';
+'The history index key of a row as stored in rowkeeper.audit_log.row_ref (high 32 bits: a hash of schema and table; low 32 bits: the value of a one-column integer key, else a hash of the key); filter on it (and the three columns) to use the history index.';
 
 ALTER TABLE rowkeeper.audit_log ADD COLUMN row_ref bigint;
 COMMENT ON COLUMN rowkeeper.audit_log.row_ref IS
