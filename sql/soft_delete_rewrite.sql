@@ -193,8 +193,9 @@ EXPLAIN (COSTS OFF) DELETE FROM fast WHERE id = 21 RETURNING id;
 EXPLAIN (COSTS OFF) DELETE FROM fast WHERE id = 21;
 DELETE FROM fast WHERE id = 21;
 SELECT id, updated_at > '2000-01-01' AS touched FROM fast_with_deleted WHERE id = 21;
--- ... a whole-row reference in RETURNING, WHERE CURRENT OF
+-- ... a whole-row reference or a sub-select in RETURNING, WHERE CURRENT OF
 EXPLAIN (COSTS OFF) DELETE FROM slow WHERE id = 21 RETURNING slow;
+EXPLAIN (COSTS OFF) DELETE FROM slow WHERE id = 21 RETURNING (SELECT slow.deleted_at);
 BEGIN;
 DECLARE c CURSOR FOR SELECT * FROM fast WHERE id = 20;
 FETCH c;

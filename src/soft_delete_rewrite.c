@@ -366,8 +366,8 @@ sdr_guard(TriggerDesc *trigdesc)
 
 		if (t->tgfoid == sdr_funcs.guard &&
 			strcmp(t->tgname, "rowkeeper_soft_delete") == 0 && t->tgnargs == 3 &&
-			strncmp(t->tgargs[1], "by=", 3) == 0 &&
-			strncmp(t->tgargs[2], "batch=", 6) == 0)
+			rk_option_value(t->tgargs[1], "by") != NULL &&
+			rk_option_value(t->tgargs[2], "batch") != NULL)
 			return t;
 	}
 	return NULL;
@@ -440,6 +440,9 @@ sdr_build_view(SdrView *v)
 	Query	   *viewquery;
 	Index		base_rti;
 	Trigger    *guard;
+	const char *column = NULL;
+	const char *by = NULL;
+	const char *batch = NULL;
 	ListCell   *lc;
 	uint64		inval_count = sdr_inval_count;
 
@@ -471,14 +474,19 @@ sdr_build_view(SdrView *v)
 
 	base = relation_open(v->base, AccessShareLock);
 	guard = sdr_guard(base->trigdesc);
+	if (guard != NULL)
+	{
+		column = guard->tgargs[0];
+		by = rk_option_value(guard->tgargs[1], "by");
+		batch = rk_option_value(guard->tgargs[2], "batch");
+	}
 	if (guard != NULL &&
-		sdr_qual_is_live(viewquery->jointree->quals, base_rti, base, guard->tgargs[0]) &&
-		sdr_view_column(viewquery, base_rti, base, guard->tgargs[0], &v->at) &&
+		sdr_qual_is_live(viewquery->jointree->quals, base_rti, base, column) &&
+		sdr_view_column(viewquery, base_rti, base, column, &v->at) &&
 		v->at.type == TIMESTAMPTZOID &&
-		sdr_view_column(viewquery, base_rti, base, guard->tgargs[2] + 6, &v->batch) &&
+		sdr_view_column(viewquery, base_rti, base, batch, &v->batch) &&
 		v->batch.type == INT8OID &&
-		(guard->tgargs[1][3] == '\0' ||
-		 sdr_view_column(viewquery, base_rti, base, guard->tgargs[1] + 3, &v->by)))
+		(by[0] == '\0' || sdr_view_column(viewquery, base_rti, base, by, &v->by)))
 	{
 		/* every view column a plain column of the table: the map */
 		v->readable = true;
@@ -559,33 +567,20 @@ sdr_trigger_fires(char tgenabled)
  * ---------------------------------------------------------------------
  */
 
-typedef struct SdrReturningCheck
-{
-	Index		rti;
-	bool		ok;
-} SdrReturningCheck;
-
+/*
+ * A sub-select in RETURNING could read the marked columns of the new row;
+ * the NULL substitution below only reaches the top level.  (Whole-row
+ * references anywhere are refused by sdr_refs_bad.)
+ */
 static bool
-sdr_returning_walker(Node *node, SdrReturningCheck *cx)
+sdr_has_sublink(Node *node, void *cx)
 {
 	if (node == NULL)
 		return false;
-	if (IsA(node, Var))
-	{
-		Var		   *var = (Var *) node;
-
-		if ((Index) var->varno == cx->rti && var->varlevelsup == 0 && var->varattno <= 0)
-			cx->ok = false;
-		return false;
-	}
-	if (IsA(node, SubLink) || IsA(node, Query))
-	{
-		cx->ok = false;
+	if (IsA(node, SubLink))
 		return true;
-	}
-	return expression_tree_walker(node, sdr_returning_walker, (void *) cx);
+	return expression_tree_walker(node, sdr_has_sublink, cx);
 }
-
 
 typedef struct SdrReturningSubst
 {
@@ -932,16 +927,9 @@ sdr_post_parse_analyze(ParseState *pstate, Query *query
 	v = sdr_get_view(rte->relid);
 	if (!v->usable || !sdr_trigger_fires(v->tgenabled))
 		return;
-	if (query->returningList != NIL)
-	{
-		SdrReturningCheck cx = {query->resultRelation, true};
-
-		if (!v->returning_ok)
-			return;
-		sdr_returning_walker((Node *) query->returningList, &cx);
-		if (!cx.ok)
-			return;
-	}
+	if (query->returningList != NIL &&
+		(!v->returning_ok || sdr_has_sublink((Node *) query->returningList, NULL)))
+		return;
 	if (sdr_refs_bad(query, query->resultRelation, v))
 		return;
 	sdr_rewrite_delete(pstate, query, v);
