@@ -798,7 +798,7 @@ BEGIN
     cfg := rowkeeper._soft_delete_config(base);
     view := rowkeeper._soft_delete_view(base);
 
-    EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NOT NULL', base, cfg.column_name) INTO deleted;
+    deleted := rowkeeper._count_not_null(base, cfg.column_name);  -- every tenant's, not RLS's view
     IF deleted > 0 AND NOT force THEN
         RAISE EXCEPTION USING
             ERRCODE = 'object_not_in_prerequisite_state',
