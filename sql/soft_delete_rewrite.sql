@@ -296,6 +296,65 @@ SELECT rowkeeper.disable_soft_delete('notes', force => true);
 DROP TABLE notes;
 DROP ROLE rk_tenant_role;
 
+-- Column-level grants: both paths need the same privileges.  The view
+-- needs DELETE and SELECT of the columns WHERE and RETURNING read, as a
+-- DELETE on a table does; the table SELECT of every column the view shows
+-- (PostgreSQL's expansion of the view, on the trigger path, reads them all)
+-- and UPDATE of the marked columns.  The fast path used to check only the
+-- table's columns the statement read, so a role without SELECT on "secret"
+-- could delete (and read) through it but not through the trigger (security
+-- issue finding 10).  Each statement runs both ways, as rk_col, rolled back.
+CREATE TABLE cg (id int PRIMARY KEY, title text, secret text);
+INSERT INTO cg SELECT g, 't' || g, 's' || g FROM generate_series(1, 3) g;
+SELECT rowkeeper.enable_soft_delete('cg');
+CREATE ROLE rk_col;
+CREATE FUNCTION sd_try(stmt text) RETURNS TABLE (fast text, via_trigger text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    p text;
+    outcome text;
+BEGIN
+    FOREACH p IN ARRAY ARRAY['on', 'off'] LOOP
+        BEGIN
+            PERFORM set_config('rowkeeper.soft_delete_rewrite', p, true);
+            SET LOCAL ROLE rk_col;
+            EXECUTE stmt;
+            outcome := 'ok';
+            RAISE EXCEPTION 'undo';
+        EXCEPTION
+            WHEN insufficient_privilege THEN GET STACKED DIAGNOSTICS outcome = MESSAGE_TEXT;
+            WHEN raise_exception THEN NULL;
+        END;
+        IF p = 'on' THEN fast := outcome; ELSE via_trigger := outcome; END IF;
+    END LOOP;
+    RETURN NEXT;
+END $$;
+CREATE FUNCTION sd_grants_matrix() RETURNS TABLE (stmt text, fast text, via_trigger text, same boolean)
+LANGUAGE sql AS $$
+    SELECT s, t.fast, t.via_trigger, t.fast IS NOT DISTINCT FROM t.via_trigger
+      FROM unnest(ARRAY['DELETE FROM cg WHERE id = 1',
+                        'DELETE FROM cg WHERE id = 1 RETURNING id, title',
+                        'DELETE FROM cg WHERE id = 1 RETURNING secret',
+                        'DELETE FROM cg WHERE secret = ''s1''',
+                        'SELECT title FROM cg WHERE id = 1']) WITH ORDINALITY u(s, i),
+           sd_try(s) t ORDER BY i
+$$;
+-- the table's columns granted one by one, "secret" left out
+GRANT DELETE, SELECT (id, title) ON cg TO rk_col;
+GRANT SELECT (id, title, deleted_at), UPDATE (deleted_at, deleted_batch) ON cg_with_deleted TO rk_col;
+SELECT * FROM sd_grants_matrix();
+-- SELECT on the whole table: what the view lets the role read decides
+GRANT SELECT ON cg_with_deleted TO rk_col;
+SELECT * FROM sd_grants_matrix();
+-- no UPDATE of the batch column: the marking cannot be written
+REVOKE UPDATE (deleted_batch) ON cg_with_deleted FROM rk_col;
+SELECT * FROM sd_grants_matrix();
+SELECT count(*) AS marked FROM cg_with_deleted WHERE deleted_at IS NOT NULL;
+SELECT rowkeeper.disable_soft_delete('cg');
+DROP TABLE cg;
+DROP FUNCTION sd_grants_matrix(), sd_try(text);
+DROP ROLE rk_col;
+
 -- the setting is a user setting, and defaults to on
 SELECT setting, context FROM pg_settings WHERE name = 'rowkeeper.soft_delete_rewrite';
 

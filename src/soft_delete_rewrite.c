@@ -23,10 +23,14 @@
  *		would make of an UPDATE through the (auto-updatable,
  *		security_invoker) view, done here directly because going through the
  *		view costs a third more parsing and planning.  The view keeps its
- *		range table entry for the caller's DELETE privilege; the table gets
- *		UPDATE of the marked columns and SELECT of what is read, checked for
- *		the invoker, and its row-level security policies for UPDATE apply,
- *		as for the UPDATE the trigger runs.  RETURNING reports the row as
+ *		range table entry for the caller's DELETE privilege (and SELECT of
+ *		the columns WHERE and RETURNING read); the table gets UPDATE of the
+ *		marked columns and SELECT of every column the view shows, checked
+ *		for the invoker: exactly what the trigger path needs (PostgreSQL's
+ *		expansion of the view reads them all, the trigger's UPDATE writes
+ *		the marked ones), so column-level grants allow the same DELETEs on
+ *		both paths.  Its row-level security policies for UPDATE apply, as
+ *		for the UPDATE the trigger runs.  RETURNING reports the row as
  *		the DELETE through the trigger does, as it was before the marking:
  *		the three bookkeeping columns read NULL (what every live row holds,
  *		see below), and a DELETE whose RETURNING could see something else
@@ -760,8 +764,9 @@ sdr_refs_bad(Query *query, Index rti, SdrView *v)
  * and "deleted_at IS NULL" joins the WHERE condition.  The view's entry
  * stays, unreferenced, so that the executor still checks the caller's
  * privilege on the view (as the rewriter keeps it for updatable views).
- * The table is checked for the invoker: SELECT of the columns read,
- * deleted_at included.  Returns the table's range table index.
+ * The table is checked for the invoker: SELECT of every column the view
+ * shows and of deleted_at, as PostgreSQL's expansion of the view checks.
+ * Returns the table's range table index.
  */
 static Index
 sdr_substitute_table(ParseState *pstate, Query *query, Index rti, SdrView *v,
@@ -773,7 +778,6 @@ sdr_substitute_table(ParseState *pstate, Query *query, Index rti, SdrView *v,
 	Index		base_idx;
 	SdrRemap	cx;
 	NullTest   *live;
-	RkPermInfo *view_perm;
 	RkPermInfo *base_perm;
 	ListCell   *lc;
 
@@ -811,11 +815,20 @@ sdr_substitute_table(ParseState *pstate, Query *query, Index rti, SdrView *v,
 	query->jointree->quals = query->jointree->quals == NULL ? (Node *) live
 		: (Node *) makeBoolExpr(AND_EXPR, list_make2(query->jointree->quals, live), -1);
 
-	view_perm = rk_query_perminfo(query, rt_fetch(rti, query->rtable));
+	/*
+	 * SELECT of every column of the table the view shows, deleted_at
+	 * included, whatever the statement reads: PostgreSQL checks exactly
+	 * that when it expands the view (its query reads them all), which is
+	 * what the trigger path and every statement this hook leaves alone
+	 * pass through.  Checking only the columns read would let a role with
+	 * column-level grants on the table do here what it cannot do there.
+	 */
 	base_perm = rk_query_perminfo(query, rt_fetch(base_idx, query->rtable));
 	base_perm->requiredPerms = ACL_SELECT;
 	base_perm->selectedCols =
-		bms_add_member(sdr_base_columns(view_perm->selectedCols, v),
+		bms_add_member(sdr_base_columns(bms_make_singleton(InvalidAttrNumber -
+														   FirstLowInvalidHeapAttributeNumber),
+										v),
 					   v->at.base_attno - FirstLowInvalidHeapAttributeNumber);
 	base_perm->checkAsUser = InvalidOid;
 	return base_idx;
