@@ -355,6 +355,59 @@ DROP TABLE cg;
 DROP FUNCTION sd_grants_matrix(), sd_try(text);
 DROP ROLE rk_col;
 
+-- Prisma's "deletedAt" timestamp(3) without time zone: written in UTC,
+-- whatever the session's TimeZone, on the fast path, through the trigger
+-- and into cascaded children; time_zone => 'session' keeps the session's
+-- local time (migrations issue 4).  Compared at the column's precision.
+CREATE TABLE "Doc" (id int PRIMARY KEY, "deletedAt" timestamp(3), "deletedBatch" bigint);
+CREATE TABLE "Folder" (id int PRIMARY KEY, "deletedAt" timestamp(3), "deletedBatch" bigint);
+CREATE TABLE "Item" (id int PRIMARY KEY, folder int REFERENCES "Folder" ON DELETE CASCADE,
+                     "deletedAt" timestamp(3), "deletedBatch" bigint);
+CREATE TABLE "DocLocal" (id int PRIMARY KEY, "deletedAt" timestamp(3), "deletedBatch" bigint);
+INSERT INTO "Doc" SELECT g FROM generate_series(1, 4) g;
+INSERT INTO "Folder" VALUES (1);
+INSERT INTO "Item" VALUES (1, 1), (2, 1);
+INSERT INTO "DocLocal" VALUES (1);
+SELECT rowkeeper.enable_soft_delete(t, 'deletedAt', batch_column => 'deletedBatch')
+  FROM unnest('{"\"Doc\"","\"Folder\"","\"Item\""}'::regclass[]) t;
+SELECT rowkeeper.enable_soft_delete('"DocLocal"', 'deletedAt', batch_column => 'deletedBatch',
+                                    time_zone => 'session');
+SELECT tgrelid::regclass, rowkeeper._trigger_args(tgargs) AS args FROM pg_trigger
+ WHERE tgname = 'rowkeeper_soft_delete' AND tgrelid::regclass::text IN
+       ('"Doc_with_deleted"', '"DocLocal_with_deleted"', 'fast_with_deleted') ORDER BY 1::text;
+EXPLAIN (COSTS OFF) DELETE FROM "Doc" WHERE id = 1;
+SET TimeZone = 'America/New_York';
+BEGIN;
+DELETE FROM "Doc" WHERE id = 1;                 -- fast path
+SET LOCAL rowkeeper.soft_delete_rewrite = off;
+DELETE FROM "Doc" WHERE id = 2;                 -- the trigger
+DELETE FROM "Folder" WHERE id = 1;              -- the trigger, cascading into "Item"
+SET LOCAL rowkeeper.soft_delete_rewrite = on;
+DELETE FROM "DocLocal" WHERE id = 1;            -- fast path, session time
+SELECT 'Doc' AS t, id, "deletedAt" = (now() AT TIME ZONE 'UTC')::timestamp(3) AS utc,
+       "deletedAt" = now()::timestamp(3) AS local FROM "Doc_with_deleted" WHERE "deletedAt" IS NOT NULL
+UNION ALL
+SELECT 'Item', id, "deletedAt" = (now() AT TIME ZONE 'UTC')::timestamp(3),
+       "deletedAt" = now()::timestamp(3) FROM "Item_with_deleted" WHERE "deletedAt" IS NOT NULL
+UNION ALL
+SELECT 'DocLocal', id, "deletedAt" = (now() AT TIME ZONE 'UTC')::timestamp(3),
+       "deletedAt" = now()::timestamp(3) FROM "DocLocal_with_deleted" WHERE "deletedAt" IS NOT NULL
+ORDER BY 1, 2;
+SET LOCAL rowkeeper.soft_delete_rewrite = off;
+DELETE FROM "DocLocal" WHERE id = 1;            -- already deleted: nothing
+COMMIT;
+-- the grace-period purge compares the UTC values as UTC: in Tokyo (UTC+9)
+-- rows deleted just now are not an hour old, a row deleted two hours ago is
+CREATE INDEX ON "Doc_with_deleted" ("deletedAt");
+UPDATE "Doc_with_deleted" SET "deletedAt" = (now() AT TIME ZONE 'UTC') - interval '2 hours' WHERE id = 2;
+SET TimeZone = 'Asia/Tokyo';
+CALL rowkeeper.purge_soft_deleted('"Doc"', older_than => '1 hour') \gset tz_
+SELECT id, "deletedAt" IS NOT NULL AS deleted FROM "Doc_with_deleted" ORDER BY id;
+RESET TimeZone;
+SELECT rowkeeper.disable_soft_delete(t, force => true)
+  FROM unnest('{"\"Item\"","\"Folder\"","\"Doc\"","\"DocLocal\""}'::regclass[]) t;
+DROP TABLE "Item", "Folder", "Doc", "DocLocal";
+
 -- the setting is a user setting, and defaults to on
 SELECT setting, context FROM pg_settings WHERE name = 'rowkeeper.soft_delete_rewrite';
 
