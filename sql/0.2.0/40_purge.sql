@@ -191,7 +191,7 @@ DECLARE
     keys text[] := (rowkeeper._row_key(tbl)).columns::text[];
     owner name := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = tbl);
     rel text := rowkeeper._rel_ref(tbl);
-    cond text := format('t.%I OPERATOR(pg_catalog.<) $1', column_name);
+    cond text := format('t.%I OPERATOR(pg_catalog.<) %s', column_name, rowkeeper._soft_delete_cutoff(tbl, column_name));
     w text := '';
     cond_from text := '';
     keyjson text;
@@ -509,7 +509,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    cond text := format('t.%I OPERATOR(pg_catalog.<) $1', column_name);
+    cond text := format('t.%I OPERATOR(pg_catalog.<) %s', column_name, rowkeeper._soft_delete_cutoff(tbl, column_name));
     n bigint;
     result jsonb;
     fk record;

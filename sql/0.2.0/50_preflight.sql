@@ -309,6 +309,39 @@ BEGIN
                 WHEN s = 'token' AND NOT preloaded
                 THEN 'Add rowkeeper to session_preload_libraries (or shared_preload_libraries), then replace rowkeeper.tenant_key.' END;
 
+    -- a tenant key stored with ALTER DATABASE/ROLE ... SET or in a
+    -- function's SET clause is readable by every role: anyone can sign
+    -- tokens with it.  rowkeeper refuses to use it (src/tenant.c); it must
+    -- go, and the key be replaced.
+    RETURN QUERY
+    WITH stored AS (
+        SELECT CASE WHEN s.setdatabase = 0 AND s.setrole = 0 THEN 'ALTER ROLE ALL'
+                    WHEN s.setrole = 0 THEN format('ALTER DATABASE %I', d.datname)
+                    WHEN s.setdatabase = 0 THEN format('ALTER ROLE %I', r.rolname)
+                    ELSE format('ALTER ROLE %I IN DATABASE %I', r.rolname, d.datname) END AS place
+          FROM pg_catalog.pg_db_role_setting s
+          LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
+          LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.setrole
+         WHERE EXISTS (SELECT FROM pg_catalog.unnest(s.setconfig) c
+                        WHERE c LIKE 'rowkeeper.tenant\_key=_%')
+        UNION ALL
+        SELECT format('ALTER FUNCTION %s', p.oid::pg_catalog.regprocedure)
+          FROM pg_catalog.pg_proc p
+         WHERE EXISTS (SELECT FROM pg_catalog.unnest(p.proconfig) c
+                        WHERE c LIKE 'rowkeeper.tenant\_key=_%'))
+    SELECT 'settings.tenant_key_source',
+           CASE WHEN pg_catalog.count(*) = 0 THEN 'ok' ELSE 'fail' END,
+           'rowkeeper.tenant_key',
+           CASE WHEN pg_catalog.count(*) = 0
+                THEN 'No tenant key is stored in pg_db_role_setting or a function''s SET clause.'
+                ELSE 'A tenant key is stored where every role can read it (pg_db_role_setting, pg_proc): '
+                     || pg_catalog.string_agg(st.place, ', ' ORDER BY st.place)
+                     || '. Anyone can sign tenant tokens with it; rowkeeper refuses to use it.' END,
+           CASE WHEN pg_catalog.count(*) > 0
+                THEN pg_catalog.string_agg(st.place || ' RESET rowkeeper.tenant_key;', ' ' ORDER BY st.place)
+                     || ' Then set a new key in postgresql.conf or with ALTER SYSTEM: the stored one has been readable.' END
+      FROM stored st;
+
     -- soft delete's fast paths need the library loaded before a statement
     -- is parsed; without, the view's trigger does the same work slower
     RETURN QUERY
