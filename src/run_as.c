@@ -19,10 +19,10 @@
  *	  temporary tables, PREPARE, LISTEN or cursors WITH HOLD that would
  *	  outlive it), inside a new GUC nest level that is rolled back when it
  *	  returns, so nothing the other role SETs (search_path, ...) reaches
- *	  the caller.  Deferred constraint triggers the other role's code queued
- *	  would fire at COMMIT with the caller's rights: they are fired inside
- *	  the operation (SET CONSTRAINTS ALL IMMEDIATE), and if the code keeps
- *	  deferring them the call fails.
+ *	  the caller.  Deferred constraint triggers, which would fire at COMMIT
+ *	  with the caller's rights, cannot be queued in a restricted operation
+ *	  (PostgreSQL refuses them: "cannot fire deferred trigger within
+ *	  security-restricted operation").
  *
  *	  The SQL-callable wrappers are LANGUAGE C functions with the same
  *	  arguments as their body (rowkeeper.<name>_body): each decides which
@@ -38,14 +38,9 @@
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
-#include "commands/trigger.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
-#include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -106,61 +101,6 @@ rk_body(FunctionCallInfo fcinfo, const char *body_name)
 }
 
 /*
- * Relations with a user-written deferrable constraint trigger (internal
- * ones, the foreign-key and deferred-unique checks, run as the owners
- * PostgreSQL chooses) that still have events queued.
- */
-static bool
-rk_user_deferred_pending(void)
-{
-	bool		pending = false;
-	uint64		i;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT DISTINCT t.tgrelid FROM pg_catalog.pg_trigger t"
-					" JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid"
-					" WHERE t.tgdeferrable AND p.prolang <> "
-					CppAsString2(INTERNALlanguageId), true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed on pg_trigger");
-	for (i = 0; i < SPI_processed && !pending; i++)
-	{
-		bool		isnull;
-		Datum		relid = SPI_getbinval(SPI_tuptable->vals[i],
-										  SPI_tuptable->tupdesc, 1, &isnull);
-
-		pending = AfterTriggerPendingOnRel(DatumGetObjectId(relid));
-	}
-	SPI_finish();
-	return pending;
-}
-
-/*
- * Fire, inside the restricted operation, the deferred trigger events the
- * other role's code left queued; fail if some stay deferred.
- */
-static void
-rk_fire_deferred(Oid role)
-{
-	ConstraintsSetStmt *stmt;
-
-	if (!rk_user_deferred_pending())
-		return;
-	stmt = makeNode(ConstraintsSetStmt);
-	stmt->constraints = NIL;	/* ALL */
-	stmt->deferred = false;
-	AfterTriggerSetState(stmt);
-	if (rk_user_deferred_pending())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("deferred trigger events queued as role \"%s\" are still pending",
-						GetUserNameFromId(role, false)),
-				 errdetail("They would fire at commit with the caller's rights; code run as role \"%s\" deferred them again.",
-						   GetUserNameFromId(role, false)),
-				 errhint("Make the constraint triggers of the tables involved NOT DEFERRABLE, or stop them from running SET CONSTRAINTS.")));
-}
-
-/*
  * Call the wrapper's body (rowkeeper.<body_name>, same arguments) as role,
  * as a security-restricted operation in its own GUC nest level, and return
  * its result.  The caller has checked that the current user may act as
@@ -190,7 +130,6 @@ rk_call_restricted(FunctionCallInfo fcinfo, Oid role, const char *body_name)
 	PG_TRY();
 	{
 		result = FunctionCallInvoke(call);
-		rk_fire_deferred(role);
 	}
 	PG_FINALLY();
 	{
