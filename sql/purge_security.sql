@@ -30,6 +30,7 @@ CREATE TRIGGER escalate BEFORE DELETE ON ps_tokens FOR EACH ROW EXECUTE FUNCTION
 RESET ROLE;
 CALL rowkeeper.purge_expired('ps_tokens', 'expires_at');
 SELECT rolsuper FROM pg_roles WHERE rolname = 'ps_owner';
+ALTER ROLE ps_owner NOSUPERUSER;   -- each case starts from a plain owner
 SELECT id, target, outcome, rows_deleted, error FROM rowkeeper.purge_runs ORDER BY id DESC LIMIT 1;
 SELECT count(*) AS rows_kept FROM ps_tokens;
 
@@ -45,6 +46,7 @@ CREATE TRIGGER escalate BEFORE DELETE ON ps_posts_with_deleted FOR EACH ROW EXEC
 RESET ROLE;
 CALL rowkeeper.purge_soft_deleted('ps_posts');
 SELECT rolsuper FROM pg_roles WHERE rolname = 'ps_owner';
+ALTER ROLE ps_owner NOSUPERUSER;   -- each case starts from a plain owner
 SELECT target, outcome, rows_deleted, error FROM rowkeeper.purge_runs ORDER BY id DESC LIMIT 1;
 SELECT count(*) AS rows_kept FROM ps_posts_with_deleted;
 
@@ -65,6 +67,7 @@ CREATE CONSTRAINT TRIGGER escalate_later AFTER DELETE ON ps_later
 RESET ROLE;
 CALL rowkeeper.purge_expired('ps_later', 'expires_at');
 SELECT rolsuper FROM pg_roles WHERE rolname = 'ps_owner';
+ALTER ROLE ps_owner NOSUPERUSER;   -- each case starts from a plain owner
 SELECT target, outcome, rows_deleted, error FROM rowkeeper.purge_runs ORDER BY id DESC LIMIT 1;
 SELECT count(*) AS rows_kept FROM ps_later;
 
@@ -137,7 +140,7 @@ CREATE FUNCTION ps_probe_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RESET ROLE;
     IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-        PERFORM nextval('ps_escaped');
+        PERFORM nextval('public.ps_escaped');
     END IF;
     RETURN NULL;
 END $$;
@@ -149,6 +152,7 @@ INSERT INTO ps_tenants VALUES (1, 1), (2, 2);
 SELECT check_name, ok, detail FROM rowkeeper.assert_isolated('ps_tenants', '1', '2');
 SELECT last_value, is_called AS escaped FROM ps_escaped;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'ps_owner';
+ALTER ROLE ps_owner NOSUPERUSER;   -- each case starts from a plain owner
 -- The probes run as a role the caller may act as, never as another.
 SET ROLE ps_app;
 SELECT check_name, ok FROM rowkeeper.assert_isolated('ps_tenants', '1', '2');
@@ -163,8 +167,8 @@ RESET ROLE;
 -- rewrite it, and no role starts a record for a table it cannot purge.
 ------------------------------------------------------------------------------
 -- a superuser's failed run, as another backend with this process id left it
-INSERT INTO rowkeeper.purge_runs (kind, target, options, outcome, error, finished_at, target_oid, target_owner)
-SELECT 'expired', 'public.ps_tokens', '{}', 'failed', 'disk full', now(), 'ps_tokens'::regclass, 'ps_owner'::regrole
+INSERT INTO rowkeeper.purge_runs (kind, target, options, outcome, error, finished_at)
+VALUES ('expired', 'public.ps_tokens', '{}', 'failed', 'disk full', now())
 RETURNING id AS forged_run \gset
 SET ROLE ps_app;
 SELECT rowkeeper._purge_run_update(:forged_run, 0, 0, 0, 'done', '{"note": "all good"}');
