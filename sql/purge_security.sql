@@ -162,6 +162,42 @@ SELECT * FROM rowkeeper._isolation_probes('ps_tenants', 'ps_owner', 'tenant_id',
 RESET ROLE;
 
 ------------------------------------------------------------------------------
+-- The same pattern elsewhere: a soft delete that cascades to a child table
+-- of another owner runs the child's triggers as that owner, restricted: a
+-- setting they change does not reach the deleting session, and they cannot
+-- create temporary objects in it.
+------------------------------------------------------------------------------
+CREATE TABLE ps_folders (id int PRIMARY KEY);
+GRANT REFERENCES ON ps_folders TO ps_owner;
+SET ROLE ps_owner;
+CREATE FUNCTION ps_child_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_ARGV[0] = 'temp' THEN
+        CREATE TEMP TABLE ps_shadow (id int);
+    ELSE
+        PERFORM set_config('rowkeeper.actor', 'set by ps_owner', false);
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TABLE ps_files (id int PRIMARY KEY, folder_id int REFERENCES ps_folders ON DELETE CASCADE);
+SELECT rowkeeper.enable_soft_delete('ps_files');
+CREATE TRIGGER set BEFORE UPDATE ON ps_files_with_deleted FOR EACH ROW EXECUTE FUNCTION ps_child_trigger('set');
+RESET ROLE;
+SELECT rowkeeper.enable_soft_delete('ps_folders');
+INSERT INTO ps_folders VALUES (1), (2);
+INSERT INTO ps_files VALUES (1, 1), (2, 2);
+DELETE FROM ps_folders WHERE id = 1;
+SELECT current_setting('rowkeeper.actor') AS actor_after_cascade;
+SELECT id, deleted_at IS NOT NULL AS deleted FROM ps_files_with_deleted ORDER BY id;
+SET ROLE ps_owner;
+DROP TRIGGER set ON ps_files_with_deleted;
+CREATE TRIGGER temp BEFORE UPDATE ON ps_files_with_deleted FOR EACH ROW EXECUTE FUNCTION ps_child_trigger('temp');
+RESET ROLE;
+DELETE FROM ps_folders WHERE id = 2;
+SELECT count(*) AS temp_tables FROM pg_class WHERE relname = 'ps_shadow';
+SELECT id, deleted_at IS NOT NULL AS deleted FROM ps_files_with_deleted ORDER BY id;
+
+------------------------------------------------------------------------------
 -- 8. A run's record is written only by the session that started it: a role
 -- whose session reuses the process id of a superuser's finished run cannot
 -- rewrite it, and no role starts a record for a table it cannot purge.
@@ -197,10 +233,13 @@ RESET ROLE;
 -- Cleanup.
 SELECT rowkeeper.disable_tenant_isolation('ps_tenants');
 SELECT rowkeeper.disable_soft_delete('ps_posts', force => true);
-DROP TABLE ps_tokens, ps_posts, ps_later, ps_set_t, ps_temp_t, ps_dom, ps_seen, ps_tenants, ps_mine;
+SELECT rowkeeper.disable_soft_delete('ps_folders', force => true);
+SELECT rowkeeper.disable_soft_delete('ps_files', force => true);
+DROP TABLE ps_files, ps_folders, ps_tokens, ps_posts, ps_later, ps_set_t, ps_temp_t, ps_dom, ps_seen, ps_tenants, ps_mine;
 DROP DOMAIN ps_checked;
 DROP SEQUENCE ps_escaped;
-DROP FUNCTION ps_escalate(), ps_escalate_later(), ps_set(), ps_temp(), ps_check(int), ps_probe_trigger();
+DROP FUNCTION ps_escalate(), ps_escalate_later(), ps_set(), ps_temp(), ps_check(int), ps_probe_trigger(),
+              ps_child_trigger();
 REVOKE CREATE ON SCHEMA public FROM ps_owner;
 DROP ROLE ps_owner, ps_app, ps_auditor;
 TRUNCATE rowkeeper.purge_runs RESTART IDENTITY;
