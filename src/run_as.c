@@ -27,8 +27,9 @@
  *	  The SQL-callable wrappers are LANGUAGE C functions with the same
  *	  arguments as their body (rowkeeper.<name>_body): each decides which
  *	  role to run as and checks that the caller may act as it (superuser,
- *	  or allowed to SET ROLE to it), then hands its arguments over
- *	  unchanged.  The body runs inside one call: a procedure that commits
+ *	  or allowed to SET ROLE to it), then hands its arguments over (a
+ *	  wrapper may fill in one itself, as _purge_run_start() does run_by).
+ *	  The body runs inside one call: a procedure that commits
  *	  between batches calls a wrapper once per batch, never across a
  *	  COMMIT.
  *
