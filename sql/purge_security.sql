@@ -173,7 +173,7 @@ SET ROLE ps_owner;
 CREATE FUNCTION ps_child_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_ARGV[0] = 'temp' THEN
-        CREATE TEMP TABLE ps_shadow (id int);
+        CREATE TEMP TABLE ps_shadow_cascade (id int);
     ELSE
         PERFORM set_config('rowkeeper.actor', 'set by ps_owner', false);
     END IF;
@@ -194,7 +194,7 @@ DROP TRIGGER set ON ps_files_with_deleted;
 CREATE TRIGGER temp BEFORE UPDATE ON ps_files_with_deleted FOR EACH ROW EXECUTE FUNCTION ps_child_trigger('temp');
 RESET ROLE;
 DELETE FROM ps_folders WHERE id = 2;
-SELECT count(*) AS temp_tables FROM pg_class WHERE relname = 'ps_shadow';
+SELECT count(*) AS temp_tables FROM pg_class WHERE relname = 'ps_shadow_cascade';
 SELECT id, deleted_at IS NOT NULL AS deleted FROM ps_files_with_deleted ORDER BY id;
 
 ------------------------------------------------------------------------------
