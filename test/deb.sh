@@ -2,12 +2,14 @@
 # test/deb.sh: the Debian package, end to end, on Debian 12 as root.
 #
 #   1. META.json against the PGXN Meta Spec and this tree (test/meta_check.pl);
-#   2. installs the build dependencies that are missing (debian/control's
-#      Build-Depends, dpkg-dev, build-essential) with apt-get;
+#   2. installs what is missing (debian/control's Build-Depends, dpkg-dev,
+#      build-essential, lintian, the server) with apt-get;
 #   3. copies the tree to a temp dir ($TMPDIR/rowkeeper-deb) and builds there
 #      with `dpkg-buildpackage -us -uc -b` (the .deb lands next to the copy,
-#      never next to the checkout), and checks the .deb's name and version
-#      against rowkeeper.control and debian/changelog;
+#      never next to the checkout); the build must leave nothing that
+#      .gitignore does not cover; checks the .deb's name and version against
+#      rowkeeper.control and debian/changelog, and runs lintian on it (no
+#      error, no warning);
 #   4. installs it with apt-get (which brings its dependencies);
 #   5. runs debian/tests/smoke (the autopkgtest): a fresh cluster on a unix
 #      socket, CREATE EXTENSION, audit and updated_at on a table, DML,
@@ -71,7 +73,7 @@ rk_say "META.json"
 perl "$ROOT/test/meta_check.pl" || fail "META.json check"
 
 rk_say "build dependencies"
-want=(dpkg-dev build-essential "postgresql-$PG_MAJOR")
+want=(dpkg-dev build-essential lintian "postgresql-$PG_MAJOR")
 for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
         || { apt-get update -qq; "${APT[@]}" install --no-install-recommends "${want[@]}" >/dev/null; break; }
@@ -129,6 +131,16 @@ for v in $majors; do
     debs+=("$deb")
 done
 echo "built: $(cd "$WORK/build" && echo postgresql-*-rowkeeper_*.deb)"
+# Debian's policy checker on what was built: no error, no warning.
+if (cd "$WORK/build" && lintian --fail-on error,warning "rowkeeper_${version}_${arch}.changes") \
+        > "$WORK/lintian.log" 2>&1; then
+    lint=ok
+else
+    lint=failed
+fi
+grep -v 'running with root privileges' "$WORK/lintian.log" || true
+[ "$lint" = ok ] || fail "lintian found errors or warnings"
+echo "lintian: no errors, no warnings"
 
 # Keep what a make install had put where the package will go (dpkg takes
 # over files no package owns, and removing the package deletes them).
