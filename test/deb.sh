@@ -28,9 +28,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" = 0 ] || { echo "deb: run as root (it installs packages)"; exit 2; }
 
-# The system server only (lib.sh would otherwise follow a PG_CONFIG that
-# points at a private copy).
-export PG_MAJOR=${PG_MAJOR:-15}
+# The system server only: Debian 12's PostgreSQL 15, whatever PG_MAJOR or
+# PG_CONFIG (a private server copy, another major of the matrix) the caller
+# has set.  The packages built are the majors debian/pgversions names that
+# the distribution supports (pg_buildext supported-versions).
+export PG_MAJOR=${RK_DEB_PG_MAJOR:-15}
 export PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
 . "$ROOT/test/lib.sh"
 
