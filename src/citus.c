@@ -131,7 +131,11 @@ rk_citus_sync(void)
 	int			nest;
 	int			ret;
 
-	if (!rk_citus_loaded || rk_citus_resending || IsParallelWorker() ||
+	/*
+	 * In parallel mode no setting can change, so the value was sent before
+	 * the parallel operation started (this runs before it is entered).
+	 */
+	if (!rk_citus_loaded || rk_citus_resending || IsInParallelMode() ||
 		!IsTransactionState() || is_citus_internal_backend())
 		return;
 

@@ -187,6 +187,36 @@ like($err, qr/no tenant is set/, 'no tenant: a reference table read fails');
     SELECT count(*) FROM accounts; COMMIT;});
 like($err, qr/no tenant is set/, 'a tenant cleared on the coordinator is cleared on the workers');
 
+# a session SET outside a transaction block: Citus sends nothing outside
+# one, so the workers have no tenant (never another one)
+($out, $err) = as_app(q{SET rowkeeper.tenant = '1';
+    SELECT string_agg(DISTINCT tenant_id::text, ',') FROM accounts;});
+ok($err =~ /no tenant is set/ || ($out eq '1' && $err eq ''),
+    'a session SET outside a transaction block: the own tenant or no tenant, never another')
+  or diag("out: $out, err: $err");
+
+################################################################ schema-based sharding
+$coord->safe_psql('postgres', q{
+    SET citus.enable_schema_based_sharding = on;
+    CREATE SCHEMA crm;
+    RESET citus.enable_schema_based_sharding;
+    CREATE TABLE crm.contacts (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+    SELECT rowkeeper.enable_tenant_isolation('crm.contacts');
+    INSERT INTO crm.contacts SELECT t, i FROM generate_series(1, 4) t, generate_series(1, 3) i;
+    GRANT USAGE ON SCHEMA crm TO app;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON crm.contacts TO app;
+});
+is($coord->safe_psql('postgres', q{SELECT count(*) FROM citus_shards WHERE table_name = 'crm.contacts'::regclass}),
+    '1', 'a schema-sharded table (one shard)');
+is(tenant1(q{SELECT string_agg(DISTINCT tenant_id::text, ',') FROM crm.contacts;}, 'schema-sharded read'),
+    '1', 'schema-sharded table: reads see only the current tenant');
+($out, $err) = as_app(q{BEGIN; SELECT rowkeeper.set_context(tenant => '1') \gset
+    INSERT INTO crm.contacts VALUES (2, 99); COMMIT;});
+like($err, qr/row-level security/, 'schema-sharded table: INSERT of another tenant\'s row is refused');
+tenant1(q{DELETE FROM crm.contacts;}, 'schema-sharded delete');
+is($coord->safe_psql('postgres', q{SELECT string_agg(DISTINCT tenant_id::text, ',' ORDER BY tenant_id::text) FROM crm.contacts}),
+    '2,3,4', 'schema-sharded table: DELETE removed only the tenant\'s rows');
+
 ################################################################ writes
 ($out, $err) = as_app(q{BEGIN; SELECT rowkeeper.set_context(tenant => '1') \gset
     INSERT INTO accounts VALUES (2, 99, 'intruder'); COMMIT;});
@@ -234,7 +264,7 @@ is(tenant1(q{SELECT string_agg(DISTINCT tenant_id::text, ',') FROM orders;}, 'en
 is($coord->safe_psql('postgres', q{
     SELECT string_agg(table_name::text || ':' || fills_on_insert, ',' ORDER BY table_name::text)
       FROM rowkeeper.tenant_isolated_tables}),
-    'accounts:true,orders:true,plans:true', 'tenant_isolated_tables lists the Citus tables');
+    'accounts:true,crm.contacts:true,orders:true,plans:true', 'tenant_isolated_tables lists the Citus tables');
 
 ################################################################ preflight
 my $citus_checks = q{
