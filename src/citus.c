@@ -21,7 +21,7 @@
  *	  So rowkeeper does not rely on how the tenant was set.  It remembers
  *	  the value it knows the workers have (sent_tenant: what a connection
  *	  opened now would get), and before anything can reach a worker (the
- *	  start of every executor run and every COPY, and at the end of
+ *	  start of every executor run, every COPY and CALL, and at the end of
  *	  set_context()) compares it with rowkeeper.tenant; when they differ
  *	  (or rowkeeper cannot know, after a SET or RESET it did not issue) it
  *	  runs SET LOCAL rowkeeper.tenant = <current value> through the utility
@@ -201,7 +201,8 @@ rk_citus_process_utility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *stmt = pstmt->utilityStmt;
 	bool		may_send = false;
 
-	if (IsA(stmt, CopyStmt))
+	/* Citus runs COPY itself and may delegate CALL to a worker */
+	if (IsA(stmt, CopyStmt) || IsA(stmt, CallStmt))
 		rk_citus_sync();
 	else if (IsA(stmt, VariableSetStmt))
 	{
