@@ -31,13 +31,13 @@
  *	  saved when a subtransaction starts and put back when it ends (commit
  *	  or abort), and forgotten at the end of the transaction.  The cost is
  *	  one string comparison per executor start, and one SET LOCAL per
- *	  change of tenant.
+ *	  change of tenant (and one in every transaction: see rk_citus_sync()).
  *
  *	  Fail closed.  Outside a transaction block (and a DO block or
  *	  procedure) Citus sends nothing: the workers then have no tenant and
- *	  every query on an isolated table fails with "no tenant is set".  A
- *	  tenant cleared on the coordinator is sent as '' (no tenant) when one
- *	  was sent before.  A tenant set while rowkeeper was not yet loaded in
+ *	  every query on an isolated table fails with "no tenant is set".  An
+ *	  empty tenant is sent too ('' : no tenant).  A tenant set while
+ *	  rowkeeper was not yet loaded in
  *	  the coordinator's backend cannot be seen: preflight() fails unless
  *	  rowkeeper is preloaded on a Citus node.
  *
@@ -142,8 +142,12 @@ rk_citus_sync(void)
 	current = rk_context_tenant();
 	if (current == NULL)
 		current = "";
-	if (sent_tenant == NULL && current[0] == '\0')
-		return;					/* nothing sent, nothing to send */
+	/*
+	 * Sent once per transaction even when empty: a worker connection that
+	 * Citus keeps open across transactions may hold a session-level value
+	 * (a set_config(..., false) pushed down to a shard); the SET LOCAL that
+	 * Citus replays after each remote BEGIN overrides it.
+	 */
 	if (sent_tenant != NULL && sent_tenant != RK_UNKNOWN &&
 		strcmp(sent_tenant, current) == 0)
 		return;
