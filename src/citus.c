@@ -19,27 +19,35 @@
  *	  connections opened afterwards would see the value from before.
  *
  *	  So rowkeeper does not rely on how the tenant was set.  It remembers
- *	  the value it knows the workers have (sent_tenant: what a connection
- *	  opened now would get), and before anything can reach a worker (the
- *	  start of every executor run, every COPY and CALL, and at the end of
- *	  set_context()) compares it with rowkeeper.tenant; when they differ
- *	  (or rowkeeper cannot know, after a SET or RESET it did not issue) it
- *	  runs SET LOCAL rowkeeper.tenant = <current value> through the utility
- *	  path, with citus.propagate_set_commands = 'local' for that one
- *	  statement, which Citus sends to the open connections and replays on
- *	  new ones.  The remembered value follows Citus's bookkeeping: it is
- *	  saved when a subtransaction starts and put back when it ends (commit
- *	  or abort), and forgotten at the end of the transaction.  The cost is
- *	  one string comparison per executor start, and one SET LOCAL per
- *	  change of tenant (and one in every transaction: see rk_citus_sync()).
+ *	  the value it knows the workers have (sent[]: what a connection opened
+ *	  now would get), and before anything can reach a worker (the start of
+ *	  every executor run, every COPY and CALL, and at the end of
+ *	  set_context()) compares it with rowkeeper.tenant; when they differ (or
+ *	  rowkeeper cannot know, after a SET or RESET it did not issue) it runs
+ *	  SET LOCAL rowkeeper.tenant = <current value> through the utility path,
+ *	  with citus.propagate_set_commands = 'local' for that one statement,
+ *	  which Citus sends to the open connections and replays on new ones.
+ *	  The remembered value follows Citus's bookkeeping: it is saved when a
+ *	  subtransaction starts and put back when it ends (commit or abort), and
+ *	  forgotten at the end of the transaction.  rowkeeper.actor and
+ *	  rowkeeper.request_id travel the same way (for what triggers on the
+ *	  shards record).  The cost is one string comparison per setting and
+ *	  executor start, one SET LOCAL of the tenant per transaction, and one
+ *	  per change of a setting.
  *
  *	  Fail closed.  Outside a transaction block (and a DO block or
  *	  procedure) Citus sends nothing: the workers then have no tenant and
  *	  every query on an isolated table fails with "no tenant is set".  An
  *	  empty tenant is sent too ('' : no tenant).  A tenant set while
- *	  rowkeeper was not yet loaded in
- *	  the coordinator's backend cannot be seen: preflight() fails unless
- *	  rowkeeper is preloaded on a Citus node.
+ *	  rowkeeper was not yet loaded in the coordinator's backend cannot be
+ *	  seen: preflight() fails unless rowkeeper is preloaded on a Citus node.
+ *
+ *	  Limits.  A query that itself changes rowkeeper.tenant on the shards
+ *	  (set_config() pushed down to the workers, a distributed function) is
+ *	  not seen by the coordinator; in context mode that grants nothing
+ *	  set_context() would not.  The workers do not verify tenant tokens:
+ *	  token mode is set on the coordinator, and the workers accept what it
+ *	  sends.
  *
  *	  Nothing here runs unless Citus is loaded in the backend (it must be
  *	  first in shared_preload_libraries, so it is loaded before rowkeeper).
@@ -69,27 +77,40 @@
 static bool rk_citus_loaded = false;
 
 /*
- * True while rk_citus_sync() resends the current tenant: the check hook of
+ * True while rk_citus_sync() resends the context: the check hook of
  * rowkeeper.tenant lets that assignment through in token mode (it sets
  * the value already in effect, transaction-locally).
  */
 bool		rk_citus_resending = false;
 
 /*
- * The tenant the workers are known to get: NULL when nothing was sent in
- * this transaction, RK_UNKNOWN when a SET/RESET may have sent something
- * rowkeeper did not see, else the value (in TopTransactionContext).
+ * The context settings sent to the workers.  The tenant is sent once in
+ * every transaction, even when empty (see rk_citus_sync()); actor and
+ * request id (recorded by triggers on the shards) when they differ from
+ * what was sent.
+ */
+#define RK_NSETTINGS 3
+static const char *const setting_names[RK_NSETTINGS] = {
+	"rowkeeper.tenant", "rowkeeper.actor", "rowkeeper.request_id"
+};
+#define RK_TENANT 0
+
+/*
+ * What the workers are known to get, per setting: NULL when nothing was
+ * sent in this transaction, RK_UNKNOWN when a SET/RESET may have sent
+ * something rowkeeper did not see, else the value (in
+ * TopTransactionContext).
  */
 static const char rk_unknown_marker[] = "<unknown>";
 
 #define RK_UNKNOWN ((char *) rk_unknown_marker)
-static char *sent_tenant = NULL;
+static char *sent[RK_NSETTINGS];
 
-/* sent_tenant of each open subtransaction, innermost last */
+/* sent[] of each open subtransaction, innermost first */
 typedef struct SentStack
 {
 	SubTransactionId subid;
-	char	   *sent;
+	char	   *sent[RK_NSETTINGS];
 	struct SentStack *next;
 } SentStack;
 static SentStack *sent_stack = NULL;
@@ -97,11 +118,37 @@ static SentStack *sent_stack = NULL;
 static ExecutorStart_hook_type prev_executor_start = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
-/* Whether name is rowkeeper.tenant (GUC names are case-insensitive). */
-static bool
-is_tenant_setting(const char *name)
+/* The index of a context setting in setting_names[], or -1. */
+static int
+setting_index(const char *name)
 {
-	return name != NULL && pg_strcasecmp(name, "rowkeeper.tenant") == 0;
+	int			i;
+
+	for (i = 0; name != NULL && i < RK_NSETTINGS; i++)
+		if (pg_strcasecmp(name, setting_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* The current value of a context setting, "" when unset. */
+static const char *
+current_value(int i)
+{
+	const char *v = (i == RK_TENANT) ? rk_context_tenant() :
+		(i == 1) ? rk_context_actor() : rk_context_request_id();
+
+	return v != NULL ? v : "";
+}
+
+/* Whether setting i must be sent now. */
+static bool
+needs_send(int i)
+{
+	const char *cur = current_value(i);
+
+	if (sent[i] == NULL)
+		return i == RK_TENANT || cur[0] != '\0';
+	return sent[i] == RK_UNKNOWN || strcmp(sent[i], cur) != 0;
 }
 
 /* A backend Citus opened to run its shard queries on this node. */
@@ -113,48 +160,35 @@ is_citus_internal_backend(void)
 	return app != NULL && strncmp(app, "citus_internal", strlen("citus_internal")) == 0;
 }
 
-static char *
-copy_in_transaction(const char *s)
-{
-	return MemoryContextStrdup(TopTransactionContext, s);
-}
-
 /*
- * Send rowkeeper.tenant's current value to the workers (see the header)
- * unless they are known to have it.
+ * Send the context (see the header) unless the workers are known to have
+ * it.  The tenant is sent once in every transaction even when empty: a
+ * worker connection that Citus keeps open across transactions may hold a
+ * session-level value (a set_config(..., false) pushed down to a shard),
+ * and the SET LOCAL that Citus replays after each remote BEGIN overrides
+ * it.
  */
 void
 rk_citus_sync(void)
 {
-	const char *current;
-	StringInfoData cmd;
+	bool		todo[RK_NSETTINGS];
+	bool		any = false;
 	int			nest;
-	int			ret;
+	int			i;
 
 	/*
-	 * In parallel mode no setting can change, so the value was sent before
-	 * the parallel operation started (this runs before it is entered).
+	 * In parallel mode no setting can change, so the values were sent
+	 * before the parallel operation started (this runs before it is
+	 * entered).
 	 */
 	if (!rk_citus_loaded || rk_citus_resending || IsInParallelMode() ||
 		!IsTransactionState() || is_citus_internal_backend())
 		return;
 
-	current = rk_context_tenant();
-	if (current == NULL)
-		current = "";
-	/*
-	 * Sent once per transaction even when empty: a worker connection that
-	 * Citus keeps open across transactions may hold a session-level value
-	 * (a set_config(..., false) pushed down to a shard); the SET LOCAL that
-	 * Citus replays after each remote BEGIN overrides it.
-	 */
-	if (sent_tenant != NULL && sent_tenant != RK_UNKNOWN &&
-		strcmp(sent_tenant, current) == 0)
+	for (i = 0; i < RK_NSETTINGS; i++)
+		any |= (todo[i] = needs_send(i));
+	if (!any)
 		return;
-
-	initStringInfo(&cmd);
-	appendStringInfo(&cmd, "SET LOCAL rowkeeper.tenant = %s",
-					 quote_literal_cstr(current));
 
 	nest = NewGUCNestLevel();
 	rk_citus_resending = true;
@@ -165,10 +199,21 @@ rk_citus_sync(void)
 								 true, 0, false);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		ret = SPI_execute(cmd.data, false, 0);
-		if (ret != SPI_OK_UTILITY)
-			elog(ERROR, "could not send the tenant to the Citus workers: %s",
-				 SPI_result_code_string(ret));
+		for (i = 0; i < RK_NSETTINGS; i++)
+		{
+			char	   *cmd;
+			int			ret;
+
+			if (!todo[i])
+				continue;
+			cmd = psprintf("SET LOCAL %s = %s", setting_names[i],
+						   quote_literal_cstr(current_value(i)));
+			ret = SPI_execute(cmd, false, 0);
+			if (ret != SPI_OK_UTILITY)
+				elog(ERROR, "could not send %s to the Citus workers: %s",
+					 setting_names[i], SPI_result_code_string(ret));
+			pfree(cmd);
+		}
 		SPI_finish();
 	}
 	PG_FINALLY();
@@ -176,11 +221,12 @@ rk_citus_sync(void)
 		rk_citus_resending = false;
 	}
 	PG_END_TRY();
-	/* keeps the SET LOCAL of rowkeeper.tenant, undoes the one of Citus */
+	/* keeps the SET LOCALs of the context, undoes the one of Citus */
 	AtEOXact_GUC(true, nest);
 
-	sent_tenant = copy_in_transaction(current);
-	pfree(cmd.data);
+	for (i = 0; i < RK_NSETTINGS; i++)
+		if (todo[i])
+			sent[i] = MemoryContextStrdup(TopTransactionContext, current_value(i));
 }
 
 static void
@@ -203,7 +249,7 @@ rk_citus_process_utility(PlannedStmt *pstmt, const char *queryString,
 						 QueryCompletion *qc)
 {
 	Node	   *stmt = pstmt->utilityStmt;
-	bool		may_send = false;
+	int			touched = -2;	/* -2: none, -1: all, else the setting */
 
 	/* Citus runs COPY itself and may delegate CALL to a worker */
 	if (IsA(stmt, CopyStmt) || IsA(stmt, CallStmt))
@@ -212,10 +258,13 @@ rk_citus_process_utility(PlannedStmt *pstmt, const char *queryString,
 	{
 		VariableSetStmt *set = (VariableSetStmt *) stmt;
 
-		may_send = (set->kind == VAR_RESET_ALL || is_tenant_setting(set->name));
+		if (set->kind == VAR_RESET_ALL)
+			touched = -1;
+		else if (setting_index(set->name) >= 0)
+			touched = setting_index(set->name);
 	}
 	else if (IsA(stmt, DiscardStmt))
-		may_send = true;
+		touched = -1;
 
 	if (prev_process_utility)
 		prev_process_utility(pstmt, queryString,
@@ -233,10 +282,16 @@ rk_citus_process_utility(PlannedStmt *pstmt, const char *queryString,
 	/*
 	 * Citus may have sent this SET or RESET, or part of it: what the workers
 	 * have is no longer known, so the next sync resends.  (Our own resend
-	 * sets sent_tenant after this returns.)
+	 * sets sent[] after this returns.)
 	 */
-	if (may_send && !rk_citus_resending && IsTransactionState())
-		sent_tenant = RK_UNKNOWN;
+	if (touched != -2 && !rk_citus_resending && IsTransactionState())
+	{
+		int			i;
+
+		for (i = 0; i < RK_NSETTINGS; i++)
+			if (touched == -1 || touched == i)
+				sent[i] = RK_UNKNOWN;
+	}
 }
 
 static void
@@ -250,7 +305,7 @@ rk_citus_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			/* the memory goes with TopTransactionContext */
-			sent_tenant = NULL;
+			memset(sent, 0, sizeof(sent));
 			sent_stack = NULL;
 			break;
 		default:
@@ -275,7 +330,7 @@ rk_citus_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 												   sizeof(SentStack));
 
 				s->subid = mySubid;
-				s->sent = sent_tenant;
+				memcpy(s->sent, sent, sizeof(sent));
 				s->next = sent_stack;
 				sent_stack = s;
 				break;
@@ -286,12 +341,17 @@ rk_citus_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			{
 				SentStack  *s = sent_stack;
 
-				sent_tenant = s->sent;
+				memcpy(sent, s->sent, sizeof(sent));
 				sent_stack = s->next;
 				pfree(s);
 			}
 			else
-				sent_tenant = RK_UNKNOWN;
+			{
+				int			i;
+
+				for (i = 0; i < RK_NSETTINGS; i++)
+					sent[i] = RK_UNKNOWN;
+			}
 			break;
 		default:
 			break;

@@ -138,6 +138,12 @@ is(join(',', @seen), $where, 'the workers holding each tenant see the tenant fro
 my %ports = map { (split /:/)[0] => 1 } split /,/, $where;
 is(join(',', sort keys %ports), join(',', sort map { $_->port } ($w1, $w2)), 'the tenants are on both workers');
 
+# actor and request id reach the workers too (what triggers on the shards record)
+is(tenant1(q{SELECT rowkeeper.set_context(actor => 'alice', request_id => 'r-1') \gset
+             SELECT string_agg(DISTINCT rowkeeper.current_actor() || '/' || rowkeeper.current_request_id(), ',')
+               FROM accounts;}, 'actor on the shards'),
+    'alice/r-1', 'the workers see actor and request id from set_context()');
+
 my ($out, $err) = as_app(q{
     BEGIN;
     SET LOCAL citus.propagate_set_commands = 'local';
