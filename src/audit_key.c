@@ -36,6 +36,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 
@@ -89,8 +90,23 @@ key_value_text(JsonbValue *v, Oid basetype, const char *column,
 		case jbvString:
 			return pnstrdup(v->val.string.val, v->val.string.len);
 		case jbvNumeric:
-			return DatumGetCString(DirectFunctionCall1(numeric_out,
-													   NumericGetDatum(v->val.numeric)));
+			{
+				Datum		n = NumericGetDatum(v->val.numeric);
+
+				/*
+				 * 1.0 for an integer column: the value, without the scale
+				 * its input function would refuse (1.5 still fails there)
+				 */
+				if ((basetype == INT2OID || basetype == INT4OID || basetype == INT8OID) &&
+					!numeric_is_nan(v->val.numeric) && !numeric_is_inf(v->val.numeric))
+				{
+					Datum		t = DirectFunctionCall2(numeric_trunc, n, Int32GetDatum(0));
+
+					if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, n, t)) == 0)
+						n = t;
+				}
+				return DatumGetCString(DirectFunctionCall1(numeric_out, n));
+			}
 		case jbvBool:
 			return pstrdup(v->val.boolean ? "true" : "false");
 		case jbvBinary:
@@ -211,13 +227,13 @@ audit_normalize_key(PG_FUNCTION_ARGS)
 							   key_column_list(desc, keys)),
 					 errhint("Pass every key column.")));
 
+		str = key_value_text(given, getBaseType(att->atttypid), name, table);
 		kc.column = name;
 		kc.table = table;
 		errcb.callback = key_error_context;
 		errcb.arg = &kc;
 		errcb.previous = error_context_stack;
 		error_context_stack = &errcb;
-		str = key_value_text(given, getBaseType(att->atttypid), name, table);
 		getTypeInputInfo(att->atttypid, &infunc, &ioparam);
 		value = OidInputFunctionCall(infunc, str, ioparam, att->atttypmod);
 		error_context_stack = errcb.previous;
