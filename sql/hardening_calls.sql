@@ -373,7 +373,7 @@ SELECT p.oid::regprocedure AS definer_public_not_listed
    AND p.oid::regprocedure::text NOT IN (
         'rowkeeper.create_audit_partitions(integer)',
         'rowkeeper._record_audit_drops()',
-        'rowkeeper._audit_bind(regclass)',
+        'rowkeeper._audit_bind(regclass,boolean)',
         'rowkeeper._audit_refresh_names()',
         'rowkeeper._purge_run_start(text,text,timestamp with time zone,jsonb)',
         'rowkeeper._purge_run_update(bigint,bigint,bigint,integer,text,jsonb,text)');

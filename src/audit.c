@@ -63,6 +63,8 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/bitmapset.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -262,13 +264,15 @@ audit_log_owner(Oid *log_relid)
  * gets now.  Called once per resolution of a trigger's configuration, not
  * per row.  The function is SECURITY DEFINER; it runs here as whoever
  * writes, inside a security-restricted operation so that nothing it could
- * reach runs with more than that.
+ * reach runs with more than that.  0 while the installed SQL objects are
+ * older than the library (between a package upgrade and ALTER EXTENSION
+ * UPDATE: that log has no table_id column either).
  */
 static int64
-rk_audit_table_id(Oid relid)
+rk_audit_table_id(Oid relid, bool create)
 {
-	Oid			argtypes[1] = {REGCLASSOID};
-	Datum		args[1];
+	Oid			argtypes[2] = {REGCLASSOID, BOOLOID};
+	Datum		args[2];
 	bool		isnull;
 	Datum		d;
 	int64		id;
@@ -276,12 +280,17 @@ rk_audit_table_id(Oid relid)
 	Oid			save_userid;
 	int			save_sec;
 
+	if (!OidIsValid(LookupFuncName(list_make2(makeString("rowkeeper"),
+											  makeString("_audit_bind")),
+								   2, argtypes, true)))
+		return 0;
 	args[0] = ObjectIdGetDatum(relid);
+	args[1] = BoolGetDatum(create);
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(save_userid, save_sec | SECURITY_RESTRICTED_OPERATION);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute_with_args("SELECT rowkeeper._audit_bind($1)", 1, argtypes,
+	rc = SPI_execute_with_args("SELECT rowkeeper._audit_bind($1, $2)", 2, argtypes,
 							   args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "rowkeeper._audit_bind() failed: %s", SPI_result_code_string(rc));
@@ -289,7 +298,7 @@ rk_audit_table_id(Oid relid)
 	id = isnull ? 0 : DatumGetInt64(d);
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec);
-	if (id == 0)
+	if (id <= 0 && create)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("relation \"%s\" cannot be audited", get_rel_name(relid)),
@@ -484,7 +493,7 @@ resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata)
 	cfg->table_oid = audit_root(rel);
 	cfg->schema_name = cstring_to_text(get_namespace_name(get_rel_namespace(cfg->table_oid)));
 	cfg->table_name = cstring_to_text(get_rel_name(cfg->table_oid));
-	cfg->table_id = rk_audit_table_id(cfg->table_oid);
+	cfg->table_id = rk_audit_table_id(cfg->table_oid, true);
 	cfg->table_bits = table_bits(cfg->table_id);
 	cfg->log_owner = audit_log_owner(&cfg->log_relid);
 	cfg->cached_userid = InvalidOid;
@@ -786,6 +795,7 @@ write_log_row(AuditConfig *cfg, RkLogWriter *w, const char *op, Jsonb *row_key,
 	isnull[RKL_ROW_REF] = (row_key == NULL);
 	values[RKL_ROW_REF] = row_key ? Int64GetDatum(row_ref(cfg->table_bits, row_key)) : (Datum) 0;
 	values[RKL_TABLE_ID] = Int64GetDatum(cfg->table_id);
+	isnull[RKL_TABLE_ID] = (cfg->table_id == 0);
 	set_jsonb(values, isnull, RKL_OLD_KEY, old_key);
 	set_jsonb(values, isnull, RKL_OLD_ROW, old_row);
 	set_jsonb(values, isnull, RKL_NEW_ROW, new_row);
@@ -1064,7 +1074,8 @@ audit_log_drift(PG_FUNCTION_ARGS)
 	cfg.table_oid = relid;
 	cfg.schema_name = cstring_to_text(get_namespace_name(get_rel_namespace(relid)));
 	cfg.table_name = cstring_to_text(get_rel_name(relid));
-	cfg.table_id = rk_audit_table_id(relid);
+	/* takes the id back, never makes one: see rowkeeper._audit_bind() */
+	cfg.table_id = rk_audit_table_id(relid, false);
 	cfg.table_bits = table_bits(cfg.table_id);
 	cfg.log_owner = audit_log_owner(&cfg.log_relid);
 	cfg.cached_userid = InvalidOid;
