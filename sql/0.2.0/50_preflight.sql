@@ -87,8 +87,8 @@ BEGIN
            CASE WHEN a.table_name IS NULL THEN format('SELECT rowkeeper.enable_audit(%L);', t.tbl::text)
                 ELSE format('SELECT rowkeeper.enable_audit(%L, exclude_columns => %L, redact_columns => %L, '
                             'skip_noop => %s, require_actor => %s, replicated => %s, mode => %L);',
-                            t.tbl::text, a.exclude_columns, a.redact_columns, a.skip_noop,
-                            a.require_actor, a.replicated, a.mode) END
+                            t.tbl::text, a.exclude_columns, a.redact_columns, a.skip_noop::text,
+                            a.require_actor::text, a.replicated::text, a.mode) END
       FROM rowkeeper._preflight_tables(schemas) t
       LEFT JOIN rowkeeper.audited_tables a ON a.table_name = t.tbl
      WHERE a.table_name IS NULL OR NOT a.enabled
