@@ -118,7 +118,14 @@ SELECT * FROM billing2.accts;
 SET ROLE ident_attacker;
 INSERT INTO rowkeeper.audit_incarnation_oids VALUES ('shipments'::regclass, 1);
 UPDATE rowkeeper.audit_incarnations SET table_name = 'shipments';
+-- the binding function records facts only: no id for a table nothing
+-- audits, and a table's own id for an audited one
+CREATE TABLE plain (id int PRIMARY KEY);
+SELECT rowkeeper._audit_bind('plain') IS NULL AS no_id_for_unaudited;
+SELECT rowkeeper._audit_bind('shipments_2024') AS bound \gset
+DROP TABLE plain;
 RESET ROLE;
+SELECT :bound = rowkeeper._audit_table_id('shipments_2024') AS own_id;
 
 SELECT rowkeeper.disable_audit('shipments_2024');
 SELECT rowkeeper.disable_audit('shipments');

@@ -55,6 +55,7 @@
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -1021,6 +1022,8 @@ audit_log_drift(PG_FUNCTION_ARGS)
 	AuditConfig cfg;
 	RkLogWriter *w;
 	int			rc;
+	bool		allowed = false;
+	ListCell   *lc;
 
 	if (strcmp(op, "AUDIT_DRIFT") != 0 && strcmp(op, "AUDIT_REPAIR") != 0)
 		ereport(ERROR,
@@ -1033,10 +1036,25 @@ audit_log_drift(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
-	if (!has_privs_of_role(GetUserId(), owner) &&
-		pg_class_aclcheck(relid, GetUserId(), ACL_TRIGGER) != ACLCHECK_OK)
+	/* the table or one of its partitions (whose clones its owner can change) */
+	foreach(lc, find_all_inheritors(relid, AccessShareLock, NULL))
+	{
+		Oid			member = lfirst_oid(lc);
+
+		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(member));
+		if (!HeapTupleIsValid(tup))
+			continue;
+		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+		ReleaseSysCache(tup);
+		if (has_privs_of_role(GetUserId(), owner) ||
+			pg_class_aclcheck(member, GetUserId(), ACL_TRIGGER) == ACLCHECK_OK)
+		{
+			allowed = true;
+			break;
+		}
+	}
+	if (!allowed)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to record audit drift of table \"%s\"",

@@ -159,7 +159,14 @@ BEGIN
             RETURN id;
         END IF;
         id := rowkeeper._audit_table_id(root);
-        IF id IS NULL AND NOT make_new THEN
+        -- a new id only for a table the audit trigger is attached to
+        IF id IS NULL AND (NOT make_new OR NOT (
+               EXISTS (SELECT FROM pg_catalog.pg_partition_tree(root) pt
+                            JOIN pg_catalog.pg_trigger t ON t.tgrelid = pt.relid
+                           WHERE t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure)
+               OR EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                           WHERE t.tgrelid = root
+                             AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure))) THEN
             RETURN NULL;
         ELSIF id IS NULL THEN
             INSERT INTO rowkeeper.audit_incarnations (schema_name, table_name)
@@ -721,10 +728,10 @@ BEGIN
            max(a.comment) FILTER (WHERE a.tgname = 'rowkeeper_audit_truncate') AS since
       INTO have
       FROM rowkeeper._audit_triggers(tbl) a;
-    -- the table's identity: its own, or the one it takes back after a restore
-    PERFORM rowkeeper._audit_bind(tbl);
     IF have.names = want_names AND have.same_args AND have.same_enabled
        AND pg_catalog.cardinality(rowkeeper._audit_drift(tbl)) = 0 THEN
+        -- the table's identity: its own, or the one it takes back after a restore
+        PERFORM rowkeeper._audit_bind(tbl);
         RETURN;                 -- already exactly so
     END IF;
     -- triggers changed away from what this function made: recorded, then repaired
@@ -760,6 +767,8 @@ BEGIN
             EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', tbl, trig.tgname);
         END LOOP;
     END IF;
+    -- the table's identity: its own, the one it takes back after a restore, or a new one
+    PERFORM rowkeeper._audit_bind(tbl);
 END;
 $$;
 
