@@ -31,11 +31,15 @@
  *	  rowkeeper.audit_log (as the RI triggers switch user), so application
  *	  roles need no privilege on the log.
  *
+ *	  rowkeeper._audit_log_drift() writes the log's other kind of entry,
+ *	  AUDIT_DRIFT / AUDIT_REPAIR: the audit triggers of a table changed away
+ *	  from what enable_audit makes (found by rowkeeper._audit_drift(), never
+ *	  taken from the caller), with the same who-columns.
+ *
  *	  Everything that depends only on the table and the trigger (column
- *	  conversions, options, key columns, names, table id, the log's owner)
- *	  is resolved
- *	  once and kept for the life of the backend in a cache keyed by trigger
- *	  OID.  Invalidation: a relcache callback voids the entries of a changed
+ *	  conversions, options, key columns, names, the table id from
+ *	  rowkeeper._audit_bind(), the log's owner) is resolved once and kept
+ *	  for the life of the backend in a cache keyed by trigger OID.  Invalidation: a relcache callback voids the entries of a changed
  *	  table, of its partition root (renamed) and of the log (new owner); a
  *	  syscache callback voids every entry when a schema or a role changes
  *	  (ALTER SCHEMA/ROLE ... RENAME change no relcache entry).  A void entry
