@@ -7,7 +7,11 @@
 -- rowkeeper_auditor, reading or changing a table needs the usual privileges
 -- on it (and row-level security on it applies).  Rows are found through the
 -- log's indexes: (row_ref, id) for one row, BRIN (logged_at, id, txid) for a
--- time window or a transaction.
+-- time window or a transaction.  A table's entries are those of its identity
+-- (table_id, see rowkeeper.audit_incarnations in the audit fragment), never
+-- those of whatever other table once had its name; keys are read as the
+-- key columns' types (normalize_key), so they match however they are spelt;
+-- undo and restore write only the table that holds the entry's identity.
 ------------------------------------------------------------------------------
 
 /*
