@@ -127,6 +127,32 @@ DROP TABLE plain;
 RESET ROLE;
 SELECT :bound = rowkeeper._audit_table_id('shipments_2024') AS own_id;
 
+------------------------------------------------------------------------------
+-- An identity made by a write that is then rolled back (to a savepoint, or
+-- the whole transaction) is not kept by the backend: later entries carry
+-- the id the table really holds.
+------------------------------------------------------------------------------
+CREATE TABLE lazy (id int PRIMARY KEY);
+CREATE TABLE lazy2 (id int PRIMARY KEY);
+CREATE TRIGGER rowkeeper_audit AFTER INSERT OR UPDATE OR DELETE ON lazy
+    FOR EACH ROW EXECUTE FUNCTION rowkeeper.audit_trigger();
+CREATE TRIGGER rowkeeper_audit AFTER INSERT OR UPDATE OR DELETE ON lazy2
+    FOR EACH ROW EXECUTE FUNCTION rowkeeper.audit_trigger();
+BEGIN;
+INSERT INTO lazy VALUES (1);
+ROLLBACK;
+INSERT INTO lazy VALUES (2);
+BEGIN;
+SAVEPOINT s;
+INSERT INTO lazy2 VALUES (1);
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO lazy2 VALUES (2);
+COMMIT;
+SELECT table_name, count(*) AS entries,
+       count(*) FILTER (WHERE table_id = rowkeeper._audit_table_id(table_name::regclass)) AS under_its_id
+  FROM rowkeeper.audit_log WHERE table_name IN ('lazy', 'lazy2') GROUP BY 1 ORDER BY 1;
+DROP TABLE lazy, lazy2;
+
 SELECT rowkeeper.disable_audit('shipments_2024');
 SELECT rowkeeper.disable_audit('shipments');
 SELECT rowkeeper.disable_audit('decoy');

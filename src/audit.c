@@ -138,6 +138,7 @@ typedef struct AuditCacheEntry
 static HTAB *audit_cache = NULL;
 static MemoryContext audit_cache_cxt = NULL;
 static List *audit_graveyard = NIL;	/* replaced configs, freed at xact end */
+static List *audit_fresh = NIL;	/* triggers resolved in this transaction */
 static uint64 audit_cache_invals = 0;	/* callbacks seen, ever */
 
 /* Backend-lifetime state: session facts. */
@@ -534,7 +535,30 @@ audit_cache_syscache_cb(Datum arg, int cacheid, uint32 hashvalue)
 	session_facts_ready = false;
 }
 
-/* End of the top-level transaction: free the replaced configurations. */
+/*
+ * Void the entries resolved in the transaction being rolled back: the
+ * table id they hold may have been made by rowkeeper._audit_bind() in it,
+ * and is gone with it.
+ */
+static void
+audit_cache_void_fresh(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, audit_fresh)
+	{
+		Oid			tgoid = lfirst_oid(lc);
+		AuditCacheEntry *e = hash_search(audit_cache, &tgoid, HASH_FIND, NULL);
+
+		if (e != NULL)
+			e->valid = false;
+	}
+}
+
+/*
+ * End of the top-level transaction: free the replaced configurations; on
+ * abort, void those resolved in it.
+ */
 static void
 audit_cache_xact_cb(XactEvent event, void *arg)
 {
@@ -544,10 +568,23 @@ audit_cache_xact_cb(XactEvent event, void *arg)
 		event != XACT_EVENT_PARALLEL_COMMIT &&
 		event != XACT_EVENT_PARALLEL_ABORT && event != XACT_EVENT_PREPARE)
 		return;
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		audit_cache_void_fresh();
+	list_free(audit_fresh);
+	audit_fresh = NIL;
 	foreach(lc, audit_graveyard)
 		MemoryContextDelete((MemoryContext) lfirst(lc));
 	list_free(audit_graveyard);
 	audit_graveyard = NIL;
+}
+
+/* A rolled-back savepoint takes what _audit_bind() wrote in it along. */
+static void
+audit_cache_subxact_cb(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		audit_cache_void_fresh();
 }
 
 static void
@@ -568,6 +605,7 @@ audit_cache_init(void)
 	CacheRegisterSyscacheCallback(NAMESPACEOID, audit_cache_syscache_cb, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, audit_cache_syscache_cb, (Datum) 0);
 	RegisterXactCallback(audit_cache_xact_cb, NULL);
+	RegisterSubXactCallback(audit_cache_subxact_cb, NULL);
 }
 
 /*
@@ -608,6 +646,12 @@ get_audit_config(TriggerData *trigdata)
 		MemoryContext old = MemoryContextSwitchTo(audit_cache_cxt);
 
 		audit_graveyard = lappend(audit_graveyard, e->cfg->cxt);
+		MemoryContextSwitchTo(old);
+	}
+	{
+		MemoryContext old = MemoryContextSwitchTo(audit_cache_cxt);
+
+		audit_fresh = lappend_oid(audit_fresh, tgoid);
 		MemoryContextSwitchTo(old);
 	}
 	e->cfg = cfg;
