@@ -6,9 +6,11 @@
 -- The audit trigger writes rows straight into the partition when nothing on
 -- the log needs the executor (see src/audit_log.c); a CHECK constraint would
 -- send every row through a planned INSERT.  op is written only by the
--- trigger, which knows its four values.
+-- trigger (and the drift entries' writer, the same C code), which knows its
+-- values.
 ALTER TABLE rowkeeper.audit_log DROP CONSTRAINT audit_log_op_check;
-COMMENT ON COLUMN rowkeeper.audit_log.op IS 'INSERT, UPDATE, DELETE or TRUNCATE.';
+COMMENT ON COLUMN rowkeeper.audit_log.op IS
+'INSERT, UPDATE, DELETE or TRUNCATE; SOFT_DELETE or RESTORE (an UPDATE that sets or clears deleted_at); AUDIT_DRIFT or AUDIT_REPAIR (the table''s audit triggers were changed, or enable_audit put them back).';
 
 /*
  * Table identity.  A table's history belongs to the table, not to a name:
