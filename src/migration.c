@@ -27,6 +27,12 @@
  *		evaluated over the table's rows by such a statement.
  *	  - COPY table TO (a table, not a query) while row_security is off: what
  *		pg_dump runs for each table.  No user code runs in it.
+ *	  - COPY of one of rowkeeper's own tables that has row-level security
+ *		(purge_runs), row_security off, by a role subject to it: PostgreSQL
+ *		would raise "query would be affected by row-level security policy";
+ *		the hook turns row_security on for that one statement, so pg_dump
+ *		copies the records that role may read (its own tables' purges).
+ *		This one is not an exemption: RLS applies.
  *	  The flag only matters to a table's owner (check_enable_rls() tests
  *	  ownership first); other roles are confined exactly as before, and the
  *	  owner could switch FORCE off with ALTER TABLE anyway: this is about
@@ -65,6 +71,8 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/plancache.h"
 #include "utils/rls.h"
 #include "utils/syscache.h"
@@ -189,22 +197,50 @@ alter_table_is_fk_migration(AlterTableStmt *stmt)
 	return fk;
 }
 
-/* Is this utility statement one the table owner may run past FORCE RLS? */
-static pg_noinline bool
-rk_migration_statement_allowed(Node *stmt)
+/* What the hook does for one utility statement. */
+typedef enum RkMigrationAction
+{
+	RK_MIGRATION_NONE,			/* run it as it is */
+	RK_MIGRATION_NOFORCE,		/* the owner is exempt from FORCE RLS */
+	RK_MIGRATION_DUMP_FILTERED	/* COPY of a rowkeeper table under RLS */
+} RkMigrationAction;
+
+/*
+ * pg_dump's COPY of one of rowkeeper's own tables that has row-level
+ * security (purge_runs) by a role subject to it: with row_security off
+ * PostgreSQL would raise; the role gets the rows it may read instead.
+ */
+static bool
+copy_is_rowkeeper_table_under_rls(CopyStmt *copy)
+{
+	Oid			relid = RangeVarGetRelid(copy->relation, NoLock, true);
+	Oid			nsp = get_namespace_oid("rowkeeper", true);
+
+	return OidIsValid(relid) && OidIsValid(nsp) &&
+		get_rel_namespace(relid) == nsp &&
+		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
+}
+
+/* Is this utility statement one the hook lets through differently? */
+static pg_noinline RkMigrationAction
+rk_migration_statement_action(Node *stmt)
 {
 	if (IsA(stmt, AlterTableStmt))
-		return alter_table_is_fk_migration((AlterTableStmt *) stmt);
+		return alter_table_is_fk_migration((AlterTableStmt *) stmt) ?
+			RK_MIGRATION_NOFORCE : RK_MIGRATION_NONE;
 	if (IsA(stmt, CopyStmt))
 	{
 		CopyStmt   *copy = (CopyStmt *) stmt;
 
 		/* pg_dump's COPY table TO, with row_security off */
-		return !copy->is_from && copy->relation != NULL &&
-			copy->query == NULL && copy->whereClause == NULL &&
-			!row_security;
+		if (copy->is_from || copy->relation == NULL || copy->query != NULL ||
+			copy->whereClause != NULL || row_security)
+			return RK_MIGRATION_NONE;
+		if (copy_is_rowkeeper_table_under_rls(copy))
+			return RK_MIGRATION_DUMP_FILTERED;
+		return RK_MIGRATION_NOFORCE;
 	}
-	return false;
+	return RK_MIGRATION_NONE;
 }
 
 static void
@@ -216,15 +252,25 @@ rk_migration_process_utility(PlannedStmt *pstmt, const char *queryString,
 							 QueryEnvironment *queryEnv, DestReceiver *dest,
 							 QueryCompletion *qc)
 {
-	bool		allowed = rk_migration_statement_allowed(pstmt->utilityStmt);
+	RkMigrationAction action = rk_migration_statement_action(pstmt->utilityStmt);
+	bool		allowed = (action == RK_MIGRATION_NOFORCE);
 	Oid			save_userid = InvalidOid;
 	int			save_sec_context = 0;
+	int			save_nestlevel = 0;
 
 	if (allowed)
 	{
 		GetUserIdAndSecContext(&save_userid, &save_sec_context);
 		SetUserIdAndSecContext(save_userid,
 							   save_sec_context | SECURITY_NOFORCE_RLS);
+	}
+	else if (action == RK_MIGRATION_DUMP_FILTERED)
+	{
+		/* undone below, or by the (sub)transaction's abort */
+		save_nestlevel = NewGUCNestLevel();
+		(void) set_config_option("row_security", "on", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+								 false);
 	}
 	PG_TRY();
 	{
@@ -251,6 +297,8 @@ rk_migration_process_utility(PlannedStmt *pstmt, const char *queryString,
 		}
 	}
 	PG_END_TRY();
+	if (action == RK_MIGRATION_DUMP_FILTERED)
+		AtEOXact_GUC(true, save_nestlevel);
 }
 
 /* Install the hook (from _PG_init). */
