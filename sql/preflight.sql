@@ -149,6 +149,17 @@ SET LOCAL session_preload_libraries = rowkeeper;
 SELECT status, detail FROM rowkeeper.preflight('{rk_preflight}')
  WHERE check_name = 'settings.soft_delete_preload';
 ROLLBACK;
+-- so do the owner's migrations past FORCE ROW LEVEL SECURITY (foreign
+-- keys, pg_dump) when tables are under tenant isolation
+BEGIN;
+CREATE TABLE rk_preflight.ti (id int PRIMARY KEY, tenant_id int NOT NULL);
+SELECT rowkeeper.enable_tenant_isolation('rk_preflight.ti');
+SELECT status, detail, fix FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name = 'settings.tenant_migration_preload';
+SET LOCAL session_preload_libraries = rowkeeper;
+SELECT status, detail FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name = 'settings.tenant_migration_preload';
+ROLLBACK;
 
 ------------------------------------------------------------------------------
 -- hygiene

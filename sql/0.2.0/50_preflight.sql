@@ -361,6 +361,27 @@ BEGIN
                 THEN 'Add rowkeeper to shared_preload_libraries (restart) or session_preload_libraries (new sessions).' END
       FROM sd;
 
+    -- the table owner's migrations (foreign keys, pg_dump) pass FORCE ROW
+    -- LEVEL SECURITY through a hook the library installs when it loads
+    -- (src/migration.c): a session that has not loaded it fails them with
+    -- "no tenant is set"
+    RETURN QUERY
+    WITH ti AS (SELECT pg_catalog.count(*) AS n FROM rowkeeper.tenant_isolated_tables)
+    SELECT 'settings.tenant_migration_preload',
+           CASE WHEN ti.n = 0 OR preloaded THEN 'ok' ELSE 'warn' END,
+           'shared_preload_libraries',
+           format('%s tables under tenant isolation; rowkeeper is %s.', ti.n,
+                  CASE WHEN preloaded THEN 'preloaded' WHEN preloaded IS NULL THEN 'perhaps preloaded (not visible to this role)'
+                       ELSE 'not preloaded' END) ||
+           CASE WHEN ti.n > 0 AND NOT preloaded
+                THEN ' The owner''s ALTER TABLE ... ADD FOREIGN KEY / VALIDATE CONSTRAINT and pg_dump fail with "no tenant is set" in a session that has not loaded rowkeeper yet.'
+                ELSE '' END,
+           CASE WHEN ti.n > 0 AND preloaded IS NULL
+                THEN 'Run rowkeeper.preflight() as a superuser or a member of pg_read_all_settings.'
+                WHEN ti.n > 0 AND NOT preloaded
+                THEN 'Add rowkeeper to shared_preload_libraries (restart) or session_preload_libraries (new sessions).' END
+      FROM ti;
+
     -- the history index's keys are random, so after each checkpoint the
     -- first audited write to each of its leaf pages logs the whole page
     s := pg_catalog.current_setting('wal_compression');
