@@ -97,11 +97,16 @@ REVOKE ALL ON FUNCTION rowkeeper.revoke_dump_access(regrole) FROM PUBLIC;
 COMMENT ON FUNCTION rowkeeper.revoke_dump_access(regrole) IS
 'Take back what rowkeeper.grant_dump_access() granted a role.';
 
--- The database owner (when not a superuser) gets dump access.
+-- Monthly partitions made before this version (by 0.1.0) get the log's
+-- readers as new ones do; then the database owner (when not a superuser)
+-- gets dump access.
 DO $$
 DECLARE
     dbowner regrole;
 BEGIN
+    PERFORM rowkeeper._grant_partition_readers(t.relid)
+       FROM pg_catalog.pg_partition_tree('rowkeeper.audit_log') t
+      WHERE t.isleaf AND t.relid <> 'rowkeeper.audit_log_default'::regclass;
     SELECT d.datdba::regrole INTO dbowner
       FROM pg_catalog.pg_database d
       JOIN pg_catalog.pg_roles r ON r.oid = d.datdba
