@@ -144,6 +144,10 @@ set_context(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(2))
 		set_local("rowkeeper.request_id", PG_GETARG_TEXT_PP(2));
 
+	/* on a Citus coordinator: to the workers now, not at the next query */
+	if (!PG_ARGISNULL(0) || !PG_ARGISNULL(1) || !PG_ARGISNULL(2))
+		rk_citus_sync();
+
 	PG_RETURN_VOID();
 }
 

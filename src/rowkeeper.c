@@ -5,7 +5,9 @@
  *
  *	  _PG_init defines GUCs, registers the relcache callback of the audit
  *	  log writer and installs the hooks of the soft-delete fast path
- *	  (soft_delete_rewrite.c) and of the owner's migrations (migration.c).  It allocates no shared memory, so the
+ *	  (soft_delete_rewrite.c), of the owner's migrations (migration.c) and,
+ *	  on a Citus node, the ones that send the context to the workers
+ *	  (citus.c).  It allocates no shared memory, so the
  *	  library works whether it is listed in shared_preload_libraries /
  *	  session_preload_libraries or loaded on first use of one of its
  *	  functions (a trigger firing, a call to rowkeeper.set_context()); only
@@ -48,4 +50,5 @@ _PG_init(void)
 	/* after every rowkeeper.* setting is defined */
 	rk_reserve_guc_prefix("rowkeeper");
 	rk_audit_log_init();
+	rk_citus_init();
 }

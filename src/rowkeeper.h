@@ -42,6 +42,11 @@ extern text *rk_soft_delete_who(void);
 extern void rk_soft_delete_rewrite_init(void);
 
 /* tenant.c: tenant isolation (mode and key GUCs, check hook of .tenant) */
+/* citus.c */
+extern bool rk_citus_resending;
+extern void rk_citus_init(void);
+extern void rk_citus_sync(void);
+
 extern void rk_tenant_define_gucs(void);
 extern bool rk_tenant_check_hook(char **newval, void **extra,
 								 GucSource source);

@@ -4,7 +4,8 @@
 -- rowkeeper.preflight(schemas) returns one row per finding and one ok row
 -- per clean check: (check_name, status, object, detail, fix).  Statuses:
 -- ok, info (worth knowing, never fails), warn, fail.  Check names are
--- "<group>.<check>": coverage, tenant (the rows of tenant_safety_checks()),
+-- "<group>.<check>": coverage, tenant (the rows of tenant_safety_checks(),
+-- and on a Citus coordinator tenant.citus_*: the policies on every shard),
 -- roles, settings, hygiene.  schemas limits the table checks (coverage,
 -- indexes, dead tuples) to those schemas; NULL means every user schema.
 --
@@ -224,6 +225,9 @@ BEGIN
       FROM c
      WHERE NOT EXISTS (SELECT FROM kept k WHERE k.check_name = c.check_name)
      ORDER BY 1, 3;
+
+    -- on a Citus coordinator: the shards' policies (sql/0.2.0/35_citus.sql)
+    RETURN QUERY SELECT * FROM rowkeeper._citus_checks(schemas);
 
     --------------------------------------------------------------------- roles
     RETURN QUERY
