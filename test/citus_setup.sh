@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test/citus_setup.sh: install Citus 13.2.2 for the server under test, when
 # Citus supports its major version (15 and 17 here; Citus 13.2 has no
-# PostgreSQL 18), so that test/t/080_citus.pl runs instead of skipping.
+# PostgreSQL 18), so that test/t/082_citus.pl runs instead of skipping.
 # Called by test/check.sh after the build, as root, with PG_CONFIG set;
 # uses ../shared/citus/build.sh (cached: nothing to do when installed).
 # Never fails the suite: without Citus the TAP test skips with the reason.
@@ -12,13 +12,13 @@ major=$("$PG_CONFIG" --version | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
 build=${CITUS_BUILD_SH:-$ROOT/../shared/citus/build.sh}
 case "$major" in
     15|17) ;;
-    *) echo "citus_setup: Citus 13.2 does not support PostgreSQL $major; 080_citus.pl will skip"; exit 0 ;;
+    *) echo "citus_setup: Citus 13.2 does not support PostgreSQL $major; 082_citus.pl will skip"; exit 0 ;;
 esac
 if [ ! -f "$build" ]; then
-    echo "citus_setup: $build not found; 080_citus.pl will skip"
+    echo "citus_setup: $build not found; 082_citus.pl will skip"
     exit 0
 fi
 if ! PG_CONFIG="$PG_CONFIG" bash "$build"; then
-    echo "citus_setup: building Citus for PostgreSQL $major failed; 080_citus.pl will skip"
+    echo "citus_setup: building Citus for PostgreSQL $major failed; 082_citus.pl will skip"
 fi
 exit 0

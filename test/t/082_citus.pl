@@ -1,4 +1,4 @@
-# 080_citus.pl: tenant isolation on a Citus cluster (a coordinator and two
+# 082_citus.pl: tenant isolation on a Citus cluster (a coordinator and two
 # workers on unix sockets), as an application role without BYPASSRLS, on
 # tables distributed by the tenant column (co-located) and a reference
 # table:
