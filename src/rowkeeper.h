@@ -25,9 +25,11 @@ extern const char *rk_context_request_id(void);
 /* purge.c: settings of the purge jobs */
 extern void rk_purge_define_gucs(void);
 
-/* soft_delete.c: one deletion batch id, and who deletes */
+/* soft_delete.c: the transaction's deletion batch id, who deletes */
 extern int64 rk_soft_delete_next_batch(void);
 extern text *rk_soft_delete_who(void);
+extern bool rk_soft_delete_hard_deleting(void);
+extern void rk_soft_delete_init(void);
 
 /* soft_delete_rewrite.c: the DELETE-as-UPDATE fast path (hooks, GUC) */
 extern void rk_soft_delete_rewrite_init(void);
