@@ -29,6 +29,7 @@ extern void rk_purge_define_gucs(void);
 extern int64 rk_soft_delete_next_batch(void);
 extern text *rk_soft_delete_who(void);
 extern bool rk_soft_delete_hard_deleting(void);
+extern bool rk_soft_delete_visible(Oid relid);
 extern void rk_soft_delete_init(void);
 
 /* soft_delete_rewrite.c: the DELETE-as-UPDATE fast path (hooks, GUC) */

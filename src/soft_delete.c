@@ -822,7 +822,7 @@ soft_delete_guard(PG_FUNCTION_ARGS)
 			 errdetail("DELETE on the table marks rows deleted (column \"%s\"); a physical delete, "
 					   "including one cascaded from a foreign key, goes through rowkeeper.hard_delete() only.",
 					   column),
-			 errhint("Delete with a plain DELETE statement on the table (not in a WITH query, rowkeeper.soft_delete_rewrite on), "
+			 errhint("Delete with a DELETE statement on the table (rowkeeper.soft_delete_rewrite on), "
 					 "or call rowkeeper.hard_delete() as the table's owner.")));
 	PG_RETURN_NULL();			/* not reached */
 }
@@ -832,20 +832,19 @@ soft_delete_guard(PG_FUNCTION_ARGS)
  * file header.  Only reached for deleted rows (the policy tests
  * "deleted_at IS NULL" first).
  */
-Datum
-soft_delete_visible(PG_FUNCTION_ARGS)
+bool
+rk_soft_delete_visible(Oid relid)
 {
-	Oid			relid = PG_GETARG_OID(0);
 	Oid			role;
 	HeapTuple	tup;
 
 	if (rk_hard_delete_depth > 0)
-		PG_RETURN_BOOL(true);
+		return true;
 	if (!sd_show_deleted)
-		PG_RETURN_BOOL(false);
+		return false;
 	role = get_role_oid("rowkeeper_see_deleted", true);
 	if (OidIsValid(role) && has_privs_of_role(GetUserId(), role))
-		PG_RETURN_BOOL(true);
+		return true;
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (HeapTupleIsValid(tup))
 	{
@@ -853,9 +852,23 @@ soft_delete_visible(PG_FUNCTION_ARGS)
 
 		ReleaseSysCache(tup);
 		if (has_privs_of_role(GetUserId(), owner))
-			PG_RETURN_BOOL(true);
+			return true;
 	}
-	PG_RETURN_BOOL(false);
+	return false;
+}
+
+Datum
+soft_delete_visible(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(rk_soft_delete_visible(PG_GETARG_OID(0)));
+}
+
+/* A plan made while deleted rows were hidden must not outlive the switch. */
+static void
+sd_show_deleted_assign(bool newval, void *extra)
+{
+	if (newval != sd_show_deleted)
+		ResetPlanCache();
 }
 
 /*
@@ -873,7 +886,7 @@ rk_soft_delete_init(void)
 							 false,
 							 PGC_USERSET,
 							 0,
-							 NULL, NULL, NULL);
+							 NULL, sd_show_deleted_assign, NULL);
 	if (IsTransactionState())
 	{
 		sd_loaded_lxid = rk_local_xid();

@@ -25,8 +25,8 @@
  *		it was before the marking: the bookkeeping columns read NULL, what
  *		every live row holds.  WHERE CURRENT OF gets no extra condition
  *		(the cursor's row is a live row: the policy hides the others).
- *		Left alone, and refused by the table's guard: a DELETE inside a
- *		WITH query, a DELETE while rowkeeper.hard_delete() runs (its own
+ *		DELETEs in WITH queries are rewritten the same way.  Left alone,
+ *		and refused by the table's guard: a DELETE while rowkeeper.hard_delete() runs (its own
  *		physical delete) and the DELETEs PostgreSQL's foreign-key triggers
  *		run (ON DELETE CASCADE from a table without soft delete: they run
  *		with row security not forced, see InNoForceRLSOperation()).
@@ -45,7 +45,8 @@
  *	  ExecutorStart_hook / ExecutorEnd_hook
  *		Keep a stack of the relabelled statements running in this backend,
  *		so that _soft_delete_who() computes the user once per statement.
- *		The batch id is the transaction's (soft_delete.c).
+ *		The batch id is the transaction's (soft_delete.c), so these two
+ *		functions need no statement and raise nowhere.
  *
  *	  What a table allows is cached per table, invalidated by a relcache
  *	  callback, and by a pg_proc callback that also forgets our functions'
@@ -108,6 +109,7 @@ typedef struct SdrFuncs
 	Oid			guard;			/* rowkeeper.soft_delete_guard() */
 	Oid			batch;			/* rowkeeper._soft_delete_batch() */
 	Oid			who;			/* rowkeeper._soft_delete_who() */
+	Oid			visible;		/* rowkeeper._soft_delete_visible(regclass) */
 } SdrFuncs;
 
 static SdrFuncs sdr_funcs;
@@ -222,6 +224,14 @@ sdr_lookup_funcs(void)
 		sdr_funcs.guard = sdr_func(nsp, "soft_delete_guard");
 		sdr_funcs.batch = sdr_func(nsp, "_soft_delete_batch");
 		sdr_funcs.who = sdr_func(nsp, "_soft_delete_who");
+		{
+			Oid			argtypes[1] = {REGCLASSOID};
+
+			sdr_funcs.visible = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+												CStringGetDatum("_soft_delete_visible"),
+												PointerGetDatum(buildoidvector(argtypes, 1)),
+												ObjectIdGetDatum(nsp));
+		}
 		sdr_funcs.installed = OidIsValid(sdr_funcs.guard) &&
 			OidIsValid(sdr_funcs.batch) && OidIsValid(sdr_funcs.who);
 	}
@@ -523,17 +533,32 @@ sdr_rewrite_delete(ParseState *pstate, Query *query, SdrTable *t)
 	query->commandType = CMD_UPDATE;
 }
 
+static void sdr_maybe_rewrite(ParseState *pstate, Query *query);
+static void sdr_rewrite_ctes(ParseState *pstate, Query *query);
+
 static void
 sdr_post_parse_analyze(ParseState *pstate, Query *query RK_JSTATE_PARAM)
+{
+	if (prev_post_parse_analyze)
+		prev_post_parse_analyze(pstate, query RK_JSTATE_ARG);
+
+	if (!sdr_enabled)
+		return;
+	if (query->cteList != NIL && query->hasModifyingCTE)
+		sdr_rewrite_ctes(pstate, query);
+	if (query->commandType != CMD_DELETE || !query->canSetTag)
+		return;
+	sdr_maybe_rewrite(pstate, query);
+}
+
+/* A DELETE (the statement's or a WITH query's) on a soft-delete table. */
+static void
+sdr_maybe_rewrite(ParseState *pstate, Query *query)
 {
 	RangeTblEntry *rte;
 	SdrTable   *t;
 
-	if (prev_post_parse_analyze)
-		prev_post_parse_analyze(pstate, query RK_JSTATE_ARG);
-
-	if (!sdr_enabled || query->commandType != CMD_DELETE || !query->canSetTag ||
-		query->resultRelation <= 0)
+	if (query->resultRelation <= 0)
 		return;
 	/* hard_delete()'s own DELETE; PostgreSQL's foreign-key actions */
 	if (rk_soft_delete_hard_deleting() || InNoForceRLSOperation())
@@ -550,6 +575,25 @@ sdr_post_parse_analyze(ParseState *pstate, Query *query RK_JSTATE_PARAM)
 	sdr_rewrite_delete(pstate, query, t);
 }
 
+/* DELETE queries in WITH, at any level of the statement. */
+static void
+sdr_rewrite_ctes(ParseState *pstate, Query *query)
+{
+	ListCell   *lc;
+
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = (CommonTableExpr *) lfirst(lc);
+		Query	   *sub = (Query *) cte->ctequery;
+
+		if (!IsA(sub, Query))
+			continue;
+		sdr_rewrite_ctes(pstate, sub);
+		if (sub->commandType == CMD_DELETE)
+			sdr_maybe_rewrite(pstate, sub);
+	}
+}
+
 /* ---------------------------------------------------------------------
  * Planning: relabel the plan as a DELETE
  * ---------------------------------------------------------------------
@@ -557,11 +601,11 @@ sdr_post_parse_analyze(ParseState *pstate, Query *query RK_JSTATE_PARAM)
 
 /* Is parse (as the rewriter left it) one of our marking UPDATEs? */
 static bool
-sdr_is_marking(Query *parse)
+sdr_is_marking(Query *parse, bool top)
 {
 	ListCell   *lc;
 
-	if (parse->commandType != CMD_UPDATE || !parse->canSetTag ||
+	if (parse->commandType != CMD_UPDATE || (top && !parse->canSetTag) ||
 		!sdr_lookup_funcs())
 		return false;
 	foreach(lc, parse->targetList)
@@ -598,15 +642,80 @@ sdr_drop_hiding_check(Query *parse)
 	parse->withCheckOptions = kept;
 }
 
+/*
+ * Is qual the hiding policy's "col IS NULL OR _soft_delete_visible(tbl)"?
+ * Returns the "col IS NULL" half, and the table in *relid.
+ */
+static Node *
+sdr_hiding_qual(Node *qual, Oid *relid)
+{
+	BoolExpr   *or = (BoolExpr *) qual;
+	FuncExpr   *f;
+	Const	   *c;
+
+	if (qual == NULL || !IsA(or, BoolExpr) || or->boolop != OR_EXPR ||
+		list_length(or->args) != 2 || !IsA(linitial(or->args), NullTest))
+		return NULL;
+	f = (FuncExpr *) lsecond(or->args);
+	if (!IsA(f, FuncExpr) || f->funcid != sdr_funcs.visible || list_length(f->args) != 1)
+		return NULL;
+	c = (Const *) linitial(f->args);
+	if (!IsA(c, Const) || c->constisnull)
+		return NULL;
+	*relid = DatumGetObjectId(c->constvalue);
+	return (Node *) linitial(or->args);
+}
+
+/*
+ * Walk every query level: marking UPDATEs (the statement's and those in
+ * WITH) lose the hiding check on their new row; the hiding policy's
+ * condition becomes plain "col IS NULL" wherever the deleted rows are not
+ * visible to this user now, so that the plan is the one of a hand-written
+ * condition (partial indexes over live rows are used).  Plans that
+ * hide more than they need to are re-made when rowkeeper.show_deleted
+ * changes (soft_delete.c resets the plan cache) or the role does (as for
+ * every plan under row-level security); never the other way round.
+ */
+static bool
+sdr_plan_walker(Node *node, void *cx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+		ListCell   *lc;
+
+		foreach(lc, rte->securityQuals)
+		{
+			Oid			relid;
+			Node	   *live = sdr_hiding_qual((Node *) lfirst(lc), &relid);
+
+			if (live != NULL && !rk_soft_delete_visible(relid))
+				lfirst(lc) = live;
+		}
+		return false;
+	}
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+
+		if (sdr_is_marking(q, false))
+			sdr_drop_hiding_check(q);
+		return query_tree_walker(q, sdr_plan_walker, cx, QTW_EXAMINE_RTES_BEFORE);
+	}
+	return expression_tree_walker(node, sdr_plan_walker, cx);
+}
+
 static PlannedStmt *
 sdr_planner(Query *parse, const char *query_string, int cursorOptions,
 			ParamListInfo boundParams)
 {
-	bool		marking = sdr_is_marking(parse);
+	bool		marking = sdr_is_marking(parse, true);
 	PlannedStmt *stmt;
 
-	if (marking)
-		sdr_drop_hiding_check(parse);
+	if ((parse->hasRowSecurity || parse->hasModifyingCTE) && sdr_lookup_funcs())
+		sdr_plan_walker((Node *) parse, NULL);
 	if (prev_planner)
 		stmt = prev_planner(parse, query_string, cursorOptions, boundParams);
 	else
@@ -675,32 +784,29 @@ sdr_executor_end(QueryDesc *queryDesc)
 		standard_ExecutorEnd(queryDesc);
 }
 
-static SdrStatement *
-sdr_current(const char *fn)
-{
-	if (sdr_depth == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("%s can only be called by a soft DELETE", fn),
-				 errdetail("It is part of the UPDATE that rowkeeper runs in place of a DELETE on a soft-delete table."),
-				 errhint("Use DELETE on the table.")));
-	return &sdr_stack[sdr_depth - 1];
-}
-
-/* rowkeeper._soft_delete_batch(): the transaction's deletion batch id. */
+/*
+ * rowkeeper._soft_delete_batch(): the transaction's deletion batch id.
+ * Harmless anywhere (a DELETE in a WITH query calls it outside a
+ * relabelled statement).
+ */
 Datum
 soft_delete_batch(PG_FUNCTION_ARGS)
 {
-	(void) sdr_current("rowkeeper._soft_delete_batch()");
 	PG_RETURN_INT64(rk_soft_delete_next_batch());
 }
 
-/* rowkeeper._soft_delete_who(): who deletes (rowkeeper.actor, else the user). */
+/*
+ * rowkeeper._soft_delete_who(): who deletes (rowkeeper.actor, else the
+ * user), once per relabelled statement.
+ */
 Datum
 soft_delete_who(PG_FUNCTION_ARGS)
 {
-	SdrStatement *st = sdr_current("rowkeeper._soft_delete_who()");
+	SdrStatement *st;
 
+	if (sdr_depth == 0)
+		PG_RETURN_TEXT_P(rk_soft_delete_who());
+	st = &sdr_stack[sdr_depth - 1];
 	if (st->who == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
