@@ -9,8 +9,11 @@
  *	  This file owns the C entry points of the capability:
  *
  *	  rowkeeper.soft_delete_trigger()
- *		BEFORE UPDATE OF <deleted_at> FOR EACH ROW, WHEN the row goes from
- *		live to deleted (trigger rowkeeper_soft_delete_cascade).  Follows
+ *		AFTER UPDATE OF <deleted_at> FOR EACH ROW, WHEN the row goes from
+ *		live to deleted (trigger rowkeeper_soft_delete_cascade); AFTER, so
+ *		that a cascade within one table (replies to a comment) finds the
+ *		rows the statement marked itself already marked, instead of
+ *		changing them under the statement.  Follows
  *		the foreign keys that reference the table: RESTRICT / NO ACTION
  *		keys with live referencing rows raise 23503; ON DELETE CASCADE keys
  *		from soft-delete tables mark the live children with the same batch
@@ -735,18 +738,18 @@ soft_delete_trigger(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("rowkeeper.soft_delete_trigger() must be called as a trigger")));
-	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
 		!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("rowkeeper.soft_delete_trigger() must be fired BEFORE UPDATE FOR EACH ROW"),
+				 errmsg("rowkeeper.soft_delete_trigger() must be fired AFTER UPDATE FOR EACH ROW"),
 				 errhint("Create the trigger with rowkeeper.enable_soft_delete().")));
 
 	rel = trigdata->tg_relation;
 	root = sd_root(rel);
 	if (sd_nothing_to_follow(root))
-		return PointerGetDatum(trigdata->tg_newtuple);
+		return PointerGetDatum(NULL);
 
 	st = sd_statement(fcinfo);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -755,7 +758,7 @@ soft_delete_trigger(PG_FUNCTION_ARGS)
 	sd_cascade(entry, RelationGetDescr(rel), trigdata->tg_trigtuple, st);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
-	return PointerGetDatum(trigdata->tg_newtuple);
+	return PointerGetDatum(NULL);
 }
 
 /*

@@ -19,7 +19,7 @@
  *		and RETURNING list.  Privileges are the DELETE's: DELETE on the
  *		table (and SELECT of the columns WHERE and RETURNING read); no
  *		UPDATE privilege is needed, but the marked columns are the UPDATE's
- *		updated columns, so that the table's BEFORE UPDATE OF deleted_at
+ *		updated columns, so that the table's AFTER UPDATE OF deleted_at
  *		trigger (rowkeeper_soft_delete_cascade: foreign-key cascades and
  *		restrictions, soft_delete.c) fires.  RETURNING reports the row as
  *		it was before the marking: the bookkeeping columns read NULL, what

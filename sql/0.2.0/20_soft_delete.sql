@@ -27,11 +27,13 @@
 --     with an error naming session_preload_libraries.  On a partitioned
 --     table it also fires BEFORE UPDATE, to let an UPDATE move a row
 --     between partitions.
---   trigger rowkeeper_soft_delete_cascade  BEFORE UPDATE OF deleted_at
+--   trigger rowkeeper_soft_delete_cascade  AFTER UPDATE OF deleted_at
 --       WHEN (OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL)
 --     Foreign keys that reference the table: ON DELETE CASCADE children on
 --     soft-delete tables are marked with the same batch id, RESTRICT / NO
---     ACTION keys with live referencing rows block.
+--     ACTION keys with live referencing rows block.  AFTER: a cascade within
+--     one table (replies to a comment) finds the rows the statement itself
+--     marked already marked, instead of changing them under it.
 -- The batch id is the transaction's, so restore() brings back a row with the
 -- rows of its cascade and the children an ORM deleted itself in the same
 -- transaction.  How RLS was set before is recorded in the comment of the
@@ -68,7 +70,7 @@ LANGUAGE C
 AS 'MODULE_PATHNAME', 'soft_delete_trigger';
 
 COMMENT ON FUNCTION rowkeeper.soft_delete_trigger() IS
-'BEFORE UPDATE OF deleted_at row trigger (rowkeeper_soft_delete_cascade) on a soft-delete table: when a row is marked deleted, marks its ON DELETE CASCADE children on soft-delete tables and refuses while RESTRICT / NO ACTION children are live. Attach it with rowkeeper.enable_soft_delete().';
+'AFTER UPDATE OF deleted_at row trigger (rowkeeper_soft_delete_cascade) on a soft-delete table: when a row is marked deleted, marks its ON DELETE CASCADE children on soft-delete tables and refuses while RESTRICT / NO ACTION children are live. Attach it with rowkeeper.enable_soft_delete().';
 
 CREATE FUNCTION rowkeeper.soft_delete_guard()
 RETURNS trigger
@@ -763,16 +765,16 @@ BEGIN
     END IF;
 
     -- the cascade trigger: only when a row goes from live to deleted
-    SELECT t.tgattr::int2[] AS attrs INTO old
+    SELECT t.tgattr::int2[] AS attrs, t.tgtype INTO old
       FROM pg_catalog.pg_trigger t
      WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete_cascade' AND t.tgparentid = 0;
-    IF NOT FOUND OR old.attrs IS DISTINCT FROM
+    IF NOT FOUND OR old.tgtype <> (1 | 16) OR old.attrs IS DISTINCT FROM
        ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
                WHERE a.attrelid = tbl AND a.attname = column_name)] THEN
         IF FOUND THEN
             EXECUTE format('DROP TRIGGER rowkeeper_soft_delete_cascade ON %s', tbl);
         END IF;
-        EXECUTE format('CREATE TRIGGER rowkeeper_soft_delete_cascade BEFORE UPDATE OF %I ON %s FOR EACH ROW '
+        EXECUTE format('CREATE TRIGGER rowkeeper_soft_delete_cascade AFTER UPDATE OF %I ON %s FOR EACH ROW '
                        'WHEN (OLD.%I IS NULL AND NEW.%I IS NOT NULL) '
                        'EXECUTE FUNCTION rowkeeper.soft_delete_trigger()',
                        column_name, tbl, column_name, column_name);
