@@ -18,7 +18,7 @@ DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 REGRESS     = install hardening_install context updated_at updated_at_errors audit audit_errors \
               audit_statement audit_writer audit_evasion audit_queries audit_chain \
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
-              soft_delete_rewrite \
+              soft_delete_rewrite soft_delete_unloaded \
               tenant tenant_errors tenant_token tenant_safety \
               preflight purge hardening_calls hardening_names uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
