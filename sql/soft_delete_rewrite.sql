@@ -343,7 +343,7 @@ SELECT rowkeeper.enable_soft_delete('"DocLocal"', 'deletedAt', batch_column => '
                                     time_zone => 'session');
 SELECT tgrelid::regclass, rowkeeper._trigger_args(tgargs) AS args FROM pg_trigger
  WHERE tgname = 'rowkeeper_soft_delete' AND tgrelid::regclass::text IN
-       ('"Doc"', '"DocLocal"', 'fast') ORDER BY 1::text;
+       ('"Doc"', '"DocLocal"', 'fast') ORDER BY tgrelid::regclass::text COLLATE "C";
 EXPLAIN (COSTS OFF) DELETE FROM "Doc" WHERE id = 1;
 SET TimeZone = 'America/New_York';
 BEGIN;
