@@ -146,6 +146,16 @@ typedef RangeTblEntry RkPermInfo;
 #endif
 
 /*
+ * May member SET ROLE to role?  PostgreSQL 16 made that a property of each
+ * membership (the SET option) instead of membership itself.
+ */
+#if PG_VERSION_NUM >= 160000
+#define rk_can_set_role(member, role) member_can_set_role((member), (role))
+#else
+#define rk_can_set_role(member, role) is_member_of_role((member), (role))
+#endif
+
+/*
  * Hook signatures.  PostgreSQL 14 added the JumbleState argument of
  * post_parse_analyze_hook and the readOnlyTree argument of
  * ProcessUtility_hook.  The _PARAM spellings go into a hook's parameter
