@@ -125,7 +125,7 @@ setup_schema() {
         printf '  %-14s %s\n' "$t" "$(sql -c "SET ROLE bench_app" -c '\set QUIET off' -c "BEGIN" -c \
             "$(case $t in del_update) echo "UPDATE $t SET deleted_at = now() WHERE id = 1" ;;
                           del_updlive) echo "UPDATE $t SET deleted_at = now() WHERE id = 1 AND deleted_at IS NULL" ;;
-                          *) echo "DELETE FROM $t WHERE id = 1" ;; esac)" -c "ROLLBACK" | sed -n 3p)"
+                          *) echo "DELETE FROM $t WHERE id = 1" ;; esac)" -c "ROLLBACK" | sed -n 2p)"
     done
 }
 

@@ -32,7 +32,6 @@ $node->safe_psql('postgres', 'CREATE EXTENSION rowkeeper; CREATE ROLE app LOGIN'
 
 local $ENV{PGHOST} = $node->host;
 local $ENV{PGPORT} = $node->port;
-local $ENV{PGUSER} = 'app';
 local $ENV{PGDATABASE} = 'postgres';
 
 # run_client(label): a fresh table, then the client as the application
@@ -49,8 +48,11 @@ sub run_client
     like($node->safe_psql('postgres', 'EXPLAIN (COSTS OFF) DELETE FROM users WHERE id = 1'),
          qr/^Update on users/, "$label: the plan");
     my ($out, $err) = ('', '');
-    IPC::Run::run(['node', "$work/soft_delete.js"], '>', \$out, '2>', \$err)
-      or diag("node failed: $err");
+    {
+        local $ENV{PGUSER} = 'app';
+        IPC::Run::run(['node', "$work/soft_delete.js"], '>', \$out, '2>', \$err)
+          or diag("node failed: $err");
+    }
     chomp $out;
     is($out,
         '{"extended":{"command":"DELETE","rowCount":1},'

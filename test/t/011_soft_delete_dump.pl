@@ -44,7 +44,7 @@ is(in_copy(q{SELECT table_name || ' ' || column_name || ' '
     "child deleted_at - deleted_batch true true\n"
   . "parent deleted_at deleted_by deleted_batch true true",
     'configuration restored');
-is(in_copy(q{SELECT string_agg(relname || ':' || relkind || ':' || relforcerowsecurity, ' ' ORDER BY relname)
+is(in_copy(q{SELECT string_agg(relname || ':' || relkind::text || ':' || relforcerowsecurity, ' ' ORDER BY relname)
          FROM pg_class WHERE relname IN ('child', 'parent', 'child_with_deleted', 'parent_with_deleted')}),
     'child:r:true parent:r:true',
     'tables under their own names, row-level security forced');
