@@ -62,13 +62,14 @@ ok(in_copy('SELECT deleted_batch FROM parent WHERE id = 2') > $before,
 
 # restore takes back exactly what the first deletion took
 is(in_copy(q{SELECT rowkeeper.restore('parent', '{"id": 1}')}), '2', 'restore in the copy');
-is(in_copy(q{SELECT string_agg(id::text, ' ' ORDER BY id) FROM child}), '10',
+is(in_copy(q{SET ROLE sd_app; SELECT string_agg(id::text, ' ' ORDER BY id) FROM child}), '10',
     'child 11 (deleted on its own) stays deleted; 20 went with parent 2');
 
 # the guard is there too
 my ($ret, $out, $err) = $node->psql('copy',
     "LOAD 'rowkeeper'; SET rowkeeper.soft_delete_rewrite = off; DELETE FROM child");
 like($err, qr/cannot delete rows of soft-delete table/, 'guard restored');
+$node->safe_psql('copy', 'DROP OWNED BY sd_app');
 $node->safe_psql('postgres', 'DROP OWNED BY sd_app; DROP ROLE sd_app');
 
 $node->stop;
