@@ -169,6 +169,29 @@ SELECT rowkeeper.enable_soft_delete('parent'), rowkeeper.enable_soft_delete('chi
 EXPLAIN (COSTS OFF) DELETE FROM parent WHERE id = 1;
 DELETE FROM parent WHERE id = 1;
 SELECT id, deleted_at IS NOT NULL AS marked FROM child;
+-- ... a foreign key added after a DELETE was prepared: the plan is made
+-- again, and the new child is marked with its parent
+CREATE TABLE later_parent (id int PRIMARY KEY);
+INSERT INTO later_parent VALUES (1), (2);
+SELECT rowkeeper.enable_soft_delete('later_parent');
+PREPARE del_later(int) AS DELETE FROM later_parent WHERE id = $1;
+EXECUTE del_later(1);
+CREATE TABLE later_child (id int PRIMARY KEY, parent_id int REFERENCES later_parent ON DELETE CASCADE);
+INSERT INTO later_child VALUES (20, 2);
+SELECT rowkeeper.enable_soft_delete('later_child');
+EXECUTE del_later(2);
+SELECT id, deleted_at IS NOT NULL AS marked FROM later_child;
+-- ... a trigger of the application's own on deleted_at fires
+CREATE TABLE watched (id int PRIMARY KEY);
+INSERT INTO watched VALUES (1);
+SELECT rowkeeper.enable_soft_delete('watched');
+CREATE FUNCTION watched_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE NOTICE 'deleted_at of % set', NEW.id; RETURN NULL; END $$;
+CREATE TRIGGER watch AFTER UPDATE OF deleted_at ON watched FOR EACH ROW EXECUTE FUNCTION watched_note();
+DELETE FROM watched WHERE id = 1;
+DROP TABLE later_child, later_parent, watched;
+DROP FUNCTION watched_note();
+DEALLOCATE del_later;
 -- ... a BEFORE UPDATE trigger (updated_at) that changes the row, with and
 -- without RETURNING (a column added later needs no enable_soft_delete again)
 ALTER TABLE fast ADD COLUMN updated_at timestamptz DEFAULT '2000-01-01';

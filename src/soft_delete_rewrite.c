@@ -21,7 +21,11 @@
  *		UPDATE privilege is needed, but the marked columns are the UPDATE's
  *		updated columns, so that the table's AFTER UPDATE OF deleted_at
  *		trigger (rowkeeper_soft_delete_cascade: foreign-key cascades and
- *		restrictions, soft_delete.c) fires.  RETURNING reports the row as
+ *		restrictions, soft_delete.c) fires; deleted_at only where a
+ *		foreign key references the table (or another trigger is on that
+ *		column, or a stored generated column may read it): elsewhere the
+ *		trigger would do nothing, and its queue entry and WHEN clause cost
+ *		a fifth of a single-row soft DELETE.  RETURNING reports the row as
  *		it was before the marking: the bookkeeping columns read NULL, what
  *		every live row holds.  WHERE CURRENT OF gets no extra condition
  *		(the cursor's row is a live row: the policy hides the others).
@@ -132,6 +136,7 @@ typedef struct SdrTable
 	char		tgenabled;		/* of its guard trigger */
 	SdrColumn	at;
 	bool		at_utc;			/* timestamp deleted_at written in UTC */
+	bool		at_updated;		/* deleted_at among the updated columns */
 	SdrColumn	batch;
 	SdrColumn	by;
 } SdrTable;
@@ -258,6 +263,43 @@ sdr_table_column(Relation rel, const char *name, SdrColumn *col)
 	return true;
 }
 
+/* Is the table referenced by a foreign key (it has the referenced side's triggers)? */
+static bool
+sdr_is_referenced(TriggerDesc *trigdesc)
+{
+	int			i;
+
+	if (trigdesc == NULL)
+		return false;
+	for (i = 0; i < trigdesc->numtriggers; i++)
+		if (RI_FKey_trigger_type(trigdesc->triggers[i].tgfoid) == RI_TRIGGER_PK)
+			return true;
+	return false;
+}
+
+/* An UPDATE trigger for column attno other than our cascade trigger? */
+static bool
+sdr_column_trigger(TriggerDesc *trigdesc, AttrNumber attno)
+{
+	int			i,
+				j;
+
+	if (trigdesc == NULL)
+		return false;
+	for (i = 0; i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *t = &trigdesc->triggers[i];
+
+		if (!TRIGGER_FOR_UPDATE(t->tgtype) ||
+			strcmp(t->tgname, "rowkeeper_soft_delete_cascade") == 0)
+			continue;
+		for (j = 0; j < t->tgnattr; j++)
+			if (t->tgattr[j] == attno)
+				return true;
+	}
+	return false;
+}
+
 /* The guard trigger of the table and its arguments, or NULL. */
 static Trigger *
 sdr_guard(TriggerDesc *trigdesc)
@@ -315,6 +357,20 @@ sdr_build_table(SdrTable *t)
 			/* as _soft_delete_stamp(): absent means the session's time */
 			t->at_utc = t->at.type == TIMESTAMPOID && time_zone != NULL &&
 				strcmp(time_zone, "utc") == 0;
+
+			/*
+			 * deleted_at is an updated column (firing the cascade trigger,
+			 * "AFTER UPDATE OF deleted_at") only where that does something:
+			 * a foreign key references the table, another trigger is on
+			 * that column, or a stored generated column may depend on it.
+			 * Elsewhere the trigger's queue entry and WHEN clause would be
+			 * most of what the marking costs over a hand-written UPDATE.
+			 * A new foreign key invalidates the table's relcache entry,
+			 * and with it this entry and the plans of its DELETEs.
+			 */
+			t->at_updated = sdr_is_referenced(rel->trigdesc) ||
+				sdr_column_trigger(rel->trigdesc, t->at.attno) ||
+				(rel->rd_att->constr != NULL && rel->rd_att->constr->has_generated_stored);
 			t->usable = true;
 		}
 	}
@@ -520,8 +576,12 @@ sdr_rewrite_delete(ParseState *pstate, Query *query, SdrTable *t)
 	 */
 	perm = rk_query_perminfo(query, rt_fetch(rti, query->rtable));
 	foreach(lc, tlist)
-		updated = bms_add_member(updated, ((TargetEntry *) lfirst(lc))->resno -
-								 FirstLowInvalidHeapAttributeNumber);
+	{
+		AttrNumber	attno = ((TargetEntry *) lfirst(lc))->resno;
+
+		if (attno != t->at.attno || t->at_updated)
+			updated = bms_add_member(updated, attno - FirstLowInvalidHeapAttributeNumber);
+	}
 	perm->updatedCols = updated;
 
 	subst.rti = rti;
