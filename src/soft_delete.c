@@ -606,28 +606,45 @@ sd_statement(FunctionCallInfo fcinfo)
 }
 
 /*
- * The transaction's deletion batch id: taken from the sequence by the
- * first soft delete of the transaction, shared by the rest.  The
- * sequence's OID is looked up once per backend (the relcache callback
- * forgets it if the sequence changes); the sequence has a CACHE.  No
- * privilege on the sequence is needed: the caller may soft-delete.
+ * The transaction's deletion batch id: the first soft delete of a
+ * transaction takes one, the rest share it.  Ids come in blocks of
+ * SD_BATCH_BLOCK per value of rowkeeper.soft_delete_batch_seq (value v:
+ * ids v * SD_BATCH_BLOCK ... + SD_BATCH_BLOCK - 1), so a backend touches the
+ * sequence (its lock and, past its CACHE, its page) once per
+ * SD_BATCH_BLOCK transactions that soft-delete, not once per transaction.
+ * Ids stay unique across backends and keep growing across a dump and
+ * restore (the sequence is dumped); a backend's unused ids are skipped.
+ * The sequence's OID is looked up once per backend (the relcache callback
+ * forgets it if the sequence changes).  No privilege on the sequence is
+ * needed: the caller may soft-delete.
  */
+#define SD_BATCH_BLOCK 1000
+
+static int64 sd_block_next = 0;
+static int	sd_block_left = 0;
+
 int64
 rk_soft_delete_next_batch(void)
 {
 	if (sd_batch_lxid == rk_local_xid() && sd_batch_lxid != InvalidLocalTransactionId)
 		return sd_batch;
-	sd_init_cache();			/* registers the callback that resets the OID */
-	if (!OidIsValid(sd_batch_seq))
+	if (sd_block_left == 0)
 	{
-		Oid			nsp = get_namespace_oid("rowkeeper", false);
-		Oid			seq = get_relname_relid("soft_delete_batch_seq", nsp);
+		sd_init_cache();		/* registers the callback that resets the OID */
+		if (!OidIsValid(sd_batch_seq))
+		{
+			Oid			nsp = get_namespace_oid("rowkeeper", false);
+			Oid			seq = get_relname_relid("soft_delete_batch_seq", nsp);
 
-		if (!OidIsValid(seq))
-			elog(ERROR, "sequence rowkeeper.soft_delete_batch_seq does not exist");
-		sd_batch_seq = seq;
+			if (!OidIsValid(seq))
+				elog(ERROR, "sequence rowkeeper.soft_delete_batch_seq does not exist");
+			sd_batch_seq = seq;
+		}
+		sd_block_next = nextval_internal(sd_batch_seq, false) * SD_BATCH_BLOCK;
+		sd_block_left = SD_BATCH_BLOCK;
 	}
-	sd_batch = nextval_internal(sd_batch_seq, false);
+	sd_batch = sd_block_next++;
+	sd_block_left--;
 	sd_batch_lxid = rk_local_xid();
 	return sd_batch;
 }

@@ -702,6 +702,52 @@ sdr_drop_hiding_check(Query *parse)
 	parse->withCheckOptions = kept;
 }
 
+static Node *sdr_hiding_qual(Node *qual, Oid *relid);
+
+/*
+ * A marking UPDATE (sdr_rewrite_delete) checks less than PostgreSQL's row
+ * security would add to it: the hiding policy's check of the new row goes
+ * (sdr_drop_hiding_check), and so do the hiding policy's condition on the
+ * table itself (the marking has "deleted_at IS NULL" of its own, unless
+ * WHERE CURRENT OF) and checks that are the constant true (a permissive
+ * "WITH CHECK (true)" policy): the same rows are marked, at the cost of a
+ * hand-written UPDATE.
+ */
+static void
+sdr_trim_marking(Query *q)
+{
+	RangeTblEntry *rte = rt_fetch(q->resultRelation, q->rtable);
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	sdr_drop_hiding_check(q);
+	foreach(lc, q->withCheckOptions)
+	{
+		WithCheckOption *wco = (WithCheckOption *) lfirst(lc);
+		Const	   *c = (Const *) wco->qual;
+
+		if (c != NULL && IsA(c, Const) && c->consttype == BOOLOID &&
+			!c->constisnull && DatumGetBool(c->constvalue))
+			continue;
+		kept = lappend(kept, wco);
+	}
+	q->withCheckOptions = kept;
+	if (!sdr_has_current_of(q->jointree->quals, NULL))
+	{
+		kept = NIL;
+		foreach(lc, rte->securityQuals)
+		{
+			Oid			relid;
+
+			if (sdr_hiding_qual((Node *) lfirst(lc), &relid) != NULL &&
+				relid == rte->relid)
+				continue;
+			kept = lappend(kept, lfirst(lc));
+		}
+		rte->securityQuals = kept;
+	}
+}
+
 /*
  * Is qual the hiding policy's "col IS NULL OR _soft_delete_visible(tbl)"?
  * Returns the "col IS NULL" half, and the table in *relid.
@@ -761,7 +807,7 @@ sdr_plan_walker(Node *node, void *cx)
 		Query	   *q = (Query *) node;
 
 		if (sdr_is_marking(q, false))
-			sdr_drop_hiding_check(q);
+			sdr_trim_marking(q);
 		return query_tree_walker(q, sdr_plan_walker, cx, QTW_EXAMINE_RTES_BEFORE);
 	}
 	return expression_tree_walker(node, sdr_plan_walker, cx);
