@@ -44,7 +44,14 @@
  *		against the SELECT policies (WithCheckOption WCO_RLS_UPDATE_CHECK);
  *		the marked row fails rowkeeper_soft_delete by design, so that one
  *		check, found by policy name, is dropped from the marking UPDATE
- *		(every other policy, the tenant's included, is checked as usual).
+ *		(every other policy, the tenant's included, is checked as usual),
+ *		and with it the hiding condition on the marked table itself (the
+ *		marking has its own) and constant-true checks (sdr_trim_marking).
+ *		Everywhere else, where the current user cannot see deleted rows
+ *		now, the hiding policy's "deleted_at IS NULL OR
+ *		_soft_delete_visible(t)" becomes plain "deleted_at IS NULL": the
+ *		plan of a hand-written condition, partial indexes over live rows
+ *		included (sdr_plan_walker).
  *
  *	  ExecutorStart_hook / ExecutorEnd_hook
  *		Keep a stack of the relabelled statements running in this backend,
