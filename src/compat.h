@@ -155,4 +155,28 @@ typedef RangeTblEntry RkPermInfo;
 #define rk_can_set_role(member, role) is_member_of_role((member), (role))
 #endif
 
+/*
+ * Hook signatures.  PostgreSQL 14 added the JumbleState argument of
+ * post_parse_analyze_hook and the readOnlyTree argument of
+ * ProcessUtility_hook.  The _PARAM spellings go into a hook's parameter
+ * list, the _ARG spellings into the call of the previous hook:
+ *
+ *	static void my_hook(ParseState *pstate, Query *query RK_JSTATE_PARAM);
+ *	prev_hook(pstate, query RK_JSTATE_ARG);
+ *	static void my_utility(PlannedStmt *pstmt, const char *queryString,
+ *						   RK_READONLY_TREE_PARAM ProcessUtilityContext context, ...);
+ *	prev_utility(pstmt, queryString, RK_READONLY_TREE_ARG context, ...);
+ */
+#if PG_VERSION_NUM >= 140000
+#define RK_JSTATE_PARAM , JumbleState *jstate
+#define RK_JSTATE_ARG , jstate
+#define RK_READONLY_TREE_PARAM bool readOnlyTree,
+#define RK_READONLY_TREE_ARG readOnlyTree,
+#else
+#define RK_JSTATE_PARAM
+#define RK_JSTATE_ARG
+#define RK_READONLY_TREE_PARAM
+#define RK_READONLY_TREE_ARG
+#endif
+
 #endif							/* ROWKEEPER_COMPAT_H */

@@ -45,6 +45,7 @@ _PG_init(void)
 	rk_tenant_define_gucs();
 	rk_context_define_gucs();
 	rk_purge_define_gucs();
+	rk_soft_delete_init();
 	rk_soft_delete_rewrite_init();
 	rk_migration_init();
 	/* after every rowkeeper.* setting is defined */

@@ -34,9 +34,12 @@ extern bool rk_can_act_as(Oid role);
 extern Datum rk_call_restricted(FunctionCallInfo fcinfo, Oid role,
 								const char *body_name);
 
-/* soft_delete.c: one deletion batch id, and who deletes */
+/* soft_delete.c: the transaction's deletion batch id, who deletes */
 extern int64 rk_soft_delete_next_batch(void);
 extern text *rk_soft_delete_who(void);
+extern bool rk_soft_delete_hard_deleting(void);
+extern bool rk_soft_delete_visible(Oid relid);
+extern void rk_soft_delete_init(void);
 
 /* soft_delete_rewrite.c: the DELETE-as-UPDATE fast path (hooks, GUC) */
 extern void rk_soft_delete_rewrite_init(void);

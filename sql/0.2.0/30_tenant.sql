@@ -224,7 +224,9 @@ BEGIN
       FROM pg_catalog.pg_policy p
      WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_tenant_isolation';
     PERFORM rowkeeper._tenant_drop_policies(tbl);
-    IF state IS NOT NULL THEN
+    -- soft delete's hiding policy still needs RLS (disable_soft_delete puts it back)
+    IF state IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
+                                          WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete') THEN
         IF state NOT LIKE '%rls_was_enabled=true%' THEN
             EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', tbl);
         END IF;

@@ -282,6 +282,7 @@ CREATE FUNCTION rowkeeper._purge_batch_body(tbl regclass, column_name name, cuto
                                        OUT deleted bigint, OUT skipped bigint, OUT locked boolean)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET rowkeeper.show_deleted = on    -- a soft-delete table's deleted rows, for its owner
 AS $$
 DECLARE
     keys text[] := (rowkeeper._row_key(tbl)).columns::text[];
@@ -610,6 +611,7 @@ CREATE FUNCTION rowkeeper._purge_dry_run_body(tbl regclass, column_name name, cu
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET rowkeeper.show_deleted = on    -- a soft-delete table's deleted rows, for its owner
 AS $$
 DECLARE
     cond text := format('t.%I OPERATOR(pg_catalog.<) %s', column_name, rowkeeper._soft_delete_cutoff(tbl, column_name));
