@@ -716,6 +716,16 @@ BEGIN
             DETAIL = 'Soft delete is enabled on the partitioned table; its partitions share the configuration.',
             HINT = format('Call it on %s.', (SELECT i.inhparent::regclass FROM pg_catalog.pg_inherits i WHERE i.inhrelid = tbl));
     END IF;
+    -- Citus copies policies to the shards without AS RESTRICTIVE: the
+    -- policy that hides deleted rows would become permissive there and be
+    -- OR'ed with the tenant policies, opening every tenant's live rows.
+    IF (rowkeeper._citus_distribution_column(tbl)).is_citus THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'feature_not_supported',
+            MESSAGE = format('%s: %s is a Citus table', caller, tbl),
+            DETAIL = 'Soft delete hides deleted rows with a restrictive row-level security policy, and Citus copies policies to the shards as permissive ones, which would undo tenant isolation there.',
+            HINT = 'Soft delete on Citus tables is not supported yet; mark rows with your own UPDATE for now.';
+    END IF;
 
     IF column_name = batch_column OR column_name = deleted_by_column
        OR batch_column = deleted_by_column THEN

@@ -290,5 +290,19 @@ is($out, '1,2,3,4', 'the planted policy leaks (this is what preflight must find)
 like($coord->safe_psql('postgres', $citus_checks), qr/^tenant.citus_shard_policies fail public.orders$/m,
     'preflight fails on the planted policy');
 
+# Soft delete is refused on Citus tables: its restrictive policy would reach
+# the shards as a permissive one and be OR'ed with the tenant policies.
+{
+    my ($ret, $out, $err) = (0, '', '');
+    $ret = $coord->psql('postgres',
+        q{ALTER TABLE accounts ADD COLUMN deleted_at timestamptz, ADD COLUMN deleted_batch bigint;
+          SELECT rowkeeper.enable_soft_delete('accounts');},
+        stdout => \$out, stderr => \$err);
+    like($err, qr/is a Citus table/, 'enable_soft_delete refuses a distributed table');
+    is($coord->safe_psql('postgres',
+        q{SELECT count(*) FROM pg_policies WHERE tablename = 'accounts' AND policyname LIKE '%soft%'}),
+       '0', 'no soft-delete policy was created on the distributed table');
+}
+
 for my $node ($coord, $w1, $w2) { $node->stop; }
 done_testing();
