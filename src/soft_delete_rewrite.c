@@ -783,9 +783,7 @@ sdr_substitute_table(ParseState *pstate, Query *query, Index rti, SdrView *v,
 	relation_close(rel, NoLock);
 	base_idx = nsitem->p_rtindex;
 	query->rtable = pstate->p_rtable;
-#if PG_VERSION_NUM >= 160000
-	query->rteperminfos = pstate->p_rteperminfos;
-#endif
+	rk_query_take_perminfos(query, pstate);
 
 	cx.from = rti;
 	cx.to = base_idx;
@@ -893,21 +891,13 @@ sdr_rewrite_select(ParseState *pstate, Query *query)
 }
 
 static void
-sdr_post_parse_analyze(ParseState *pstate, Query *query
-#if PG_VERSION_NUM >= 140000
-					   ,JumbleState *jstate
-#endif
-)
+sdr_post_parse_analyze(ParseState *pstate, Query *query RK_JSTATE_PARAM)
 {
 	RangeTblEntry *rte;
 	SdrView    *v;
 
 	if (prev_post_parse_analyze)
-		prev_post_parse_analyze(pstate, query
-#if PG_VERSION_NUM >= 140000
-								,jstate
-#endif
-			);
+		prev_post_parse_analyze(pstate, query RK_JSTATE_ARG);
 
 	if (!sdr_enabled)
 		return;
@@ -1084,10 +1074,7 @@ soft_delete_who(PG_FUNCTION_ARGS)
  */
 static void
 sdr_process_utility(PlannedStmt *pstmt, const char *queryString,
-#if PG_VERSION_NUM >= 140000
-					bool readOnlyTree,
-#endif
-					ProcessUtilityContext context, ParamListInfo params,
+					RK_READONLY_TREE_PARAM ProcessUtilityContext context, ParamListInfo params,
 					QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
 	bool		defines_view = IsA(pstmt->utilityStmt, ViewStmt);
@@ -1097,16 +1084,10 @@ sdr_process_utility(PlannedStmt *pstmt, const char *queryString,
 	PG_TRY();
 	{
 		if (prev_process_utility)
-			prev_process_utility(pstmt, queryString,
-#if PG_VERSION_NUM >= 140000
-								 readOnlyTree,
-#endif
+			prev_process_utility(pstmt, queryString, RK_READONLY_TREE_ARG
 								 context, params, queryEnv, dest, qc);
 		else
-			standard_ProcessUtility(pstmt, queryString,
-#if PG_VERSION_NUM >= 140000
-									readOnlyTree,
-#endif
+			standard_ProcessUtility(pstmt, queryString, RK_READONLY_TREE_ARG
 									context, params, queryEnv, dest, qc);
 	}
 	PG_FINALLY();
