@@ -69,8 +69,8 @@ rk_install_deps() {
     if [ ${#missing[@]} -gt 0 ]; then
         rk_say "installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
+        apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
     if [ "$PG_CONFIG" = "$(rk_default_pg_config "$PG_MAJOR")" ] && [ "$PG_CONFIG" != "$debian" ]; then
         [ -x "$PG_CONFIG" ] || rk_say "building PostgreSQL $PG_MAJOR with $RK_PG_BUILD (about 4 minutes)"
