@@ -55,7 +55,9 @@ DROP SCHEMA elsewhere;
 -- A pre-existing rowkeeper schema is never adopted.
 DROP EXTENSION rowkeeper;
 CREATE SCHEMA rowkeeper;
-CREATE EXTENSION rowkeeper;
+\set SHOW_CONTEXT never
+CREATE EXTENSION rowkeeper;   -- (no CONTEXT: 18 adds the script's line)
+\set SHOW_CONTEXT errors
 DROP SCHEMA rowkeeper;
 CREATE EXTENSION rowkeeper;
 SELECT extversion FROM pg_extension WHERE extname = 'rowkeeper';
