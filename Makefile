@@ -6,7 +6,7 @@ MODULE_big  = rowkeeper
 OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
               src/updated_at.o src/audit.o src/audit_log.o \
               src/audit_chain.o src/soft_delete.o src/soft_delete_rewrite.o \
-              src/tenant.o src/purge.o
+              src/tenant.o src/purge.o src/run_as.o
 
 # Install scripts as released (never edited) plus upgrade scripts.  An
 # upgrade script under development is assembled from per-capability
@@ -20,11 +20,11 @@ REGRESS     = install hardening_install context updated_at updated_at_errors aud
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
               soft_delete_rewrite \
               tenant tenant_errors tenant_token tenant_safety \
-              preflight purge hardening_calls hardening_names uninstall
+              preflight purge purge_security hardening_calls hardening_names uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
 ISOLATION      = updated_at_concurrent audit_concurrent audit_chain_concurrent \
                  soft_delete_concurrent soft_delete_rewrite_concurrent tenant_concurrent \
-                 purge_concurrent
+                 purge_concurrent purge_lock
 ISOLATION_OPTS = --inputdir=test/isolation
 # TAP: test/t/*.pl with PostgreSQL::Test::Cluster.
 TAP_TESTS   = 1

@@ -130,6 +130,12 @@ SET LOCAL session_preload_libraries = auto_explain, rowkeeper;   -- as the confi
 SELECT status, detail FROM rowkeeper.preflight('{rk_preflight}')
  WHERE check_name = 'settings.tenant_token_preload';
 ROLLBACK;
+-- a tenant key where every role can read it (pg_db_role_setting, a
+-- function's SET clause) is refused; preflight fails on one stored before
+-- the library was loaded (TAP 065_tenant_key_source.pl)
+SELECT status, detail, fix FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name = 'settings.tenant_key_source';
+ALTER ROLE rk_pf_app SET rowkeeper.tenant_key = 'rk-preflight-key-0123456789abcdef0123';
 -- soft delete's fast paths need the library preloaded, once a table has it
 SELECT status FROM rowkeeper.preflight('{rk_preflight}')
  WHERE check_name = 'settings.soft_delete_preload';

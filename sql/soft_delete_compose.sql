@@ -125,3 +125,59 @@ SELECT count(*) FROM order_lines_with_deleted;
 
 DROP TABLE order_lines_with_deleted, orders_with_deleted, items_with_deleted, docs_with_deleted CASCADE;
 DROP ROLE rk_tenant_app;
+
+-- disable_soft_delete() refuses while soft-deleted rows exist, counting
+-- every tenant's rows: the owner (who runs migrations) is subject to FORCE
+-- ROW LEVEL SECURITY, and with tenant 1 set a count under RLS saw none of
+-- tenant 2's soft-deleted rows and let the call through (migrations issue
+-- 8).  A plain table and a partitioned one, the rows in one partition.
+\set SHOW_CONTEXT never
+CREATE ROLE rk_sd_owner;
+GRANT CREATE ON SCHEMA public TO rk_sd_owner;
+SET ROLE rk_sd_owner;
+CREATE TABLE tdocs (id int PRIMARY KEY, tenant_id int NOT NULL, title text);
+CREATE TABLE tparts (id int, tenant_id int NOT NULL, PRIMARY KEY (tenant_id, id)) PARTITION BY LIST (tenant_id);
+CREATE TABLE tparts_1 PARTITION OF tparts FOR VALUES IN (1);
+CREATE TABLE tparts_2 PARTITION OF tparts FOR VALUES IN (2);
+SELECT rowkeeper.enable_tenant_isolation('tdocs'), rowkeeper.enable_tenant_isolation('tparts');
+SELECT rowkeeper.enable_soft_delete('tdocs'), rowkeeper.enable_soft_delete('tparts');
+BEGIN;
+SELECT rowkeeper.set_context(tenant => '1');
+INSERT INTO tdocs VALUES (1, 1, 't1');
+INSERT INTO tparts VALUES (1, 1);
+COMMIT;
+BEGIN;
+SELECT rowkeeper.set_context(tenant => '2');
+INSERT INTO tdocs VALUES (2, 2, 't2');
+INSERT INTO tparts VALUES (2, 2);
+DELETE FROM tdocs WHERE id = 2;
+DELETE FROM tparts WHERE id = 2;
+COMMIT;
+BEGIN;
+SELECT rowkeeper.set_context(tenant => '1');
+SELECT count(*) AS tenant_1_sees_deleted FROM tdocs_with_deleted WHERE deleted_at IS NOT NULL;
+SELECT rowkeeper.disable_soft_delete('tdocs');
+ROLLBACK;
+BEGIN;
+SELECT rowkeeper.set_context(tenant => '1');
+SELECT rowkeeper.disable_soft_delete('tparts');
+ROLLBACK;
+-- the count is the owner's: another role gets nothing from it
+RESET ROLE;
+CREATE ROLE rk_sd_other;
+SET ROLE rk_sd_other;
+SELECT rowkeeper._count_not_null('tdocs_with_deleted', 'deleted_at');
+RESET ROLE;
+DROP ROLE rk_sd_other;
+SELECT rowkeeper._count_not_null('tdocs_with_deleted', 'deleted_at') AS superuser_count,
+       rowkeeper._count_not_null('tparts_with_deleted', 'deleted_at') AS partitioned_count;
+SET ROLE rk_sd_owner;
+BEGIN;
+SELECT rowkeeper.set_context(tenant => '1');
+SELECT rowkeeper.disable_soft_delete('tdocs', force => true), rowkeeper.disable_soft_delete('tparts', force => true);
+COMMIT;
+RESET ROLE;
+DROP TABLE tdocs, tparts;
+REVOKE CREATE ON SCHEMA public FROM rk_sd_owner;
+DROP ROLE rk_sd_owner;
+\set SHOW_CONTEXT errors

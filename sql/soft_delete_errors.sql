@@ -32,6 +32,8 @@ SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'deletedat'
 SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'deletedAt', batch_column => 'note')$$);
 SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'deletedAt', deleted_by_column => 'id')$$);
 SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'deletedAt', batch_column => 'deletedAt')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'deletedAt', time_zone => 'local')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'deletedAt', time_zone => NULL)$$);
 SELECT pg_temp.shape();
 -- a column that would be added is not left behind by a later failure
 SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_soft_delete('t', 'new_col', deleted_by_column => 'id')$$);

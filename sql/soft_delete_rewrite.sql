@@ -297,6 +297,118 @@ SELECT rowkeeper.disable_soft_delete('notes', force => true);
 DROP TABLE notes;
 DROP ROLE rk_tenant_role;
 
+-- Column-level grants: both paths need the same privileges.  The view
+-- needs DELETE and SELECT of the columns WHERE and RETURNING read, as a
+-- DELETE on a table does; the table SELECT of every column the view shows
+-- (PostgreSQL's expansion of the view, on the trigger path, reads them all)
+-- and UPDATE of the marked columns.  The fast path used to check only the
+-- table's columns the statement read, so a role without SELECT on "secret"
+-- could delete (and read) through it but not through the trigger (security
+-- issue finding 10).  Each statement runs both ways, as rk_col, rolled back.
+CREATE TABLE cg (id int PRIMARY KEY, title text, secret text);
+INSERT INTO cg SELECT g, 't' || g, 's' || g FROM generate_series(1, 3) g;
+SELECT rowkeeper.enable_soft_delete('cg');
+CREATE ROLE rk_col;
+CREATE FUNCTION sd_try(stmt text) RETURNS TABLE (fast text, via_trigger text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    p text;
+    outcome text;
+BEGIN
+    FOREACH p IN ARRAY ARRAY['on', 'off'] LOOP
+        BEGIN
+            PERFORM set_config('rowkeeper.soft_delete_rewrite', p, true);
+            SET LOCAL ROLE rk_col;
+            EXECUTE stmt;
+            outcome := 'ok';
+            RAISE EXCEPTION 'undo';
+        EXCEPTION
+            WHEN insufficient_privilege THEN GET STACKED DIAGNOSTICS outcome = MESSAGE_TEXT;
+            WHEN raise_exception THEN NULL;
+        END;
+        IF p = 'on' THEN fast := outcome; ELSE via_trigger := outcome; END IF;
+    END LOOP;
+    RETURN NEXT;
+END $$;
+CREATE FUNCTION sd_grants_matrix() RETURNS TABLE (stmt text, fast text, via_trigger text, same boolean)
+LANGUAGE sql AS $$
+    SELECT s, t.fast, t.via_trigger, t.fast IS NOT DISTINCT FROM t.via_trigger
+      FROM unnest(ARRAY['DELETE FROM cg WHERE id = 1',
+                        'DELETE FROM cg WHERE id = 1 RETURNING id, title',
+                        'DELETE FROM cg WHERE id = 1 RETURNING secret',
+                        'DELETE FROM cg WHERE secret = ''s1''',
+                        'SELECT title FROM cg WHERE id = 1']) WITH ORDINALITY u(s, i),
+           sd_try(s) t ORDER BY i
+$$;
+-- the table's columns granted one by one, "secret" left out
+GRANT DELETE, SELECT (id, title) ON cg TO rk_col;
+GRANT SELECT (id, title, deleted_at), UPDATE (deleted_at, deleted_batch) ON cg_with_deleted TO rk_col;
+SELECT * FROM sd_grants_matrix();
+-- SELECT on the whole table: what the view lets the role read decides
+GRANT SELECT ON cg_with_deleted TO rk_col;
+SELECT * FROM sd_grants_matrix();
+-- no UPDATE of the batch column: the marking cannot be written
+REVOKE UPDATE (deleted_batch) ON cg_with_deleted FROM rk_col;
+SELECT * FROM sd_grants_matrix();
+SELECT count(*) AS marked FROM cg_with_deleted WHERE deleted_at IS NOT NULL;
+SELECT rowkeeper.disable_soft_delete('cg');
+DROP TABLE cg;
+DROP FUNCTION sd_grants_matrix(), sd_try(text);
+DROP ROLE rk_col;
+
+-- Prisma's "deletedAt" timestamp(3) without time zone: written in UTC,
+-- whatever the session's TimeZone, on the fast path, through the trigger
+-- and into cascaded children; time_zone => 'session' keeps the session's
+-- local time (migrations issue 4).  Compared at the column's precision.
+CREATE TABLE "Doc" (id int PRIMARY KEY, "deletedAt" timestamp(3), "deletedBatch" bigint);
+CREATE TABLE "Folder" (id int PRIMARY KEY, "deletedAt" timestamp(3), "deletedBatch" bigint);
+CREATE TABLE "Item" (id int PRIMARY KEY, folder int REFERENCES "Folder" ON DELETE CASCADE,
+                     "deletedAt" timestamp(3), "deletedBatch" bigint);
+CREATE TABLE "DocLocal" (id int PRIMARY KEY, "deletedAt" timestamp(3), "deletedBatch" bigint);
+INSERT INTO "Doc" SELECT g FROM generate_series(1, 4) g;
+INSERT INTO "Folder" VALUES (1);
+INSERT INTO "Item" VALUES (1, 1), (2, 1);
+INSERT INTO "DocLocal" VALUES (1);
+SELECT rowkeeper.enable_soft_delete(t, 'deletedAt', batch_column => 'deletedBatch')
+  FROM unnest('{"\"Doc\"","\"Folder\"","\"Item\""}'::regclass[]) t;
+SELECT rowkeeper.enable_soft_delete('"DocLocal"', 'deletedAt', batch_column => 'deletedBatch',
+                                    time_zone => 'session');
+SELECT tgrelid::regclass, rowkeeper._trigger_args(tgargs) AS args FROM pg_trigger
+ WHERE tgname = 'rowkeeper_soft_delete' AND tgrelid::regclass::text IN
+       ('"Doc_with_deleted"', '"DocLocal_with_deleted"', 'fast_with_deleted') ORDER BY 1::text;
+EXPLAIN (COSTS OFF) DELETE FROM "Doc" WHERE id = 1;
+SET TimeZone = 'America/New_York';
+BEGIN;
+DELETE FROM "Doc" WHERE id = 1;                 -- fast path
+SET LOCAL rowkeeper.soft_delete_rewrite = off;
+DELETE FROM "Doc" WHERE id = 2;                 -- the trigger
+DELETE FROM "Folder" WHERE id = 1;              -- the trigger, cascading into "Item"
+SET LOCAL rowkeeper.soft_delete_rewrite = on;
+DELETE FROM "DocLocal" WHERE id = 1;            -- fast path, session time
+SELECT 'Doc' AS t, id, "deletedAt" = (now() AT TIME ZONE 'UTC')::timestamp(3) AS utc,
+       "deletedAt" = now()::timestamp(3) AS local FROM "Doc_with_deleted" WHERE "deletedAt" IS NOT NULL
+UNION ALL
+SELECT 'Item', id, "deletedAt" = (now() AT TIME ZONE 'UTC')::timestamp(3),
+       "deletedAt" = now()::timestamp(3) FROM "Item_with_deleted" WHERE "deletedAt" IS NOT NULL
+UNION ALL
+SELECT 'DocLocal', id, "deletedAt" = (now() AT TIME ZONE 'UTC')::timestamp(3),
+       "deletedAt" = now()::timestamp(3) FROM "DocLocal_with_deleted" WHERE "deletedAt" IS NOT NULL
+ORDER BY 1, 2;
+SET LOCAL rowkeeper.soft_delete_rewrite = off;
+DELETE FROM "DocLocal" WHERE id = 1;            -- already deleted: nothing
+COMMIT;
+-- the grace-period purge compares the UTC values as UTC: in Tokyo (UTC+9)
+-- rows deleted just now are not an hour old, a row deleted two hours ago is
+CREATE INDEX ON "Doc_with_deleted" ("deletedAt");
+UPDATE "Doc_with_deleted" SET "deletedAt" = (now() AT TIME ZONE 'UTC') - interval '2 hours' WHERE id = 2;
+SET TimeZone = 'Asia/Tokyo';
+CALL rowkeeper.purge_soft_deleted('"Doc"', older_than => '1 hour') \gset tz_
+SELECT id, "deletedAt" IS NOT NULL AS deleted FROM "Doc_with_deleted" ORDER BY id;
+RESET TimeZone;
+SELECT rowkeeper.disable_soft_delete(t, force => true)
+  FROM unnest('{"\"Item\"","\"Folder\"","\"Doc\"","\"DocLocal\""}'::regclass[]) t;
+DROP TABLE "Item", "Folder", "Doc", "DocLocal";
+
 -- the setting is a user setting, and defaults to on
 SELECT setting, context FROM pg_settings WHERE name = 'rowkeeper.soft_delete_rewrite';
 

@@ -113,15 +113,56 @@ UPDATE "Post" SET title = 'hello, world' RETURNING "updatedAt" = now()::timestam
 SELECT "updatedAt" = date_trunc('milliseconds', "updatedAt") AS at_most_3_digits FROM "Post";
 COMMIT;
 
--- timestamp without time zone gets local time in the session's TimeZone.
+-- timestamp without time zone: UTC by default, whatever the session's
+-- TimeZone (Prisma, TypeORM and Sequelize write and read these columns as
+-- UTC; a session in New York used to store local time, which Prisma then
+-- read as five hours in the past: migrations issue 4); time_zone =>
+-- 'session' stores the session's local time.
 CREATE TABLE local_ts (id int PRIMARY KEY, v int, changed_at timestamp(0));
 INSERT INTO local_ts VALUES (1, 0);
 SELECT rowkeeper.enable_updated_at('local_ts', 'changed_at');
-SET TimeZone = 'Asia/Tokyo';
+SET TimeZone = 'America/New_York';
 BEGIN;
 UPDATE local_ts SET v = 1;
+SELECT changed_at = (now() AT TIME ZONE 'UTC')::timestamp(0) AS utc_time,
+       changed_at <> now()::timestamp(0) AS not_local_time FROM local_ts;
+COMMIT;
+-- Prisma's "updatedAt" timestamp(3), in New York: UTC, to the millisecond
+BEGIN;
+INSERT INTO "Post" (title) VALUES ('from new york');
+SELECT "updatedAt" = (now() AT TIME ZONE 'UTC')::timestamp(3) AS utc_3_digits
+  FROM "Post" WHERE title = 'from new york';
+COMMIT;
+BEGIN;
+SELECT pg_sleep(0.002);
+UPDATE "Post" SET title = 'still new york' WHERE title = 'from new york'
+RETURNING "updatedAt" = (now() AT TIME ZONE 'UTC')::timestamp(3) AS utc_3_digits;
+COMMIT;
+SELECT rowkeeper.enable_updated_at('local_ts', 'changed_at', time_zone => 'session');
+SET TimeZone = 'Asia/Tokyo';
+BEGIN;
+UPDATE local_ts SET v = 2;
 SELECT changed_at = now()::timestamp(0) AS local_time FROM local_ts;
 COMMIT;
+-- a trigger made by rowkeeper 0.1.0 (no time_zone argument) keeps writing
+-- the session's local time until enable_updated_at() is called again
+SELECT rowkeeper.disable_updated_at('local_ts', 'changed_at');
+CREATE TRIGGER rowkeeper_updated_at_changed_at BEFORE INSERT OR UPDATE ON local_ts FOR EACH ROW
+    EXECUTE FUNCTION rowkeeper.updated_at_trigger('changed_at', 'clock=transaction',
+                                                  'keep_explicit=false', 'skip_noop=true');
+BEGIN;
+UPDATE local_ts SET v = 3;
+SELECT changed_at = now()::timestamp(0) AS local_time FROM local_ts;
+COMMIT;
+SELECT column_name, time_zone FROM rowkeeper.updated_at_tables
+ WHERE table_name IN ('local_ts'::regclass, '"Post"'::regclass, 'users'::regclass) ORDER BY 1;
+SELECT rowkeeper.enable_updated_at('local_ts', 'changed_at');
+BEGIN;
+UPDATE local_ts SET v = 4;
+SELECT changed_at = (now() AT TIME ZONE 'UTC')::timestamp(0) AS utc_time FROM local_ts;
+COMMIT;
+SELECT column_name, time_zone FROM rowkeeper.updated_at_tables
+ WHERE table_name IN ('local_ts'::regclass, '"Post"'::regclass, 'users'::regclass) ORDER BY 1;
 SET TimeZone = 'UTC';
 
 -- Two maintained columns on one table.
@@ -228,6 +269,10 @@ CREATE TABLE handmade (id int, updated_at timestamptz);
 INSERT INTO handmade VALUES (1);
 CREATE TRIGGER t BEFORE UPDATE ON handmade FOR EACH ROW
     EXECUTE FUNCTION rowkeeper.updated_at_trigger('updated_at', 'clock=sundial');
+UPDATE handmade SET id = 2;
+DROP TRIGGER t ON handmade;
+CREATE TRIGGER t BEFORE UPDATE ON handmade FOR EACH ROW
+    EXECUTE FUNCTION rowkeeper.updated_at_trigger('updated_at', 'time_zone=local');
 UPDATE handmade SET id = 2;
 DROP TRIGGER t ON handmade;
 CREATE TRIGGER t AFTER UPDATE ON handmade FOR EACH ROW

@@ -29,6 +29,8 @@ SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_updated_at('t', 'gen')$$);
 -- bad options
 SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_updated_at('t', 'updatedAt', clock => 'sundial')$$);
 SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_updated_at('t', 'updatedAt', keep_explicit => NULL)$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_updated_at('t', 'updatedAt', time_zone => 'local')$$);
+SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_updated_at('t', 'updatedAt', time_zone => NULL)$$);
 SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_updated_at(NULL)$$);
 SELECT * FROM pg_temp.try($$SELECT rowkeeper.enable_updated_at('t', NULL)$$);
 SELECT * FROM pg_temp.try($$SELECT rowkeeper.disable_updated_at('t', NULL)$$);

@@ -192,4 +192,14 @@ typedef RangeTblEntry RkPermInfo;
 #define RK_READONLY_TREE_ARG
 #endif
 
+/*
+ * May member SET ROLE to role?  PostgreSQL 16 made that a property of each
+ * membership (the SET option) instead of membership itself.
+ */
+#if PG_VERSION_NUM >= 160000
+#define rk_can_set_role(member, role) member_can_set_role((member), (role))
+#else
+#define rk_can_set_role(member, role) is_member_of_role((member), (role))
+#endif
+
 #endif							/* ROWKEEPER_COMPAT_H */

@@ -15,6 +15,7 @@
 #include "compat.h"
 
 #include "commands/trigger.h"
+#include "fmgr.h"
 #include "utils/guc.h"
 #include "utils/relcache.h"
 
@@ -26,6 +27,11 @@ extern const char *rk_context_request_id(void);
 
 /* purge.c: settings of the purge jobs */
 extern void rk_purge_define_gucs(void);
+
+/* run_as.c: code run with another role's rights, restricted */
+extern bool rk_can_act_as(Oid role);
+extern Datum rk_call_restricted(FunctionCallInfo fcinfo, Oid role,
+								const char *body_name);
 
 /* soft_delete.c: one deletion batch id, and who deletes */
 extern int64 rk_soft_delete_next_batch(void);

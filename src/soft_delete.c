@@ -446,6 +446,7 @@ sd_run_action(SdAction *a, TupleDesc tupdesc, HeapTuple tuple,
 	int			ret;
 	Oid			save_userid = InvalidOid;
 	int			save_sec = 0;
+	int			save_nestlevel = 0;
 
 	values[0] = st->deleted_at;
 	nulls[0] = ' ';
@@ -480,16 +481,27 @@ sd_run_action(SdAction *a, TupleDesc tupdesc, HeapTuple tuple,
 
 	if (OidIsValid(a->run_as))
 	{
-		/* as PostgreSQL's RI triggers: the child's owner, RLS not forced */
+		/*
+		 * As PostgreSQL's RI triggers: the child's owner, RLS not forced;
+		 * and, since the child owner's triggers run here, as a
+		 * security-restricted operation whose settings are rolled back
+		 * (src/run_as.c explains why): they can neither RESET ROLE to the
+		 * deleting role nor leave a setting or temporary object behind.
+		 */
 		GetUserIdAndSecContext(&save_userid, &save_sec);
+		save_nestlevel = NewGUCNestLevel();
 		SetUserIdAndSecContext(a->run_as,
 							   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION |
 							   SECURITY_NOFORCE_RLS);
 	}
 	ret = SPI_execute_plan(a->plan, values, nulls, false,
 						   a->kind == SD_RESTRICT ? 1 : 0);
 	if (OidIsValid(a->run_as))
+	{
+		AtEOXact_GUC(false, save_nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec);
+	}
 
 	if (ret < 0)
 		elog(ERROR, "SPI_execute_plan returned %s", SPI_result_code_string(ret));

@@ -17,16 +17,22 @@
  *	  post_parse_analyze_hook
  *		DELETE FROM view [USING ...] WHERE ... [RETURNING ...] becomes
  *		UPDATE base SET deleted_at = now(), <batch> = _soft_delete_batch()
- *		[, <by> = _soft_delete_who()] WHERE ... AND deleted_at IS NULL, with
+ *		[, <by> = _soft_delete_who()] WHERE ... AND deleted_at IS NULL
+ *		(now() AT TIME ZONE 'UTC' for a timestamp without time zone column
+ *		kept in UTC, time_zone=utc, as the trigger writes it), with
  *		the same range table, condition and RETURNING list, the view's
  *		columns replaced by the table's.  This is what PostgreSQL's rewriter
  *		would make of an UPDATE through the (auto-updatable,
  *		security_invoker) view, done here directly because going through the
  *		view costs a third more parsing and planning.  The view keeps its
- *		range table entry for the caller's DELETE privilege; the table gets
- *		UPDATE of the marked columns and SELECT of what is read, checked for
- *		the invoker, and its row-level security policies for UPDATE apply,
- *		as for the UPDATE the trigger runs.  RETURNING reports the row as
+ *		range table entry for the caller's DELETE privilege (and SELECT of
+ *		the columns WHERE and RETURNING read); the table gets UPDATE of the
+ *		marked columns and SELECT of every column the view shows, checked
+ *		for the invoker: exactly what the trigger path needs (PostgreSQL's
+ *		expansion of the view reads them all, the trigger's UPDATE writes
+ *		the marked ones), so column-level grants allow the same DELETEs on
+ *		both paths.  Its row-level security policies for UPDATE apply, as
+ *		for the UPDATE the trigger runs.  RETURNING reports the row as
  *		the DELETE through the trigger does, as it was before the marking:
  *		the three bookkeeping columns read NULL (what every live row holds,
  *		see below), and a DELETE whose RETURNING could see something else
@@ -169,6 +175,7 @@ typedef struct SdrView
 	Oid			base;
 	Index		base_rti;		/* the base table in the view's query */
 	SdrColumn	at;
+	bool		at_utc;			/* timestamp deleted_at written in UTC */
 	SdrColumn	batch;
 	SdrColumn	by;
 } SdrView;
@@ -365,7 +372,9 @@ sdr_guard(TriggerDesc *trigdesc)
 		Trigger    *t = &trigdesc->triggers[i];
 
 		if (t->tgfoid == sdr_funcs.guard &&
-			strcmp(t->tgname, "rowkeeper_soft_delete") == 0 && t->tgnargs == 3 &&
+			strcmp(t->tgname, "rowkeeper_soft_delete") == 0 &&
+			(t->tgnargs == 3 ||
+			 (t->tgnargs == 4 && rk_option_value(t->tgargs[3], "time_zone") != NULL)) &&
 			rk_option_value(t->tgargs[1], "by") != NULL &&
 			rk_option_value(t->tgargs[2], "batch") != NULL)
 			return t;
@@ -443,6 +452,7 @@ sdr_build_view(SdrView *v)
 	const char *column = NULL;
 	const char *by = NULL;
 	const char *batch = NULL;
+	const char *time_zone = NULL;
 	ListCell   *lc;
 	uint64		inval_count = sdr_inval_count;
 
@@ -451,6 +461,7 @@ sdr_build_view(SdrView *v)
 	v->returning_ok = false;
 	v->base = InvalidOid;
 	memset(&v->at, 0, sizeof(SdrColumn));
+	v->at_utc = false;
 	memset(&v->batch, 0, sizeof(SdrColumn));
 	memset(&v->by, 0, sizeof(SdrColumn));
 	if (v->map != NULL)
@@ -479,15 +490,21 @@ sdr_build_view(SdrView *v)
 		column = guard->tgargs[0];
 		by = rk_option_value(guard->tgargs[1], "by");
 		batch = rk_option_value(guard->tgargs[2], "batch");
+		if (guard->tgnargs == 4)
+			time_zone = rk_option_value(guard->tgargs[3], "time_zone");
 	}
 	if (guard != NULL &&
 		sdr_qual_is_live(viewquery->jointree->quals, base_rti, base, column) &&
 		sdr_view_column(viewquery, base_rti, base, column, &v->at) &&
-		v->at.type == TIMESTAMPTZOID &&
+		(v->at.type == TIMESTAMPTZOID || v->at.type == TIMESTAMPOID) &&
 		sdr_view_column(viewquery, base_rti, base, batch, &v->batch) &&
 		v->batch.type == INT8OID &&
 		(by[0] == '\0' || sdr_view_column(viewquery, base_rti, base, by, &v->by)))
 	{
+		/* as _soft_delete_stamp(): absent means the session's time */
+		v->at_utc = v->at.type == TIMESTAMPOID && time_zone != NULL &&
+			strcmp(time_zone, "utc") == 0;
+
 		/* every view column a plain column of the table: the map */
 		v->readable = true;
 		v->nmap = list_length(viewquery->targetList);
@@ -632,11 +649,26 @@ sdr_marking_tlist(ParseState *pstate, SdrView *v)
 {
 	List	   *tlist = NIL;
 	TargetEntry *tle;
+	Node	   *now = (Node *) makeFuncExpr(F_NOW, TIMESTAMPTZOID, NIL, InvalidOid,
+											InvalidOid, COERCE_EXPLICIT_CALL);
 
-	tle = sdr_assignment(pstate, &v->at,
-						 (Node *) makeFuncExpr(F_NOW, TIMESTAMPTZOID, NIL, InvalidOid,
-											   InvalidOid, COERCE_EXPLICIT_CALL),
-						 TIMESTAMPTZOID);
+	/*
+	 * A timestamp without time zone deleted_at in UTC: timezone('UTC',
+	 * now()), i.e. now() AT TIME ZONE 'UTC', as the trigger's UPDATE
+	 * writes it (_soft_delete_stamp()); otherwise now(), which the
+	 * assignment converts to the column's type (local time for timestamp).
+	 */
+	if (v->at_utc)
+		tle = sdr_assignment(pstate, &v->at,
+							 (Node *) makeFuncExpr(F_TIMEZONE_TEXT_TIMESTAMPTZ, TIMESTAMPOID,
+												   list_make2(makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
+																		CStringGetTextDatum("UTC"), false, false),
+															  now),
+												   InvalidOid, DEFAULT_COLLATION_OID,
+												   COERCE_EXPLICIT_CALL),
+							 TIMESTAMPOID);
+	else
+		tle = sdr_assignment(pstate, &v->at, now, TIMESTAMPTZOID);
 	if (tle == NULL)
 		return NIL;
 	tlist = lappend(tlist, tle);
@@ -760,8 +792,9 @@ sdr_refs_bad(Query *query, Index rti, SdrView *v)
  * and "deleted_at IS NULL" joins the WHERE condition.  The view's entry
  * stays, unreferenced, so that the executor still checks the caller's
  * privilege on the view (as the rewriter keeps it for updatable views).
- * The table is checked for the invoker: SELECT of the columns read,
- * deleted_at included.  Returns the table's range table index.
+ * The table is checked for the invoker: SELECT of every column the view
+ * shows and of deleted_at, as PostgreSQL's expansion of the view checks.
+ * Returns the table's range table index.
  */
 static Index
 sdr_substitute_table(ParseState *pstate, Query *query, Index rti, SdrView *v,
@@ -773,7 +806,6 @@ sdr_substitute_table(ParseState *pstate, Query *query, Index rti, SdrView *v,
 	Index		base_idx;
 	SdrRemap	cx;
 	NullTest   *live;
-	RkPermInfo *view_perm;
 	RkPermInfo *base_perm;
 	ListCell   *lc;
 
@@ -809,11 +841,20 @@ sdr_substitute_table(ParseState *pstate, Query *query, Index rti, SdrView *v,
 	query->jointree->quals = query->jointree->quals == NULL ? (Node *) live
 		: (Node *) makeBoolExpr(AND_EXPR, list_make2(query->jointree->quals, live), -1);
 
-	view_perm = rk_query_perminfo(query, rt_fetch(rti, query->rtable));
+	/*
+	 * SELECT of every column of the table the view shows, deleted_at
+	 * included, whatever the statement reads: PostgreSQL checks exactly
+	 * that when it expands the view (its query reads them all), which is
+	 * what the trigger path and every statement this hook leaves alone
+	 * pass through.  Checking only the columns read would let a role with
+	 * column-level grants on the table do here what it cannot do there.
+	 */
 	base_perm = rk_query_perminfo(query, rt_fetch(base_idx, query->rtable));
 	base_perm->requiredPerms = ACL_SELECT;
 	base_perm->selectedCols =
-		bms_add_member(sdr_base_columns(view_perm->selectedCols, v),
+		bms_add_member(sdr_base_columns(bms_make_singleton(InvalidAttrNumber -
+														   FirstLowInvalidHeapAttributeNumber),
+										v),
 					   v->at.base_attno - FirstLowInvalidHeapAttributeNumber);
 	base_perm->checkAsUser = InvalidOid;
 	return base_idx;

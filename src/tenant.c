@@ -40,6 +40,14 @@
  *		was loaded on first use (not from shared_preload_libraries or
  *		session_preload_libraries) is refused: no token is signed or
  *		verified with it, and the error says to preload rowkeeper.
+ *	  - The key never comes from a catalog.  ALTER DATABASE/ROLE ... SET
+ *		and a function's SET clause store it in pg_db_role_setting or
+ *		pg_proc, which every role can read: the check hook of
+ *		rowkeeper.tenant_key refuses those sources (storing it while the
+ *		library is loaded, applying it at connection time otherwise), so a
+ *		key there is never used.  The safe places are postgresql.conf (or
+ *		a file it includes) and ALTER SYSTEM.  preflight() fails on a key
+ *		found in either catalog.
  *
  *	  Token format (all ASCII):  v1.<expires>.<tenant>.<signature>
  *		expires	  Unix time in seconds (decimal) after which it is refused
@@ -138,12 +146,57 @@ tenant_mode_check_hook(int *newval, void **extra, GucSource source)
 	return true;
 }
 
-/* The key must be empty (no token can verify) or long enough to matter. */
+/*
+ * Whether a non-empty rowkeeper.tenant_key from ALTER DATABASE/ROLE ... SET
+ * was refused in this backend; see tenant_key_check_hook().
+ */
+static bool rk_tenant_key_stored_refused = false;
+
+/*
+ * Is source a place where the value is stored in a catalog every role can
+ * read?  pg_db_role_setting (ALTER DATABASE/ROLE ... SET, applied at
+ * connection time as PGC_S_GLOBAL .. PGC_S_DATABASE_USER) is readable by
+ * PUBLIC, and so is pg_proc.proconfig (a function's SET clause).  Values
+ * on their way into either are validated as PGC_S_TEST.  postgresql.conf
+ * and ALTER SYSTEM (postgresql.auto.conf) are PGC_S_FILE: files only the
+ * server's OS user reads.
+ */
+static bool
+rk_source_is_catalog(GucSource source)
+{
+	return source == PGC_S_GLOBAL || source == PGC_S_DATABASE ||
+		source == PGC_S_USER || source == PGC_S_DATABASE_USER ||
+		source == PGC_S_TEST;
+}
+
+/*
+ * The key must be empty (no token can verify) or long enough to matter,
+ * and must not come from (or go into) a catalog that every role can read:
+ * anyone could copy it from there and sign tokens for any tenant.  Such a
+ * key is never used: storing it is refused while the library is loaded;
+ * one stored before is refused when a session applies it (a WARNING then,
+ * and require_key() says why no token verifies).  Every refusal sets its
+ * own message: PostgreSQL's default one would print the key.
+ */
 static bool
 tenant_key_check_hook(char **newval, void **extra, GucSource source)
 {
-	if (*newval == NULL || (*newval)[0] == '\0' ||
-		strlen(*newval) >= RK_MIN_KEY_LEN)
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (rk_source_is_catalog(source))
+	{
+		if (source != PGC_S_TEST)
+			rk_tenant_key_stored_refused = true;
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("rowkeeper.tenant_key cannot come from ALTER DATABASE/ROLE ... SET or a function's SET clause");
+		GUC_check_errdetail("Those settings are stored in pg_db_role_setting and pg_proc, which every role can read, so anyone could sign tenant tokens with the key.");
+		if (source == PGC_S_TEST)
+			GUC_check_errhint("Set the key in postgresql.conf (or a file it includes that only the server can read) or with ALTER SYSTEM.");
+		else
+			GUC_check_errhint("Remove the stored key (ALTER DATABASE/ROLE ... RESET rowkeeper.tenant_key) and set a new one in postgresql.conf or with ALTER SYSTEM: the stored one has been readable.");
+		return false;
+	}
+	if (strlen(*newval) >= RK_MIN_KEY_LEN)
 		return true;
 	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 	GUC_check_errmsg("rowkeeper.tenant_key must be at least %d bytes long",
@@ -233,7 +286,7 @@ rk_tenant_define_gucs(void)
 
 	DefineCustomStringVariable("rowkeeper.tenant_key",
 							   "Secret key that signs tenant tokens (HMAC-SHA256).",
-							   "Only superusers and members of pg_read_all_settings can read it.",
+							   "Only superusers and members of pg_read_all_settings can read it.  Set it in postgresql.conf or with ALTER SYSTEM; ALTER DATABASE/ROLE ... SET is refused (every role can read pg_db_role_setting).",
 							   &rk_tenant_key,
 							   "",
 							   PGC_SUSET,
@@ -565,6 +618,14 @@ require_key(void)
 				 errmsg("rowkeeper.tenant_key is not protected: rowkeeper is not preloaded"),
 				 errdetail("Until a backend loads rowkeeper, the key from the configuration is a placeholder that any role can read with SHOW or current_setting(), so tokens signed with it could be forged."),
 				 errhint("Add rowkeeper to session_preload_libraries (or shared_preload_libraries), then replace rowkeeper.tenant_key: the current one may have been read.")));
+	if ((rk_tenant_key == NULL || rk_tenant_key[0] == '\0') &&
+		rk_tenant_key_stored_refused)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("rowkeeper.tenant_key from ALTER DATABASE/ROLE ... SET was refused"),
+				 errdetail("That setting is stored in pg_db_role_setting, which every role can read, so tokens signed with it could be forged; this session has no other key."),
+				 errhint("As a superuser: ALTER DATABASE/ROLE ... RESET rowkeeper.tenant_key; then set a new key with ALTER SYSTEM SET rowkeeper.tenant_key = '<at least %d random bytes>'; SELECT pg_reload_conf();",
+						 RK_MIN_KEY_LEN)));
 	if (rk_tenant_key == NULL || rk_tenant_key[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -15,6 +15,7 @@
  *					clock=transaction|statement|clock
  *					keep_explicit=true|false
  *					skip_noop=true|false
+ *					time_zone=utc|session (timestamp columns only)
  *
  *	  and fires it BEFORE UPDATE, or BEFORE INSERT OR UPDATE when the
  *	  column should also be filled on INSERT (only when NULL).
@@ -27,6 +28,13 @@
  *	  - else the column is set from the clock.
  *	  The value is rounded to the column's declared precision, so
  *	  timestamp(3) columns (Prisma's default) hold 3 fractional digits.
+ *	  A timestamp without time zone column gets the time in UTC with
+ *	  time_zone=utc (what enable_updated_at() writes by default: Prisma,
+ *	  TypeORM and Sequelize write and read such columns as UTC), or the
+ *	  session's local time with time_zone=session.  A trigger without the
+ *	  argument (created by rowkeeper 0.1.0) keeps 0.1.0's behaviour, the
+ *	  session's local time.  Either conversion is arithmetic on the clock
+ *	  reading, once per call: no catalog access, no SPI.
  *
  *	  Caching: everything that depends only on the table and the trigger
  *	  (column number, type, typmod, parsed options) is resolved once per
@@ -78,6 +86,7 @@ typedef struct UpdatedAtConfig
 	UpdatedAtClock clock;
 	bool		keep_explicit;
 	bool		skip_noop;
+	bool		utc;			/* timestamp column: UTC, not local time */
 } UpdatedAtConfig;
 
 /* Apply one key=value trigger argument to cfg. */
@@ -101,6 +110,15 @@ parse_option(UpdatedAtConfig *cfg, const RkTriggerArgs *ta, const char *arg)
 		cfg->keep_explicit = rk_option_bool(ta, arg, value);
 	else if ((value = rk_option_value(arg, "skip_noop")) != NULL)
 		cfg->skip_noop = rk_option_bool(ta, arg, value);
+	else if ((value = rk_option_value(arg, "time_zone")) != NULL)
+	{
+		if (strcmp(value, "utc") == 0)
+			cfg->utc = true;
+		else if (strcmp(value, "session") == 0)
+			cfg->utc = false;
+		else
+			rk_bad_trigger_argument(ta, arg);
+	}
 	else
 		rk_bad_trigger_argument(ta, arg);
 }
@@ -117,7 +135,7 @@ resolve_config(UpdatedAtConfig *cfg, TriggerData *trigdata)
 	Relation	rel = trigdata->tg_relation;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	RkTriggerArgs ta = {trigger, rel,
-		"rowkeeper.updated_at_trigger() takes a column name followed by options clock=transaction|statement|clock, keep_explicit=true|false and skip_noop=true|false.",
+		"rowkeeper.updated_at_trigger() takes a column name followed by options clock=transaction|statement|clock, keep_explicit=true|false, skip_noop=true|false and time_zone=utc|session.",
 	"rowkeeper.enable_updated_at()"};
 	const char *colname;
 	Form_pg_attribute att;
@@ -136,6 +154,7 @@ resolve_config(UpdatedAtConfig *cfg, TriggerData *trigdata)
 	cfg->clock = CLOCK_TRANSACTION;
 	cfg->keep_explicit = false;
 	cfg->skip_noop = true;
+	cfg->utc = false;			/* 0.1.0's triggers have no time_zone= */
 
 	cfg->attnum = SPI_fnumber(tupdesc, colname);
 	if (cfg->attnum <= 0)
@@ -209,11 +228,19 @@ clock_value(const UpdatedAtConfig *cfg)
 
 	if (cfg->typid == TIMESTAMPOID)
 	{
-		/* local time in the session's TimeZone, as now()::timestamp */
 		Timestamp	local;
 
-		local = DatumGetTimestamp(DirectFunctionCall1(timestamptz_timestamp,
-													  TimestampTzGetDatum(now)));
+		/*
+		 * UTC: a timestamptz is microseconds since 2000-01-01 00:00 UTC, a
+		 * timestamp the same count on a clock without zone, so the UTC
+		 * wall-clock time is the same number (now() AT TIME ZONE 'UTC').
+		 * Otherwise the session's TimeZone, as now()::timestamp.
+		 */
+		if (cfg->utc)
+			local = (Timestamp) now;
+		else
+			local = DatumGetTimestamp(DirectFunctionCall1(timestamptz_timestamp,
+														  TimestampTzGetDatum(now)));
 		if (cfg->typmod >= 0)
 			rk_adjust_timestamp_typmod(&local, cfg->typmod);
 		return TimestampGetDatum(local);

@@ -103,3 +103,17 @@ $$;
 
 COMMENT ON FUNCTION rowkeeper._eq_operator(regclass, text) IS
 'Internal: the schema-qualified equality operator of a column''s type, for generated SQL.';
+
+/*
+ * Rows whose column is not NULL, counted regardless of row-level security
+ * (C, src/catalog_util.c): for safety checks that must see every tenant's
+ * rows, e.g. disable_soft_delete() refusing while soft-deleted rows exist.
+ * Owner only; reads the table directly, so no policy or trigger runs.
+ */
+CREATE FUNCTION rowkeeper._count_not_null(tbl regclass, column_name name)
+RETURNS bigint
+LANGUAGE c STRICT VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', '_count_not_null';
+
+COMMENT ON FUNCTION rowkeeper._count_not_null(regclass, name) IS
+'Internal: rows of a table (partitions and children included) whose column is not NULL, regardless of row-level security, for safety checks. Table owner only.';

@@ -81,16 +81,19 @@ COMMENT ON FUNCTION rowkeeper._soft_delete_who() IS
 
 /*
  * The soft-delete configuration of a base table (its guard trigger's
- * arguments: column, by=<column or empty>, batch=<column>), or NULLs.
+ * arguments: column, by=<column or empty>, batch=<column>, and for a
+ * timestamp without time zone column time_zone=utc|session), or NULLs.
  */
 CREATE FUNCTION rowkeeper._soft_delete_config(tbl regclass,
-    OUT column_name name, OUT deleted_by_column name, OUT batch_column name)
+    OUT column_name name, OUT deleted_by_column name, OUT batch_column name,
+    OUT time_zone text)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT a[1]::name,
            NULLIF(pg_catalog.substr(a[2], 4), '')::name,
-           pg_catalog.substr(a[3], 7)::name
+           pg_catalog.substr(a[3], 7)::name,
+           CASE WHEN a[4] LIKE 'time\_zone=%' THEN pg_catalog.substr(a[4], 11) END
       FROM (SELECT rowkeeper._trigger_args(t.tgargs) AS a
               FROM pg_catalog.pg_trigger t
              WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete'
@@ -100,6 +103,48 @@ $$;
 
 COMMENT ON FUNCTION rowkeeper._soft_delete_config(regclass) IS
 'Internal: the soft-delete configuration of a base table, read from its guard trigger.';
+
+/*
+ * The value a soft delete writes into the deleted_at column of tbl, as SQL
+ * over $1 (the deletion time, a timestamptz): $1 itself for a timestamptz
+ * column; for a timestamp without time zone column the UTC wall-clock time
+ * ($1 AT TIME ZONE 'UTC', what Prisma, TypeORM and Sequelize read back)
+ * with time_zone=utc, else the session's local time (the assignment cast).
+ * The fast path (src/soft_delete_rewrite.c) builds the same expression.
+ */
+CREATE FUNCTION rowkeeper._soft_delete_stamp(tbl regclass)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN a.atttypid = 'pg_catalog.timestamp'::pg_catalog.regtype AND cfg.time_zone = 'utc'
+                THEN '($1 AT TIME ZONE ''UTC'')' ELSE '$1' END
+      FROM rowkeeper._soft_delete_config(tbl) cfg
+      LEFT JOIN pg_catalog.pg_attribute a
+             ON a.attrelid = tbl AND a.attname = cfg.column_name AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+
+COMMENT ON FUNCTION rowkeeper._soft_delete_stamp(regclass) IS
+'Internal: the SQL expression over $1 (the deletion time) that a soft delete writes into the deleted_at column of a table: in UTC or the session''s time for a timestamp column.';
+
+/*
+ * A purge's cutoff ($1, a timestamptz) as SQL to compare column_name of tbl
+ * with: converted as the soft delete wrote it when column_name is the
+ * deleted_at column of a soft-delete table kept in UTC (compared as is, a
+ * timestamp column would be read in the session's TimeZone), else $1.
+ */
+CREATE FUNCTION rowkeeper._soft_delete_cutoff(tbl regclass, column_name name)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN cfg.column_name = _soft_delete_cutoff.column_name
+                THEN rowkeeper._soft_delete_stamp(tbl) ELSE '$1' END
+      FROM rowkeeper._soft_delete_config(tbl) cfg
+$$;
+
+COMMENT ON FUNCTION rowkeeper._soft_delete_cutoff(regclass, name) IS
+'Internal: a purge cutoff ($1) as SQL comparable with a column: in UTC for the timestamp deleted_at column of a soft-delete table kept in UTC.';
 
 /* The one relation a view selects from (NULL if not a view). */
 CREATE FUNCTION rowkeeper._view_base(view regclass)
@@ -270,8 +315,8 @@ BEGIN
 
     kind := 'mark'; target := tbl; run_as := 0; conname := NULL;
     param_names := k.columns; param_types := k.types;
-    query := format('UPDATE %s SET %I = $1, %I = $2%s WHERE %s AND %I IS NULL',
-                    tbl, cfg.column_name, cfg.batch_column,
+    query := format('UPDATE %s SET %I = %s, %I = $2%s WHERE %s AND %I IS NULL',
+                    tbl, cfg.column_name, rowkeeper._soft_delete_stamp(tbl), cfg.batch_column,
                     CASE WHEN cfg.deleted_by_column IS NOT NULL
                          THEN format(', %I = $3', cfg.deleted_by_column) ELSE '' END,
                     (SELECT string_agg(format('%I %s $%s', c, k.operators[i], i + 3), ' AND ' ORDER BY i)
@@ -291,8 +336,9 @@ BEGIN
                             CASE WHEN fk.child_column IS NOT NULL
                                  THEN format(' AND %I IS NULL', fk.child_column) ELSE '' END);
         ELSE
-            query := format('UPDATE %s SET %I = $1, %I = $2%s WHERE %s AND %I IS NULL RETURNING *',
-                            fk.child, fk.child_column, fk.child_batch_column,
+            query := format('UPDATE %s SET %I = %s, %I = $2%s WHERE %s AND %I IS NULL RETURNING *',
+                            fk.child, fk.child_column, rowkeeper._soft_delete_stamp(fk.child),
+                            fk.child_batch_column,
                             CASE WHEN fk.child_by_column IS NOT NULL
                                  THEN format(', %I = $3', fk.child_by_column) ELSE '' END,
                             fk.child_where, fk.child_column);
@@ -624,7 +670,8 @@ CREATE FUNCTION rowkeeper.enable_soft_delete(tbl regclass,
                                              column_name name DEFAULT 'deleted_at',
                                              deleted_by_column name DEFAULT NULL,
                                              batch_column name DEFAULT 'deleted_batch',
-                                             base_name name DEFAULT NULL)
+                                             base_name name DEFAULT NULL,
+                                             time_zone text DEFAULT 'utc')
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -640,11 +687,18 @@ DECLARE
     old record;
     acl record;
 BEGIN
-    IF tbl IS NULL OR column_name IS NULL OR batch_column IS NULL THEN
+    IF tbl IS NULL OR column_name IS NULL OR batch_column IS NULL OR time_zone IS NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'null_value_not_allowed',
-            MESSAGE = format('%s: the table, column_name and batch_column must not be NULL', caller),
+            MESSAGE = format('%s: the table, column_name, batch_column and time_zone must not be NULL', caller),
             HINT = 'Leave an option out to get its default.';
+    END IF;
+    IF time_zone NOT IN ('utc', 'session') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid time_zone %L', time_zone),
+            DETAIL = 'A timestamp without time zone deleted_at column gets the time in UTC (utc, what Prisma, TypeORM and Sequelize read back) or in the session''s TimeZone (session).',
+            HINT = 'Use time_zone => ''utc'' or ''session''.';
     END IF;
     IF current_setting('server_version_num')::int < 150000 THEN
         RAISE EXCEPTION USING
@@ -687,7 +741,7 @@ BEGIN
             HINT = format('ALTER TABLE %s ADD PRIMARY KEY (...), or ALTER TABLE %s REPLICA IDENTITY USING INDEX <unique index>.', base, base);
     END IF;
 
-    PERFORM rowkeeper._soft_delete_column(base, column_name, '{timestamptz}', 'deleted_at', caller);
+    PERFORM rowkeeper._soft_delete_column(base, column_name, '{timestamptz,timestamp}', 'deleted_at', caller);
     PERFORM rowkeeper._soft_delete_column(base, batch_column, '{bigint}', 'deletion batch', caller);
     IF deleted_by_column IS NOT NULL THEN
         PERFORM rowkeeper._soft_delete_column(base, deleted_by_column, '{text,varchar}', 'deleted-by', caller);
@@ -695,6 +749,12 @@ BEGIN
 
     want_args := ARRAY[column_name::text, 'by=' || coalesce(deleted_by_column::text, ''),
                        'batch=' || batch_column];
+    -- timestamp without time zone: in UTC or the session's time (see
+    -- _soft_delete_stamp); a timestamptz column needs no choice
+    IF (SELECT a.atttypid FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = base AND a.attname = column_name) = 'pg_catalog.timestamp'::pg_catalog.regtype THEN
+        want_args := want_args || ('time_zone=' || time_zone);
+    END IF;
 
     IF view IS NULL THEN
         -- first time: the table makes way for the view
@@ -767,8 +827,8 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION rowkeeper.enable_soft_delete(regclass, name, name, name, name) IS
-'Make DELETE on a table mark rows deleted: the table is renamed (base_name, default <name>_with_deleted) and a security_invoker view of its live rows takes its name. Idempotent; call again after adding columns to the table, or to change options. Returns the view.';
+COMMENT ON FUNCTION rowkeeper.enable_soft_delete(regclass, name, name, name, name, text) IS
+'Make DELETE on a table mark rows deleted: the table is renamed (base_name, default <name>_with_deleted) and a security_invoker view of its live rows takes its name. A timestamp without time zone column_name is written in UTC (time_zone => ''utc'') or the session''s time (''session''). Idempotent; call again after adding columns to the table, or to change options. Returns the view.';
 
 CREATE FUNCTION rowkeeper.disable_soft_delete(tbl regclass, force boolean DEFAULT false)
 RETURNS regclass
@@ -798,7 +858,7 @@ BEGIN
     cfg := rowkeeper._soft_delete_config(base);
     view := rowkeeper._soft_delete_view(base);
 
-    EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NOT NULL', base, cfg.column_name) INTO deleted;
+    deleted := rowkeeper._count_not_null(base, cfg.column_name);  -- every tenant's, not RLS's view
     IF deleted > 0 AND NOT force THEN
         RAISE EXCEPTION USING
             ERRCODE = 'object_not_in_prerequisite_state',

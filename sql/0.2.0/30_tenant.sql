@@ -543,14 +543,6 @@ DECLARE
     oks boolean[] := '{}';
     details text[] := '{}';
     i int;
-    me text;
-    other text;
-    n_visible bigint;
-    n_foreign bigint;
-    n bigint;
-    err text;
-    code text;
-    state text;
 BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION USING
@@ -623,10 +615,48 @@ BEGIN
     oks := oks || (cfg.rls_enabled AND cfg.rls_forced);
     details := details || format('enabled: %s, forced: %s', cfg.rls_enabled, cfg.rls_forced);
 
+    -- The probes run as probe_role in a security-restricted operation
+    -- (src/run_as.c; never SET ROLE, which the table owner's triggers
+    -- could RESET to act as the caller), and everything they do is rolled
+    -- back.
+    SELECT p.names, p.oks, p.details INTO names, oks, details
+      FROM rowkeeper._isolation_probes(tbl, probe_role, col, typ, tenants, tokens,
+                                       names, oks, details) p;
+
+    RETURN QUERY SELECT * FROM unnest(names, oks, details);   -- multi-argument form: not schema-qualifiable
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.assert_isolated(regclass, text, text, regrole) IS
+'Probe a table for tenant leaks as a role subject to RLS (default: the owner): no tenant, tenant A, tenant B; reads, updates, deletes, inserts and moves across tenants. One row per check; everything it does is rolled back.';
+
+/*
+ * The probes of assert_isolated(), as the role _isolation_probes() runs
+ * them as: no tenant, then each tenant in turn reading, updating, deleting,
+ * inserting and moving rows across tenants; one entry per check appended
+ * to names / oks / details.  All of it is rolled back.
+ */
+CREATE FUNCTION rowkeeper._isolation_probes_body(tbl regclass, probe_role regrole, col name, typ text,
+                                                 tenants text[], tokens text[],
+                                                 INOUT names text[], INOUT oks boolean[],
+                                                 INOUT details text[])
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    i int;
+    me text;
+    other text;
+    n_visible bigint;
+    n_foreign bigint;
+    n bigint;
+    err text;
+    code text;
+    state text;
+BEGIN
     -- Everything below runs in a subtransaction that is rolled back at the
-    -- end: the role switch and every probe write are undone.
+    -- end: every probe write is undone.
     BEGIN
-        EXECUTE format('SET LOCAL ROLE %I', role_name);
 
         PERFORM pg_catalog.set_config('rowkeeper.tenant', '', true);
         BEGIN
@@ -723,13 +753,21 @@ BEGIN
     EXCEPTION WHEN SQLSTATE 'RKPRB' THEN
         NULL;   -- everything the probes did is rolled back
     END;
-
-    RETURN QUERY SELECT * FROM unnest(names, oks, details);   -- multi-argument form: not schema-qualifiable
 END;
 $$;
 
-COMMENT ON FUNCTION rowkeeper.assert_isolated(regclass, text, text, regrole) IS
-'Probe a table for tenant leaks as a role subject to RLS (default: the owner): no tenant, tenant A, tenant B; reads, updates, deletes, inserts and moves across tenants. One row per check; everything it does is rolled back.';
+COMMENT ON FUNCTION rowkeeper._isolation_probes_body(regclass, regrole, name, text, text[], text[], text[], boolean[], text[]) IS
+'Internal: the probes of assert_isolated(), run by _isolation_probes() as the probe role; rolled back.';
+
+CREATE FUNCTION rowkeeper._isolation_probes(tbl regclass, probe_role regrole, col name, typ text,
+                                            tenants text[], tokens text[],
+                                            INOUT names text[], INOUT oks boolean[],
+                                            INOUT details text[])
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', '_isolation_probes';
+
+COMMENT ON FUNCTION rowkeeper._isolation_probes(regclass, regrole, name, text, text[], text[], text[], boolean[], text[]) IS
+'Internal: run the probes of assert_isolated() as probe_role in a security-restricted operation (the caller must be able to act as that role).';
 
 ------------------------------------------------------------------------------
 -- Safety checks (for the preflight): what tenant isolation cannot enforce

@@ -19,14 +19,24 @@
 -- batch takes about 50 ms.  Each batch commits together with the progress
 -- record in rowkeeper.purge_runs.  Rows a RESTRICT / NO ACTION foreign key still
 -- references are skipped and counted, not a failed job.  Two runs of the
--- same purge never overlap: the second finds the advisory lock taken and
--- exits at once, recorded as such.  A run killed mid-way leaves only whole
+-- same purge never overlap: the second finds the run lock taken and exits
+-- at once, recorded as such, with who holds the lock.  The lock is no
+-- advisory lock (any role could take that key and block the purge for
+-- good) but one only rowkeeper._purge_lock() takes, for a role that may run
+-- the purge itself (src/purge.c).  A run killed mid-way leaves only whole
 -- committed batches; the next run marks it interrupted and goes on.
 --
--- The DELETEs run as the table's owner (SET ROLE for the batch), so a
--- superuser scheduling a purge of an application table never runs that
--- table's triggers with superuser rights; the caller must be able to SET
--- ROLE to the owner.
+-- The DELETEs (and a dry run's counts) run as the table's owner, one
+-- security-restricted operation per batch (src/run_as.c: as VACUUM does,
+-- never SET ROLE, which the owner's trigger could RESET), so a superuser or
+-- a pg_cron job purging an application table never runs that table's
+-- triggers with its own rights; the caller must be able to SET ROLE to the
+-- owner.
+--
+-- Run records: written only through rowkeeper._purge_run_start() and
+-- _purge_run_update() (C), which check that the caller may run that purge
+-- and that the run is this session's own; readable by rowkeeper_auditor
+-- and by the roles that have the rights of the purged table's owner.
 --
 -- Procedures that COMMIT cannot carry a SET clause: they set search_path
 -- themselves in every transaction, run with the caller's rights (never
@@ -50,26 +60,40 @@ CREATE TABLE rowkeeper.purge_runs (
     outcome       text        NOT NULL DEFAULT 'running',
     detail        jsonb,
     error         text,
-    backend_pid   int         NOT NULL DEFAULT pg_catalog.pg_backend_pid()
+    backend_pid   int         NOT NULL DEFAULT pg_catalog.pg_backend_pid(),
+    target_oid    oid,
+    target_owner  oid
 );
 CREATE INDEX purge_runs_started_idx ON rowkeeper.purge_runs (started_at);
 REVOKE ALL ON rowkeeper.purge_runs FROM PUBLIC;
 GRANT SELECT ON rowkeeper.purge_runs TO PUBLIC;
+-- a run's record shows the purged table's keys, counts and filter values:
+-- only for auditors and for whoever has the rights of the table's owner
+ALTER TABLE rowkeeper.purge_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY purge_runs_readers ON rowkeeper.purge_runs FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role('rowkeeper_auditor', 'USAGE')
+           OR CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_roles o WHERE o.oid = target_owner)
+                   THEN pg_catalog.pg_has_role(target_owner, 'USAGE') ELSE false END);
 REVOKE ALL ON SEQUENCE rowkeeper.purge_runs_id_seq FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('rowkeeper.purge_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('rowkeeper.purge_runs_id_seq', '');
 COMMENT ON TABLE rowkeeper.purge_runs IS
 'One row per purge run, updated after every committed batch: progress is visible while a purge runs. Kept for 90 days (each run removes older records).';
+COMMENT ON COLUMN rowkeeper.purge_runs.target_owner IS
+'The owner of the purged table when the run started: its members (and rowkeeper_auditor) can read the record. Set on every record a run writes.';
 COMMENT ON COLUMN rowkeeper.purge_runs.outcome IS
 'running, done, dry run, stopped (max_batches / max_duration / lock timeout), skipped (another run holds the lock), interrupted (the backend died), failed.';
 
 /*
- * Run records are written through these SECURITY DEFINER functions, so
- * callers need no privilege on purge_runs and cannot forge a record.
+ * Run records are written through rowkeeper._purge_run_start() and
+ * _purge_run_update() (C, src/purge.c): they check the caller, then run
+ * these bodies as the owner of purge_runs.  Callers need no privilege on
+ * purge_runs and cannot forge a record or write another session's.
  */
-CREATE FUNCTION rowkeeper._purge_run_start(kind text, target text, cutoff timestamptz, options jsonb)
+CREATE FUNCTION rowkeeper._purge_run_start_body(kind text, tbl regclass, cutoff timestamptz, options jsonb,
+                                                run_by text DEFAULT NULL)
 RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -82,22 +106,33 @@ BEGIN
        AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a
                         WHERE a.pid = r.backend_pid AND a.backend_start <= r.started_at);
     DELETE FROM rowkeeper.purge_runs r WHERE r.started_at < pg_catalog.now() - interval '90 days';
-    INSERT INTO rowkeeper.purge_runs (kind, target, cutoff, options, run_by)
-    VALUES (kind, target, cutoff, options, session_user::text || CASE WHEN current_user <> session_user
-                                                                     THEN ' as ' || current_user ELSE '' END)
+    INSERT INTO rowkeeper.purge_runs (kind, target, cutoff, options, run_by, target_oid, target_owner)
+    SELECT kind, tbl::text, cutoff, options, run_by, c.oid, c.relowner
+      FROM pg_catalog.pg_class c WHERE c.oid = tbl
     RETURNING id INTO run;
     RETURN run;
 END;
 $$;
 
-COMMENT ON FUNCTION rowkeeper._purge_run_start(text, text, timestamptz, jsonb) IS
-'Internal: record the start of a purge run (and mark runs whose backend died as interrupted).';
+REVOKE ALL ON FUNCTION rowkeeper._purge_run_start_body(text, regclass, timestamptz, jsonb, text) FROM PUBLIC;
 
-CREATE FUNCTION rowkeeper._purge_run_update(run bigint, deleted bigint, skipped bigint, retries int,
-                                            outcome text DEFAULT NULL, detail jsonb DEFAULT NULL,
-                                            error text DEFAULT NULL)
+COMMENT ON FUNCTION rowkeeper._purge_run_start_body(text, regclass, timestamptz, jsonb, text) IS
+'Internal: the work of _purge_run_start(), run as the owner of purge_runs.';
+
+CREATE FUNCTION rowkeeper._purge_run_start(kind text, tbl regclass, cutoff timestamptz, options jsonb,
+                                           run_by text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', '_purge_run_start';
+
+COMMENT ON FUNCTION rowkeeper._purge_run_start(text, regclass, timestamptz, jsonb, text) IS
+'Internal: record the start of a purge run of tbl (the caller must be able to act as its owner; run_by is always the caller) and mark runs whose backend died as interrupted.';
+
+CREATE FUNCTION rowkeeper._purge_run_update_body(run bigint, deleted bigint, skipped bigint, retries int,
+                                                 outcome text DEFAULT NULL, detail jsonb DEFAULT NULL,
+                                                 error text DEFAULT NULL)
 RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
     UPDATE rowkeeper.purge_runs r
@@ -106,15 +141,75 @@ AS $$
            rows_skipped = r.rows_skipped + skipped,
            lock_retries = r.lock_retries + retries,
            updated_at = pg_catalog.clock_timestamp(),
-           outcome = coalesce(_purge_run_update.outcome, r.outcome),
-           finished_at = CASE WHEN _purge_run_update.outcome IS NOT NULL THEN pg_catalog.clock_timestamp() END,
-           detail = coalesce(_purge_run_update.detail, r.detail),
-           error = coalesce(_purge_run_update.error, r.error)
+           outcome = coalesce(_purge_run_update_body.outcome, r.outcome),
+           finished_at = CASE WHEN _purge_run_update_body.outcome IS NOT NULL THEN pg_catalog.clock_timestamp() END,
+           detail = coalesce(_purge_run_update_body.detail, r.detail),
+           error = coalesce(_purge_run_update_body.error, r.error)
      WHERE r.id = run AND r.backend_pid = pg_catalog.pg_backend_pid()
 $$;
 
+REVOKE ALL ON FUNCTION rowkeeper._purge_run_update_body(bigint, bigint, bigint, int, text, jsonb, text) FROM PUBLIC;
+
+COMMENT ON FUNCTION rowkeeper._purge_run_update_body(bigint, bigint, bigint, int, text, jsonb, text) IS
+'Internal: the work of _purge_run_update(), run as the owner of purge_runs.';
+
+CREATE FUNCTION rowkeeper._purge_run_update(run bigint, deleted bigint, skipped bigint, retries int,
+                                            outcome text DEFAULT NULL, detail jsonb DEFAULT NULL,
+                                            error text DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', '_purge_run_update';
+
 COMMENT ON FUNCTION rowkeeper._purge_run_update(bigint, bigint, bigint, int, text, jsonb, text) IS
-'Internal: add a committed batch to a purge run record, or finish it.';
+'Internal: add a committed batch to a purge run record, or finish it; only for a run this session started.';
+
+/*
+ * The lock of one purge (src/purge.c): session-level, taken without
+ * waiting, only by a role that may run the purge.
+ */
+CREATE FUNCTION rowkeeper._purge_lock(kind text, tbl regclass)
+RETURNS boolean
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', '_purge_lock';
+
+COMMENT ON FUNCTION rowkeeper._purge_lock(text, regclass) IS
+'Internal: take the session lock of one purge (kind, table) without waiting; false if another session holds it. Only for a role that may act as the table''s owner.';
+
+CREATE FUNCTION rowkeeper._purge_unlock(kind text, tbl regclass)
+RETURNS boolean
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', '_purge_unlock';
+
+COMMENT ON FUNCTION rowkeeper._purge_unlock(text, regclass) IS
+'Internal: release the session lock of one purge.';
+
+/* Who holds the lock of one purge, for the record of a skipped run. */
+CREATE FUNCTION rowkeeper._purge_lock_holder(kind text, tbl regclass)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.jsonb_build_object(
+               'pid', l.pid, 'user', a.usename, 'application', a.application_name,
+               'backend_start', a.backend_start,
+               'run', (SELECT r.id FROM rowkeeper.purge_runs r
+                        WHERE r.backend_pid = l.pid AND r.outcome = 'running'
+                          AND r.kind = _purge_lock_holder.kind AND r.target_oid = tbl
+                          AND r.started_at >= a.backend_start
+                        ORDER BY r.id DESC LIMIT 1))
+      FROM pg_catalog.pg_locks l
+      LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+     WHERE l.locktype = 'object' AND l.granted
+       AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                          WHERE d.datname = pg_catalog.current_database())
+       AND l.classid = 'rowkeeper.purge_runs'::pg_catalog.regclass
+       AND l.objid = tbl
+       AND l.objsubid = CASE kind WHEN 'expired' THEN 1 WHEN 'soft_deleted' THEN 2 ELSE 3 END
+     LIMIT 1
+$$;
+
+COMMENT ON FUNCTION rowkeeper._purge_lock_holder(text, regclass) IS
+'Internal: the session holding the lock of one purge (pid, user, application, its running purge run if it is one), for the record of a skipped run.';
 
 /* A cutoff from older_than: refused if negative. */
 CREATE FUNCTION rowkeeper._purge_cutoff(older_than interval, caller text)
@@ -159,9 +254,10 @@ COMMENT ON FUNCTION rowkeeper._purge_next_size(int, float8) IS
 /*
  * One batch: pick up to batch_size rows (oldest first, in index order,
  * skipping the keys in skip and, with skip_locked, rows other sessions
- * have locked), delete them re-checking the purge condition, as the
- * table's owner and under lock_timeout (both set locally: this function's
- * SET clause reverts them when it returns).  Without skip_locked the pick
+ * have locked), delete them re-checking the purge condition, under
+ * lock_timeout (set locally: this function's SET clause reverts it when it
+ * returns).  rowkeeper._purge_batch() runs it as the table's owner, as a
+ * security-restricted operation.  Without skip_locked the pick
  * locks nothing (the cheap way: the DELETE's own row locks and re-check are
  * what keeps a restored row); a soft-delete table's batch always locks its
  * rows, since rowkeeper.hard_delete() deletes by key.  Rows a foreign key
@@ -179,7 +275,7 @@ COMMENT ON FUNCTION rowkeeper._purge_next_size(int, float8) IS
  * try the value bound first (the caller turns it off for a while after a
  * batch found ties instead).
  */
-CREATE FUNCTION rowkeeper._purge_batch(tbl regclass, column_name name, cutoff timestamptz,
+CREATE FUNCTION rowkeeper._purge_batch_body(tbl regclass, column_name name, cutoff timestamptz,
                                        where_equals jsonb, batch_size int, lock_timeout interval,
                                        caller_path text, hard boolean, skip_locked boolean,
                                        by_value boolean, INOUT skip jsonb[], INOUT after timestamptz,
@@ -189,9 +285,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     keys text[] := (rowkeeper._row_key(tbl)).columns::text[];
-    owner name := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid = tbl);
     rel text := rowkeeper._rel_ref(tbl);
-    cond text := format('t.%I OPERATOR(pg_catalog.<) $1', column_name);
+    cond text := format('t.%I OPERATOR(pg_catalog.<) %s', column_name, rowkeeper._soft_delete_cutoff(tbl, column_name));
     w text := '';
     cond_from text := '';
     keyjson text;
@@ -213,9 +308,6 @@ BEGIN
         w := format(', pg_catalog.jsonb_populate_record(NULL::%s, $2) w', tbl);
     END IF;
     PERFORM pg_catalog.set_config('lock_timeout', (extract(epoch FROM lock_timeout) * 1000)::bigint::text, true);
-    IF owner <> current_user THEN
-        PERFORM pg_catalog.set_config('role', owner, true);
-    END IF;
     keyjson := (SELECT string_agg(format('%L, t.%I', k, k), ', ') FROM pg_catalog.unnest(keys) k);
     -- the oldest rows from after on, in index order, not known to be
     -- referenced (and, with skip_locked, not locked by anyone else); $1
@@ -323,8 +415,19 @@ BEGIN
 END;
 $$;
 
+COMMENT ON FUNCTION rowkeeper._purge_batch_body(regclass, name, timestamptz, jsonb, int, interval, text, boolean, boolean, boolean, jsonb[], timestamptz) IS
+'Internal: one batch of a table purge (under lock_timeout; row locks only with skip_locked); run as the table owner by _purge_batch().';
+
+CREATE FUNCTION rowkeeper._purge_batch(tbl regclass, column_name name, cutoff timestamptz,
+                                       where_equals jsonb, batch_size int, lock_timeout interval,
+                                       caller_path text, hard boolean, skip_locked boolean,
+                                       by_value boolean, INOUT skip jsonb[], INOUT after timestamptz,
+                                       OUT deleted bigint, OUT skipped bigint, OUT locked boolean)
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', '_purge_batch';
+
 COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, int, interval, text, boolean, boolean, boolean, jsonb[], timestamptz) IS
-'Internal: one batch of a table purge (as the table owner, under lock_timeout; row locks only with skip_locked).';
+'Internal: one batch of a table purge, run as the table''s owner in a security-restricted operation (the caller must be able to act as the owner).';
 
 /*
  * The batch loop.  A procedure that COMMITs cannot carry a SET clause, so
@@ -503,13 +606,13 @@ COMMENT ON FUNCTION rowkeeper._purge_check(regclass, name, jsonb, int, int, inte
 'Internal: validate the arguments of a table purge.';
 
 /* Rows a purge would delete, and the rows ON DELETE CASCADE would take. */
-CREATE FUNCTION rowkeeper._purge_dry_run(tbl regclass, column_name name, cutoff timestamptz, where_equals jsonb)
+CREATE FUNCTION rowkeeper._purge_dry_run_body(tbl regclass, column_name name, cutoff timestamptz, where_equals jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    cond text := format('t.%I OPERATOR(pg_catalog.<) $1', column_name);
+    cond text := format('t.%I OPERATOR(pg_catalog.<) %s', column_name, rowkeeper._soft_delete_cutoff(tbl, column_name));
     n bigint;
     result jsonb;
     fk record;
@@ -531,9 +634,13 @@ BEGIN
                         JOIN pg_catalog.pg_attribute pa ON pa.attrelid = f.confrelid AND pa.attnum = u.pk) AS j
                 FROM pg_catalog.pg_constraint f
                WHERE f.contype = 'f' AND f.confrelid = tbl AND f.conparentid = 0 LOOP
-        EXECUTE format('SELECT count(*) FROM %s c WHERE EXISTS (SELECT FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $2) w WHERE %s AND %s)',
-                       fk.child, rowkeeper._rel_ref(tbl), tbl, cond, fk.j)
-           INTO c USING cutoff, coalesce(where_equals, '{}');
+        BEGIN
+            EXECUTE format('SELECT count(*) FROM %s c WHERE EXISTS (SELECT FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $2) w WHERE %s AND %s)',
+                           fk.child, rowkeeper._rel_ref(tbl), tbl, cond, fk.j)
+               INTO c USING cutoff, coalesce(where_equals, '{}');
+        EXCEPTION WHEN insufficient_privilege THEN
+            c := NULL;      -- the owner cannot read the child: not counted
+        END;
         result := result || pg_catalog.jsonb_build_object(
             fk.child::text || CASE fk.confdeltype WHEN 'c' THEN ' (cascade)' WHEN 'n' THEN ' (set null)'
                                                   WHEN 'd' THEN ' (set default)' ELSE ' (referencing: skipped)' END, c);
@@ -542,8 +649,16 @@ BEGIN
 END;
 $$;
 
+COMMENT ON FUNCTION rowkeeper._purge_dry_run_body(regclass, name, timestamptz, jsonb) IS
+'Internal: count what a purge would delete, per table and through foreign keys (NULL: a referencing table the owner cannot read); run as the table owner by _purge_dry_run().';
+
+CREATE FUNCTION rowkeeper._purge_dry_run(tbl regclass, column_name name, cutoff timestamptz, where_equals jsonb)
+RETURNS jsonb
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', '_purge_dry_run';
+
 COMMENT ON FUNCTION rowkeeper._purge_dry_run(regclass, name, timestamptz, jsonb) IS
-'Internal: count what a purge would delete, per table and through foreign keys.';
+'Internal: count what a purge would delete, as the table''s owner in a security-restricted operation (the caller must be able to act as the owner).';
 
 /* Shared driver of purge_expired and purge_soft_deleted. */
 CREATE PROCEDURE rowkeeper._purge_table(kind text, tbl regclass, column_name name, cutoff timestamptz,
@@ -553,12 +668,10 @@ CREATE PROCEDURE rowkeeper._purge_table(kind text, tbl regclass, column_name nam
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    lock_key bigint;
     failure text;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    lock_key := pg_catalog.hashtextextended('rowkeeper.purge ' || kind || ' ' || tbl::oid::text, 0);
-    run_id := rowkeeper._purge_run_start(kind, tbl::text, cutoff, pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+    run_id := rowkeeper._purge_run_start(kind, tbl, cutoff, pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
         'column', column_name, 'where_equals', where_equals, 'batch_size', batch_size,
         'max_batches', max_batches, 'max_duration', max_duration, 'pause', pause,
         'lock_timeout', lock_timeout, 'dry_run', dry_run)));
@@ -567,8 +680,9 @@ BEGIN
                                             rowkeeper._purge_dry_run(tbl, column_name, cutoff, where_equals));
         RETURN;
     END IF;
-    IF NOT pg_catalog.pg_try_advisory_lock(lock_key) THEN
-        PERFORM rowkeeper._purge_run_update(run_id, 0, 0, 0, 'skipped: another run holds the lock');
+    IF NOT rowkeeper._purge_lock(kind, tbl) THEN
+        PERFORM rowkeeper._purge_run_update(run_id, 0, 0, 0, 'skipped: another run holds the lock',
+            pg_catalog.jsonb_build_object('lock_holder', rowkeeper._purge_lock_holder(kind, tbl)));
         RETURN;
     END IF;
     COMMIT;
@@ -577,7 +691,7 @@ BEGIN
     CALL rowkeeper._purge_rows(run_id, tbl, column_name, cutoff, where_equals, batch_size, max_batches,
                                max_duration, pause, lock_timeout, caller_path, kind = 'soft_deleted', failure);
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    PERFORM pg_catalog.pg_advisory_unlock(lock_key);
+    PERFORM rowkeeper._purge_unlock(kind, tbl);
     IF failure IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'external_routine_exception',
             MESSAGE = format('rowkeeper: purge run %s of %s failed: %s', run_id, tbl, failure),
@@ -792,7 +906,6 @@ AS $$
 DECLARE
     cutoff timestamptz;
     plan record;
-    lock_key bigint;
     parts jsonb;
     n bigint;
     batches int := 0;
@@ -819,9 +932,9 @@ BEGIN
                                             pg_catalog.jsonb_build_object('rowkeeper.audit_log', n));
         RETURN;
     END IF;
-    lock_key := pg_catalog.hashtextextended('rowkeeper.purge audit_log', 0);
-    IF NOT pg_catalog.pg_try_advisory_lock(lock_key) THEN
-        PERFORM rowkeeper._purge_run_update(run_id, 0, 0, 0, 'skipped: another run holds the lock');
+    IF NOT rowkeeper._purge_lock('audit_log', 'rowkeeper.audit_log') THEN
+        PERFORM rowkeeper._purge_run_update(run_id, 0, 0, 0, 'skipped: another run holds the lock',
+            pg_catalog.jsonb_build_object('lock_holder', rowkeeper._purge_lock_holder('audit_log', 'rowkeeper.audit_log')));
         RETURN;
     END IF;
     -- the chain first: batches about to lose their entries keep only their link
@@ -863,7 +976,7 @@ BEGIN
     END LOOP;
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     PERFORM rowkeeper._purge_run_update(run_id, 0, 0, 0, outcome);
-    PERFORM pg_catalog.pg_advisory_unlock(lock_key);
+    PERFORM rowkeeper._purge_unlock('audit_log', 'rowkeeper.audit_log');
     COMMIT;
 END;
 $$;

@@ -309,6 +309,39 @@ BEGIN
                 WHEN s = 'token' AND NOT preloaded
                 THEN 'Add rowkeeper to session_preload_libraries (or shared_preload_libraries), then replace rowkeeper.tenant_key.' END;
 
+    -- a tenant key stored with ALTER DATABASE/ROLE ... SET or in a
+    -- function's SET clause is readable by every role: anyone can sign
+    -- tokens with it.  rowkeeper refuses to use it (src/tenant.c); it must
+    -- go, and the key be replaced.
+    RETURN QUERY
+    WITH stored AS (
+        SELECT CASE WHEN s.setdatabase = 0 AND s.setrole = 0 THEN 'ALTER ROLE ALL'
+                    WHEN s.setrole = 0 THEN format('ALTER DATABASE %I', d.datname)
+                    WHEN s.setdatabase = 0 THEN format('ALTER ROLE %I', r.rolname)
+                    ELSE format('ALTER ROLE %I IN DATABASE %I', r.rolname, d.datname) END AS place
+          FROM pg_catalog.pg_db_role_setting s
+          LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
+          LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.setrole
+         WHERE EXISTS (SELECT FROM pg_catalog.unnest(s.setconfig) c
+                        WHERE c LIKE 'rowkeeper.tenant\_key=_%')
+        UNION ALL
+        SELECT format('ALTER FUNCTION %s', p.oid::pg_catalog.regprocedure)
+          FROM pg_catalog.pg_proc p
+         WHERE EXISTS (SELECT FROM pg_catalog.unnest(p.proconfig) c
+                        WHERE c LIKE 'rowkeeper.tenant\_key=_%'))
+    SELECT 'settings.tenant_key_source',
+           CASE WHEN pg_catalog.count(*) = 0 THEN 'ok' ELSE 'fail' END,
+           'rowkeeper.tenant_key',
+           CASE WHEN pg_catalog.count(*) = 0
+                THEN 'No tenant key is stored in pg_db_role_setting or a function''s SET clause.'
+                ELSE 'A tenant key is stored where every role can read it (pg_db_role_setting, pg_proc): '
+                     || pg_catalog.string_agg(st.place, ', ' ORDER BY st.place)
+                     || '. Anyone can sign tenant tokens with it; rowkeeper refuses to use it.' END,
+           CASE WHEN pg_catalog.count(*) > 0
+                THEN pg_catalog.string_agg(st.place || ' RESET rowkeeper.tenant_key;', ' ' ORDER BY st.place)
+                     || ' Then set a new key in postgresql.conf or with ALTER SYSTEM: the stored one has been readable.' END
+      FROM stored st;
+
     -- soft delete's fast paths need the library loaded before a statement
     -- is parsed; without, the view's trigger does the same work slower
     RETURN QUERY
@@ -463,23 +496,38 @@ BEGIN
                               LIMIT 1) b ON true;
     END LOOP;
 
-    -- purge jobs: the last run of each job
+    -- purge jobs: the last run of each job; and a job whose last 3 runs
+    -- were all skipped (something holds its lock: say who)
     RETURN QUERY
     SELECT 'hygiene.purge_run', CASE WHEN p.outcome = 'failed' THEN 'fail' ELSE 'warn' END,
            format('%s %s', p.kind, p.target),
            format('The last %s purge of %s (run %s, %s) ended %s%s.', p.kind, p.target, p.id,
-                  p.started_at, p.outcome, coalesce(': ' || p.error, '')),
-           'Read rowkeeper.purge_runs for the run, fix the cause and run the job again; the next run resumes where it stopped.'
+                  p.started_at, p.outcome, coalesce(': ' || p.error, ''))
+           || CASE WHEN p.outcome LIKE 'skipped%' THEN
+                  format(' So did the 2 runs before it. The lock is held by process %s (user %s, application %s, connected %s)%s.',
+                         p.detail #>> '{lock_holder,pid}', p.detail #>> '{lock_holder,user}',
+                         p.detail #>> '{lock_holder,application}', p.detail #>> '{lock_holder,backend_start}',
+                         CASE WHEN p.detail #>> '{lock_holder,run}' IS NULL THEN ', which is not running a purge'
+                              ELSE ', running purge run ' || (p.detail #>> '{lock_holder,run}') END)
+              ELSE '' END,
+           CASE WHEN p.outcome LIKE 'skipped%'
+                THEN format('If the process is no purge that is still running: SELECT pg_terminate_backend(%s);', p.detail #>> '{lock_holder,pid}')
+                ELSE 'Read rowkeeper.purge_runs for the run, fix the cause and run the job again; the next run resumes where it stopped.' END
       FROM (SELECT DISTINCT ON (r.kind, r.target) r.*
               FROM rowkeeper.purge_runs r
              WHERE r.outcome <> 'dry run'
              ORDER BY r.kind, r.target, r.id DESC) p
      WHERE p.outcome IN ('failed', 'interrupted', 'stopped: lock timeout')
+        OR (p.outcome LIKE 'skipped%'
+            AND (SELECT count(*) FILTER (WHERE x.outcome LIKE 'skipped%')
+                   FROM (SELECT r.outcome FROM rowkeeper.purge_runs r
+                          WHERE r.kind = p.kind AND r.target = p.target AND r.outcome <> 'dry run'
+                          ORDER BY r.id DESC LIMIT 3) x) = 3)
      ORDER BY 3;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n = 0 THEN
         RETURN QUERY SELECT 'hygiene.purge_run', 'ok', NULL::text,
-                            'No purge job''s last run failed or was interrupted.', NULL::text;
+                            'No purge job''s last run failed or was interrupted, and none was skipped 3 times in a row.', NULL::text;
     END IF;
 
     -- the hash chain, when in use: sealing keeps up

@@ -8,7 +8,8 @@
 #    batches only, its record says how far it got, and the next run marks
 #    it interrupted and finishes the job;
 #  - pg_cron runs the documented job (the CALL as the job's only statement)
-#    and the run is recorded.
+#    and the run is recorded; a job purging a table whose owner's trigger
+#    runs RESET ROLE does not hand the owner the job's superuser rights.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -102,21 +103,49 @@ is($node->safe_psql('postgres', q{SELECT string_agg(id || ' ' || (expires_at > n
 $node->safe_psql('postgres', 'TRUNCATE tok');
 
 # --- pg_cron -----------------------------------------------------------------
+# Two jobs in the same minute: the documented one, and one purging a table
+# whose (non-superuser) owner's trigger tries RESET ROLE to take the
+# superuser rights of the job (issue 20, finding 1): the batch runs as the
+# owner in a security-restricted operation, so RESET ROLE fails and the
+# role stays what it was.
 $node->safe_psql('postgres', q{
     INSERT INTO tok SELECT g, now() - interval '1 day' FROM generate_series(1, 50) g;
+    CREATE ROLE cron_owner;
+    CREATE TABLE cron_evil (id int PRIMARY KEY, expires_at timestamptz NOT NULL);
+    CREATE INDEX ON cron_evil (expires_at);
+    INSERT INTO cron_evil SELECT g, now() - interval '1 day' FROM generate_series(1, 5) g;
+    CREATE FUNCTION cron_escalate() RETURNS trigger LANGUAGE plpgsql AS
+    $f$ BEGIN RESET ROLE; ALTER ROLE cron_owner SUPERUSER; RETURN OLD; END $f$;
+    ALTER FUNCTION cron_escalate() OWNER TO cron_owner;
+    CREATE TRIGGER escalate BEFORE DELETE ON cron_evil FOR EACH ROW EXECUTE FUNCTION cron_escalate();
+    ALTER TABLE cron_evil OWNER TO cron_owner;
     CREATE EXTENSION pg_cron;
     SELECT cron.schedule('purge-tok', '* * * * *',
                          $$CALL rowkeeper.purge_expired('tok', 'expires_at')$$);
+    SELECT cron.schedule('purge-evil', '* * * * *',
+                         $$CALL rowkeeper.purge_expired('cron_evil', 'expires_at')$$);
 });
 $node->poll_query_until('postgres',
-    q{SELECT count(*) > 0 FROM cron.job_run_details WHERE status IN ('succeeded', 'failed')}, 't')
-  or die 'pg_cron never ran the job';
+    q{SELECT count(DISTINCT jobid) = 2 FROM cron.job_run_details WHERE status IN ('succeeded', 'failed')}, 't')
+  or die 'pg_cron never ran the jobs';
 is($node->safe_psql('postgres',
-        q{SELECT status || ' ' || coalesce(return_message, '') FROM cron.job_run_details ORDER BY runid LIMIT 1}),
+        q{SELECT d.status || ' ' || coalesce(d.return_message, '') FROM cron.job_run_details d
+           JOIN cron.job j USING (jobid) WHERE j.jobname = 'purge-tok' ORDER BY d.runid LIMIT 1}),
     'succeeded CALL', 'pg_cron ran the CALL');
 is($node->safe_psql('postgres',
-        q{SELECT outcome || ' ' || rows_deleted FROM rowkeeper.purge_runs ORDER BY id DESC LIMIT 1}),
+        q{SELECT outcome || ' ' || rows_deleted FROM rowkeeper.purge_runs
+           WHERE target = 'public.tok' ORDER BY id DESC LIMIT 1}),
     'done 50', 'the scheduled purge is recorded');
+is($node->safe_psql('postgres', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'cron_owner'}),
+    'f', "the owner's trigger did not make its owner superuser through the job");
+like($node->safe_psql('postgres',
+        q{SELECT d.status || ' ' || coalesce(d.return_message, '') FROM cron.job_run_details d
+           JOIN cron.job j USING (jobid) WHERE j.jobname = 'purge-evil' ORDER BY d.runid LIMIT 1}),
+    qr/^failed .*cannot set parameter "role"/, 'the job failed on RESET ROLE');
+is($node->safe_psql('postgres',
+        q{SELECT outcome || ' ' || rows_deleted || ' ' || (SELECT count(*) FROM cron_evil)
+            FROM rowkeeper.purge_runs WHERE target = 'public.cron_evil' ORDER BY id DESC LIMIT 1}),
+    'failed 0 5', 'the failed run is recorded and deleted nothing');
 
 $node->stop;
 done_testing();
