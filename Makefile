@@ -4,7 +4,7 @@ EXTVERSION  = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']
 
 MODULE_big  = rowkeeper
 OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
-              src/updated_at.o src/audit.o src/audit_log.o \
+              src/updated_at.o src/audit.o src/audit_log.o src/audit_key.o \
               src/audit_chain.o src/soft_delete.o src/soft_delete_rewrite.o \
               src/tenant.o src/purge.o src/run_as.o
 
@@ -16,7 +16,8 @@ DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 
 # pg_regress: sql/ + expected/, install first, uninstall last.
 REGRESS     = install hardening_install context updated_at updated_at_errors audit audit_errors \
-              audit_statement audit_writer audit_evasion audit_queries audit_chain \
+              audit_statement audit_writer audit_evasion audit_queries audit_identity audit_keys \
+              audit_drift audit_chain \
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
               soft_delete_rewrite \
               tenant tenant_errors tenant_token tenant_safety \

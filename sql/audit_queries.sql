@@ -64,7 +64,8 @@ SELECT op, row_key, actor FROM rowkeeper.transaction_changes(:'tx2');
 -- A renamed table keeps its history.
 ALTER TABLE acct RENAME TO account;
 SELECT count(*) AS entries_after_rename FROM rowkeeper.row_history('account', '{"id": 1}');
-SELECT schema_name, table_name FROM rowkeeper._audit_names('account') ORDER BY 2;
+SELECT schema_name, table_name, dropped_at FROM rowkeeper.audit_incarnations
+ WHERE table_id = rowkeeper._audit_table_id('account');
 UPDATE account SET balance = 36 WHERE id = 3;
 SELECT op, row_data->'balance' AS balance FROM rowkeeper.row_history('account', '{"id": 3}');
 

@@ -99,25 +99,25 @@ SELECT table_name, mode, entries > 0 AS has_entries, row_trigger, truncate_trigg
 DROP TRIGGER rowkeeper_audit_update ON items_stmt;
 SELECT table_name, mode, row_trigger FROM rowkeeper.audit_status() WHERE table_name = 'items_stmt'::regclass;
 
--- row_ref is rowkeeper.row_ref() of the stored names and key, equal keys
--- hash alike, and history lookups use the index.
+-- row_ref is rowkeeper.row_ref() of the stored table id and key, equal
+-- keys hash alike, and history lookups use the index.
 SELECT count(*) > 0 AS has_entries,
        count(*) FILTER (WHERE row_key IS NOT NULL AND
-                        row_ref IS DISTINCT FROM rowkeeper.row_ref(schema_name, table_name, row_key)) AS mismatched,
+                        row_ref IS DISTINCT FROM rowkeeper.row_ref(table_id, row_key)) AS mismatched,
        count(*) FILTER (WHERE row_key IS NULL AND row_ref IS NOT NULL) AS keyless_with_ref
   FROM rowkeeper.audit_log;
-SELECT rowkeeper.row_ref('public', 'items_row', '{"id": 7}') = rowkeeper.row_ref('public', 'items_row', '{"id": 7.0}') AS numeric_equal,
-       rowkeeper.row_ref('public', 'items_row', '{"id": 7}') <> rowkeeper.row_ref('public', 'items_ro', '{"id": 7}') AS name_differs,
-       rowkeeper.row_ref('a', 'bc', '{}') <> rowkeeper.row_ref('ab', 'c', '{}') AS names_not_concatenated;
+SELECT rowkeeper.row_ref(5, '{"id": 7}') = rowkeeper.row_ref(5, '{"id": 7.0}') AS numeric_equal,
+       rowkeeper.row_ref(5, '{"id": 7}') <> rowkeeper.row_ref(6, '{"id": 7}') AS table_differs,
+       rowkeeper.row_ref(5, '{}') <> rowkeeper.row_ref(5 + (1::bigint << 32), '{}') AS high_id_bits_count;
 -- a one-column integer key keeps its order (neighbouring ids, neighbouring
--- index entries); other keys hash; the three columns decide, never row_ref
-SELECT rowkeeper.row_ref('public', 't', '{"id": 8}') - rowkeeper.row_ref('public', 't', '{"id": 7}') AS next_id_step,
-       rowkeeper.row_ref('public', 't', '{"id": 1000}') - rowkeeper.row_ref('public', 't', '{"id": 7}') AS id_distance,
-       rowkeeper.row_ref('public', 't', '{"id": 7}') >> 32 = rowkeeper.row_ref('public', 't', '{"id": "x"}') >> 32 AS same_table_part,
-       rowkeeper.row_ref('public', 't', '{"id": 7}') <> rowkeeper.row_ref('public', 't', '{"id": "7"}') AS text_hashes,
-       rowkeeper.row_ref('public', 't', '{"id": 7}') <> rowkeeper.row_ref('public', 't', '{"a": 7, "b": 1}') AS composite_hashes,
-       rowkeeper.row_ref('public', 't', '{"id": 1e30}') IS NOT NULL AS huge_hashes,
-       rowkeeper.row_ref('public', 't', '{"id": 7}') = rowkeeper.row_ref('public', 't', '{"id": 4294967303}') AS wraps_at_2_32;
+-- index entries); other keys hash; table_id and row_key decide, never row_ref
+SELECT rowkeeper.row_ref(5, '{"id": 8}') - rowkeeper.row_ref(5, '{"id": 7}') AS next_id_step,
+       rowkeeper.row_ref(5, '{"id": 1000}') - rowkeeper.row_ref(5, '{"id": 7}') AS id_distance,
+       rowkeeper.row_ref(5, '{"id": 7}') >> 32 = rowkeeper.row_ref(5, '{"id": "x"}') >> 32 AS same_table_part,
+       rowkeeper.row_ref(5, '{"id": 7}') <> rowkeeper.row_ref(5, '{"id": "7"}') AS text_hashes,
+       rowkeeper.row_ref(5, '{"id": 7}') <> rowkeeper.row_ref(5, '{"a": 7, "b": 1}') AS composite_hashes,
+       rowkeeper.row_ref(5, '{"id": 1e30}') IS NOT NULL AS huge_hashes,
+       rowkeeper.row_ref(5, '{"id": 7}') = rowkeeper.row_ref(5, '{"id": 4294967303}') AS wraps_at_2_32;
 -- two rows sharing a row_ref: each history is its own
 CREATE TABLE wrap (id bigint PRIMARY KEY, v int);
 SELECT rowkeeper.enable_audit('wrap');
@@ -136,8 +136,8 @@ DECLARE
 BEGIN
     FOR line IN EXPLAIN (COSTS OFF)
         SELECT op FROM rowkeeper.audit_log
-         WHERE row_ref = rowkeeper.row_ref('public', 'items_row', '{"id": 7}')
-           AND schema_name = 'public' AND table_name = 'items_row' AND row_key = '{"id": 7}'
+         WHERE row_ref = rowkeeper.row_ref(rowkeeper._audit_table_id('items_row'), '{"id": 7}')
+           AND table_id = rowkeeper._audit_table_id('items_row') AND row_key = '{"id": 7}'
          ORDER BY row_ref, id LOOP
         plan := plan || line || E'\n';
     END LOOP;
@@ -145,8 +145,8 @@ BEGIN
         plan ~ 'Index Scan using audit_log_\w+_row_ref_idx', plan ~ '(^|\s)Sort(\n|$)', plan ~ 'Seq Scan';
 END $$;
 SELECT op, new_row FROM rowkeeper.audit_log
- WHERE row_ref = rowkeeper.row_ref('public', 'items_row', '{"id": 7}')
-   AND schema_name = 'public' AND table_name = 'items_row' AND row_key = '{"id": 7}'
+ WHERE row_ref = rowkeeper.row_ref(rowkeeper._audit_table_id('items_row'), '{"id": 7}')
+   AND table_id = rowkeeper._audit_table_id('items_row') AND row_key = '{"id": 7}'
  ORDER BY row_ref, id;
 RESET enable_seqscan;
 

@@ -285,7 +285,7 @@ GRANT CREATE ON SCHEMA public TO rk_temp_app;
 SET ROLE rk_temp_app;
 CREATE TEMP TABLE purge_runs (LIKE rowkeeper.purge_runs);
 CREATE TEMP TABLE audit_seal (LIKE rowkeeper.audit_seal);
-CREATE TEMP TABLE audit_table_names (LIKE rowkeeper.audit_table_names);
+CREATE TEMP TABLE audit_incarnations (LIKE rowkeeper.audit_incarnations);
 CREATE TEMP TABLE audit_log_default (LIKE rowkeeper.audit_log);
 CREATE TABLE rk_temp_t (id int PRIMARY KEY, v text);
 SELECT rowkeeper.enable_audit('rk_temp_t');
@@ -296,14 +296,14 @@ SELECT rowkeeper._purge_run_start('expired', 'rk_temp_t2', NULL, '{}') > 0 AS re
 SELECT count(*) > 0 AS sealed FROM rowkeeper.seal_audit_log();
 SELECT (SELECT count(*) FROM pg_temp.purge_runs) AS temp_purge_runs,
        (SELECT count(*) FROM pg_temp.audit_seal) AS temp_seals,
-       (SELECT count(*) FROM pg_temp.audit_table_names) AS temp_names,
+       (SELECT count(*) FROM pg_temp.audit_incarnations) AS temp_names,
        (SELECT count(*) FROM pg_temp.audit_log_default) AS temp_log;
 SELECT rowkeeper.disable_audit('rk_temp_t2');
-DROP TABLE rk_temp_t2, pg_temp.purge_runs, pg_temp.audit_seal, pg_temp.audit_table_names,
+DROP TABLE rk_temp_t2, pg_temp.purge_runs, pg_temp.audit_seal, pg_temp.audit_incarnations,
            pg_temp.audit_log_default;
 RESET ROLE;
 -- the writes went where they belong
-SELECT table_name FROM rowkeeper.audit_table_names WHERE table_name LIKE 'rk\_temp\_t%' ORDER BY 1;
+SELECT table_name FROM rowkeeper.audit_incarnations WHERE table_name LIKE 'rk\_temp\_t%' ORDER BY 1;
 SELECT kind, target, run_by
   FROM rowkeeper.purge_runs WHERE target = 'public.rk_temp_t2';
 DELETE FROM rowkeeper.purge_runs WHERE target = 'public.rk_temp_t2';
@@ -350,7 +350,13 @@ SELECT p.oid::regprocedure AS definer_owned_otherwise
 -- ... and only these may be executed by PUBLIC, each for its reason:
 --   create_audit_partitions  enable_audit() calls it as the table owner;
 --                            it only creates partitions of the log.
---   _record_audit_names      an event trigger function: cannot be called.
+--   _record_audit_drops      an event trigger function: cannot be called.
+--   _audit_bind              the audit trigger calls it as whoever writes;
+--                            it records only catalog facts (a table's OID
+--                            and name) and hands out a new id or the one
+--                            the table holds or takes back by its name.
+--   _audit_refresh_names     the event trigger calls it as whoever runs
+--                            DDL; it copies current names from the catalog.
 -- (Purge run records are no longer written by SECURITY DEFINER functions:
 -- src/purge.c checks the caller, then writes as the table's owner.)
 SELECT p.oid::regprocedure AS definer, p.proacl IS NULL OR has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
@@ -364,7 +370,9 @@ SELECT p.oid::regprocedure AS definer_public_not_listed
                 WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')
    AND p.oid::regprocedure::text NOT IN (
         'rowkeeper.create_audit_partitions(integer)',
-        'rowkeeper._record_audit_names()');
+        'rowkeeper._record_audit_drops()',
+        'rowkeeper._audit_bind(regclass,boolean)',
+        'rowkeeper._audit_refresh_names()');
 -- Calling the event trigger function directly is refused.
 \set VERBOSITY terse
 SELECT rowkeeper._record_audit_names();

@@ -152,7 +152,7 @@ CREATE TABLE rowkeeper.audit_log_y2020m01 PARTITION OF rowkeeper.audit_log
 INSERT INTO rowkeeper.audit_log (logged_at, txid, table_oid, schema_name, table_name, op, row_key, row_ref,
                                  db_user, role_user, session_user_name)
 SELECT ts, pg_current_xact_id(), 0, 'public', 'old', 'DELETE', jsonb_build_object('id', g),
-       rowkeeper.row_ref('public', 'old', jsonb_build_object('id', g)), 'x', 'x', 'x'
+       rowkeeper.row_ref(0, jsonb_build_object('id', g)), 'x', 'x', 'x'
   FROM generate_series(1, 5) g,
        unnest(ARRAY['2020-01-10 00:00+00', '2020-03-10 00:00+00']::timestamptz[]) ts;
 SELECT entries FROM rowkeeper.seal_audit_log();

@@ -7,11 +7,13 @@
  *	  transaction as the change.
  *
  *	  What one log row holds: transaction start time and full transaction
- *	  id; the audited table by OID and by schema and name (the partitioned
- *	  root for a partition, so history survives dump/restore and is found
- *	  under the name users know); the operation; the row key (primary key,
- *	  else replica identity index) as jsonb and its hash row_ref (the key of
- *	  the history index), and the old key when an UPDATE
+ *	  id; the audited table (the partitioned root for a partition) by its
+ *	  identity table_id (see rowkeeper.audit_incarnations: stable across
+ *	  renames and dump/restore, never shared with another table that takes
+ *	  its name), by OID and by schema and name as they were; the operation;
+ *	  the row key (primary key, else replica identity index) as jsonb and
+ *	  row_ref (table id and key, the key of the history index), and the old
+ *	  key when an UPDATE
  *	  changed it; the images: INSERT the new row, DELETE the old row, UPDATE
  *	  only the changed columns, old values in old_row and new values in
  *	  new_row (op SOFT_DELETE / RESTORE when the UPDATE sets / clears the
@@ -29,10 +31,15 @@
  *	  rowkeeper.audit_log (as the RI triggers switch user), so application
  *	  roles need no privilege on the log.
  *
+ *	  rowkeeper._audit_log_drift() writes the log's other kind of entry,
+ *	  AUDIT_DRIFT / AUDIT_REPAIR: the audit triggers of a table changed away
+ *	  from what enable_audit makes (found by rowkeeper._audit_drift(), never
+ *	  taken from the caller), with the same who-columns.
+ *
  *	  Everything that depends only on the table and the trigger (column
- *	  conversions, options, key columns, names, the log's owner) is resolved
- *	  once and kept for the life of the backend in a cache keyed by trigger
- *	  OID.  Invalidation: a relcache callback voids the entries of a changed
+ *	  conversions, options, key columns, names, the table id from
+ *	  rowkeeper._audit_bind(), the log's owner) is resolved once and kept
+ *	  for the life of the backend in a cache keyed by trigger OID.  Invalidation: a relcache callback voids the entries of a changed
  *	  table, of its partition root (renamed) and of the log (new owner); a
  *	  syscache callback voids every entry when a schema or a role changes
  *	  (ALTER SCHEMA/ROLE ... RENAME change no relcache entry).  A void entry
@@ -52,6 +59,7 @@
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -60,6 +68,9 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/bitmapset.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgrprotos.h"
@@ -107,7 +118,8 @@ typedef struct AuditConfig
 	Oid			table_oid;		/* root of a partition tree, else relid */
 	text	   *schema_name;
 	text	   *table_name;
-	uint64		name_hash;		/* of schema_name and table_name */
+	int64		table_id;		/* identity (rowkeeper.audit_incarnations) */
+	uint32		table_bits;		/* its hash, the high half of row_ref */
 	Oid			log_owner;		/* owner of rowkeeper.audit_log */
 	Oid			cached_userid;	/* last current_user / outer user seen */
 	text	   *cached_username;
@@ -126,6 +138,7 @@ typedef struct AuditCacheEntry
 static HTAB *audit_cache = NULL;
 static MemoryContext audit_cache_cxt = NULL;
 static List *audit_graveyard = NIL;	/* replaced configs, freed at xact end */
+static List *audit_fresh = NIL;	/* triggers resolved in this transaction */
 static uint64 audit_cache_invals = 0;	/* callbacks seen, ever */
 
 /* Backend-lifetime state: session facts. */
@@ -252,21 +265,65 @@ audit_log_owner(Oid *log_relid)
 }
 
 /*
- * row_ref: the key of the log's history index.  The high 32 bits hash the
- * schema and table names (as bytes), the low 32 bits stand for the row key
- * (key_bits).  Lookups recheck the three columns, so two rows sharing a
- * row_ref cost a row read, never a wrong answer.
+ * The identity of a table (its partition root), from
+ * rowkeeper._audit_bind(): the id it holds, takes back after a restore, or
+ * gets now.  Called once per resolution of a trigger's configuration, not
+ * per row.  The function is SECURITY DEFINER; it runs here as whoever
+ * writes, inside a security-restricted operation so that nothing it could
+ * reach runs with more than that.  0 while the installed SQL objects are
+ * older than the library (between a package upgrade and ALTER EXTENSION
+ * UPDATE: that log has no table_id column either).
  */
-static uint64
-name_hash(text *schema_name, text *table_name)
+static int64
+rk_audit_table_id(Oid relid, bool create)
 {
-	uint64		h;
+	Oid			argtypes[2] = {REGCLASSOID, BOOLOID};
+	Datum		args[2];
+	bool		isnull;
+	Datum		d;
+	int64		id;
+	int			rc;
+	Oid			save_userid;
+	int			save_sec;
 
-	h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(schema_name),
-							VARSIZE_ANY_EXHDR(schema_name), 0);
-	return hash_combine64(h,
-						  hash_bytes_extended((const unsigned char *) VARDATA_ANY(table_name),
-											  VARSIZE_ANY_EXHDR(table_name), 0));
+	if (!OidIsValid(LookupFuncName(list_make2(makeString("rowkeeper"),
+											  makeString("_audit_bind")),
+								   2, argtypes, true)))
+		return 0;
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = BoolGetDatum(create);
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(save_userid, save_sec | SECURITY_RESTRICTED_OPERATION);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute_with_args("SELECT rowkeeper._audit_bind($1, $2)", 2, argtypes,
+							   args, NULL, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "rowkeeper._audit_bind() failed: %s", SPI_result_code_string(rc));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	id = isnull ? 0 : DatumGetInt64(d);
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (id <= 0 && create)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("relation \"%s\" cannot be audited", get_rel_name(relid)),
+				 errdetail("rowkeeper audits permanent tables and partitioned tables."),
+				 errhint("Drop the audit trigger: SELECT rowkeeper.disable_audit(...);")));
+	return id;
+}
+
+/*
+ * row_ref: the key of the log's history index.  The high 32 bits hash the
+ * table id, the low 32 bits stand for the row key (key_bits).  Lookups
+ * recheck table_id and row_key, so two rows sharing a row_ref cost a row
+ * read, never a wrong answer.
+ */
+static uint32
+table_bits(int64 table_id)
+{
+	return (uint32) DatumGetUInt64(hash_uint32_extended((uint32) table_id,
+														(uint64) (table_id >> 32)));
 }
 
 /* The int8 range as numerics, for key_bits (made once). */
@@ -338,25 +395,22 @@ key_bits(Jsonb *row_key)
 }
 
 static int64
-row_ref(uint64 names, Jsonb *row_key)
+row_ref(uint32 tbits, Jsonb *row_key)
 {
-	uint32		table_bits = (uint32) (names ^ (names >> 32));
-
-	return (int64) (((uint64) table_bits << 32) | key_bits(row_key));
+	return (int64) (((uint64) tbits << 32) | key_bits(row_key));
 }
 
 /*
- * rowkeeper.row_ref(schema_name text, table_name text, row_key jsonb):
- * the same hash for queries, so they can use the history index.
+ * rowkeeper.row_ref(table_id bigint, row_key jsonb): the same number for
+ * queries, so they can use the history index.
  */
 Datum
 audit_row_ref(PG_FUNCTION_ARGS)
 {
-	text	   *schema_name = PG_GETARG_TEXT_PP(0);
-	text	   *table_name = PG_GETARG_TEXT_PP(1);
-	Jsonb	   *row_key = PG_GETARG_JSONB_P(2);
+	int64		table_id = PG_GETARG_INT64(0);
+	Jsonb	   *row_key = PG_GETARG_JSONB_P(1);
 
-	PG_RETURN_INT64(row_ref(name_hash(schema_name, table_name), row_key));
+	PG_RETURN_INT64(row_ref(table_bits(table_id), row_key));
 }
 
 /*
@@ -445,7 +499,8 @@ resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata)
 	cfg->table_oid = audit_root(rel);
 	cfg->schema_name = cstring_to_text(get_namespace_name(get_rel_namespace(cfg->table_oid)));
 	cfg->table_name = cstring_to_text(get_rel_name(cfg->table_oid));
-	cfg->name_hash = name_hash(cfg->schema_name, cfg->table_name);
+	cfg->table_id = rk_audit_table_id(cfg->table_oid, true);
+	cfg->table_bits = table_bits(cfg->table_id);
 	cfg->log_owner = audit_log_owner(&cfg->log_relid);
 	cfg->cached_userid = InvalidOid;
 	cfg->cached_outerid = InvalidOid;
@@ -480,7 +535,30 @@ audit_cache_syscache_cb(Datum arg, int cacheid, uint32 hashvalue)
 	session_facts_ready = false;
 }
 
-/* End of the top-level transaction: free the replaced configurations. */
+/*
+ * Void the entries resolved in the transaction being rolled back: the
+ * table id they hold may have been made by rowkeeper._audit_bind() in it,
+ * and is gone with it.
+ */
+static void
+audit_cache_void_fresh(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, audit_fresh)
+	{
+		Oid			tgoid = lfirst_oid(lc);
+		AuditCacheEntry *e = hash_search(audit_cache, &tgoid, HASH_FIND, NULL);
+
+		if (e != NULL)
+			e->valid = false;
+	}
+}
+
+/*
+ * End of the top-level transaction: free the replaced configurations; on
+ * abort, void those resolved in it.
+ */
 static void
 audit_cache_xact_cb(XactEvent event, void *arg)
 {
@@ -490,10 +568,23 @@ audit_cache_xact_cb(XactEvent event, void *arg)
 		event != XACT_EVENT_PARALLEL_COMMIT &&
 		event != XACT_EVENT_PARALLEL_ABORT && event != XACT_EVENT_PREPARE)
 		return;
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		audit_cache_void_fresh();
+	list_free(audit_fresh);
+	audit_fresh = NIL;
 	foreach(lc, audit_graveyard)
 		MemoryContextDelete((MemoryContext) lfirst(lc));
 	list_free(audit_graveyard);
 	audit_graveyard = NIL;
+}
+
+/* A rolled-back savepoint takes what _audit_bind() wrote in it along. */
+static void
+audit_cache_subxact_cb(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		audit_cache_void_fresh();
 }
 
 static void
@@ -514,6 +605,7 @@ audit_cache_init(void)
 	CacheRegisterSyscacheCallback(NAMESPACEOID, audit_cache_syscache_cb, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, audit_cache_syscache_cb, (Datum) 0);
 	RegisterXactCallback(audit_cache_xact_cb, NULL);
+	RegisterSubXactCallback(audit_cache_subxact_cb, NULL);
 }
 
 /*
@@ -554,6 +646,12 @@ get_audit_config(TriggerData *trigdata)
 		MemoryContext old = MemoryContextSwitchTo(audit_cache_cxt);
 
 		audit_graveyard = lappend(audit_graveyard, e->cfg->cxt);
+		MemoryContextSwitchTo(old);
+	}
+	{
+		MemoryContext old = MemoryContextSwitchTo(audit_cache_cxt);
+
+		audit_fresh = lappend_oid(audit_fresh, tgoid);
 		MemoryContextSwitchTo(old);
 	}
 	e->cfg = cfg;
@@ -744,7 +842,9 @@ write_log_row(AuditConfig *cfg, RkLogWriter *w, const char *op, Jsonb *row_key,
 	values[RKL_OP] = PointerGetDatum(cstring_to_text(op));
 	set_jsonb(values, isnull, RKL_ROW_KEY, row_key);
 	isnull[RKL_ROW_REF] = (row_key == NULL);
-	values[RKL_ROW_REF] = row_key ? Int64GetDatum(row_ref(cfg->name_hash, row_key)) : (Datum) 0;
+	values[RKL_ROW_REF] = row_key ? Int64GetDatum(row_ref(cfg->table_bits, row_key)) : (Datum) 0;
+	values[RKL_TABLE_ID] = Int64GetDatum(cfg->table_id);
+	isnull[RKL_TABLE_ID] = (cfg->table_id == 0);
 	set_jsonb(values, isnull, RKL_OLD_KEY, old_key);
 	set_jsonb(values, isnull, RKL_OLD_ROW, old_row);
 	set_jsonb(values, isnull, RKL_NEW_ROW, new_row);
@@ -942,4 +1042,113 @@ audit_trigger(PG_FUNCTION_ARGS)
 	rk_audit_log_close(w);
 
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * rowkeeper._audit_log_drift(tbl regclass, op text, complete boolean)
+ * RETURNS boolean: write an AUDIT_DRIFT or AUDIT_REPAIR entry for tbl when
+ * rowkeeper._audit_drift(tbl, complete) finds its audit triggers changed
+ * away from what enable_audit makes; its new_row is {"problems": [...]}.
+ * The problems are found here, never taken from the caller, and only a
+ * role that could have changed the triggers (a member of the owner's role,
+ * or one with TRIGGER on the table) may have them recorded.
+ */
+PG_FUNCTION_INFO_V1(audit_log_drift);
+
+Datum
+audit_log_drift(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *op = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	bool		complete = PG_GETARG_BOOL(2);
+	MemoryContext callcxt = CurrentMemoryContext;
+	Oid			argtypes[2] = {REGCLASSOID, BOOLOID};
+	Datum		args[2];
+	HeapTuple	tup;
+	Oid			owner;
+	Jsonb	   *detail = NULL;
+	AuditConfig cfg;
+	RkLogWriter *w;
+	int			rc;
+	bool		allowed = false;
+	ListCell   *lc;
+
+	if (strcmp(op, "AUDIT_DRIFT") != 0 && strcmp(op, "AUDIT_REPAIR") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rowkeeper._audit_log_drift(): unknown op \"%s\"", op),
+				 errdetail("Drift entries are AUDIT_DRIFT or AUDIT_REPAIR."),
+				 errhint("This function is internal to rowkeeper.")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	ReleaseSysCache(tup);
+	/* the table or one of its partitions (whose clones its owner can change) */
+	foreach(lc, find_all_inheritors(relid, AccessShareLock, NULL))
+	{
+		Oid			member = lfirst_oid(lc);
+
+		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(member));
+		if (!HeapTupleIsValid(tup))
+			continue;
+		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+		ReleaseSysCache(tup);
+		if (has_privs_of_role(GetUserId(), owner) ||
+			pg_class_aclcheck(member, GetUserId(), ACL_TRIGGER) == ACLCHECK_OK)
+		{
+			allowed = true;
+			break;
+		}
+	}
+	if (!allowed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to record audit drift of table \"%s\"",
+						get_rel_name(relid)),
+				 errdetail("Only a role that can change the table's triggers records their drift."),
+				 errhint("This function is internal to rowkeeper.")));
+
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = BoolGetDatum(complete);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute_with_args("SELECT pg_catalog.jsonb_build_object('problems', d) "
+							   "FROM rowkeeper._audit_drift($1, $2) d "
+							   "WHERE pg_catalog.cardinality(d) > 0",
+							   2, argtypes, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "rowkeeper._audit_drift() failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+									  1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(callcxt);
+
+		detail = DatumGetJsonbPCopy(d);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	if (detail == NULL)
+		PG_RETURN_BOOL(false);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.cxt = CurrentMemoryContext;
+	cfg.relid = relid;
+	cfg.table_oid = relid;
+	cfg.schema_name = cstring_to_text(get_namespace_name(get_rel_namespace(relid)));
+	cfg.table_name = cstring_to_text(get_rel_name(relid));
+	/* takes the id back, never makes one: see rowkeeper._audit_bind() */
+	cfg.table_id = rk_audit_table_id(relid, false);
+	cfg.table_bits = table_bits(cfg.table_id);
+	cfg.log_owner = audit_log_owner(&cfg.log_relid);
+	cfg.cached_userid = InvalidOid;
+	cfg.cached_outerid = InvalidOid;
+
+	w = rk_audit_log_open(cfg.log_owner, false);
+	write_log_row(&cfg, w, op, NULL, NULL, NULL, detail);
+	rk_audit_log_close(w);
+	PG_RETURN_BOOL(true);
 }

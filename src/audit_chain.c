@@ -66,6 +66,7 @@ static const struct
 	{"request_id", TEXTOID},
 	{"tenant", TEXTOID},
 	{"row_ref", INT8OID},
+	{"table_id", INT8OID},
 };
 
 #define N_CHAIN_FIELDS ((int) lengthof(chain_fields))

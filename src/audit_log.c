@@ -86,13 +86,13 @@ static const char *const log_column_names[RKL_NCOLUMNS] = {
 	"logged_at", "txid", "table_oid", "schema_name", "table_name", "op",
 	"row_key", "old_key", "old_row", "new_row",
 	"actor", "db_user", "role_user", "session_user_name", "client_addr",
-	"application_name", "request_id", "tenant", "row_ref"
+	"application_name", "request_id", "tenant", "row_ref", "table_id"
 };
 static const Oid log_column_types[RKL_NCOLUMNS] = {
 	TIMESTAMPTZOID, XID8OID, OIDOID, TEXTOID, TEXTOID, TEXTOID,
 	JSONBOID, JSONBOID, JSONBOID, JSONBOID,
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID, TEXTOID, TEXTOID,
-	INT8OID
+	INT8OID, INT8OID
 };
 
 /* Slot RKL_NCOLUMNS of a column map stands for the id column. */

@@ -36,6 +36,7 @@ typedef enum RkLogColumn
 	RKL_REQUEST_ID,
 	RKL_TENANT,
 	RKL_ROW_REF,
+	RKL_TABLE_ID,
 	RKL_NCOLUMNS
 } RkLogColumn;
 

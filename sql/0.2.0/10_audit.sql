@@ -6,29 +6,282 @@
 -- The audit trigger writes rows straight into the partition when nothing on
 -- the log needs the executor (see src/audit_log.c); a CHECK constraint would
 -- send every row through a planned INSERT.  op is written only by the
--- trigger, which knows its four values.
+-- trigger (and the drift entries' writer, the same C code), which knows its
+-- values.
 ALTER TABLE rowkeeper.audit_log DROP CONSTRAINT audit_log_op_check;
-COMMENT ON COLUMN rowkeeper.audit_log.op IS 'INSERT, UPDATE, DELETE or TRUNCATE.';
+COMMENT ON COLUMN rowkeeper.audit_log.op IS
+'INSERT, UPDATE, DELETE or TRUNCATE; SOFT_DELETE or RESTORE (an UPDATE that sets or clears deleted_at); AUDIT_DRIFT or AUDIT_REPAIR (the table''s audit triggers were changed, or enable_audit put them back).';
+
+/*
+ * Table identity.  A table's history belongs to the table, not to a name:
+ * names can be taken by anyone with CREATE on a schema once a table gives
+ * them up (a rename, a soft-delete rename, a DROP), and OIDs do not survive
+ * a dump and restore.  So rowkeeper gives every audited table an id of its
+ * own, table_id, stamped on each of its log entries:
+ *
+ * - rowkeeper.audit_incarnations (dumped with pg_dump): one row per table
+ *   id, with the schema and name the table has now (kept current by the
+ *   event trigger below on ALTER TABLE and ALTER SCHEMA) and, once the table
+ *   is dropped, dropped_at.  A dropped table's entries stay under its id, a
+ *   previous incarnation; a table created later under the same name gets a
+ *   new id and starts a new history.
+ * - rowkeeper.audit_incarnation_oids (not dumped): which relation, by OID,
+ *   holds which id in this database.  Written only by SECURITY DEFINER
+ *   functions of the extension, from facts of the catalog; a table owner
+ *   cannot point it anywhere.  Removed with the table (sql_drop).
+ *
+ * After a restore the OIDs are new and the second table is empty: a table
+ * takes back its id by name, from the dumped row that still carries that
+ * name, is not dropped and is held by no other relation (the restore
+ * re-creates the audit triggers, and the event trigger binds the table
+ * then; the audit trigger and enable_audit do the same if it did not).  An
+ * attacker cannot use that path while the table lives: its name is taken,
+ * and the row of a renamed table carries its new name.
+ */
+CREATE SEQUENCE rowkeeper.audit_incarnations_id_seq AS bigint;
+CREATE TABLE rowkeeper.audit_incarnations (
+    table_id     bigint      PRIMARY KEY DEFAULT pg_catalog.nextval('rowkeeper.audit_incarnations_id_seq'),
+    schema_name  text        NOT NULL,
+    table_name   text        NOT NULL,
+    first_seen   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    dropped_at   timestamptz
+);
+ALTER SEQUENCE rowkeeper.audit_incarnations_id_seq OWNED BY rowkeeper.audit_incarnations.table_id;
+CREATE INDEX audit_incarnations_name_idx ON rowkeeper.audit_incarnations (schema_name, table_name);
+REVOKE ALL ON rowkeeper.audit_incarnations FROM PUBLIC;
+REVOKE ALL ON SEQUENCE rowkeeper.audit_incarnations_id_seq FROM PUBLIC;
+GRANT SELECT ON rowkeeper.audit_incarnations TO rowkeeper_auditor;
+SELECT pg_catalog.pg_extension_config_dump('rowkeeper.audit_incarnations', '');
+SELECT pg_catalog.pg_extension_config_dump('rowkeeper.audit_incarnations_id_seq', '');
+-- Each installation draws its ids from its own range, so ids made in a
+-- database before a data-only restore of another one's (a restore without
+-- --disable-triggers writes audited rows before it copies this table) do
+-- not collide with the restored ones.
+SELECT pg_catalog.setval('rowkeeper.audit_incarnations_id_seq',
+                         1 + (pg_catalog.random() * 1e15)::bigint, false);
+COMMENT ON TABLE rowkeeper.audit_incarnations IS
+'One row per audited table identity (table_id in rowkeeper.audit_log): its schema and name now, and when it was dropped (a previous incarnation: its entries stay, a new table of that name starts a new history).';
+
+CREATE TABLE rowkeeper.audit_incarnation_oids (
+    table_oid    oid         PRIMARY KEY,
+    table_id     bigint      NOT NULL UNIQUE
+);
+REVOKE ALL ON rowkeeper.audit_incarnation_oids FROM PUBLIC;
+GRANT SELECT ON rowkeeper.audit_incarnation_oids TO rowkeeper_auditor;
+COMMENT ON TABLE rowkeeper.audit_incarnation_oids IS
+'Which relation (by OID, in this database) holds which audit table_id; not dumped, rebuilt by name after a restore.';
+
+ALTER TABLE rowkeeper.audit_log ADD COLUMN table_id bigint;
+COMMENT ON COLUMN rowkeeper.audit_log.table_id IS
+'The audited table''s identity (rowkeeper.audit_incarnations): stable across renames and dump/restore, new for a re-created table.';
+
+/*
+ * The table id a relation holds, or would take back by name (read only:
+ * queries, also on a standby).  NULL: it has none.  The partition root
+ * stands for its partitions, as in the log.
+ */
+CREATE FUNCTION rowkeeper._audit_table_id(tbl regclass)
+RETURNS bigint
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH r AS (SELECT coalesce(pg_catalog.pg_partition_root(tbl), tbl) AS o)
+    SELECT coalesce(
+        (SELECT b.table_id FROM rowkeeper.audit_incarnation_oids b, r WHERE b.table_oid = r.o),
+        (SELECT i.table_id
+           FROM r JOIN pg_catalog.pg_class c ON c.oid = r.o
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+           JOIN rowkeeper.audit_incarnations i
+                ON i.schema_name = n.nspname::text AND i.table_name = c.relname::text
+          WHERE i.dropped_at IS NULL
+            AND NOT EXISTS (SELECT FROM rowkeeper.audit_incarnation_oids b WHERE b.table_id = i.table_id)
+          ORDER BY i.table_id DESC LIMIT 1))
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_table_id(regclass) IS
+'Internal: the audit table_id of a table (its partition root''s), or NULL.';
+
+/*
+ * The relation that holds a table id now, or NULL (dropped, or not
+ * restored).  The inverse of _audit_table_id().
+ */
+CREATE FUNCTION rowkeeper._audit_table_of_id(id bigint)
+RETURNS regclass
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(
+        (SELECT b.table_oid::regclass FROM rowkeeper.audit_incarnation_oids b
+           JOIN pg_catalog.pg_class c ON c.oid = b.table_oid
+          WHERE b.table_id = id),
+        (SELECT c.oid::regclass
+           FROM rowkeeper.audit_incarnations i
+           JOIN pg_catalog.pg_namespace n ON n.nspname::text = i.schema_name
+           JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname::text = i.table_name
+          WHERE i.table_id = id AND i.dropped_at IS NULL AND c.relkind IN ('r', 'p')
+            AND NOT EXISTS (SELECT FROM rowkeeper.audit_incarnation_oids b WHERE b.table_id = i.table_id)
+            AND NOT EXISTS (SELECT FROM rowkeeper.audit_incarnation_oids b WHERE b.table_oid = c.oid)))
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_table_of_id(bigint) IS
+'Internal: the table that holds an audit table_id now, or NULL.';
+
+/*
+ * Give a table its id: the one it holds, else the one it takes back by
+ * name (after a restore), else, with create, a new one (enable_audit and
+ * the audit trigger create; the event trigger only takes back, so that a
+ * schema-only restore followed by a data-only one leaves the dumped ids to
+ * be taken back).  SECURITY DEFINER so that the audit trigger (as whoever
+ * writes) and enable_audit (as the owner) can write the two tables; it
+ * records only facts of the catalog, for ordinary permanent tables.  Also
+ * brings the recorded name up to date.
+ */
+CREATE FUNCTION rowkeeper._audit_bind(tbl regclass, make_new boolean DEFAULT true)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    root oid := coalesce(pg_catalog.pg_partition_root(tbl), tbl);
+    rel record;
+    id bigint;
+    fresh boolean := false;
+BEGIN
+    SELECT n.nspname::text AS s, c.relname::text AS t, c.relkind, c.relpersistence INTO rel
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = root;
+    IF NOT FOUND OR rel.relkind NOT IN ('r', 'p') OR rel.relpersistence = 't' THEN
+        RETURN NULL;
+    END IF;
+    FOR attempt IN 1..3 LOOP
+        SELECT b.table_id INTO id FROM rowkeeper.audit_incarnation_oids b WHERE b.table_oid = root;
+        IF id IS NOT NULL THEN
+            UPDATE rowkeeper.audit_incarnations i SET schema_name = rel.s, table_name = rel.t
+             WHERE i.table_id = id AND (i.schema_name, i.table_name) IS DISTINCT FROM (rel.s, rel.t);
+            RETURN id;
+        END IF;
+        id := rowkeeper._audit_table_id(root);
+        -- a new id only for a table the audit trigger is attached to
+        IF id IS NULL AND (NOT make_new OR NOT (
+               EXISTS (SELECT FROM pg_catalog.pg_partition_tree(root) pt
+                            JOIN pg_catalog.pg_trigger t ON t.tgrelid = pt.relid
+                           WHERE t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure)
+               OR EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                           WHERE t.tgrelid = root
+                             AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure))) THEN
+            RETURN NULL;
+        ELSIF id IS NULL THEN
+            INSERT INTO rowkeeper.audit_incarnations (schema_name, table_name)
+            VALUES (rel.s, rel.t) RETURNING table_id INTO id;
+            fresh := true;
+        END IF;
+        INSERT INTO rowkeeper.audit_incarnation_oids (table_oid, table_id) VALUES (root, id)
+        ON CONFLICT DO NOTHING;
+        IF FOUND THEN
+            RETURN id;
+        END IF;
+        -- another transaction bound it first: use its binding
+        IF fresh THEN
+            DELETE FROM rowkeeper.audit_incarnations i WHERE i.table_id = id;
+        END IF;
+        id := NULL;
+        fresh := false;
+    END LOOP;
+    RAISE EXCEPTION USING ERRCODE = 'serialization_failure',
+        MESSAGE = format('could not give table %s its audit identity', tbl),
+        HINT = 'Retry the transaction.';
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_bind(regclass, boolean) IS
+'Internal: the audit table_id of a table, taken back by name after a restore or made new (see rowkeeper.audit_incarnations).';
+
+/* Bring every recorded name up to date (after RENAME, SET SCHEMA, ALTER SCHEMA ... RENAME). */
+CREATE FUNCTION rowkeeper._audit_refresh_names()
+RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE rowkeeper.audit_incarnations i
+       SET schema_name = n.nspname, table_name = c.relname
+      FROM rowkeeper.audit_incarnation_oids b
+      JOIN pg_catalog.pg_class c ON c.oid = b.table_oid
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE i.table_id = b.table_id
+       AND (i.schema_name, i.table_name) IS DISTINCT FROM (n.nspname::text, c.relname::text)
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_refresh_names() IS
+'Internal: record the current schema and name of every audited table identity.';
+
+/*
+ * sql_drop: a dropped table's id becomes a previous incarnation; its OID,
+ * which a new relation may get, no longer points to it.
+ */
+CREATE FUNCTION rowkeeper._record_audit_drops()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    WITH gone AS (
+        DELETE FROM rowkeeper.audit_incarnation_oids b
+         WHERE b.table_oid IN (SELECT d.objid FROM pg_catalog.pg_event_trigger_dropped_objects() d
+                                WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                  AND d.objsubid = 0)
+        RETURNING b.table_id)
+    UPDATE rowkeeper.audit_incarnations i SET dropped_at = pg_catalog.now()
+      FROM gone WHERE i.table_id = gone.table_id;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._record_audit_drops() IS
+'Internal event trigger: marks the identity of a dropped audited table as a previous incarnation.';
+
+CREATE EVENT TRIGGER rowkeeper_audit_drops ON sql_drop
+    EXECUTE FUNCTION rowkeeper._record_audit_drops();
 
 -- History index: a btree on (schema_name, table_name, row_key) compared two
 -- collated strings and then two jsonb values per tree level on every
--- insert; row_ref, a 64-bit number computed from the three by the trigger
--- (the table's names hashed in the high half, an integer key's value or
--- any other key's hash in the low half), is cheap to compare, and
+-- insert; row_ref, a 64-bit number computed by the trigger from the table
+-- id and the key (the id hashed in the high half, an integer key's value
+-- or any other key's hash in the low half), is cheap to compare, and
 -- (row_ref, id) returns a row's history in order.
-CREATE FUNCTION rowkeeper.row_ref(schema_name text, table_name text, row_key jsonb)
+CREATE FUNCTION rowkeeper.row_ref(table_id bigint, row_key jsonb)
 RETURNS bigint
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'audit_row_ref';
 
-COMMENT ON FUNCTION rowkeeper.row_ref(text, text, jsonb) IS
-'The history index key of a row as stored in rowkeeper.audit_log.row_ref (high 32 bits: a hash of schema and table; low 32 bits: the value of a one-column integer key, else a hash of the key); filter on it (and the three columns) to use the history index.';
+COMMENT ON FUNCTION rowkeeper.row_ref(bigint, jsonb) IS
+'The history index key of a row as stored in rowkeeper.audit_log.row_ref (high 32 bits: a hash of the table id; low 32 bits: the value of a one-column integer key, else a hash of the key); filter on it (and table_id and row_key) to use the history index.';
 
 ALTER TABLE rowkeeper.audit_log ADD COLUMN row_ref bigint;
 COMMENT ON COLUMN rowkeeper.audit_log.row_ref IS
-'rowkeeper.row_ref(schema_name, table_name, row_key): the key of the history index (NULL for TRUNCATE).';
+'rowkeeper.row_ref(table_id, row_key): the key of the history index (NULL for TRUNCATE).';
+
+/*
+ * Entries logged by 0.1.0 carry names and the OID only: each goes to the
+ * identity of the relation that has its OID now, else of the table that
+ * has its name now (0.1.0 found history by name), else to a previous
+ * incarnation per name.
+ */
+SELECT rowkeeper._audit_bind(coalesce(pg_catalog.pg_partition_root(t.tgrelid), t.tgrelid))
+  FROM (SELECT DISTINCT t.tgrelid FROM pg_catalog.pg_trigger t
+         WHERE t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure) t;
+UPDATE rowkeeper.audit_log l SET table_id = b.table_id
+  FROM rowkeeper.audit_incarnation_oids b WHERE b.table_oid = l.table_oid;
+UPDATE rowkeeper.audit_log l SET table_id = i.table_id
+  FROM rowkeeper.audit_incarnations i
+ WHERE l.table_id IS NULL AND i.schema_name = l.schema_name AND i.table_name = l.table_name;
+INSERT INTO rowkeeper.audit_incarnations (schema_name, table_name, dropped_at)
+SELECT DISTINCT l.schema_name, l.table_name, pg_catalog.now()
+  FROM rowkeeper.audit_log l WHERE l.table_id IS NULL;
+UPDATE rowkeeper.audit_log l SET table_id = i.table_id
+  FROM rowkeeper.audit_incarnations i
+ WHERE l.table_id IS NULL AND i.dropped_at IS NOT NULL
+   AND i.schema_name = l.schema_name AND i.table_name = l.table_name;
 UPDATE rowkeeper.audit_log
-   SET row_ref = rowkeeper.row_ref(schema_name, table_name, row_key)
+   SET row_ref = rowkeeper.row_ref(table_id, row_key)
  WHERE row_key IS NOT NULL;
 
 DROP INDEX rowkeeper.audit_log_row_idx;
@@ -157,6 +410,158 @@ END;
 $$;
 
 /*
+ * Drift: whether a table's audit triggers are still what enable_audit made.
+ * A table owner can keep a trigger of the right name that logs nothing (a
+ * WHEN (false) clause, UPDATE OF one column, a BEFORE or constraint
+ * trigger, ENABLE REPLICA, DISABLE), so every check that reports coverage
+ * compares the whole definition: timing, events, level, WHEN, column
+ * list, transition tables, arguments and enabled state ('O', or 'A' for
+ * replicated => true on all of them), on the table and on every partition
+ * (clones can be disabled one by one).  Returns the problems, none when
+ * the triggers are as made.  complete => false leaves out what is
+ * legitimately incomplete while enable_audit / disable_audit run
+ * (missing triggers, enabled states and arguments that differ between
+ * them): the event trigger checks each command that way.
+ */
+CREATE FUNCTION rowkeeper._audit_drift(tbl regclass, complete boolean DEFAULT true)
+RETURNS text[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH trg AS (
+        SELECT t.*, rowkeeper._trigger_args(t.tgargs) AS args
+          FROM pg_catalog.pg_trigger t
+         WHERE t.tgrelid = tbl AND t.tgparentid = 0
+           AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure),
+    m AS (
+        SELECT CASE WHEN EXISTS (SELECT FROM trg WHERE trg.tgname IN ('rowkeeper_audit_insert',
+                                 'rowkeeper_audit_update', 'rowkeeper_audit_delete'))
+                    THEN 'statement' ELSE 'row' END AS mode),
+    -- tgtype: 1 row, 2 before, 4 insert, 8 delete, 16 update, 32 truncate, 64 instead
+    want AS (
+        SELECT v.* FROM (VALUES ('rowkeeper_audit'::name, 29, false, false, 'row', 'AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW'),
+                                ('rowkeeper_audit_truncate', 32, false, false, NULL, 'AFTER TRUNCATE FOR EACH STATEMENT'),
+                                ('rowkeeper_audit_insert', 4, false, true, 'statement', 'AFTER INSERT FOR EACH STATEMENT'),
+                                ('rowkeeper_audit_update', 16, true, true, 'statement', 'AFTER UPDATE FOR EACH STATEMENT'),
+                                ('rowkeeper_audit_delete', 8, true, false, 'statement', 'AFTER DELETE FOR EACH STATEMENT'))
+                        AS v(tgname, tgtype, old_table, new_table, mode, what), m
+         WHERE v.mode IS NULL OR v.mode = m.mode),
+    problems AS (
+        SELECT pg_catalog.format('trigger %s is missing', w.tgname) AS p
+          FROM want w WHERE complete AND NOT EXISTS (SELECT FROM trg WHERE trg.tgname = w.tgname)
+        UNION ALL
+        SELECT pg_catalog.format('trigger %s is not one rowkeeper makes', trg.tgname)
+          FROM trg WHERE NOT EXISTS (SELECT FROM want w WHERE w.tgname = trg.tgname)
+        UNION ALL
+        SELECT pg_catalog.format('trigger %s is not %s', trg.tgname, w.what)
+          FROM trg JOIN want w ON w.tgname = trg.tgname
+         WHERE trg.tgtype <> w.tgtype OR trg.tgconstraint <> 0 OR trg.tgdeferrable
+            OR (trg.tgoldtable IS NOT NULL) <> w.old_table OR (trg.tgnewtable IS NOT NULL) <> w.new_table
+        UNION ALL
+        SELECT pg_catalog.format('trigger %s has a WHEN condition', trg.tgname)
+          FROM trg WHERE trg.tgqual IS NOT NULL
+        UNION ALL
+        SELECT pg_catalog.format('trigger %s fires only for UPDATE OF some columns', trg.tgname)
+          FROM trg WHERE pg_catalog.cardinality(trg.tgattr::int2[]) > 0
+        UNION ALL
+        SELECT pg_catalog.format('trigger %s is %s', trg.tgname,
+                                 CASE trg.tgenabled WHEN 'D' THEN 'disabled'
+                                      WHEN 'R' THEN 'enabled for replica sessions only'
+                                      ELSE 'in enabled state ' || trg.tgenabled::text END)
+          FROM trg WHERE trg.tgenabled NOT IN ('O', 'A')
+        UNION ALL
+        SELECT 'the audit triggers differ in enabled state (ENABLE ALWAYS on some only)'
+          FROM trg WHERE complete AND trg.tgenabled IN ('O', 'A')
+        HAVING pg_catalog.count(DISTINCT trg.tgenabled) > 1
+        UNION ALL
+        SELECT 'the audit triggers differ in their arguments'
+          FROM trg WHERE complete HAVING pg_catalog.count(DISTINCT trg.args) > 1
+        UNION ALL
+        SELECT pg_catalog.format('trigger %s on partition %s is %s', p.tgname, p.tgrelid::pg_catalog.regclass,
+                                 CASE p.tgenabled WHEN 'D' THEN 'disabled'
+                                      WHEN 'R' THEN 'enabled for replica sessions only'
+                                      ELSE 'in enabled state ' || p.tgenabled::text END)
+          FROM pg_catalog.pg_partition_tree(tbl) pt
+          JOIN pg_catalog.pg_trigger p ON p.tgrelid = pt.relid
+         WHERE pt.relid <> tbl::oid AND p.tgparentid <> 0
+           AND p.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure
+           AND p.tgenabled NOT IN ('O', 'A'))
+    SELECT coalesce(pg_catalog.array_agg(DISTINCT problems.p), '{}') FROM problems
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_drift(regclass, boolean) IS
+'Internal: how a table''s audit triggers differ from what enable_audit makes (timing, events, level, WHEN, columns, transition tables, arguments, enabled state, partitions); empty when they do not.';
+
+/*
+ * Record drift in the log: an entry of op AUDIT_DRIFT (seen by the event
+ * trigger) or AUDIT_REPAIR (enable_audit put the triggers back), its
+ * new_row {"problems": [...]} as _audit_drift() finds them; nothing when
+ * there are none.  C, so the entry is written as the audit trigger writes
+ * (as the log's owner, with the caller's identities); only a role that
+ * could have changed the triggers (the owner, or one with TRIGGER on the
+ * table) may call it.  Returns whether it wrote an entry.
+ */
+CREATE FUNCTION rowkeeper._audit_log_drift(tbl regclass, op text, complete boolean DEFAULT true)
+RETURNS boolean
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'audit_log_drift';
+
+COMMENT ON FUNCTION rowkeeper._audit_log_drift(regclass, text, boolean) IS
+'Internal: write an AUDIT_DRIFT or AUDIT_REPAIR entry for the drift rowkeeper._audit_drift() finds on a table.';
+
+/*
+ * The event trigger: after CREATE TRIGGER (enable_audit, or anyone
+ * attaching the audit trigger), ALTER TABLE (RENAME, SET SCHEMA, ENABLE /
+ * DISABLE TRIGGER), ALTER TRIGGER and ALTER SCHEMA: audited tables get
+ * their identity, recorded names follow renames, and a trigger changed
+ * away from what rowkeeper makes is recorded in the log (AUDIT_DRIFT),
+ * unless a superuser (trusted with the log itself) made the change; the
+ * checks report the drift either way.  Runs as the role that issued the
+ * command: the identity functions are
+ * SECURITY DEFINER, the drift entry carries who made the change.
+ */
+CREATE FUNCTION rowkeeper._record_audit_names()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    PERFORM rowkeeper._audit_refresh_names();
+    FOR r IN
+        SELECT DISTINCT coalesce(pg_catalog.pg_partition_root(c.oid), c.oid)::pg_catalog.regclass AS tbl
+          FROM pg_catalog.pg_event_trigger_ddl_commands() d
+          LEFT JOIN pg_catalog.pg_trigger g
+                 ON d.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass AND g.oid = d.objid
+          JOIN pg_catalog.pg_class c
+                 ON c.oid = CASE WHEN d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                 THEN d.objid ELSE g.tgrelid END
+         WHERE c.relkind IN ('r', 'p')
+           AND EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                        WHERE t.tgrelid = coalesce(pg_catalog.pg_partition_root(c.oid), c.oid)
+                          AND t.tgname IN ('rowkeeper_audit', 'rowkeeper_audit_truncate', 'rowkeeper_audit_insert',
+                                           'rowkeeper_audit_update', 'rowkeeper_audit_delete')
+                          AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure)
+    LOOP
+        PERFORM rowkeeper._audit_bind(r.tbl, false);
+        -- superusers are trusted (and pg_restore --disable-triggers, run as
+        -- one, would write entries among the log rows it is restoring)
+        IF NOT (SELECT a.rolsuper FROM pg_catalog.pg_roles a WHERE a.rolname = current_user) THEN
+            PERFORM rowkeeper._audit_log_drift(r.tbl, 'AUDIT_DRIFT', false);
+        END IF;
+    END LOOP;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._record_audit_names() IS
+'Internal event trigger: audit identity and names after DDL on audited tables, and an AUDIT_DRIFT log entry when their audit triggers were changed away from what enable_audit makes.';
+
+CREATE EVENT TRIGGER rowkeeper_audit_names ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'ALTER TRIGGER', 'ALTER SCHEMA')
+    EXECUTE FUNCTION rowkeeper._record_audit_names();
+
+/*
  * One row per audited table.  The options are read from the arguments of
  * the row-change trigger (row mode: rowkeeper_audit; statement mode:
  * rowkeeper_audit_insert, its siblings carry the same ones).
@@ -175,9 +580,7 @@ SELECT t.tgrelid::regclass                                             AS table_
        coalesce(bool_or(pg_catalog.substr(o, 15)::boolean)
                 FILTER (WHERE o LIKE 'require_actor=%'), false)        AS require_actor,
        t.tgenabled = 'A'                                               AS replicated,
-       NOT EXISTS (SELECT FROM pg_catalog.pg_trigger d
-                    WHERE d.tgrelid = t.tgrelid AND d.tgparentid = 0 AND d.tgenabled = 'D'
-                      AND d.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure) AS enabled,
+       pg_catalog.cardinality(rowkeeper._audit_drift(t.tgrelid)) = 0   AS enabled,
        (SELECT pg_catalog.substr(pg_catalog.obj_description(x.oid, 'pg_trigger'), 23)::timestamptz
           FROM pg_catalog.pg_trigger x
          WHERE x.tgrelid = t.tgrelid AND x.tgname = 'rowkeeper_audit_truncate') AS since,
@@ -327,8 +730,15 @@ BEGIN
            max(a.comment) FILTER (WHERE a.tgname = 'rowkeeper_audit_truncate') AS since
       INTO have
       FROM rowkeeper._audit_triggers(tbl) a;
-    IF have.names = want_names AND have.same_args AND have.same_enabled THEN
+    IF have.names = want_names AND have.same_args AND have.same_enabled
+       AND pg_catalog.cardinality(rowkeeper._audit_drift(tbl)) = 0 THEN
+        -- the table's identity: its own, or the one it takes back after a restore
+        PERFORM rowkeeper._audit_bind(tbl);
         RETURN;                 -- already exactly so
+    END IF;
+    -- triggers changed away from what this function made: recorded, then repaired
+    IF have.names IS NOT NULL THEN
+        PERFORM rowkeeper._audit_log_drift(tbl, 'AUDIT_REPAIR');
     END IF;
     since := coalesce(have.since, 'rowkeeper audit since ' || pg_catalog.now()::text);
 
@@ -359,6 +769,8 @@ BEGIN
             EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', tbl, trig.tgname);
         END LOOP;
     END IF;
+    -- the table's identity: its own, the one it takes back after a restore, or a new one
+    PERFORM rowkeeper._audit_bind(tbl);
 END;
 $$;
 
@@ -399,17 +811,19 @@ $$;
 DROP FUNCTION rowkeeper.audit_status();
 CREATE FUNCTION rowkeeper.audit_status()
 RETURNS TABLE (table_name regclass, mode text, entries bigint, bytes bigint,
-               row_trigger text, truncate_trigger text)
+               row_trigger text, truncate_trigger text, problems text[])
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT c.oid::regclass,
            m.mode,
-           (SELECT count(*) FROM rowkeeper.audit_log l
-             WHERE l.schema_name = n.nspname AND l.table_name = c.relname),
+           (SELECT count(*) FROM rowkeeper.audit_log l WHERE l.table_id = d.id),
            (SELECT coalesce(sum(pg_catalog.pg_column_size(l.*)), 0)::bigint FROM rowkeeper.audit_log l
-             WHERE l.schema_name = n.nspname AND l.table_name = c.relname),
+             WHERE l.table_id = d.id),
            CASE
+             WHEN EXISTS (SELECT FROM pg_catalog.unnest(d.problems) p
+                           WHERE p ~ '^trigger rowkeeper_audit(_insert|_update|_delete)? '
+                             AND p !~ ' (is missing|is disabled|is enabled for replica sessions only)$') THEN 'CHANGED'
              WHEN m.mode = 'row' THEN
                (SELECT CASE t.tgenabled WHEN 'O' THEN 'enabled' WHEN 'A' THEN 'enabled always'
                                         WHEN 'R' THEN 'enabled replica only' ELSE 'DISABLED' END
@@ -424,17 +838,23 @@ AS $$
                  WHERE t.tgrelid = c.oid
                    AND t.tgname IN ('rowkeeper_audit_insert', 'rowkeeper_audit_update', 'rowkeeper_audit_delete'))
            END,
-           coalesce((SELECT CASE t.tgenabled WHEN 'D' THEN 'DISABLED' ELSE 'enabled' END
-                       FROM pg_catalog.pg_trigger t
-                      WHERE t.tgrelid = c.oid AND t.tgname = 'rowkeeper_audit_truncate'), 'MISSING')
+           CASE WHEN EXISTS (SELECT FROM pg_catalog.unnest(d.problems) p
+                              WHERE p ~ '^trigger rowkeeper_audit_truncate '
+                                AND p !~ ' (is missing|is disabled|is enabled for replica sessions only)$') THEN 'CHANGED'
+                ELSE coalesce((SELECT CASE t.tgenabled WHEN 'D' THEN 'DISABLED'
+                                                       WHEN 'R' THEN 'enabled replica only' ELSE 'enabled' END
+                                 FROM pg_catalog.pg_trigger t
+                                WHERE t.tgrelid = c.oid AND t.tgname = 'rowkeeper_audit_truncate'), 'MISSING') END,
+           d.problems
       FROM pg_catalog.pg_class c
-      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       CROSS JOIN LATERAL (
            SELECT CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_trigger t
                                      WHERE t.tgrelid = c.oid
                                        AND t.tgname IN ('rowkeeper_audit_insert', 'rowkeeper_audit_update',
                                                         'rowkeeper_audit_delete'))
                        THEN 'statement' ELSE 'row' END AS mode) m
+      CROSS JOIN LATERAL (
+           SELECT rowkeeper._audit_table_id(c.oid) AS id, rowkeeper._audit_drift(c.oid) AS problems) d
      WHERE EXISTS (SELECT FROM pg_catalog.pg_trigger t
                     WHERE t.tgrelid = c.oid AND t.tgparentid = 0
                       AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure)
@@ -445,4 +865,4 @@ REVOKE ALL ON FUNCTION rowkeeper.audit_status() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rowkeeper.audit_status() TO rowkeeper_auditor;
 
 COMMENT ON FUNCTION rowkeeper.audit_status() IS
-'Audited tables: mode, log entries and bytes, and the state of their audit triggers (drift is reported, not hidden).';
+'Audited tables: mode, log entries and bytes, the state of their audit triggers, and every way they differ from what enable_audit makes (problems; drift is reported, not hidden).';

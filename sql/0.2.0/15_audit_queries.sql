@@ -7,72 +7,12 @@
 -- rowkeeper_auditor, reading or changing a table needs the usual privileges
 -- on it (and row-level security on it applies).  Rows are found through the
 -- log's indexes: (row_ref, id) for one row, BRIN (logged_at, id, txid) for a
--- time window or a transaction.
+-- time window or a transaction.  A table's entries are those of its identity
+-- (table_id, see rowkeeper.audit_incarnations in the audit fragment), never
+-- those of whatever other table once had its name; keys are read as the
+-- key columns' types (normalize_key), so they match however they are spelt;
+-- undo and restore write only the table that holds the entry's identity.
 ------------------------------------------------------------------------------
-
-/*
- * Names an audited table has logged under.  The log keeps names, not OIDs
- * (OIDs change on restore), so a rename would cut a table off from its
- * history: an event trigger on CREATE TRIGGER (enable_audit) and ALTER TABLE
- * records every (oid, schema, name) an audited table has had.  A table's
- * names are its current one, those recorded under its OID, and those
- * recorded under any OID that once had its current name (the same table
- * before a restore).  No unique key: pg_restore re-creates the audit
- * triggers (the event trigger records them) before it copies this table's
- * dumped rows, which in a fresh cluster may carry the very same OIDs; a
- * duplicate row is harmless, a failed restore is not.
- */
-CREATE TABLE rowkeeper.audit_table_names (
-    table_oid    oid         NOT NULL,
-    schema_name  text        NOT NULL,
-    table_name   text        NOT NULL,
-    recorded_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
-);
-CREATE INDEX audit_table_names_oid_idx ON rowkeeper.audit_table_names (table_oid);
-CREATE INDEX audit_table_names_name_idx ON rowkeeper.audit_table_names (schema_name, table_name);
-REVOKE ALL ON rowkeeper.audit_table_names FROM PUBLIC;
-GRANT SELECT ON rowkeeper.audit_table_names TO rowkeeper_auditor;
-SELECT pg_catalog.pg_extension_config_dump('rowkeeper.audit_table_names', '');
-COMMENT ON TABLE rowkeeper.audit_table_names IS
-'Every schema and name an audited table has had, so its history survives renames.';
-
-INSERT INTO rowkeeper.audit_table_names (table_oid, schema_name, table_name)
-SELECT DISTINCT c.oid, n.nspname, c.relname
-  FROM pg_catalog.pg_trigger t
-  JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure AND t.tgparentid = 0;
-
-CREATE FUNCTION rowkeeper._record_audit_names()
-RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    INSERT INTO rowkeeper.audit_table_names (table_oid, schema_name, table_name)
-    SELECT DISTINCT c.oid, n.nspname, c.relname
-      FROM pg_catalog.pg_event_trigger_ddl_commands() d
-      LEFT JOIN pg_catalog.pg_trigger g
-             ON d.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass AND g.oid = d.objid
-      JOIN pg_catalog.pg_class c
-             ON c.oid = CASE WHEN d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                             THEN d.objid ELSE g.tgrelid END
-      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE EXISTS (SELECT FROM pg_catalog.pg_trigger t
-                    WHERE t.tgrelid = c.oid AND t.tgparentid = 0
-                      AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure)
-       AND NOT EXISTS (SELECT FROM rowkeeper.audit_table_names r
-                        WHERE r.table_oid = c.oid AND r.schema_name = n.nspname
-                          AND r.table_name = c.relname);
-END;
-$$;
-
-COMMENT ON FUNCTION rowkeeper._record_audit_names() IS
-'Internal event trigger: records the name of an audited table when its audit triggers are created (enable_audit) and after ALTER TABLE (RENAME, SET SCHEMA).';
-
-CREATE EVENT TRIGGER rowkeeper_audit_names ON ddl_command_end
-    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER')
-    EXECUTE FUNCTION rowkeeper._record_audit_names();
 
 /*
  * The table whose changes the log holds for tbl: a soft-delete view's base
@@ -91,45 +31,37 @@ $$;
 COMMENT ON FUNCTION rowkeeper._audit_base(regclass) IS
 'Internal: the audited table behind tbl (a soft-delete view''s base table, else tbl).';
 
-CREATE FUNCTION rowkeeper._audit_names(tbl regclass)
-RETURNS TABLE (schema_name text, table_name text)
+/*
+ * The identity whose entries the log holds for tbl (see
+ * rowkeeper.audit_incarnations): a table that never had one has no
+ * history, and neither has it the entries of another table that once had
+ * its name.
+ */
+CREATE FUNCTION rowkeeper._history_id(tbl regclass)
+RETURNS bigint
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH cur AS (
-        SELECT c.oid AS o, n.nspname::text AS s, c.relname::text AS t
-          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.oid = rowkeeper._audit_base(tbl)),
-    oids AS (
-        SELECT cur.o FROM cur
-        UNION
-        SELECT r.table_oid FROM rowkeeper.audit_table_names r, cur
-         WHERE r.schema_name = cur.s AND r.table_name = cur.t)
-    SELECT s, t FROM cur
-    UNION
-    SELECT r.schema_name, r.table_name FROM rowkeeper.audit_table_names r
-     WHERE r.table_oid IN (SELECT o FROM oids)
+    SELECT coalesce(rowkeeper._audit_table_id(rowkeeper._audit_base(tbl)), 0)
 $$;
 
-COMMENT ON FUNCTION rowkeeper._audit_names(regclass) IS
-'Internal: every schema and name under which a table''s changes were logged.';
+COMMENT ON FUNCTION rowkeeper._history_id(regclass) IS
+'Internal: the audit table_id of a table (or its soft-delete base table), 0 if it has none.';
 
-/* The table a log entry belongs to now, or NULL if it is gone. */
-CREATE FUNCTION rowkeeper._audit_table_of(schema_name text, table_name text)
-RETURNS regclass
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT coalesce(
-        pg_catalog.to_regclass(pg_catalog.quote_ident(schema_name) || '.' || pg_catalog.quote_ident(table_name)),
-        (SELECT c.oid::regclass
-           FROM rowkeeper.audit_table_names r JOIN pg_catalog.pg_class c ON c.oid = r.table_oid
-          WHERE r.schema_name = $1 AND r.table_name = $2
-          ORDER BY r.recorded_at DESC LIMIT 1))
-$$;
+/*
+ * A row key as the audit trigger logs it: every key column (primary key,
+ * else replica identity) present and no other, each value read as the
+ * column's type and written back as the log writes it, so '{"id": "1"}',
+ * '{"id": 1}' and '{"id": 1.0}' find the same row of a bigint key (ORMs
+ * hand bigint ids to applications as strings).  In C: src/audit_key.c.
+ */
+CREATE FUNCTION rowkeeper.normalize_key(tbl regclass, key jsonb)
+RETURNS jsonb
+LANGUAGE C STABLE STRICT
+AS 'MODULE_PATHNAME', 'audit_normalize_key';
 
-COMMENT ON FUNCTION rowkeeper._audit_table_of(text, text) IS
-'Internal: the table that logged under this schema and name, following renames.';
+COMMENT ON FUNCTION rowkeeper.normalize_key(regclass, jsonb) IS
+'A row key (jsonb object of the key columns, values as strings, numbers or the column''s text form) as the audit log stores it; an error for a missing or a non-key column or a value the column type does not accept.';
 
 /* Columns excluded from the log (their values are not history). */
 CREATE FUNCTION rowkeeper._excluded_columns(tbl regclass)
@@ -187,40 +119,28 @@ COMMENT ON FUNCTION rowkeeper._live_row(regclass, jsonb) IS
  * changed it.  A loop of constant lookups, so each is an index scan on
  * (row_ref, id) whatever the planner thinks of the names and keys.
  */
-CREATE FUNCTION rowkeeper._row_entries(tbl regclass, key jsonb)
+CREATE FUNCTION rowkeeper._row_entries(tid bigint, key jsonb)
 RETURNS SETOF rowkeeper.audit_log
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    names record;
     k jsonb := key;
     before bigint := NULL;
     link_id bigint;
     link_key jsonb;
-    found_id bigint;
-    found_key jsonb;
     hops int := 0;
 BEGIN
     LOOP
-        link_id := NULL;
-        FOR names IN SELECT * FROM rowkeeper._audit_names(tbl) LOOP
-            RETURN QUERY
-                SELECT l.* FROM rowkeeper.audit_log l
-                 WHERE l.row_ref = rowkeeper.row_ref(names.schema_name, names.table_name, k)
-                   AND l.schema_name = names.schema_name AND l.table_name = names.table_name
-                   AND l.row_key = k AND (before IS NULL OR l.id < before);
-            -- the change that gave the row this key
-            SELECT l.id, l.old_key INTO found_id, found_key FROM rowkeeper.audit_log l
-             WHERE l.row_ref = rowkeeper.row_ref(names.schema_name, names.table_name, k)
-               AND l.schema_name = names.schema_name AND l.table_name = names.table_name
-               AND l.row_key = k AND l.old_key IS NOT NULL AND (before IS NULL OR l.id < before)
-             ORDER BY l.id LIMIT 1;
-            IF found_id IS NOT NULL AND (link_id IS NULL OR found_id < link_id) THEN
-                link_id := found_id;
-                link_key := found_key;
-            END IF;
-        END LOOP;
+        RETURN QUERY
+            SELECT l.* FROM rowkeeper.audit_log l
+             WHERE l.row_ref = rowkeeper.row_ref(tid, k) AND l.table_id = tid
+               AND l.row_key = k AND (before IS NULL OR l.id < before);
+        -- the change that gave the row this key
+        SELECT l.id, l.old_key INTO link_id, link_key FROM rowkeeper.audit_log l
+         WHERE l.row_ref = rowkeeper.row_ref(tid, k) AND l.table_id = tid
+           AND l.row_key = k AND l.old_key IS NOT NULL AND (before IS NULL OR l.id < before)
+         ORDER BY l.id LIMIT 1;
         hops := hops + 1;
         EXIT WHEN link_id IS NULL OR hops > 1000;
         k := link_key;
@@ -229,10 +149,11 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION rowkeeper._row_entries(regclass, jsonb) IS
-'Internal: log entries of one row across key changes and renames (unordered; order by id).';
+COMMENT ON FUNCTION rowkeeper._row_entries(bigint, jsonb) IS
+'Internal: log entries of one row of one table identity, across key changes (unordered; order by id).';
 
-CREATE FUNCTION rowkeeper.row_history(tbl regclass, key jsonb)
+/* The history of one row of one table identity, with the row after each change. */
+CREATE FUNCTION rowkeeper._history(tid bigint, key jsonb)
 RETURNS TABLE (audit_id bigint, logged_at timestamptz, op text, row_key jsonb,
                row_data jsonb, old_values jsonb, new_values jsonb,
                actor text, db_user text, role_user text, request_id text, tenant text, txid xid8)
@@ -243,12 +164,7 @@ DECLARE
     e rowkeeper.audit_log;
     img jsonb;
 BEGIN
-    IF tbl IS NULL OR key IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
-            MESSAGE = 'rowkeeper.row_history(): table and key must not be NULL';
-    END IF;
-    tbl := rowkeeper._audit_base(tbl);
-    FOR e IN SELECT * FROM rowkeeper._row_entries(tbl, key) r ORDER BY r.id LOOP
+    FOR e IN SELECT * FROM rowkeeper._row_entries(tid, key) r ORDER BY r.id LOOP
         img := CASE e.op WHEN 'INSERT' THEN e.new_row
                          WHEN 'DELETE' THEN NULL
                          ELSE coalesce(img, '{}') || e.new_row   -- UPDATE, SOFT_DELETE, RESTORE
@@ -262,8 +178,59 @@ BEGIN
 END;
 $$;
 
+COMMENT ON FUNCTION rowkeeper._history(bigint, jsonb) IS
+'Internal: the history of one row of one table identity (see row_history).';
+
+CREATE FUNCTION rowkeeper.row_history(tbl regclass, key jsonb)
+RETURNS TABLE (audit_id bigint, logged_at timestamptz, op text, row_key jsonb,
+               row_data jsonb, old_values jsonb, new_values jsonb,
+               actor text, db_user text, role_user text, request_id text, tenant text, txid xid8)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF tbl IS NULL OR key IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'rowkeeper.row_history(): table and key must not be NULL';
+    END IF;
+    tbl := rowkeeper._audit_base(tbl);
+    RETURN QUERY SELECT * FROM rowkeeper._history(rowkeeper._history_id(tbl), rowkeeper.normalize_key(tbl, key));
+END;
+$$;
+
 COMMENT ON FUNCTION rowkeeper.row_history(regclass, jsonb) IS
-'Every logged change of one row, oldest first, with the row image after each change (row_data; only logged columns, and only those known since auditing began). Follows key changes and renames; works after the row was deleted.';
+'Every logged change of one row, oldest first, with the row image after each change (row_data; only logged columns, and only those known since auditing began). The table''s own history: follows key changes, renames and dump/restore, never another table that had its name; works after the row was deleted.';
+
+/*
+ * The history of one row of a table identity by its id, also of a
+ * previous incarnation (a dropped table: rowkeeper.audit_incarnations
+ * lists them with dropped_at).  The key is read as the live table's key
+ * when a table holds the id, else compared as given.
+ */
+CREATE FUNCTION rowkeeper.incarnation_history(table_id bigint, key jsonb)
+RETURNS TABLE (audit_id bigint, logged_at timestamptz, op text, row_key jsonb,
+               row_data jsonb, old_values jsonb, new_values jsonb,
+               actor text, db_user text, role_user text, request_id text, tenant text, txid xid8)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass;
+BEGIN
+    IF table_id IS NULL OR key IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'rowkeeper.incarnation_history(): table_id and key must not be NULL';
+    END IF;
+    tbl := rowkeeper._audit_table_of_id(table_id);
+    IF tbl IS NOT NULL THEN
+        key := rowkeeper.normalize_key(tbl, key);
+    END IF;
+    RETURN QUERY SELECT * FROM rowkeeper._history(incarnation_history.table_id, key);
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.incarnation_history(bigint, jsonb) IS
+'Like row_history, for a table identity by its table_id (rowkeeper.audit_incarnations), also one of a dropped table: a previous incarnation.';
 
 /*
  * A row as of a time: start from the row as it is now and undo, newest
@@ -285,8 +252,10 @@ BEGIN
             MESSAGE = 'rowkeeper.row_as_of(): table, key and time must not be NULL';
     END IF;
     tbl := rowkeeper._audit_base(tbl);
+    key := rowkeeper.normalize_key(tbl, key);
     img := rowkeeper._live_row(tbl, key);
-    FOR e IN SELECT * FROM rowkeeper._row_entries(tbl, key) r WHERE r.logged_at > at ORDER BY r.id DESC LOOP
+    FOR e IN SELECT * FROM rowkeeper._row_entries(rowkeeper._history_id(tbl), key) r
+              WHERE r.logged_at > at ORDER BY r.id DESC LOOP
         img := CASE e.op WHEN 'INSERT' THEN NULL
                          WHEN 'DELETE' THEN e.old_row
                          WHEN 'TRUNCATE' THEN img
@@ -326,8 +295,8 @@ BEGIN
                       FROM %s t', rowkeeper._rel_ref(tbl))
       USING keys, rowkeeper._excluded_columns(tbl);
     FOR e IN SELECT l.op, l.row_key, l.old_key, l.old_row
-               FROM rowkeeper.audit_log l, rowkeeper._audit_names(tbl) n
-              WHERE l.logged_at > at AND l.schema_name = n.schema_name AND l.table_name = n.table_name
+               FROM rowkeeper.audit_log l
+              WHERE l.logged_at > at AND l.table_id = rowkeeper._history_id(tbl)
               ORDER BY l.id DESC LOOP
         IF e.op = 'INSERT' THEN
             DELETE FROM rowkeeper_as_of WHERE k = e.row_key;
@@ -372,14 +341,14 @@ RETURNS SETOF rowkeeper.audit_log
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT l.* FROM rowkeeper.audit_log l, rowkeeper._audit_names(tbl) n
+    SELECT l.* FROM rowkeeper.audit_log l
      WHERE l.logged_at >= since AND l.logged_at <= until
-       AND l.schema_name = n.schema_name AND l.table_name = n.table_name
+       AND l.table_id = rowkeeper._history_id(tbl)
      ORDER BY l.id
 $$;
 
 COMMENT ON FUNCTION rowkeeper.changes(regclass, timestamptz, timestamptz) IS
-'Log entries of one table (under all its names) in a time window, in order.';
+'Log entries of one table (its own, under all its names) in a time window, in order.';
 
 CREATE FUNCTION rowkeeper.changes_by(actor text, since timestamptz, until timestamptz DEFAULT pg_catalog.now())
 RETURNS SETOF rowkeeper.audit_log
@@ -531,20 +500,28 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    tbl regclass := rowkeeper._audit_table_of(e.schema_name, e.table_name);
+    -- only ever the table the entry belongs to, by identity, never by name
+    tbl regclass := rowkeeper._audit_table_of_id(e.table_id);
     later bigint;
 BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'undefined_table',
-            MESSAGE = format('%s: table %I.%I of audit entry %s no longer exists', caller, e.schema_name, e.table_name, e.id);
+            MESSAGE = format('%s: table %I.%I of audit entry %s no longer exists', caller, e.schema_name, e.table_name, e.id),
+            DETAIL = CASE WHEN e.table_id IS NULL THEN 'The entry names no table identity.'
+                          ELSE format('Its table (table_id %s) was dropped; a table created under its name since is another table.', e.table_id) END,
+            HINT = 'Its history stays readable: rowkeeper.incarnation_history(table_id, key).';
     END IF;
     IF e.op = 'TRUNCATE' THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = format('%s: audit entry %s is a TRUNCATE, which logs no rows', caller, e.id);
     END IF;
+    IF e.op NOT IN ('INSERT', 'UPDATE', 'DELETE', 'SOFT_DELETE', 'RESTORE') THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('%s: audit entry %s is %s, which records no row change', caller, e.id, e.op);
+    END IF;
     IF NOT force THEN
         SELECT min(l.id) INTO later FROM rowkeeper.audit_log l
-         WHERE l.row_ref = e.row_ref AND l.schema_name = e.schema_name AND l.table_name = e.table_name
+         WHERE l.row_ref = e.row_ref AND l.table_id = e.table_id
            AND l.row_key = e.row_key AND l.id > e.id
            AND (skip_txid IS NULL OR l.txid <> skip_txid);
         IF later IS NOT NULL
@@ -607,7 +584,9 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = 'rowkeeper.undo_transaction(): arguments must not be NULL';
     END IF;
-    FOR e IN SELECT * FROM rowkeeper.audit_log l WHERE l.txid = undo_transaction.txid ORDER BY l.id DESC LOOP
+    FOR e IN SELECT * FROM rowkeeper.audit_log l
+              WHERE l.txid = undo_transaction.txid AND l.op NOT IN ('AUDIT_DRIFT', 'AUDIT_REPAIR')
+              ORDER BY l.id DESC LOOP
         PERFORM rowkeeper._undo_entry(e, force, undo_transaction.txid, 'rowkeeper.undo_transaction()');
         n := n + 1;
     END LOOP;
@@ -637,6 +616,7 @@ BEGIN
             MESSAGE = format('%s: arguments must not be NULL', caller);
     END IF;
     tbl := rowkeeper._audit_base(tbl);
+    key := rowkeeper.normalize_key(tbl, key);
     target := rowkeeper.row_as_of(tbl, key, at);
     live := rowkeeper._live_row(tbl, key);
     IF target IS NULL AND live IS NULL THEN

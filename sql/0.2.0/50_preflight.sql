@@ -81,9 +81,14 @@ BEGIN
     RETURN QUERY
     SELECT 'coverage.audit', 'fail', t.tbl::text,
            CASE WHEN a.table_name IS NULL THEN format('Table %s is not audited.', t.tbl)
-                ELSE format('Auditing of table %s is disabled (ALTER TABLE ... DISABLE TRIGGER).', t.tbl) END,
+                ELSE format('The audit triggers of table %s are not as rowkeeper.enable_audit() made them: %s.',
+                            t.tbl, array_to_string(rowkeeper._audit_drift(t.tbl), '; ')) END,
+           -- enable_audit() repairs drift (and records it in the log), with the table's options
            CASE WHEN a.table_name IS NULL THEN format('SELECT rowkeeper.enable_audit(%L);', t.tbl::text)
-                ELSE format('ALTER TABLE %s ENABLE TRIGGER USER;', t.tbl) END
+                ELSE format('SELECT rowkeeper.enable_audit(%L, exclude_columns => %L, redact_columns => %L, '
+                            'skip_noop => %s, require_actor => %s, replicated => %s, mode => %L);',
+                            t.tbl::text, a.exclude_columns, a.redact_columns, a.skip_noop::text,
+                            a.require_actor::text, a.replicated::text, a.mode) END
       FROM rowkeeper._preflight_tables(schemas) t
       LEFT JOIN rowkeeper.audited_tables a ON a.table_name = t.tbl
      WHERE a.table_name IS NULL OR NOT a.enabled

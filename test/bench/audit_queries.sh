@@ -73,10 +73,10 @@ plan() {    # plan LABEL QUERY
 }
 rk_say "plans (scan nodes, counted over partitions)"
 plan "one row's entries (row_history, row_as_of, undo)" \
-    "SELECT * FROM rowkeeper.audit_log l WHERE l.row_ref = rowkeeper.row_ref('public', 'orders', '{\"id\": 4243000}')
-       AND l.schema_name = 'public' AND l.table_name = 'orders' AND l.row_key = '{\"id\": 4243000}' ORDER BY l.id"
+    "SELECT * FROM rowkeeper.audit_log l WHERE l.row_ref = rowkeeper.row_ref(rowkeeper._audit_table_id('orders'), '{\"id\": 4243000}')
+       AND l.table_id = rowkeeper._audit_table_id('orders') AND l.row_key = '{\"id\": 4243000}' ORDER BY l.id"
 plan "a time window (changes, changes_by)" \
-    "SELECT * FROM rowkeeper.audit_log l WHERE l.logged_at >= '$SINCE' AND l.schema_name = 'public' AND l.table_name = 'orders'"
+    "SELECT * FROM rowkeeper.audit_log l WHERE l.logged_at >= '$SINCE' AND l.table_id = rowkeeper._audit_table_id('orders')"
 plan "one transaction (transaction_changes, undo_transaction)" \
     "SELECT * FROM rowkeeper.audit_log l WHERE l.txid = '$TX' ORDER BY l.id"
 
