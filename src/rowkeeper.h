@@ -25,6 +25,9 @@ extern const char *rk_context_actor(void);
 extern const char *rk_context_tenant(void);
 extern const char *rk_context_request_id(void);
 
+/* migration.c: the table owner's migrations past FORCE RLS (hook) */
+extern void rk_migration_init(void);
+
 /* purge.c: settings of the purge jobs */
 extern void rk_purge_define_gucs(void);
 
