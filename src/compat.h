@@ -202,4 +202,14 @@ typedef RangeTblEntry RkPermInfo;
 #define rk_can_set_role(member, role) is_member_of_role((member), (role))
 #endif
 
+/*
+ * The kind of object an ALTER TABLE statement names: PostgreSQL 14 renamed
+ * AlterTableStmt.relkind to objtype.
+ */
+#if PG_VERSION_NUM >= 140000
+#define rk_alter_table_objtype(stmt) ((stmt)->objtype)
+#else
+#define rk_alter_table_objtype(stmt) ((stmt)->relkind)
+#endif
+
 #endif							/* ROWKEEPER_COMPAT_H */
