@@ -16,9 +16,8 @@ SELECT check_name, status, object, fix
  ORDER BY 1, 3;
 
 -- for CI: raises, naming every failed check (the rest left out with ignore)
-\set VERBOSITY verbose
 SELECT rowkeeper.preflight_assert('{rk_preflight}', ignore => '{roles.%,settings.%,hygiene.%,tenant.%}');
-\set VERBOSITY default
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 SELECT rowkeeper.enable_audit('rk_preflight.accounts');
 SELECT rowkeeper.enable_updated_at('rk_preflight.accounts');

@@ -241,10 +241,7 @@ rk_citus_executor_start(QueryDesc *queryDesc, int eflags)
 
 static void
 rk_citus_process_utility(PlannedStmt *pstmt, const char *queryString,
-#if PG_VERSION_NUM >= 140000
-						 bool readOnlyTree,
-#endif
-						 ProcessUtilityContext context, ParamListInfo params,
+						 RK_READONLY_TREE_PARAM ProcessUtilityContext context, ParamListInfo params,
 						 QueryEnvironment *queryEnv, DestReceiver *dest,
 						 QueryCompletion *qc)
 {
@@ -267,16 +264,10 @@ rk_citus_process_utility(PlannedStmt *pstmt, const char *queryString,
 		touched = -1;
 
 	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString,
-#if PG_VERSION_NUM >= 140000
-							 readOnlyTree,
-#endif
+		prev_process_utility(pstmt, queryString, RK_READONLY_TREE_ARG
 							 context, params, queryEnv, dest, qc);
 	else
-		standard_ProcessUtility(pstmt, queryString,
-#if PG_VERSION_NUM >= 140000
-								readOnlyTree,
-#endif
+		standard_ProcessUtility(pstmt, queryString, RK_READONLY_TREE_ARG
 								context, params, queryEnv, dest, qc);
 
 	/*

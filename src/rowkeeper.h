@@ -12,6 +12,8 @@
 
 #include "postgres.h"
 
+#include "compat.h"
+
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "utils/guc.h"
@@ -67,8 +69,8 @@ typedef struct RkTriggerArgs
 	const char *enable_fn;		/* the function that creates the trigger */
 } RkTriggerArgs;
 
-extern void rk_bad_trigger_argument(const RkTriggerArgs *ta, const char *arg)
-			pg_attribute_noreturn();
+rk_noreturn extern void rk_bad_trigger_argument(const RkTriggerArgs *ta,
+												const char *arg);
 extern const char *rk_option_value(const char *arg, const char *key);
 extern bool rk_option_bool(const RkTriggerArgs *ta, const char *arg,
 						   const char *value);

@@ -381,8 +381,8 @@ BEGIN
                 EXECUTE del USING cutoff, coalesce(where_equals, '{}'), batch_size, skip, after;
                 GET DIAGNOSTICS deleted = ROW_COUNT;
             END IF;
-        EXCEPTION WHEN foreign_key_violation THEN
-            -- some rows are still referenced: one by one, skipping those
+        EXCEPTION WHEN foreign_key_violation OR restrict_violation THEN
+            -- some rows are still referenced (18 raises 23001 for RESTRICT): one by one, skipping those
             PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             EXECUTE format('SELECT pg_catalog.array_agg(s.k) FROM (SELECT pg_catalog.jsonb_build_object(%s) AS k %s) s',
                            keyjson, pick)
@@ -404,7 +404,7 @@ BEGIN
                         GET DIAGNOSTICS n = ROW_COUNT;
                     END IF;
                     deleted := deleted + n;
-                EXCEPTION WHEN foreign_key_violation THEN
+                EXCEPTION WHEN foreign_key_violation OR restrict_violation THEN
                     skip := skip || victim;
                     skipped := skipped + 1;
                 END;
