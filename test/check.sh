@@ -47,6 +47,10 @@ if [ -n "${RK_CHECK_ONE:-}" ]; then
     "$PG_CONFIG" --version > "$RK_WORK/version"
     rk_say "$(cat "$RK_WORK/version") ($PG_CONFIG)"
     rk_build "$@"
+    # Citus 13.2.2 for test/t/082_citus.pl on the majors it supports (15, 17);
+    # a failed build there fails the run (the TAP test would only skip)
+    citus_ok=1
+    bash "$ROOT/test/citus_setup.sh" || citus_ok=0
     rk_copy_tree "$RK_WORK/src"
     rk_start_cluster regress
     SRC=$RK_WORK/src
@@ -121,6 +125,7 @@ if [ -n "${RK_CHECK_ONE:-}" ]; then
             bash "$ROOT/test/fuzz/sqlsmith.sh"
     fi
 
+    [ "$citus_ok" = 1 ] || { failed=$((failed + 1)); failures+=("citus setup"); }
     [ "$failed" = 0 ] || status=1
     [ "$status" = 0 ] || [ "$failed" -gt 0 ] || { failed=1; failures+=("(a suite failed outside any test)"); }
     printf '%s %s %s\n' "$passed" "$failed" "$(IFS=,; echo "${failures[*]}")" > "$counts"
@@ -174,6 +179,30 @@ for m in "${majors[@]}"; do
     version=$(cat "$work/version" 2>/dev/null || echo "PostgreSQL $m")
     summary+=("$version: $p passed, $f failed in ${secs}s${failures:+ (failed: ${failures//,/, })}")
 done
+
+# The package, once (Debian's PostgreSQL 15): META.json against the PGXN
+# Meta Spec, and the Debian package built, installed, smoke-tested and
+# removed (test/deb.sh).  RK_CHECK_PACKAGE=0 skips both.
+if [ "${RK_CHECK_PACKAGE:-1}" != 0 ]; then
+    pkg_passed=0 pkg_failed=0 pkg_failures=()
+    mkdir -p "${TMPDIR:-/tmp}"
+    for t in meta deb; do
+        rk_say "package: $t"
+        case $t in
+            meta) cmd=(perl "$ROOT/test/meta_check.pl") ;;
+            deb)  cmd=(bash "$ROOT/test/deb.sh") ;;
+        esac
+        log=${TMPDIR:-/tmp}/rowkeeper-package-$t.out
+        if "${cmd[@]}" > "$log" 2>&1; then
+            pkg_passed=$((pkg_passed + 1)); tail -n 1 "$log"
+        else
+            pkg_failed=$((pkg_failed + 1)); pkg_failures+=("$t"); status=1
+            echo "$t: FAILED (last lines of $log)"; tail -n 40 "$log"
+        fi
+    done
+    total_passed=$((total_passed + pkg_passed)); total_failed=$((total_failed + pkg_failed))
+    summary+=("package (META.json, .deb): $pkg_passed passed, $pkg_failed failed${pkg_failures[*]:+ (failed: ${pkg_failures[*]})}")
+fi
 
 rk_say "summary ($(( $(date +%s) - start_all ))s)"
 printf '%s\n' "${summary[@]}"

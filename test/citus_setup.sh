@@ -4,7 +4,8 @@
 # PostgreSQL 18), so that test/t/082_citus.pl runs instead of skipping.
 # Called by test/check.sh after the build, as root, with PG_CONFIG set;
 # uses ../shared/citus/build.sh (cached: nothing to do when installed).
-# Never fails the suite: without Citus the TAP test skips with the reason.
+# Fails when the build fails on a major Citus supports; on others the TAP
+# test skips with the reason.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-pg_config}
@@ -19,6 +20,6 @@ if [ ! -f "$build" ]; then
     exit 0
 fi
 if ! PG_CONFIG="$PG_CONFIG" bash "$build"; then
-    echo "citus_setup: building Citus for PostgreSQL $major failed; 082_citus.pl will skip"
+    echo "citus_setup: building Citus for PostgreSQL $major failed"; exit 1
 fi
 exit 0
