@@ -422,8 +422,8 @@ BEGIN
                      || ' Then set a new key in postgresql.conf or with ALTER SYSTEM: the stored one has been readable.' END
       FROM stored st;
 
-    -- soft delete's fast paths need the library loaded before a statement
-    -- is parsed; without, the view's trigger does the same work slower
+    -- soft delete's DELETE rewrite needs the library loaded before a
+    -- statement is parsed; without it the guard refuses the DELETE
     RETURN QUERY
     WITH sd AS (SELECT pg_catalog.count(*) AS n FROM rowkeeper.soft_delete_tables)
     SELECT 'settings.soft_delete_preload',
@@ -433,7 +433,7 @@ BEGIN
                   CASE WHEN preloaded THEN 'preloaded' WHEN preloaded IS NULL THEN 'perhaps preloaded (not visible to this role)'
                        ELSE 'not preloaded' END) ||
            CASE WHEN sd.n > 0 AND NOT preloaded
-                THEN ' A DELETE through a soft-delete view is run by its trigger, one more statement per row (about 0.7x of a plain UPDATE), and reads expand the view.'
+                THEN ' A session that has not loaded rowkeeper has its first DELETE on a soft-delete table refused (nothing is removed; a retry in that session marks the rows).'
                 ELSE '' END,
            CASE WHEN sd.n > 0 AND preloaded IS NULL
                 THEN 'Run rowkeeper.preflight() as a superuser or a member of pg_read_all_settings.'
