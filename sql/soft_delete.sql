@@ -17,7 +17,8 @@ SELECT rowkeeper.enable_soft_delete('users', deleted_by_column => 'deleted_by');
 -- no other relation appears
 SELECT c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c
  WHERE c.relname LIKE 'users%' AND c.relkind IN ('r', 'v') ORDER BY 1;
-SELECT conname, contype FROM pg_constraint WHERE conrelid = 'users'::regclass ORDER BY 1;
+-- (NOT NULL left out: 18 records it in pg_constraint too, as contype 'n')
+SELECT conname, contype FROM pg_constraint WHERE conrelid = 'users'::regclass AND contype <> 'n' ORDER BY 1;
 \d users
 SELECT polname, polpermissive, polcmd, pg_get_expr(polqual, polrelid) AS using
   FROM pg_policy WHERE polrelid = 'users'::regclass ORDER BY 1;
