@@ -1,0 +1,39 @@
+
+------------------------------------------------------------------------------
+-- Audit for the application: tenant-scoped reads of the log
+--
+-- After the tenant fragment, since the policy calls current_tenant().
+-- The query functions (audit query fragment) run with the caller's rights
+-- and check first that the caller may read the log (_audit_reader); what
+-- the caller then sees of the log is decided here, once, for every path.
+------------------------------------------------------------------------------
+
+/*
+ * Who reads which entries.  Row-level security on the log (ENABLE, not
+ * FORCE: the log's owner, the extension's own writers and purge, is not
+ * filtered; the audit trigger's direct path writes partitions, below any
+ * policy):
+ * - rowkeeper_auditor: every entry.
+ * - rowkeeper_app: the entries whose tenant is the current tenant.
+ *   rowkeeper.current_tenant() raises when no tenant is set, so the policy
+ *   fails closed; it is STABLE, so a prepared statement or a cached PL/pgSQL
+ *   plan reads the tenant of each execution, never the one it was planned
+ *   under.  Entries written without a tenant (migrations, admin work) are
+ *   nobody's tenant's: auditors only.
+ * A member of both sees every entry (permissive policies are ORed; the
+ * constant true folds the tenant check away, so no tenant is needed then).
+ * Superusers and roles with BYPASSRLS see every entry, as for any table.
+ */
+GRANT SELECT ON rowkeeper.audit_log TO rowkeeper_app;
+GRANT SELECT ON rowkeeper.audit_incarnations TO rowkeeper_app;
+GRANT SELECT ON rowkeeper.audit_incarnation_oids TO rowkeeper_app;
+ALTER TABLE rowkeeper.audit_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY audit_log_auditor ON rowkeeper.audit_log FOR SELECT TO rowkeeper_auditor
+    USING (true);
+CREATE POLICY audit_log_tenant ON rowkeeper.audit_log FOR SELECT TO rowkeeper_app
+    USING (tenant OPERATOR(pg_catalog.=) rowkeeper.current_tenant());
+COMMENT ON POLICY audit_log_auditor ON rowkeeper.audit_log IS
+'rowkeeper_auditor reads every entry.';
+COMMENT ON POLICY audit_log_tenant ON rowkeeper.audit_log IS
+'rowkeeper_app reads the entries of the current tenant only (no tenant set: an error).';
+
