@@ -40,8 +40,8 @@ COMMENT ON FUNCTION rowkeeper._audit_base(regclass) IS
  * log, and an application role has a tenant.  Without it an application
  * role would get "permission denied for table audit_incarnations" (no
  * word of what to grant), and a history with no entries would come back
- * empty instead of failing closed.  STABLE and without arguments from the
- * rows, so in a SQL function's WHERE it is a one-time filter.
+ * empty instead of failing closed.  Called first, with PERFORM: a SQL
+ * function would check its table privileges before any of its quals.
  */
 CREATE FUNCTION rowkeeper._audit_reader(caller text)
 RETURNS boolean
@@ -381,14 +381,17 @@ COMMENT ON FUNCTION rowkeeper.diff(regclass, jsonb, timestamptz, timestamptz) IS
 
 CREATE FUNCTION rowkeeper.changes(tbl regclass, since timestamptz, until timestamptz DEFAULT pg_catalog.now())
 RETURNS SETOF rowkeeper.audit_log
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT l.* FROM rowkeeper.audit_log l
-     WHERE rowkeeper._audit_reader('rowkeeper.changes()')
-       AND l.logged_at >= since AND l.logged_at <= until
-       AND l.table_id = rowkeeper._history_id(tbl)
-     ORDER BY l.id
+BEGIN
+    PERFORM rowkeeper._audit_reader('rowkeeper.changes()');
+    RETURN QUERY
+        SELECT l.* FROM rowkeeper.audit_log l
+         WHERE l.logged_at >= since AND l.logged_at <= until
+           AND l.table_id = rowkeeper._history_id(tbl)
+         ORDER BY l.id;
+END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper.changes(regclass, timestamptz, timestamptz) IS
@@ -396,13 +399,16 @@ COMMENT ON FUNCTION rowkeeper.changes(regclass, timestamptz, timestamptz) IS
 
 CREATE FUNCTION rowkeeper.changes_by(actor text, since timestamptz, until timestamptz DEFAULT pg_catalog.now())
 RETURNS SETOF rowkeeper.audit_log
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT l.* FROM rowkeeper.audit_log l
-     WHERE rowkeeper._audit_reader('rowkeeper.changes_by()')
-       AND l.logged_at >= since AND l.logged_at <= until AND l.actor = changes_by.actor
-     ORDER BY l.id
+BEGIN
+    PERFORM rowkeeper._audit_reader('rowkeeper.changes_by()');
+    RETURN QUERY
+        SELECT l.* FROM rowkeeper.audit_log l
+         WHERE l.logged_at >= since AND l.logged_at <= until AND l.actor = changes_by.actor
+         ORDER BY l.id;
+END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper.changes_by(text, timestamptz, timestamptz) IS
@@ -410,12 +416,14 @@ COMMENT ON FUNCTION rowkeeper.changes_by(text, timestamptz, timestamptz) IS
 
 CREATE FUNCTION rowkeeper.transaction_changes(txid xid8)
 RETURNS SETOF rowkeeper.audit_log
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT l.* FROM rowkeeper.audit_log l
-     WHERE rowkeeper._audit_reader('rowkeeper.transaction_changes()') AND l.txid = transaction_changes.txid
-     ORDER BY l.id
+BEGIN
+    PERFORM rowkeeper._audit_reader('rowkeeper.transaction_changes()');
+    RETURN QUERY
+        SELECT l.* FROM rowkeeper.audit_log l WHERE l.txid = transaction_changes.txid ORDER BY l.id;
+END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper.transaction_changes(xid8) IS
