@@ -50,5 +50,6 @@ extern void rk_audit_log_init(void);
 extern RkLogWriter *rk_audit_log_open(Oid log_owner, bool batching);
 extern void rk_audit_log_write(RkLogWriter *w, Datum *values, bool *isnull);
 extern void rk_audit_log_close(RkLogWriter *w);
+extern int64 rk_audit_log_last_id(void);
 
 #endif							/* ROWKEEPER_AUDIT_LOG_H */

@@ -10,7 +10,7 @@
 -- values.
 ALTER TABLE rowkeeper.audit_log DROP CONSTRAINT audit_log_op_check;
 COMMENT ON COLUMN rowkeeper.audit_log.op IS
-'INSERT, UPDATE, DELETE or TRUNCATE; SOFT_DELETE or RESTORE (an UPDATE that sets or clears deleted_at); AUDIT_DRIFT or AUDIT_REPAIR (the table''s audit triggers were changed, or enable_audit put them back).';
+'INSERT, UPDATE, DELETE or TRUNCATE; SOFT_DELETE or RESTORE (an UPDATE that sets or clears deleted_at); AUDIT_DRIFT or AUDIT_REPAIR (the table''s audit triggers were changed, or enable_audit put them back); EVENT (written by rowkeeper.log_event()).';
 
 /*
  * Table identity.  A table's history belongs to the table, not to a name:

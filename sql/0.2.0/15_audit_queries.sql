@@ -206,6 +206,7 @@ BEGIN
     FOR e IN SELECT * FROM rowkeeper._row_entries(tid, key) r ORDER BY r.id LOOP
         img := CASE e.op WHEN 'INSERT' THEN e.new_row
                          WHEN 'DELETE' THEN NULL
+                         WHEN 'EVENT' THEN img                   -- about the row, no change of it
                          ELSE coalesce(img, '{}') || e.new_row   -- UPDATE, SOFT_DELETE, RESTORE
                          END;
         audit_id := e.id; logged_at := e.logged_at; op := e.op; row_key := e.row_key;
@@ -301,6 +302,7 @@ BEGIN
         img := CASE e.op WHEN 'INSERT' THEN NULL
                          WHEN 'DELETE' THEN e.old_row
                          WHEN 'TRUNCATE' THEN img
+                         WHEN 'EVENT' THEN img
                          ELSE coalesce(img, '{}') || e.old_row   -- UPDATE, SOFT_DELETE, RESTORE
                          END;
     END LOOP;
@@ -642,7 +644,7 @@ BEGIN
     END IF;
     PERFORM rowkeeper._audit_reader('rowkeeper.undo_transaction()');
     FOR e IN SELECT * FROM rowkeeper.audit_log l
-              WHERE l.txid = undo_transaction.txid AND l.op NOT IN ('AUDIT_DRIFT', 'AUDIT_REPAIR')
+              WHERE l.txid = undo_transaction.txid AND l.op NOT IN ('AUDIT_DRIFT', 'AUDIT_REPAIR', 'EVENT')
               ORDER BY l.id DESC LOOP
         PERFORM rowkeeper._undo_entry(e, force, undo_transaction.txid, 'rowkeeper.undo_transaction()');
         n := n + 1;

@@ -37,3 +37,25 @@ COMMENT ON POLICY audit_log_auditor ON rowkeeper.audit_log IS
 COMMENT ON POLICY audit_log_tenant ON rowkeeper.audit_log IS
 'rowkeeper_app reads the entries of the current tenant only (no tenant set: an error).';
 
+
+/*
+ * Application events: entries the application writes itself (a login, an
+ * export, a permission change), op EVENT, through the audit trigger's own
+ * writer (src/audit.c), so with the same who/when/context columns, in the
+ * same hash chain, under the same tenant scoping and retention.  new_row is
+ * {"action": ..., "details": ...}; a target naming an audited table (and a
+ * key) puts the event into that table's (and row's) history.  Application
+ * roles cannot write the log otherwise, and op is fixed to EVENT, so no
+ * event can pass for a row change.
+ */
+CREATE FUNCTION rowkeeper.log_event(action text, target text DEFAULT NULL,
+                                    key jsonb DEFAULT NULL, details jsonb DEFAULT NULL)
+RETURNS bigint
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'audit_log_event';
+
+COMMENT ON FUNCTION rowkeeper.log_event(text, text, jsonb, jsonb) IS
+'Write an application event (op EVENT, new_row {"action", "details"}) into the audit log with the current context; target (an audited table) and key put it into that row''s history. Returns the entry id.';
+
+REVOKE ALL ON FUNCTION rowkeeper.log_event(text, text, jsonb, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rowkeeper.log_event(text, text, jsonb, jsonb) TO rowkeeper_app;
