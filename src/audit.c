@@ -20,7 +20,9 @@
  *	  deleted_at column of a soft-delete table); who: rowkeeper.actor,
  *	  current_user, the role that issued the statement (not hidden by
  *	  SECURITY DEFINER), session_user, client address, application_name,
- *	  rowkeeper.request_id, rowkeeper.tenant.
+ *	  rowkeeper.request_id, rowkeeper.tenant, and the end user's request:
+ *	  rowkeeper.client_addr (as request_addr), rowkeeper.user_agent,
+ *	  rowkeeper.metadata.
  *
  *	  Options are trigger arguments written by rowkeeper.enable_audit():
  *	  exclude=<column> (never logged, not even as changed), redact=<column>
@@ -825,6 +827,43 @@ set_jsonb(Datum *values, bool *isnull, int col, Jsonb *jb)
 }
 
 /*
+ * The request's client address and metadata, parsed from their settings
+ * once per distinct value (a request sets them once and writes many rows):
+ * the last text seen and its value, in TopMemoryContext.  An unset setting
+ * costs one test per row.  A value set with SET rather than set_context()
+ * that does not parse is an error of the write, as a wrong tenant value is.
+ */
+static char *request_addr_text = NULL;
+static Datum request_addr_value = (Datum) 0;
+static char *metadata_text = NULL;
+static Datum metadata_value = (Datum) 0;
+
+static Datum
+cached_parse(const char *s, char **cached_text, Datum *cached_value, PGFunction in)
+{
+	if (*cached_text == NULL || strcmp(*cached_text, s) != 0)
+	{
+		Datum		d = DirectFunctionCall1(in, CStringGetDatum(s));
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		Size		len = VARSIZE_ANY(DatumGetPointer(d));
+		void	   *copy = palloc(len);
+		char	   *t;
+
+		memcpy(copy, DatumGetPointer(d), len);
+		t = pstrdup(s);
+		MemoryContextSwitchTo(old);
+		if (*cached_text != NULL)
+		{
+			pfree(*cached_text);
+			pfree(DatumGetPointer(*cached_value));
+		}
+		*cached_text = t;
+		*cached_value = PointerGetDatum(copy);
+	}
+	return *cached_value;
+}
+
+/*
  * Write one log row.  The caller's identities are captured here, before
  * audit_log.c switches to the log's owner.
  */
@@ -864,6 +903,19 @@ write_log_row(AuditConfig *cfg, RkLogWriter *w, const char *op, Jsonb *row_key,
 			 (application_name && application_name[0]) ? application_name : NULL);
 	set_text(values, isnull, RKL_REQUEST_ID, rk_context_request_id());
 	set_text(values, isnull, RKL_TENANT, rk_context_tenant());
+	{
+		const char *addr = rk_context_client_addr();
+		const char *ua = rk_context_user_agent();
+		const char *md = rk_context_metadata();
+
+		isnull[RKL_REQUEST_ADDR] = (addr == NULL);
+		values[RKL_REQUEST_ADDR] = addr ? cached_parse(addr, &request_addr_text,
+													   &request_addr_value, inet_in) : (Datum) 0;
+		set_text(values, isnull, RKL_USER_AGENT, ua);
+		isnull[RKL_METADATA] = (md == NULL);
+		values[RKL_METADATA] = md ? cached_parse(md, &metadata_text,
+												 &metadata_value, jsonb_in) : (Datum) 0;
+	}
 
 	rk_audit_log_write(w, values, isnull);
 }

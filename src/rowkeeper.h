@@ -22,6 +22,9 @@ extern void rk_context_define_gucs(void);
 extern const char *rk_context_actor(void);
 extern const char *rk_context_tenant(void);
 extern const char *rk_context_request_id(void);
+extern const char *rk_context_client_addr(void);
+extern const char *rk_context_user_agent(void);
+extern const char *rk_context_metadata(void);
 
 /* purge.c: settings of the purge jobs */
 extern void rk_purge_define_gucs(void);

@@ -59,3 +59,36 @@ COMMENT ON FUNCTION rowkeeper.log_event(text, text, jsonb, jsonb) IS
 
 REVOKE ALL ON FUNCTION rowkeeper.log_event(text, text, jsonb, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rowkeeper.log_event(text, text, jsonb, jsonb) TO rowkeeper_app;
+
+/*
+ * Request metadata: the end user's side of a request, set with
+ * set_context() next to actor, tenant and request id, transaction-local
+ * like them (so safe behind transaction pooling), recorded with every entry
+ * (src/context.c, src/audit.c) and covered by the hash chain
+ * (src/audit_chain.c).  client_addr is the log's existing column: the
+ * address of the connection, which behind a pooler or an application
+ * server is theirs.
+ */
+ALTER TABLE rowkeeper.audit_log ADD COLUMN request_addr inet;
+ALTER TABLE rowkeeper.audit_log ADD COLUMN user_agent text;
+ALTER TABLE rowkeeper.audit_log ADD COLUMN metadata jsonb;
+COMMENT ON COLUMN rowkeeper.audit_log.request_addr IS
+'The end user''s client address given to set_context(client_addr => ...) (client_addr is the connection''s, a pooler''s behind one).';
+COMMENT ON COLUMN rowkeeper.audit_log.user_agent IS
+'The end user''s user agent given to set_context(user_agent => ...).';
+COMMENT ON COLUMN rowkeeper.audit_log.metadata IS
+'Free request metadata (a JSON object) given to set_context(metadata => ...).';
+
+DROP FUNCTION rowkeeper.set_context(text, text, text);
+CREATE FUNCTION rowkeeper.set_context(actor text DEFAULT NULL,
+                                      tenant text DEFAULT NULL,
+                                      request_id text DEFAULT NULL,
+                                      client_addr inet DEFAULT NULL,
+                                      user_agent text DEFAULT NULL,
+                                      metadata jsonb DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'set_context';
+
+COMMENT ON FUNCTION rowkeeper.set_context(text, text, text, inet, text, jsonb) IS
+'Set the request context (actor, tenant, request id; the end user''s client address, user agent and metadata object) for the rest of the current transaction. NULL leaves a part unchanged, '''' (''{}'' for metadata) clears it.';
