@@ -1306,7 +1306,7 @@ audit_log_event(PG_FUNCTION_ARGS)
 
 			foreach(lc, parts)
 				names = lappend(names, makeString((char *) lfirst(lc)));
-			relid = RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock, true);
+			relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
 		}
 	}
 	if (OidIsValid(relid))
