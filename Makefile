@@ -6,7 +6,7 @@ MODULE_big  = rowkeeper
 OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
               src/updated_at.o src/audit.o src/audit_log.o src/audit_key.o \
               src/audit_chain.o src/soft_delete.o src/soft_delete_rewrite.o \
-              src/tenant.o src/purge.o src/run_as.o
+              src/tenant.o src/migration.o src/purge.o src/run_as.o
 
 # Install scripts as released (never edited) plus upgrade scripts.  An
 # upgrade script under development is assembled from per-capability
@@ -17,10 +17,10 @@ DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 # pg_regress: sql/ + expected/, install first, uninstall last.
 REGRESS     = install hardening_install context updated_at updated_at_errors audit audit_errors \
               audit_statement audit_writer audit_evasion audit_queries audit_identity audit_keys \
-              audit_drift audit_chain audit_app audit_events audit_request \
+              audit_drift audit_chain audit_app audit_events audit_request orm_noop \
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
               soft_delete_rewrite \
-              tenant tenant_errors tenant_token tenant_safety \
+              tenant tenant_errors tenant_token tenant_safety tenant_migration \
               preflight purge purge_security hardening_calls hardening_names uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
 ISOLATION      = updated_at_concurrent audit_concurrent audit_chain_concurrent \

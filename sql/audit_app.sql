@@ -190,6 +190,23 @@ SELECT tenant, count(*) FROM rowkeeper.audit_log GROUP BY tenant ORDER BY tenant
 SELECT count(*) AS b_row_entries FROM rowkeeper.row_history('notes', '{"id": 2}');
 RESET ROLE;
 
+-- The partitions of the log have no policy: rowkeeper_app gets none of
+-- them, also not the ones made later (create_audit_partitions grants the
+-- log's other readers).
+BEGIN;
+SELECT count(*) > 0 AS made FROM rowkeeper.create_audit_partitions(36);
+SELECT count(*) > 1 AS has_partitions,
+       count(*) FILTER (WHERE has_table_privilege('aa_app', relid, 'SELECT')) AS app_readable,
+       count(*) FILTER (WHERE has_table_privilege('aa_auditor', relid, 'SELECT')) > 0 AS auditor_reads
+  FROM pg_partition_tree('rowkeeper.audit_log') WHERE isleaf;
+ROLLBACK;
+SET ROLE aa_app;
+BEGIN;
+SELECT rowkeeper.set_context(tenant => 'A');
+SELECT count(*) FROM rowkeeper.audit_log_default;
+ROLLBACK;
+RESET ROLE;
+
 -- An application role cannot write the log, whatever its tenant.
 SET ROLE aa_app;
 BEGIN;

@@ -42,6 +42,46 @@ SELECT check_name, status, object, detail, fix
  ORDER BY 1, 3;
 ALTER TABLE rk_preflight.accounts ENABLE TRIGGER USER;
 
+-- ORM migration bookkeeping tables are recognised and skipped (an info row
+-- says so), by name and columns; ignore takes check:object patterns
+BEGIN;
+CREATE TABLE rk_preflight._prisma_migrations (id varchar(36) PRIMARY KEY, checksum varchar(64) NOT NULL,
+    finished_at timestamptz, migration_name varchar(255) NOT NULL, logs text, rolled_back_at timestamptz,
+    started_at timestamptz NOT NULL DEFAULT now(), applied_steps_count int NOT NULL DEFAULT 0);
+CREATE TABLE rk_preflight.django_migrations (id bigserial PRIMARY KEY, app varchar(255) NOT NULL,
+    name varchar(255) NOT NULL, applied timestamptz NOT NULL);
+CREATE TABLE rk_preflight.knex_migrations (id serial PRIMARY KEY, name varchar(255), batch int,
+    migration_time timestamptz);
+CREATE TABLE rk_preflight.knex_migrations_lock (index serial PRIMARY KEY, is_locked int);
+CREATE TABLE rk_preflight."SequelizeMeta" (name varchar(255) PRIMARY KEY);
+CREATE TABLE rk_preflight.migrations (id serial PRIMARY KEY, "timestamp" bigint NOT NULL, name varchar NOT NULL);
+CREATE TABLE rk_preflight.typeorm_metadata (type varchar NOT NULL, database varchar, schema varchar,
+    "table" varchar, name varchar, value text);
+CREATE TABLE rk_preflight.schema_migrations (version varchar PRIMARY KEY);
+CREATE SCHEMA drizzle;
+CREATE TABLE drizzle.__drizzle_migrations (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint);
+-- not bookkeeping: drizzle's name in another schema, a "migrations" table of the application
+CREATE TABLE rk_preflight.__drizzle_migrations (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint);
+CREATE SCHEMA app;
+CREATE TABLE app.migrations (id int PRIMARY KEY, from_plan text, to_plan text);
+SELECT check_name, status, object, detail
+  FROM rowkeeper.preflight('{rk_preflight,drizzle,app}')
+ WHERE check_name = 'coverage.audit'
+ ORDER BY 2, 3;
+SAVEPOINT s;
+SELECT rowkeeper.preflight_assert('{rk_preflight,drizzle,app}',
+    ignore => '{roles.%,settings.%,hygiene.%,tenant.%,coverage.updated_at,coverage.soft_delete}');
+ROLLBACK TO s;
+-- one object left out (quotes optional), a LIKE pattern for the other
+SELECT rowkeeper.preflight_assert('{rk_preflight,drizzle,app}',
+    ignore => ARRAY['roles.%', 'settings.%', 'hygiene.%', 'tenant.%', 'coverage.updated_at', 'coverage.soft_delete',
+                    'coverage.audit:rk_preflight."__drizzle_migrations"', 'coverage.audit:app.%']);
+-- an audited bookkeeping table is simply audited
+SELECT rowkeeper.enable_audit('rk_preflight."SequelizeMeta"');
+SELECT status, object FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name = 'coverage.audit' AND object LIKE '%Sequelize%';
+ROLLBACK;
+
 -- the schema filter: other schemas are not looked at, every schema is by default
 CREATE SCHEMA rk_preflight_other;
 CREATE TABLE rk_preflight_other.loose (id int PRIMARY KEY, tenant_id int NOT NULL);
@@ -148,6 +188,17 @@ SELECT status, detail, fix FROM rowkeeper.preflight('{rk_preflight}')
 SET LOCAL session_preload_libraries = rowkeeper;
 SELECT status, detail FROM rowkeeper.preflight('{rk_preflight}')
  WHERE check_name = 'settings.soft_delete_preload';
+ROLLBACK;
+-- so do the owner's migrations past FORCE ROW LEVEL SECURITY (foreign
+-- keys, pg_dump) when tables are under tenant isolation
+BEGIN;
+CREATE TABLE rk_preflight.ti (id int PRIMARY KEY, tenant_id int NOT NULL);
+SELECT rowkeeper.enable_tenant_isolation('rk_preflight.ti');
+SELECT status, detail, fix FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name = 'settings.tenant_migration_preload';
+SET LOCAL session_preload_libraries = rowkeeper;
+SELECT status, detail FROM rowkeeper.preflight('{rk_preflight}')
+ WHERE check_name = 'settings.tenant_migration_preload';
 ROLLBACK;
 
 ------------------------------------------------------------------------------

@@ -27,7 +27,9 @@
  *	  Options are trigger arguments written by rowkeeper.enable_audit():
  *	  exclude=<column> (never logged, not even as changed), redact=<column>
  *	  (logged as RK_REDACTED), skip_noop=true|false (an UPDATE that changes
- *	  no logged column writes nothing), require_actor=true|false.
+ *	  no logged column, or only the updated_at / "updatedAt" column an ORM
+ *	  stamps on every save, writes nothing; see stamp_column()),
+ *	  require_actor=true|false.
  *
  *	  The log row is written by audit_log.c as the owner of
  *	  rowkeeper.audit_log (as the RI triggers switch user), so application
@@ -121,6 +123,7 @@ typedef struct AuditConfig
 	bool		skip_noop;
 	bool		require_actor;
 	int			soft_delete_att;	/* 0-based deleted_at column, or -1 */
+	int			stamp_att;		/* 0-based ORM-stamped updated_at, or -1 */
 	Oid			table_oid;		/* root of a partition tree, else relid */
 	text	   *schema_name;
 	text	   *table_name;
@@ -446,6 +449,41 @@ soft_delete_column(Relation rel)
 	return -1;
 }
 
+/*
+ * The column ORMs stamp on every save (updated_at or "updatedAt", of a
+ * timestamp type; 0-based), whose change alone does not make an UPDATE
+ * worth logging under skip_noop, or -1.  Also -1 when an enabled rowkeeper
+ * updated_at trigger (rowkeeper_updated_at_<column>, cloned onto
+ * partitions under the same name) is on the table: that trigger decides,
+ * before us (with skip_stamp_only it has already put the old stamp back;
+ * with skip_stamp_only=false a stamp-only UPDATE is meant and logged).
+ */
+static int
+stamp_column(Relation rel)
+{
+	TriggerDesc *td = rel->trigdesc;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	int			i;
+
+	if (td != NULL)
+		for (i = 0; i < td->numtriggers; i++)
+			if (strncmp(td->triggers[i].tgname, "rowkeeper_updated_at",
+						strlen("rowkeeper_updated_at")) == 0 &&
+				td->triggers[i].tgenabled != TRIGGER_DISABLED)
+				return -1;
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (!att->attisdropped &&
+			(att->atttypid == TIMESTAMPTZOID || att->atttypid == TIMESTAMPOID) &&
+			(strcmp(NameStr(att->attname), "updated_at") == 0 ||
+			 strcmp(NameStr(att->attname), "updatedAt") == 0))
+			return i;
+	}
+	return -1;
+}
+
 /* cfg for qsort_arg: attributes in jsonb's order of their names. */
 static int
 key_order_cmp(const void *a, const void *b, void *arg)
@@ -499,6 +537,7 @@ resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata)
 	qsort_arg(cfg->order, cfg->norder, sizeof(int), key_order_cmp, cfg);
 	parse_audit_options(cfg, trigdata->tg_trigger, rel);
 	cfg->soft_delete_att = soft_delete_column(rel);
+	cfg->stamp_att = stamp_column(rel);
 	if (!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 		resolve_key(cfg, rel);
 
@@ -969,7 +1008,10 @@ log_change(AuditConfig *cfg, RkLogWriter *w, TriggerEvent ev,
 		int			n;
 
 		n = changed_columns(cfg, oldslot, newslot, changed, &key_changed);
-		if (n == 0 && !key_changed && cfg->skip_noop)
+		/* nothing changed, or only the stamp an ORM wrote on a no-op save */
+		if (cfg->skip_noop && !key_changed &&
+			(n == 0 ||
+			 (n == 1 && cfg->stamp_att >= 0 && changed[cfg->stamp_att])))
 			return;
 		write_log_row(cfg, w, update_op(cfg, oldslot, newslot),
 					  row_image(cfg, newslot, NULL, true),

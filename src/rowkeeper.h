@@ -26,6 +26,9 @@ extern const char *rk_context_client_addr(void);
 extern const char *rk_context_user_agent(void);
 extern const char *rk_context_metadata(void);
 
+/* migration.c: the table owner's migrations past FORCE RLS (hook) */
+extern void rk_migration_init(void);
+
 /* purge.c: settings of the purge jobs */
 extern void rk_purge_define_gucs(void);
 

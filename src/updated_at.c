@@ -16,13 +16,19 @@
  *					keep_explicit=true|false
  *					skip_noop=true|false
  *					time_zone=utc|session (timestamp columns only)
+ *					skip_stamp_only=true|false (absent: true)
  *
  *	  and fires it BEFORE UPDATE, or BEFORE INSERT OR UPDATE when the
  *	  column should also be filled on INSERT (only when NULL).
  *
  *	  Behaviour on UPDATE:
- *	  - the column appears in the UPDATE's SET list (tg_updatedcols):
- *		keep_explicit=true keeps the given value, otherwise it is replaced;
+ *	  - the column appears in the UPDATE's SET list (tg_updatedcols), as
+ *		ORMs that stamp updatedAt themselves send it with every save:
+ *		with skip_noop and skip_stamp_only, a new value of the column and
+ *		no other column changed, the row keeps its old value of the column
+ *		(the save was a no-op, and the audit trigger after it sees no
+ *		change; SET updated_at = updated_at stays a touch); otherwise
+ *		keep_explicit=true keeps the given value, else it is replaced;
  *	  - else, with skip_noop=true and no other column changed (binary
  *		comparison of OLD and NEW), the row keeps its old timestamp;
  *	  - else the column is set from the clock.
@@ -86,6 +92,7 @@ typedef struct UpdatedAtConfig
 	UpdatedAtClock clock;
 	bool		keep_explicit;
 	bool		skip_noop;
+	bool		skip_stamp_only;	/* a save setting only our column: no-op */
 	bool		utc;			/* timestamp column: UTC, not local time */
 } UpdatedAtConfig;
 
@@ -110,6 +117,8 @@ parse_option(UpdatedAtConfig *cfg, const RkTriggerArgs *ta, const char *arg)
 		cfg->keep_explicit = rk_option_bool(ta, arg, value);
 	else if ((value = rk_option_value(arg, "skip_noop")) != NULL)
 		cfg->skip_noop = rk_option_bool(ta, arg, value);
+	else if ((value = rk_option_value(arg, "skip_stamp_only")) != NULL)
+		cfg->skip_stamp_only = rk_option_bool(ta, arg, value);
 	else if ((value = rk_option_value(arg, "time_zone")) != NULL)
 	{
 		if (strcmp(value, "utc") == 0)
@@ -135,7 +144,7 @@ resolve_config(UpdatedAtConfig *cfg, TriggerData *trigdata)
 	Relation	rel = trigdata->tg_relation;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	RkTriggerArgs ta = {trigger, rel,
-		"rowkeeper.updated_at_trigger() takes a column name followed by options clock=transaction|statement|clock, keep_explicit=true|false, skip_noop=true|false and time_zone=utc|session.",
+		"rowkeeper.updated_at_trigger() takes a column name followed by options clock=transaction|statement|clock, keep_explicit=true|false, skip_noop=true|false, skip_stamp_only=true|false and time_zone=utc|session.",
 	"rowkeeper.enable_updated_at()"};
 	const char *colname;
 	Form_pg_attribute att;
@@ -154,6 +163,7 @@ resolve_config(UpdatedAtConfig *cfg, TriggerData *trigdata)
 	cfg->clock = CLOCK_TRANSACTION;
 	cfg->keep_explicit = false;
 	cfg->skip_noop = true;
+	cfg->skip_stamp_only = true;
 	cfg->utc = false;			/* 0.1.0's triggers have no time_zone= */
 
 	cfg->attnum = SPI_fnumber(tupdesc, colname);
@@ -298,6 +308,38 @@ stamp_tuple(HeapTuple tuple, TriggerData *trigdata, const UpdatedAtConfig *cfg)
 									 1, &attnum, &value, &isnull);
 }
 
+/* Does the UPDATE give our column a value other than its old one? */
+static bool
+stamp_differs(TriggerData *trigdata, const UpdatedAtConfig *cfg)
+{
+	TupleDesc	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	bool		oldnull,
+				newnull;
+	Datum		oldval = heap_getattr(trigdata->tg_trigtuple, cfg->attnum,
+									  tupdesc, &oldnull);
+	Datum		newval = heap_getattr(trigdata->tg_newtuple, cfg->attnum,
+									  tupdesc, &newnull);
+
+	if (oldnull || newnull)
+		return oldnull != newnull;
+	/* timestamp and timestamptz are int64, passed by value */
+	return DatumGetInt64(oldval) != DatumGetInt64(newval);
+}
+
+/* Return the new tuple with our column put back to its old value. */
+static HeapTuple
+keep_old_stamp(TriggerData *trigdata, const UpdatedAtConfig *cfg)
+{
+	TupleDesc	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	int			attnum = cfg->attnum;
+	bool		isnull;
+	Datum		value = heap_getattr(trigdata->tg_trigtuple, attnum, tupdesc,
+									 &isnull);
+
+	return heap_modify_tuple_by_cols(trigdata->tg_newtuple, tupdesc,
+									 1, &attnum, &value, &isnull);
+}
+
 /*
  * rowkeeper.updated_at_trigger(): see the file header.
  */
@@ -337,6 +379,14 @@ updated_at_trigger(PG_FUNCTION_ARGS)
 	if (bms_is_member(cfg->attnum - FirstLowInvalidHeapAttributeNumber,
 					  trigdata->tg_updatedcols))
 	{
+		/*
+		 * An ORM's no-op save: only the stamp it set itself differs.  (SET
+		 * updated_at = updated_at, the same value, stays a touch.)
+		 */
+		if (cfg->skip_noop && cfg->skip_stamp_only &&
+			stamp_differs(trigdata, cfg) &&
+			!row_changed(trigdata, cfg->attnum))
+			return PointerGetDatum(keep_old_stamp(trigdata, cfg));
 		if (cfg->keep_explicit)
 			return PointerGetDatum(trigdata->tg_newtuple);
 	}

@@ -17,6 +17,9 @@ rk_install_deps
 # node and npm for the node-postgres client test (test/t/010_soft_delete_client.pl):
 # Debian's packages, unless a node with its own npm is installed already
 command -v node >/dev/null && command -v npm >/dev/null || rk_install_deps nodejs npm
+# Django (Debian's 3.2) for the ORM test test/t/081_orm_django.pl; knex for
+# test/t/080_orm_knex.pl comes from the npm registry like node-postgres
+/usr/bin/python3 -c 'import django, psycopg2' 2>/dev/null || rk_install_deps python3-django python3-psycopg2
 rk_build "$@"
 rk_workdir check
 # Servers stop on exit; outputs stay in $RK_WORK for reading until next run.

@@ -351,8 +351,39 @@ SELECT rowkeeper._index_audit_partition(t.relid)
  WHERE t.isleaf;
 
 /*
+ * A new partition of the log is readable by whoever was granted SELECT on
+ * rowkeeper.audit_log itself (rowkeeper_auditor, and the roles given
+ * grant_dump_access(): pg_dump reads every partition as a table of its own),
+ * except rowkeeper_app: it reads the log through the partitioned table
+ * only, where row-level security limits it to its tenant's entries; a
+ * partition read directly has no policy (see the audit app fragment).
+ */
+CREATE FUNCTION rowkeeper._grant_partition_readers(part regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    reader regrole;
+BEGIN
+    FOR reader IN SELECT DISTINCT acl.grantee::regrole
+                    FROM pg_catalog.pg_class c
+                   CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) acl
+                   WHERE c.oid = 'rowkeeper.audit_log'::regclass
+                     AND acl.privilege_type = 'SELECT' AND acl.grantee <> 0
+                     AND acl.grantee <> c.relowner
+                     AND acl.grantee <> 'rowkeeper_app'::pg_catalog.regrole LOOP
+        EXECUTE format('GRANT SELECT ON %s TO %s', part, reader);
+    END LOOP;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._grant_partition_readers(regclass) IS
+'Internal: grant SELECT on a new partition of rowkeeper.audit_log to every role that may read rowkeeper.audit_log.';
+
+/*
  * create_audit_partitions: as in 0.1.0, and each new partition gets its
- * indexes.
+ * indexes and the log's readers.
  */
 CREATE OR REPLACE FUNCTION rowkeeper.create_audit_partitions(months_ahead int DEFAULT 3)
 RETURNS SETOF regclass
@@ -384,6 +415,7 @@ BEGIN
         EXECUTE format('CREATE TABLE rowkeeper.%I PARTITION OF rowkeeper.audit_log FOR VALUES FROM (%L) TO (%L)',
                        part, m::timestamptz, (m + interval '1 month')::timestamptz);
         EXECUTE format('REVOKE ALL ON rowkeeper.%I FROM PUBLIC', part);
+        PERFORM rowkeeper._grant_partition_readers(('rowkeeper.' || quote_ident(part))::regclass);
         PERFORM rowkeeper._index_audit_partition(('rowkeeper.' || quote_ident(part))::regclass);
         RETURN NEXT ('rowkeeper.' || quote_ident(part))::regclass;
     END LOOP;

@@ -13,6 +13,14 @@
 -- instant, the session's time zone only changes how it is shown).  A
 -- trigger without the argument (made by 0.1.0) keeps writing the session's
 -- time until enable_updated_at() is called again.
+--
+-- ORMs that stamp updatedAt themselves (Django auto_now, Sequelize, TypeORM,
+-- Prisma @updatedAt) send it in every UPDATE, so a save that changes
+-- nothing still changed the row (and the audit log got an UPDATE of
+-- updatedAt alone).  With skip_noop and skip_stamp_only (both default
+-- true; trigger argument skip_stamp_only=false turns it off) an UPDATE
+-- whose only difference is this column keeps the old row; as soon as
+-- anything else changes, the clock (or keep_explicit) decides the value.
 DROP FUNCTION rowkeeper.enable_updated_at_in_schema(name, name, boolean, boolean, boolean, text);
 DROP FUNCTION rowkeeper.enable_updated_at(regclass, name, boolean, boolean, boolean, text);
 
@@ -22,7 +30,8 @@ CREATE FUNCTION rowkeeper.enable_updated_at(tbl regclass,
                                             skip_noop boolean DEFAULT true,
                                             on_insert boolean DEFAULT true,
                                             clock text DEFAULT 'transaction',
-                                            time_zone text DEFAULT 'utc')
+                                            time_zone text DEFAULT 'utc',
+                                            skip_stamp_only boolean DEFAULT true)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -39,7 +48,7 @@ BEGIN
     att := rowkeeper._require_column(tbl, column_name, caller);
 
     IF keep_explicit IS NULL OR skip_noop IS NULL OR on_insert IS NULL OR clock IS NULL
-       OR time_zone IS NULL THEN
+       OR time_zone IS NULL OR skip_stamp_only IS NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'null_value_not_allowed',
             MESSAGE = format('%s: options must not be NULL', caller),
@@ -81,6 +90,10 @@ BEGIN
     IF att.atttypid = 'timestamp'::regtype THEN
         want_args := want_args || ('time_zone=' || time_zone);
     END IF;
+    -- absent means true: only turning it off is written down
+    IF NOT skip_stamp_only THEN
+        want_args := want_args || 'skip_stamp_only=false'::text;
+    END IF;
     -- tgtype bits: ROW (1) | BEFORE (2) | UPDATE (16) [| INSERT (4)]
     want_type := CASE WHEN on_insert THEN 1 | 2 | 4 | 16 ELSE 1 | 2 | 16 END;
 
@@ -108,8 +121,8 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION rowkeeper.enable_updated_at(regclass, name, boolean, boolean, boolean, text, text) IS
-'Keep column_name (timestamptz or timestamp) set to the time of the last change of each row; a timestamp column gets UTC (time_zone => ''utc'') or the session''s local time (''session''). Idempotent; call again to change options.';
+COMMENT ON FUNCTION rowkeeper.enable_updated_at(regclass, name, boolean, boolean, boolean, text, text, boolean) IS
+'Keep column_name (timestamptz or timestamp) set to the time of the last change of each row; a timestamp column gets UTC (time_zone => ''utc'') or the session''s local time (''session''). With skip_noop and skip_stamp_only, an UPDATE that sets nothing but this column itself (an ORM''s no-op save) changes nothing. Idempotent; call again to change options.';
 
 CREATE FUNCTION rowkeeper.enable_updated_at_in_schema(schema_name name,
                                                       column_name name DEFAULT 'updated_at',
@@ -117,7 +130,8 @@ CREATE FUNCTION rowkeeper.enable_updated_at_in_schema(schema_name name,
                                                       skip_noop boolean DEFAULT true,
                                                       on_insert boolean DEFAULT true,
                                                       clock text DEFAULT 'transaction',
-                                                      time_zone text DEFAULT 'utc')
+                                                      time_zone text DEFAULT 'utc',
+                                                      skip_stamp_only boolean DEFAULT true)
 RETURNS SETOF regclass
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -132,13 +146,14 @@ BEGIN
     END IF;
     FOR tbl IN SELECT * FROM rowkeeper._tables_with_column(schema_name, column_name) LOOP
         PERFORM rowkeeper.enable_updated_at(tbl, column_name, keep_explicit,
-                                            skip_noop, on_insert, clock, time_zone);
+                                            skip_noop, on_insert, clock, time_zone,
+                                            skip_stamp_only);
         RETURN NEXT tbl;
     END LOOP;
 END;
 $$;
 
-COMMENT ON FUNCTION rowkeeper.enable_updated_at_in_schema(name, name, boolean, boolean, boolean, text, text) IS
+COMMENT ON FUNCTION rowkeeper.enable_updated_at_in_schema(name, name, boolean, boolean, boolean, text, text, boolean) IS
 'enable_updated_at() on every table of a schema that has the column; returns the tables. All or nothing: one unsuitable table fails the call.';
 
 -- the listing shows the time zone of timestamp columns (NULL for
@@ -155,7 +170,9 @@ SELECT t.tgrelid::regclass                          AS table_name,
        t.tgenabled <> 'D'                           AS enabled,
        t.tgname                                     AS trigger_name,
        CASE WHEN col.atttypid = 'pg_catalog.timestamp'::pg_catalog.regtype
-            THEN coalesce(opt.time_zone, 'session') END AS time_zone
+            THEN coalesce(opt.time_zone, 'session') END AS time_zone,
+       coalesce(opt.skip_noop, true) AND coalesce(opt.skip_stamp_only, true)
+                                                    AS skip_stamp_only
   FROM pg_catalog.pg_trigger t
   JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -168,7 +185,9 @@ SELECT t.tgrelid::regclass                          AS table_name,
                bool_or(pg_catalog.split_part(o, '=', 2)::boolean)
                    FILTER (WHERE pg_catalog.split_part(o, '=', 1) = 'skip_noop') AS skip_noop,
                max(pg_catalog.split_part(o, '=', 2))
-                   FILTER (WHERE pg_catalog.split_part(o, '=', 1) = 'time_zone') AS time_zone
+                   FILTER (WHERE pg_catalog.split_part(o, '=', 1) = 'time_zone') AS time_zone,
+               bool_or(pg_catalog.split_part(o, '=', 2)::boolean)
+                   FILTER (WHERE pg_catalog.split_part(o, '=', 1) = 'skip_stamp_only') AS skip_stamp_only
           FROM pg_catalog.unnest(a.args[2:]) AS o) opt
   LEFT JOIN pg_catalog.pg_attribute col
          ON col.attrelid = t.tgrelid AND col.attname = a.args[1] AND col.attnum > 0 AND NOT col.attisdropped

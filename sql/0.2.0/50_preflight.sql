@@ -45,6 +45,66 @@ COMMENT ON FUNCTION rowkeeper._preflight_tables(name[]) IS
 'Internal: the user tables (not partitions, system, rowkeeper, temporary or extension tables) that preflight checks, optionally in the given schemas only.';
 
 /*
+ * The migration bookkeeping table of an ORM or migration tool, or NULL: the
+ * tool's table name (in the schema it uses, any when NULL) and the columns
+ * it always has, so that an application table of the same name is not
+ * mistaken for one.  Auditing them records nothing of the application's;
+ * preflight skips them in coverage.audit and says so (an info row).
+ */
+CREATE FUNCTION rowkeeper._orm_bookkeeping(tbl regclass)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT k.tool
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      JOIN (VALUES ('Prisma',    NULL,      '_prisma_migrations',   '{id,checksum,migration_name,started_at,finished_at}'::name[]),
+                   ('Django',    NULL,      'django_migrations',    '{id,app,name,applied}'),
+                   ('knex',      NULL,      'knex_migrations',      '{id,name,batch,migration_time}'),
+                   ('knex',      NULL,      'knex_migrations_lock', '{index,is_locked}'),
+                   ('Sequelize', NULL,      'SequelizeMeta',        '{name}'),
+                   ('TypeORM',   NULL,      'migrations',           '{id,timestamp,name}'),
+                   ('TypeORM',   NULL,      'typeorm_metadata',     '{type,database,schema,table,name,value}'),
+                   ('drizzle',   'drizzle', '__drizzle_migrations', '{id,hash,created_at}'),
+                   ('Rails',     NULL,      'schema_migrations',    '{version}'),
+                   ('Rails',     NULL,      'ar_internal_metadata', '{key,value,created_at,updated_at}'))
+           AS k (tool, schema_name, relname, columns)
+        ON k.relname = c.relname AND (k.schema_name IS NULL OR k.schema_name = n.nspname)
+     WHERE c.oid = tbl
+       AND k.columns <@ ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a
+                               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+     LIMIT 1
+$$;
+
+COMMENT ON FUNCTION rowkeeper._orm_bookkeeping(regclass) IS
+'Internal: the ORM or migration tool whose bookkeeping table this is (Prisma, Django, knex, Sequelize, TypeORM, drizzle, Rails), or NULL.';
+
+/*
+ * Does a preflight row match one of preflight_assert()'s ignore patterns?
+ * A pattern is a LIKE pattern of the check name ("settings.archive_mode",
+ * "hygiene.%"), or "<check>:<object>" for one object of a check
+ * ('coverage.audit:public."_prisma_migrations"'); double quotes in the
+ * object are optional on both sides.
+ */
+CREATE FUNCTION rowkeeper._preflight_ignored(check_name text, object text, ignore text[])
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT FROM pg_catalog.unnest(ignore) p
+         WHERE CASE WHEN pg_catalog.strpos(p, ':') = 0 THEN check_name LIKE p
+                    ELSE check_name LIKE pg_catalog.split_part(p, ':', 1)
+                         AND pg_catalog.replace(object, '"', '')
+                             LIKE pg_catalog.replace(pg_catalog.substr(p, pg_catalog.strpos(p, ':') + 1), '"', '')
+               END)
+$$;
+
+COMMENT ON FUNCTION rowkeeper._preflight_ignored(text, text, text[]) IS
+'Internal: whether a preflight row matches an ignore pattern of preflight_assert() (check name, or check:object; LIKE patterns).';
+
+/*
  * Partition bounds of the leaf partitions of rowkeeper.audit_log (the
  * default partition excluded), parsed from their FOR VALUES clause.
  */
@@ -91,12 +151,23 @@ BEGIN
                             a.require_actor::text, a.replicated::text, a.mode) END
       FROM rowkeeper._preflight_tables(schemas) t
       LEFT JOIN rowkeeper.audited_tables a ON a.table_name = t.tbl
-     WHERE a.table_name IS NULL OR NOT a.enabled
+     WHERE (a.table_name IS NULL OR NOT a.enabled)
+       AND rowkeeper._orm_bookkeeping(t.tbl) IS NULL
      ORDER BY 3;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n = 0 THEN
         RETURN QUERY SELECT 'coverage.audit', 'ok', NULL::text, 'Every table is audited.', NULL::text;
     END IF;
+    -- ORM migration bookkeeping tables (_prisma_migrations, ...): skipped, said so
+    RETURN QUERY
+    SELECT 'coverage.audit', 'info', t.tbl::text,
+           format('Table %s is the migration bookkeeping table of %s: not checked for audit.', t.tbl, b.tool),
+           NULL::text
+      FROM rowkeeper._preflight_tables(schemas) t
+     CROSS JOIN LATERAL (SELECT rowkeeper._orm_bookkeeping(t.tbl) AS tool) b
+     WHERE b.tool IS NOT NULL
+       AND NOT EXISTS (SELECT FROM rowkeeper.audited_tables a WHERE a.table_name = t.tbl AND a.enabled)
+     ORDER BY 3;
 
     RETURN QUERY
     SELECT 'coverage.updated_at', 'warn', format('%s.%I', t.tbl, att.attname),
@@ -366,6 +437,27 @@ BEGIN
                 THEN 'Add rowkeeper to shared_preload_libraries (restart) or session_preload_libraries (new sessions).' END
       FROM sd;
 
+    -- the table owner's migrations (foreign keys, pg_dump) pass FORCE ROW
+    -- LEVEL SECURITY through a hook the library installs when it loads
+    -- (src/migration.c): a session that has not loaded it fails them with
+    -- "no tenant is set"
+    RETURN QUERY
+    WITH ti AS (SELECT pg_catalog.count(*) AS n FROM rowkeeper.tenant_isolated_tables)
+    SELECT 'settings.tenant_migration_preload',
+           CASE WHEN ti.n = 0 OR preloaded THEN 'ok' ELSE 'warn' END,
+           'shared_preload_libraries',
+           format('%s tables under tenant isolation; rowkeeper is %s.', ti.n,
+                  CASE WHEN preloaded THEN 'preloaded' WHEN preloaded IS NULL THEN 'perhaps preloaded (not visible to this role)'
+                       ELSE 'not preloaded' END) ||
+           CASE WHEN ti.n > 0 AND NOT preloaded
+                THEN ' The owner''s ALTER TABLE ... ADD FOREIGN KEY / VALIDATE CONSTRAINT and pg_dump fail with "no tenant is set" in a session that has not loaded rowkeeper yet.'
+                ELSE '' END,
+           CASE WHEN ti.n > 0 AND preloaded IS NULL
+                THEN 'Run rowkeeper.preflight() as a superuser or a member of pg_read_all_settings.'
+                WHEN ti.n > 0 AND NOT preloaded
+                THEN 'Add rowkeeper to shared_preload_libraries (restart) or session_preload_libraries (new sessions).' END
+      FROM ti;
+
     -- the history index's keys are random, so after each checkpoint the
     -- first audited write to each of its leaf pages logs the whole page
     s := pg_catalog.current_setting('wal_compression');
@@ -588,17 +680,17 @@ BEGIN
                                  ORDER BY x.check_name, x.object) FILTER (WHERE x.status = 'fail')
       INTO nfail, nwarn, nok, fails
       FROM rowkeeper.preflight(schemas) x
-     WHERE NOT x.check_name LIKE ANY (coalesce(ignore, '{}'));
+     WHERE NOT rowkeeper._preflight_ignored(x.check_name, x.object, ignore);
     IF nfail > 0 THEN
         RAISE EXCEPTION USING
             ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('rowkeeper preflight: %s check(s) failed: %s', nfail, fails),
             DETAIL = format('%s ok, %s warn, %s fail.', nok, nwarn, nfail),
-            HINT = 'SELECT * FROM rowkeeper.preflight() WHERE status = ''fail''; shows the fix for each (or pass the check name in ignore).';
+            HINT = 'SELECT * FROM rowkeeper.preflight() WHERE status = ''fail''; shows the fix for each (or leave it out with ignore: a check name, or check:object).';
     END IF;
     RETURN format('%s ok, %s warn, 0 fail', nok, nwarn);
 END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper.preflight_assert(name[], text[]) IS
-'For CI: raise an error (SQLSTATE 55000) naming every failed preflight check, else return a summary ("N ok, N warn, 0 fail"). ignore: LIKE patterns of check names to leave out (e.g. {settings.archive_mode}). psql -v ON_ERROR_STOP=1 -c ''SELECT rowkeeper.preflight_assert()'' exits non-zero on failure.';
+'For CI: raise an error (SQLSTATE 55000) naming every failed preflight check, else return a summary ("N ok, N warn, 0 fail"). ignore: LIKE patterns of check names to leave out (e.g. {settings.archive_mode}), or check:object for one object (e.g. {coverage.audit:public.legacy_%}). psql -v ON_ERROR_STOP=1 -c ''SELECT rowkeeper.preflight_assert()'' exits non-zero on failure.';
