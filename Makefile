@@ -6,7 +6,7 @@ MODULE_big  = rowkeeper
 OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
               src/updated_at.o src/audit.o src/audit_log.o src/audit_key.o \
               src/audit_chain.o src/soft_delete.o src/soft_delete_rewrite.o \
-              src/tenant.o src/migration.o src/purge.o src/run_as.o
+              src/tenant.o src/migration.o src/purge.o src/run_as.o src/citus.o
 
 # Install scripts as released (never edited) plus upgrade scripts.  An
 # upgrade script under development is assembled from per-capability
@@ -19,8 +19,8 @@ REGRESS     = install hardening_install context updated_at updated_at_errors aud
               audit_statement audit_writer audit_evasion audit_queries audit_identity audit_keys \
               audit_drift audit_chain audit_app audit_events audit_request orm_noop \
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
-              soft_delete_rewrite \
-              tenant tenant_errors tenant_token tenant_safety tenant_migration \
+              soft_delete_rewrite soft_delete_unloaded \
+              tenant tenant_errors tenant_token tenant_safety tenant_migration tenant_shard_shape \
               preflight purge purge_security hardening_calls hardening_names uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
 ISOLATION      = updated_at_concurrent audit_concurrent audit_chain_concurrent \

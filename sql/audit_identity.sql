@@ -52,7 +52,8 @@ SELECT * FROM shipments ORDER BY id;
 
 ------------------------------------------------------------------------------
 -- Without a rename by anyone: the attacker audits the name soft delete
--- will give the owner's table, renames its own table away, and writes.
+-- gave the owner's table in 0.2.0 drafts (<name>_with_deleted; it now keeps
+-- its name), renames its own table away, and writes.
 ------------------------------------------------------------------------------
 SET ROLE ident_attacker;
 CREATE TABLE memos_with_deleted (id int PRIMARY KEY, body text);

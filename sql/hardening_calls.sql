@@ -142,9 +142,9 @@ BEGIN;
 SELECT rowkeeper.set_context(tenant => 'acme');
 SELECT id, tenant_id, v, updated_at IS NOT NULL AS stamped FROM hc_items ORDER BY id;
 COMMIT;
-SELECT id, body, deleted_at IS NOT NULL AS deleted FROM hc_notes_with_deleted ORDER BY id;
+SELECT id, body, deleted_at IS NOT NULL AS deleted FROM hc_notes ORDER BY id;
 SELECT table_name, op, row_key, actor, tenant, request_id
-  FROM rowkeeper.audit_log WHERE table_name IN ('hc_items', 'hc_notes_with_deleted')
+  FROM rowkeeper.audit_log WHERE table_name IN ('hc_items', 'hc_notes')
  ORDER BY id;
 
 :hostile;
@@ -179,7 +179,7 @@ CALL rowkeeper.purge_audit_log('100 years', dry_run => true) \gset
 RESET search_path;
 SELECT count(*) AS planted_objects_that_ran FROM rk_trap.ran;
 SELECT count(*) AS items_left FROM hc_items;
-SELECT count(*) AS notes_left FROM hc_notes_with_deleted;
+SELECT count(*) AS notes_left FROM hc_notes;
 :hostile;
 -- where_equals, and a referenced row that is skipped one by one
 CALL rowkeeper.purge_expired('hc_items', 'expires_at', where_equals => '{"tenant_id": "acme"}') \gset
@@ -190,7 +190,7 @@ BEGIN;
 SELECT rowkeeper.set_context(tenant => 'acme');
 SELECT id FROM hc_items ORDER BY id;
 COMMIT;
-SELECT id FROM hc_notes_with_deleted ORDER BY id;
+SELECT id FROM hc_notes ORDER BY id;
 SELECT kind, outcome, rows_deleted, rows_skipped, detail FROM rowkeeper.purge_runs
  WHERE target LIKE '%hc\_%' AND kind IN ('expired', 'soft_deleted')
  ORDER BY id;
@@ -257,8 +257,8 @@ SELECT rowkeeper.audit_chain_head() IS NOT NULL AS has_head;
 SELECT problem FROM rowkeeper.verify_audit_chain();
 SELECT table_name, row_trigger, truncate_trigger FROM rowkeeper.audit_status()
  WHERE table_name::pg_catalog.text OPERATOR(pg_catalog.~~) '%hc%' ORDER BY table_name::pg_catalog.text COLLATE "C";
-GRANT SELECT, INSERT, UPDATE, DELETE ON hc_s.parent_with_deleted TO rk_hc_app;
-SELECT * FROM rowkeeper.assert_isolated('hc_s.parent_with_deleted', 'acme', 'globex', 'rk_hc_app');
+GRANT SELECT, INSERT, UPDATE, DELETE ON hc_s.parent TO rk_hc_app;
+SELECT * FROM rowkeeper.assert_isolated('hc_s.parent', 'acme', 'globex', 'rk_hc_app');
 CREATE TEMP TABLE tsc_hostile AS SELECT * FROM rowkeeper.tenant_safety_checks();
 RESET search_path;
 SELECT count(*) AS planted_objects_that_ran FROM rk_trap.ran;
@@ -266,8 +266,8 @@ CREATE TEMP TABLE tsc_clean AS SELECT * FROM rowkeeper.tenant_safety_checks();
 (SELECT * FROM tsc_hostile EXCEPT ALL SELECT * FROM tsc_clean)
 UNION ALL
 (SELECT * FROM tsc_clean EXCEPT ALL SELECT * FROM tsc_hostile);
-SELECT id, deleted_at IS NOT NULL AS deleted FROM hc_s.parent_with_deleted ORDER BY id;
-SELECT id, parent, email, deleted_at IS NOT NULL AS deleted FROM hc_s.child_with_deleted ORDER BY id;
+SELECT id, deleted_at IS NOT NULL AS deleted FROM hc_s.parent ORDER BY id;
+SELECT id, parent, email, deleted_at IS NOT NULL AS deleted FROM hc_s.child ORDER BY id;
 SELECT * FROM hc_stmt ORDER BY id;
 SELECT op, count(*) FROM rowkeeper.audit_log
  WHERE schema_name = 'hc_s' OR table_name = 'hc_stmt' GROUP BY op ORDER BY op;

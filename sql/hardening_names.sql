@@ -65,18 +65,17 @@ BEGIN
 END;
 $$;
 
--- The relations of this test: the odd ones (tables, soft-delete views and
--- their renamed tables) and the decoys.
+-- The relations of this test: the odd ones (tables and soft-delete tables)
+-- and the decoys.
 CREATE TEMP VIEW odd_rels AS
 SELECT c.oid
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'v')
    AND ((n.nspname, c.relname) IN (SELECT nsp, rel FROM odd
                                    UNION ALL SELECT nsp, 'sd ' || rel FROM odd
-                                   UNION ALL SELECT nsp, 'sd ' || rel || '_with_deleted' FROM odd
                                    UNION ALL VALUES ('x', 'y'), ('my', 'table'), ('public', 'a')));
 
--- What each table got (the view took the soft-delete table's name).
+-- What each table got (soft-delete tables keep their names).
 SELECT c.oid::regclass AS tbl, string_agg(t.tgname, ', ' ORDER BY t.tgname) AS triggers
   FROM pg_class c JOIN pg_trigger t ON t.tgrelid = c.oid AND NOT t.tgisinternal
  WHERE c.oid IN (SELECT oid FROM odd_rels)
@@ -87,7 +86,7 @@ SELECT polrelid::regclass AS tbl, string_agg(polname, ', ' ORDER BY polname) AS 
 SELECT table_name FROM rowkeeper.audited_tables WHERE table_name IN (SELECT oid FROM odd_rels) ORDER BY table_name::text COLLATE "C";
 SELECT table_name, column_name FROM rowkeeper.updated_at_tables WHERE table_name IN (SELECT oid FROM odd_rels) ORDER BY table_name::text COLLATE "C";
 SELECT table_name FROM rowkeeper.tenant_isolated_tables WHERE table_name IN (SELECT oid FROM odd_rels) ORDER BY table_name::text COLLATE "C";
-SELECT * FROM rowkeeper.soft_delete_tables WHERE view_name IN (SELECT oid FROM odd_rels) ORDER BY view_name::text COLLATE "C";
+SELECT * FROM rowkeeper.soft_delete_tables WHERE table_name IN (SELECT oid FROM odd_rels) ORDER BY table_name::text COLLATE "C";
 
 -- Writes, soft deletes, restores and audit queries on each.
 BEGIN;
@@ -126,7 +125,7 @@ COMMIT;
 SELECT schema_name, table_name, op, count(*)
   FROM rowkeeper.audit_log
  WHERE (schema_name, table_name) IN
-       (SELECT nsp, rel FROM odd UNION ALL SELECT nsp, 'sd ' || rel || '_with_deleted' FROM odd)
+       (SELECT nsp, rel FROM odd UNION ALL SELECT nsp, 'sd ' || rel FROM odd)
  GROUP BY 1, 2, 3 ORDER BY schema_name COLLATE "C", table_name COLLATE "C", op;
 
 -- Purges, dry run then real, on each (procedures: one CALL each).
@@ -150,7 +149,7 @@ $$;
 SELECT target, kind, outcome, rows_deleted, detail
   FROM rowkeeper.purge_runs
  WHERE target IN (SELECT quote_ident(nsp) || '.' || quote_ident(rel) FROM odd
-                  UNION ALL SELECT quote_ident(nsp) || '.' || quote_ident('sd ' || rel || '_with_deleted') FROM odd)
+                  UNION ALL SELECT quote_ident(nsp) || '.' || quote_ident('sd ' || rel) FROM odd)
  ORDER BY id;
 -- Each odd table kept its live row 2 and lost expired row 1; each
 -- soft-delete table kept its restored row 2 only.
@@ -164,7 +163,7 @@ BEGIN
     FOR o IN SELECT * FROM odd LOOP
         EXECUTE format('SELECT array_agg(id ORDER BY id) FROM %I.%I', o.nsp, o.rel) INTO ids;
         IF ids IS DISTINCT FROM '{2}' THEN RAISE '%.% holds %', o.nsp, o.rel, ids; END IF;
-        EXECUTE format('SELECT array_agg(id ORDER BY id) FROM %I.%I', o.nsp, 'sd ' || o.rel || '_with_deleted') INTO ids;
+        EXECUTE format('SELECT array_agg(id ORDER BY id) FROM %I.%I', o.nsp, 'sd ' || o.rel) INTO ids;
         IF ids IS DISTINCT FROM '{2}' THEN RAISE '%.% holds %', o.nsp, 'sd ' || o.rel, ids; END IF;
     END LOOP;
 END;
@@ -212,28 +211,24 @@ SELECT count(*) AS triggers FROM rowkeeper.updated_at_tables WHERE table_name = 
 SELECT rowkeeper.disable_updated_at('long_cols', 'updated_at_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1');
 DROP TABLE long_cols;
 
--- Soft delete renames the table to <name>_with_deleted: a name too long
--- for that is refused (never cut to a name that may exist), and an
--- existing relation of the derived name is refused, not reused.
+-- Soft delete keeps the table's name: a name of 63 bytes needs no room
+-- for a suffix, and a relation named <name>_with_deleted (0.2.0 drafts
+-- renamed tables so) is neither refused nor touched.
 CREATE TABLE "sd_tëst_ünïcode_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" (id int PRIMARY KEY,
     deleted_at timestamptz, deleted_batch bigint);
 SELECT octet_length('sd_tëst_ünïcode_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa') AS bytes;
-\set VERBOSITY terse
 SELECT rowkeeper.enable_soft_delete('"sd_tëst_ünïcode_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"');
-\set VERBOSITY default
-SELECT rowkeeper.enable_soft_delete('"sd_tëst_ünïcode_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"',
-                                    base_name => 'sd_unicode_base');
-SELECT * FROM rowkeeper.soft_delete_tables WHERE table_name = 'sd_unicode_base'::regclass;
+SELECT * FROM rowkeeper.soft_delete_tables
+ WHERE table_name = '"sd_tëst_ünïcode_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"'::regclass;
 SELECT rowkeeper.disable_soft_delete('"sd_tëst_ünïcode_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"');
 DROP TABLE "sd_tëst_ünïcode_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 CREATE TABLE "99%" (id int PRIMARY KEY, deleted_at timestamptz, deleted_batch bigint);
 CREATE TABLE "99%_with_deleted" (id int PRIMARY KEY, deleted_at timestamptz, deleted_batch bigint);
 INSERT INTO "99%_with_deleted" VALUES (1, NULL, NULL);
-\set VERBOSITY terse
 SELECT rowkeeper.enable_soft_delete('"99%"');
-\set VERBOSITY default
 SELECT count(*) AS decoy_rows, (SELECT relkind FROM pg_class WHERE relname = '99%') AS still_a_table
   FROM "99%_with_deleted";
+SELECT rowkeeper.disable_soft_delete('"99%"');
 DROP TABLE "99%", "99%_with_deleted";
 
 -- Clean up: every disable_* on every odd table.

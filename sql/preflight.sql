@@ -16,15 +16,14 @@ SELECT check_name, status, object, fix
  ORDER BY 1, 3;
 
 -- for CI: raises, naming every failed check (the rest left out with ignore)
-\set VERBOSITY verbose
 SELECT rowkeeper.preflight_assert('{rk_preflight}', ignore => '{roles.%,settings.%,hygiene.%,tenant.%}');
-\set VERBOSITY default
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 SELECT rowkeeper.enable_audit('rk_preflight.accounts');
 SELECT rowkeeper.enable_updated_at('rk_preflight.accounts');
 SELECT rowkeeper.enable_soft_delete('rk_preflight.docs');
 SELECT rowkeeper.enable_audit('rk_preflight.docs');
-SELECT rowkeeper.enable_updated_at('rk_preflight.docs_with_deleted', 'updatedAt');
+SELECT rowkeeper.enable_updated_at('rk_preflight.docs', 'updatedAt');
 SELECT rowkeeper.enable_tenant_isolation('rk_preflight.notes');
 SELECT rowkeeper.enable_audit('rk_preflight.notes');
 
@@ -326,7 +325,7 @@ ROLLBACK;
 SELECT rowkeeper.disable_audit('rk_preflight.notes');
 SELECT rowkeeper.disable_tenant_isolation('rk_preflight.notes');
 SELECT rowkeeper.disable_audit('rk_preflight.docs');
-SELECT rowkeeper.disable_updated_at('rk_preflight.docs_with_deleted', 'updatedAt');
+SELECT rowkeeper.disable_updated_at('rk_preflight.docs', 'updatedAt');
 SELECT rowkeeper.disable_soft_delete('rk_preflight.docs');
 SELECT rowkeeper.disable_updated_at('rk_preflight.accounts');
 SELECT rowkeeper.disable_audit('rk_preflight.accounts');

@@ -116,15 +116,15 @@ SELECT op, row_key FROM rowkeeper.audit_log WHERE table_name = 'sessions' AND op
 -- Soft-deleted rows past their grace period, through hard_delete().
 CREATE TABLE posts (id int PRIMARY KEY, title text);
 SELECT rowkeeper.enable_soft_delete('posts');
-CREATE INDEX ON posts_with_deleted (deleted_at);
+CREATE INDEX ON posts (deleted_at);
 INSERT INTO posts SELECT g, 'post ' || g FROM generate_series(1, 10) g;
 DELETE FROM posts WHERE id <= 6;
-UPDATE posts_with_deleted SET deleted_at = now() - interval '40 days' WHERE id <= 4;
+UPDATE posts SET deleted_at = now() - interval '40 days' WHERE id <= 4;
 CALL rowkeeper.purge_soft_deleted('posts', dry_run => true);
 SELECT outcome, detail FROM last_run;
 CALL rowkeeper.purge_soft_deleted('posts', batch_size => 3);
 SELECT kind, target, batches, rows_deleted, outcome FROM last_run;
-SELECT id, deleted_at IS NOT NULL AS soft_deleted FROM posts_with_deleted ORDER BY id;
+SELECT id, deleted_at IS NOT NULL AS soft_deleted FROM posts ORDER BY id;
 CALL rowkeeper.purge_soft_deleted('sessions');
 
 -- Bad input.

@@ -38,17 +38,17 @@ SELECT count(*) AS rows_kept FROM ps_tokens;
 SET ROLE ps_owner;
 CREATE TABLE ps_posts (id int PRIMARY KEY);
 SELECT rowkeeper.enable_soft_delete('ps_posts');
-CREATE INDEX ON ps_posts_with_deleted (deleted_at);
+CREATE INDEX ON ps_posts (deleted_at);
 INSERT INTO ps_posts VALUES (1), (2);
 DELETE FROM ps_posts;
-UPDATE ps_posts_with_deleted SET deleted_at = now() - interval '40 days';
-CREATE TRIGGER escalate BEFORE DELETE ON ps_posts_with_deleted FOR EACH ROW EXECUTE FUNCTION ps_escalate();
+UPDATE ps_posts SET deleted_at = now() - interval '40 days';
+CREATE TRIGGER escalate BEFORE DELETE ON ps_posts FOR EACH ROW EXECUTE FUNCTION ps_escalate();
 RESET ROLE;
 CALL rowkeeper.purge_soft_deleted('ps_posts');
 SELECT rolsuper FROM pg_roles WHERE rolname = 'ps_owner';
 ALTER ROLE ps_owner NOSUPERUSER;   -- each case starts from a plain owner
 SELECT target, outcome, rows_deleted, error FROM rowkeeper.purge_runs ORDER BY id DESC LIMIT 1;
-SELECT count(*) AS rows_kept FROM ps_posts_with_deleted;
+SELECT count(*) AS rows_kept FROM ps_posts;
 
 -- A deferred constraint trigger would fire at COMMIT, with the caller's
 -- rights: PostgreSQL refuses to queue one inside a security-restricted
@@ -181,21 +181,21 @@ BEGIN
 END $$;
 CREATE TABLE ps_files (id int PRIMARY KEY, folder_id int REFERENCES ps_folders ON DELETE CASCADE);
 SELECT rowkeeper.enable_soft_delete('ps_files');
-CREATE TRIGGER set BEFORE UPDATE ON ps_files_with_deleted FOR EACH ROW EXECUTE FUNCTION ps_child_trigger('set');
+CREATE TRIGGER set BEFORE UPDATE ON ps_files FOR EACH ROW EXECUTE FUNCTION ps_child_trigger('set');
 RESET ROLE;
 SELECT rowkeeper.enable_soft_delete('ps_folders');
 INSERT INTO ps_folders VALUES (1), (2);
 INSERT INTO ps_files VALUES (1, 1), (2, 2);
 DELETE FROM ps_folders WHERE id = 1;
 SELECT current_setting('rowkeeper.actor') AS actor_after_cascade;
-SELECT id, deleted_at IS NOT NULL AS deleted FROM ps_files_with_deleted ORDER BY id;
+SELECT id, deleted_at IS NOT NULL AS deleted FROM ps_files ORDER BY id;
 SET ROLE ps_owner;
-DROP TRIGGER set ON ps_files_with_deleted;
-CREATE TRIGGER temp BEFORE UPDATE ON ps_files_with_deleted FOR EACH ROW EXECUTE FUNCTION ps_child_trigger('temp');
+DROP TRIGGER set ON ps_files;
+CREATE TRIGGER temp BEFORE UPDATE ON ps_files FOR EACH ROW EXECUTE FUNCTION ps_child_trigger('temp');
 RESET ROLE;
 DELETE FROM ps_folders WHERE id = 2;
 SELECT count(*) AS temp_tables FROM pg_class WHERE relname = 'ps_shadow_cascade';
-SELECT id, deleted_at IS NOT NULL AS deleted FROM ps_files_with_deleted ORDER BY id;
+SELECT id, deleted_at IS NOT NULL AS deleted FROM ps_files ORDER BY id;
 
 ------------------------------------------------------------------------------
 -- 8. A run's record is written only by the session that started it: a role

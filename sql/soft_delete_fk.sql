@@ -1,8 +1,11 @@
 -- soft_delete_fk: foreign keys.  ON DELETE CASCADE children on soft-delete
 -- tables are soft-deleted with their parent, with the parent's batch id,
 -- and restore brings back exactly those; RESTRICT / NO ACTION keys block; a
--- hard delete never leaves orphans.
+-- hard delete never leaves orphans.  Runs as a superuser, who sees every
+-- row (as an admin); rk_fk_app reads as the application does.
 SET rowkeeper.actor = '';
+CREATE ROLE rk_fk_app;
+ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO rk_fk_app;
 CREATE TABLE authors (id int PRIMARY KEY, name text);
 CREATE TABLE posts (id int PRIMARY KEY, author_id bigint REFERENCES authors ON DELETE CASCADE, title text);
 CREATE TABLE comments (id int PRIMARY KEY, post_id int REFERENCES posts ON DELETE CASCADE, body text,
@@ -22,19 +25,23 @@ DELETE FROM authors WHERE id = 1 RETURNING *;
 \set QUIET on
 -- the whole tree went, with one batch id; comment 110 keeps its own
 SELECT 'post' AS kind, id, deleted_at IS NOT NULL AS deleted,
-       deleted_batch = (SELECT deleted_batch FROM authors_with_deleted WHERE id = 1) AS same_batch
-  FROM posts_with_deleted
+       deleted_batch = (SELECT deleted_batch FROM authors WHERE id = 1) AS same_batch
+  FROM posts
 UNION ALL
 SELECT 'comment', id, deleted_at IS NOT NULL,
-       deleted_batch = (SELECT deleted_batch FROM authors_with_deleted WHERE id = 1)
-  FROM comments_with_deleted
+       deleted_batch = (SELECT deleted_batch FROM authors WHERE id = 1)
+  FROM comments
  ORDER BY 1, 2;
+SET ROLE rk_fk_app;
 SELECT id FROM comments ORDER BY id;
+RESET ROLE;
 
 -- restore brings back what the deletion took, not comment 110
 SELECT rowkeeper.restore('authors', '{"id": 1}');
-SELECT id, deleted_at IS NOT NULL AS deleted FROM comments_with_deleted ORDER BY id;
+SELECT id, deleted_at IS NOT NULL AS deleted FROM comments ORDER BY id;
+SET ROLE rk_fk_app;
 SELECT id FROM posts ORDER BY id;
+RESET ROLE;
 
 -- a child cannot come back while its parent is deleted
 DELETE FROM authors WHERE id = 2;
@@ -42,15 +49,16 @@ SELECT rowkeeper.restore('posts', '{"id": 20}');
 SELECT rowkeeper.restore('authors', '{"id": 2}');
 -- restoring a child alone restores its own cascade only
 DELETE FROM posts WHERE id = 10;
-SELECT id, deleted_at IS NOT NULL AS deleted FROM comments_with_deleted WHERE post_id = 10 ORDER BY id;
+SELECT id, deleted_at IS NOT NULL AS deleted FROM comments WHERE post_id = 10 ORDER BY id;
 SELECT rowkeeper.restore('posts', '{"id": 10}');
+SET ROLE rk_fk_app;
 SELECT count(*) AS live_comments_of_10 FROM comments WHERE post_id = 10;
+RESET ROLE;
 
 -- RESTRICT and NO ACTION keys block while live rows reference the row.
--- (New foreign keys reference the table, not the view.)
-CREATE TABLE invoices (id int PRIMARY KEY, author_id int REFERENCES authors_with_deleted ON DELETE RESTRICT);
-CREATE TABLE notes (id int PRIMARY KEY, author_id int REFERENCES authors_with_deleted);   -- NO ACTION
-CREATE TABLE likes (id int PRIMARY KEY, author_id int REFERENCES authors_with_deleted ON DELETE SET NULL);
+CREATE TABLE invoices (id int PRIMARY KEY, author_id int REFERENCES authors ON DELETE RESTRICT);
+CREATE TABLE notes (id int PRIMARY KEY, author_id int REFERENCES authors);   -- NO ACTION
+CREATE TABLE likes (id int PRIMARY KEY, author_id int REFERENCES authors ON DELETE SET NULL);
 INSERT INTO invoices VALUES (1, 2);
 INSERT INTO notes VALUES (1, 1);
 INSERT INTO likes VALUES (1, 1);
@@ -59,8 +67,10 @@ DELETE FROM authors WHERE id = 2;
 DELETE FROM authors WHERE id = 1;
 \set QUIET on
 -- nothing changed
-SELECT id, deleted_at IS NOT NULL AS deleted FROM authors_with_deleted ORDER BY id;
+SELECT id, deleted_at IS NOT NULL AS deleted FROM authors ORDER BY id;
+SET ROLE rk_fk_app;
 SELECT count(*) AS live_posts FROM posts;
+RESET ROLE;
 -- a soft-delete child with RESTRICT blocks only with live rows
 SELECT rowkeeper.enable_soft_delete('invoices');
 \set QUIET off
@@ -76,11 +86,38 @@ DELETE FROM authors WHERE id = 1;
 SELECT * FROM likes;
 SELECT rowkeeper.restore('authors', '[{"id": 1}, {"id": 2}]');
 
+-- ORM-style: the application deletes the children itself, in their own
+-- DELETE statements, then the parent, in one transaction (Django's
+-- collector; the key is NO ACTION).  The batch is the transaction, so
+-- restore brings them all back; a child deleted in another transaction
+-- stays deleted.
+CREATE TABLE drafts (id int PRIMARY KEY, author_id int REFERENCES authors);
+INSERT INTO drafts VALUES (1, 1), (2, 1), (3, 1);
+SELECT rowkeeper.enable_soft_delete('drafts');
+DELETE FROM drafts WHERE id = 3;
+\set QUIET off
+BEGIN;
+DELETE FROM drafts WHERE author_id = 1;
+DELETE FROM authors WHERE id = 1;
+COMMIT;
+\set QUIET on
+SELECT id, deleted_at IS NOT NULL AS deleted,
+       deleted_batch = (SELECT deleted_batch FROM authors WHERE id = 1) AS authors_batch
+  FROM drafts ORDER BY id;
+SELECT rowkeeper.restore('authors', '{"id": 1}');
+SELECT id, deleted_at IS NOT NULL AS deleted FROM drafts ORDER BY id;
+SET ROLE rk_fk_app;
+SELECT count(*) AS live_posts_of_1 FROM posts WHERE author_id = 1;
+RESET ROLE;
+DROP TABLE drafts;
+
 -- a self-referencing cascade (replies) terminates and restores
 DELETE FROM comments WHERE id = 100;
-SELECT id, deleted_at IS NOT NULL AS deleted FROM comments_with_deleted WHERE post_id = 10 ORDER BY id;
+SELECT id, deleted_at IS NOT NULL AS deleted FROM comments WHERE post_id = 10 ORDER BY id;
 SELECT rowkeeper.restore('comments', '{"id": 100}');
+SET ROLE rk_fk_app;
 SELECT count(*) FROM comments WHERE post_id = 10;
+RESET ROLE;
 
 -- Hard delete never leaves orphans.
 -- What goes wrong with the usual BEFORE DELETE trigger that returns NULL:
@@ -113,7 +150,7 @@ INSERT INTO folders VALUES (1);
 INSERT INTO files VALUES (1, 1);
 SELECT rowkeeper.enable_soft_delete('files');
 DELETE FROM folders WHERE id = 1;
-SELECT count(*) AS files FROM files_with_deleted;
+SELECT count(*) AS files FROM files;
 -- the parent is soft-deleted first, then hard-deleted: its cascade goes
 -- through (children included), and nothing is left pointing nowhere
 SELECT rowkeeper.enable_soft_delete('folders');
@@ -121,15 +158,17 @@ SELECT rowkeeper.enable_soft_delete('folders');
 DELETE FROM folders WHERE id = 1;
 \set QUIET on
 SELECT rowkeeper.hard_delete('folders', '{"id": 1}');
-SELECT count(*) AS folders FROM folders_with_deleted;
-SELECT count(*) AS files FROM files_with_deleted;
+SELECT count(*) AS folders FROM folders;
+SELECT count(*) AS files FROM files;
 
 -- hard-deleting an author takes the posts and comments with it
 DELETE FROM authors WHERE id = 1;
 DELETE FROM likes;
 SELECT rowkeeper.hard_delete('authors', '{"id": 1}');
-SELECT count(*) FROM posts_with_deleted WHERE author_id = 1;
-SELECT count(*) FROM comments_with_deleted WHERE post_id IN (10, 11);
+SELECT count(*) FROM posts WHERE author_id = 1;
+SELECT count(*) FROM comments WHERE post_id IN (10, 11);
 
-DROP TABLE files_with_deleted, folders_with_deleted, likes, invoices_with_deleted CASCADE;
-DROP TABLE comments_with_deleted, posts_with_deleted, authors_with_deleted CASCADE;
+DROP TABLE files, folders, likes, invoices CASCADE;
+DROP TABLE comments, posts, authors CASCADE;
+ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM rk_fk_app;
+DROP ROLE rk_fk_app;

@@ -301,7 +301,9 @@ CREATE FUNCTION count_accounts_as_superuser() RETURNS bigint
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public
 AS $$ SELECT count(*) FROM public.accounts $$;
 SET ROLE rk_app;
-SELECT count_accounts_as_owner();
+\set SHOW_CONTEXT never
+SELECT count_accounts_as_owner();   -- (no CONTEXT: its wording changed in 18)
+\set SHOW_CONTEXT errors
 BEGIN;
 SELECT rowkeeper.set_context(tenant => 'bbbbbbbb-0000-0000-0000-000000000002');
 SELECT count_accounts_as_owner();
@@ -412,15 +414,18 @@ INSERT INTO events_2026 (id, at) VALUES (4, '2026-03-01') RETURNING *;
 INSERT INTO events_2026 VALUES (5, 2, '2026-03-01');
 ROLLBACK;
 
--- Parallel workers read the same tenant.
+-- Parallel workers read the same tenant.  (force_parallel_mode is called
+-- debug_parallel_query from 16 on.)
 RESET ROLE;
-SET force_parallel_mode = on;
+SELECT CASE WHEN current_setting('server_version_num')::int >= 160000
+            THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END AS parallel_guc \gset
+SET :parallel_guc = on;
 SET ROLE rk_app;
 BEGIN;
 SELECT rowkeeper.set_context(tenant => '200');
 SELECT count(*), sum(total) FROM orders;
 COMMIT;
-RESET force_parallel_mode;
+RESET :parallel_guc;
 
 ------------------------------------------------------------------------------
 -- Privileged paths go through BYPASSRLS, not a switch: a purge job deletes

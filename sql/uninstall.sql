@@ -37,7 +37,7 @@ CREATE EXTENSION rowkeeper;
 SELECT rowkeeper.enable_soft_delete('uninstall_sd');
 DELETE FROM uninstall_sd WHERE id = 2;
 SELECT id, deleted_at IS NOT NULL AS deleted, deleted_batch IS NOT NULL AS has_batch
-  FROM uninstall_sd_with_deleted ORDER BY id;
+  FROM uninstall_sd ORDER BY id;
 SELECT rowkeeper.disable_soft_delete('uninstall_sd', force => true);
 DROP TABLE uninstall_sd;
 DROP EXTENSION rowkeeper;

@@ -2,10 +2,11 @@
  *
  * compat.h
  *	  Version shims: the one place where rowkeeper copes with differences
- *	  between PostgreSQL major versions (13 to 17).  Code elsewhere calls
+ *	  between PostgreSQL major versions (13 to 18).  Code elsewhere calls
  *	  the rk_* spellings below and never tests PG_VERSION_NUM itself.
  *
- *	  Only PostgreSQL 15 is built and tested on our machines; the other
+ *	  PostgreSQL 15, 17 and 18 are built and tested on our machines
+ *	  (test/check.sh runs every suite on each); the 13, 14 and 16
  *	  branches follow the documented server API of their version.
  *
  *-------------------------------------------------------------------------
@@ -18,6 +19,17 @@
 
 #if PG_VERSION_NUM < 130000
 #error "rowkeeper requires PostgreSQL 13 or later"
+#endif
+
+/*
+ * A function that never returns, as a prefix of its declaration.
+ * PostgreSQL 18 removed the suffix form pg_attribute_noreturn() and added
+ * the prefix pg_noreturn; GCC-style attributes may stand first as well.
+ */
+#if PG_VERSION_NUM >= 180000
+#define rk_noreturn pg_noreturn
+#else
+#define rk_noreturn pg_attribute_noreturn()
 #endif
 
 /*
@@ -146,6 +158,41 @@ typedef RangeTblEntry RkPermInfo;
 #endif
 
 /*
+ * A Query built by hand keeps the permission infos its ParseState collected
+ * (16 on; before, the permissions were in the range table entries).
+ */
+#if PG_VERSION_NUM >= 160000
+#define rk_query_take_perminfos(query, pstate) \
+	((query)->rteperminfos = (pstate)->p_rteperminfos)
+#else
+#define rk_query_take_perminfos(query, pstate) ((void) 0)
+#endif
+
+/*
+ * Hook signatures.  PostgreSQL 14 added the JumbleState argument of
+ * post_parse_analyze_hook and the readOnlyTree argument of
+ * ProcessUtility_hook.  The _PARAM spellings go into a hook's parameter
+ * list, the _ARG spellings into the call of the previous hook:
+ *
+ *	static void my_hook(ParseState *pstate, Query *query RK_JSTATE_PARAM);
+ *	prev_hook(pstate, query RK_JSTATE_ARG);
+ *	static void my_utility(PlannedStmt *pstmt, const char *queryString,
+ *						   RK_READONLY_TREE_PARAM ProcessUtilityContext context, ...);
+ *	prev_utility(pstmt, queryString, RK_READONLY_TREE_ARG context, ...);
+ */
+#if PG_VERSION_NUM >= 140000
+#define RK_JSTATE_PARAM , JumbleState *jstate
+#define RK_JSTATE_ARG , jstate
+#define RK_READONLY_TREE_PARAM bool readOnlyTree,
+#define RK_READONLY_TREE_ARG readOnlyTree,
+#else
+#define RK_JSTATE_PARAM
+#define RK_JSTATE_ARG
+#define RK_READONLY_TREE_PARAM
+#define RK_READONLY_TREE_ARG
+#endif
+
+/*
  * May member SET ROLE to role?  PostgreSQL 16 made that a property of each
  * membership (the SET option) instead of membership itself.
  */
@@ -153,6 +200,16 @@ typedef RangeTblEntry RkPermInfo;
 #define rk_can_set_role(member, role) member_can_set_role((member), (role))
 #else
 #define rk_can_set_role(member, role) is_member_of_role((member), (role))
+#endif
+
+/*
+ * The kind of object an ALTER TABLE statement names: PostgreSQL 14 renamed
+ * AlterTableStmt.relkind to objtype.
+ */
+#if PG_VERSION_NUM >= 140000
+#define rk_alter_table_objtype(stmt) ((stmt)->objtype)
+#else
+#define rk_alter_table_objtype(stmt) ((stmt)->relkind)
 #endif
 
 #endif							/* ROWKEEPER_COMPAT_H */

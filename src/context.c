@@ -273,6 +273,10 @@ set_context(PG_FUNCTION_ARGS)
 						  JsonbToCString(NULL, &md->root, VARSIZE(md)));
 	}
 
+	/* on a Citus coordinator: to the workers now, not at the next query */
+	if (!PG_ARGISNULL(0) || !PG_ARGISNULL(1) || !PG_ARGISNULL(2))
+		rk_citus_sync();
+
 	PG_RETURN_VOID();
 }
 

@@ -152,13 +152,8 @@ alter_table_is_fk_migration(AlterTableStmt *stmt)
 	ListCell   *lc;
 	bool		fk = false;
 
-#if PG_VERSION_NUM >= 140000
-	if (stmt->objtype != OBJECT_TABLE)
+	if (rk_alter_table_objtype(stmt) != OBJECT_TABLE)
 		return false;
-#else
-	if (stmt->relkind != OBJECT_TABLE)
-		return false;
-#endif
 	if (stmt->relation == NULL)
 		return false;
 	foreach(lc, stmt->cmds)
@@ -245,10 +240,7 @@ rk_migration_statement_action(Node *stmt)
 
 static void
 rk_migration_process_utility(PlannedStmt *pstmt, const char *queryString,
-#if PG_VERSION_NUM >= 140000
-							 bool readOnlyTree,
-#endif
-							 ProcessUtilityContext context, ParamListInfo params,
+							 RK_READONLY_TREE_PARAM ProcessUtilityContext context, ParamListInfo params,
 							 QueryEnvironment *queryEnv, DestReceiver *dest,
 							 QueryCompletion *qc)
 {
@@ -275,16 +267,10 @@ rk_migration_process_utility(PlannedStmt *pstmt, const char *queryString,
 	PG_TRY();
 	{
 		if (prev_process_utility)
-			prev_process_utility(pstmt, queryString,
-#if PG_VERSION_NUM >= 140000
-								 readOnlyTree,
-#endif
+			prev_process_utility(pstmt, queryString, RK_READONLY_TREE_ARG
 								 context, params, queryEnv, dest, qc);
 		else
-			standard_ProcessUtility(pstmt, queryString,
-#if PG_VERSION_NUM >= 140000
-									readOnlyTree,
-#endif
+			standard_ProcessUtility(pstmt, queryString, RK_READONLY_TREE_ARG
 									context, params, queryEnv, dest, qc);
 	}
 	PG_FINALLY();

@@ -5,7 +5,9 @@
  *
  *	  _PG_init defines GUCs, registers the relcache callback of the audit
  *	  log writer and installs the hooks of the soft-delete fast path
- *	  (soft_delete_rewrite.c) and of the owner's migrations (migration.c).  It allocates no shared memory, so the
+ *	  (soft_delete_rewrite.c), of the owner's migrations (migration.c) and,
+ *	  on a Citus node, the ones that send the context to the workers
+ *	  (citus.c).  It allocates no shared memory, so the
  *	  library works whether it is listed in shared_preload_libraries /
  *	  session_preload_libraries or loaded on first use of one of its
  *	  functions (a trigger firing, a call to rowkeeper.set_context()); only
@@ -43,9 +45,11 @@ _PG_init(void)
 	rk_tenant_define_gucs();
 	rk_context_define_gucs();
 	rk_purge_define_gucs();
+	rk_soft_delete_init();
 	rk_soft_delete_rewrite_init();
 	rk_migration_init();
 	/* after every rowkeeper.* setting is defined */
 	rk_reserve_guc_prefix("rowkeeper");
 	rk_audit_log_init();
+	rk_citus_init();
 }

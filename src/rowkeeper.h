@@ -12,6 +12,8 @@
 
 #include "postgres.h"
 
+#include "compat.h"
+
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "utils/guc.h"
@@ -37,14 +39,22 @@ extern bool rk_can_act_as(Oid role);
 extern Datum rk_call_restricted(FunctionCallInfo fcinfo, Oid role,
 								const char *body_name);
 
-/* soft_delete.c: one deletion batch id, and who deletes */
+/* soft_delete.c: the transaction's deletion batch id, who deletes */
 extern int64 rk_soft_delete_next_batch(void);
 extern text *rk_soft_delete_who(void);
+extern bool rk_soft_delete_hard_deleting(void);
+extern bool rk_soft_delete_visible(Oid relid);
+extern void rk_soft_delete_init(void);
 
 /* soft_delete_rewrite.c: the DELETE-as-UPDATE fast path (hooks, GUC) */
 extern void rk_soft_delete_rewrite_init(void);
 
 /* tenant.c: tenant isolation (mode and key GUCs, check hook of .tenant) */
+/* citus.c */
+extern bool rk_citus_resending;
+extern void rk_citus_init(void);
+extern void rk_citus_sync(void);
+
 extern void rk_tenant_define_gucs(void);
 extern bool rk_tenant_check_hook(char **newval, void **extra,
 								 GucSource source);
@@ -62,8 +72,8 @@ typedef struct RkTriggerArgs
 	const char *enable_fn;		/* the function that creates the trigger */
 } RkTriggerArgs;
 
-extern void rk_bad_trigger_argument(const RkTriggerArgs *ta, const char *arg)
-			pg_attribute_noreturn();
+rk_noreturn extern void rk_bad_trigger_argument(const RkTriggerArgs *ta,
+												const char *arg);
 extern const char *rk_option_value(const char *arg, const char *key);
 extern bool rk_option_bool(const RkTriggerArgs *ta, const char *arg,
 						   const char *value);

@@ -30,7 +30,8 @@
  *		(a superuser-only setting, invisible to other roles) and an expiry.
  *		Clearing the tenant is always allowed: it can only take access
  *		away.  Parallel workers restoring their leader's state are let
- *		through: the value comes from a leader that passed the check.
+ *		through: the value comes from a leader that passed the check, and so
+ *		is the resend of the value in effect to Citus workers (citus.c).
  *	  - The key is only as secret as the library is early.  Before a
  *		backend loads rowkeeper, a rowkeeper.tenant_key given in
  *		postgresql.conf (or ALTER SYSTEM/DATABASE/ROLE) sits in a
@@ -217,7 +218,7 @@ rk_tenant_check_hook(char **newval, void **extra, GucSource source)
 		return true;
 	if (*newval == NULL || (*newval)[0] == '\0')
 		return true;
-	if (rk_token_verified_set || InitializingParallelWorker)
+	if (rk_token_verified_set || InitializingParallelWorker || rk_citus_resending)
 		return true;
 
 	GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);

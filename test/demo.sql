@@ -104,7 +104,7 @@ SELECT rowkeeper.enable_soft_delete('comments');
 DELETE FROM comments WHERE id = 1 RETURNING id, body;
 \set QUIET on
 SELECT id, body FROM comments ORDER BY id;
-SELECT id, deleted_at IS NOT NULL AS soft_deleted FROM comments_with_deleted ORDER BY id;
+SELECT id, deleted_at IS NOT NULL AS soft_deleted FROM comments ORDER BY id;
 SELECT rowkeeper.restore('comments', '{"id": 1}');
 SELECT count(*) AS visible_again FROM comments;
 

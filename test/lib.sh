@@ -6,23 +6,61 @@
 # A run first clears whatever an interrupted earlier run left in its work
 # directory (postmasters included), and stops what it started on exit.
 #
-# Source it; it defines functions and sets nothing else but ROOT and PG_*.
+# Source it; it defines functions and sets nothing else but ROOT, RK_PG_BUILD
+# and PG_* (PG_MAJOR, PG_CONFIG, PG_BINDIR).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG_MAJOR=${PG_MAJOR:-15}
-export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
-# PG_CONFIG may point at a relocated copy of the server (a private install
-# target for parallel work); its bindir is then the one used.  Before the
-# packages are installed, fall back to Debian's path.
-PG_BINDIR=$("$PG_CONFIG" --bindir 2>/dev/null || echo "/usr/lib/postgresql/$PG_MAJOR/bin")
+# Majors that Debian does not package are built from the pinned upstream
+# sources in ../shared/postgres (beside the checkout) by its build.sh, into
+# /opt/rowkeeper-pg/MAJOR; see ../shared/postgres/README.md.
+RK_PG_BUILD=$ROOT/../shared/postgres/build.sh
+
+# rk_pg_major PG_CONFIG: the major version of the server of that pg_config.
+rk_pg_major() {
+    "$1" --version 2>/dev/null | sed -nE 's/^PostgreSQL ([0-9]+).*/\1/p' || true
+}
+
+# rk_default_pg_config MAJOR: that major's pg_config when nothing says
+# otherwise: build.sh's prefix when ../shared/postgres pins a source for it
+# (17, 18), else Debian's package (15).
+rk_default_pg_config() {
+    if compgen -G "$(dirname "$RK_PG_BUILD")/postgresql-$1_*.orig.tar.bz2" >/dev/null; then
+        echo "/opt/rowkeeper-pg/$1/bin/pg_config"
+    else
+        echo "/usr/lib/postgresql/$1/bin/pg_config"
+    fi
+}
+
+# rk_use_pg MAJOR [PG_CONFIG]: build against and run that server from now
+# on.  PG_CONFIG may point at a relocated copy of the server (a private
+# install target for parallel work); its bindir is then the one used.
+# Before the server is installed, the bindir beside pg_config is assumed.
+rk_use_pg() {
+    export PG_MAJOR=$1
+    export PG_CONFIG=${2:-$(rk_default_pg_config "$1")}
+    PG_BINDIR=$("$PG_CONFIG" --bindir 2>/dev/null || dirname "$PG_CONFIG")
+}
+
+# PG_MAJOR (default 15) selects a major, PG_CONFIG a server (its major
+# then follows from it).
+if [ -n "${PG_CONFIG:-}" ] && [ -z "${PG_MAJOR:-}" ]; then
+    PG_MAJOR=$(rk_pg_major "$PG_CONFIG")
+fi
+rk_use_pg "${PG_MAJOR:-15}" "${PG_CONFIG:-}"
 
 rk_say() { printf '\n=== %s\n' "$*"; }
 
-# rk_install_deps [extra debian packages...]
+# rk_install_deps [extra debian packages...]: what the scripts need, and
+# the server: Debian's packages (with pg_cron), or for a major built from
+# ../shared/postgres, build.sh (about 4 minutes the first time, then
+# nothing).  A PG_CONFIG given explicitly is used as it is.
 rk_install_deps() {
-    local want=(make gcc "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
-                "postgresql-client-$PG_MAJOR" "postgresql-$PG_MAJOR-cron" libipc-run-perl perl \
-                pgbouncer "$@")
+    local want=(make gcc libipc-run-perl perl pgbouncer "$@")
+    local debian=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config built
+    if [ "$(rk_default_pg_config "$PG_MAJOR")" = "$debian" ]; then
+        want+=("postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
+               "postgresql-client-$PG_MAJOR" "postgresql-$PG_MAJOR-cron")
+    fi
     local missing=() p
     for p in "${want[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
@@ -31,8 +69,14 @@ rk_install_deps() {
     if [ ${#missing[@]} -gt 0 ]; then
         rk_say "installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
+        apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    if [ "$PG_CONFIG" = "$(rk_default_pg_config "$PG_MAJOR")" ] && [ "$PG_CONFIG" != "$debian" ]; then
+        [ -x "$PG_CONFIG" ] || rk_say "building PostgreSQL $PG_MAJOR with $RK_PG_BUILD (about 4 minutes)"
+        built=$(bash "$RK_PG_BUILD" "$PG_MAJOR" | tail -n 1) \
+            || { echo "could not build PostgreSQL $PG_MAJOR"; return 1; }
+        rk_use_pg "$PG_MAJOR" "$built"
     fi
 }
 
@@ -66,9 +110,10 @@ rk_stop_stale() {
     rm -rf "$1"
 }
 
-# rk_workdir NAME: a fresh work directory owned by postgres, in $RK_WORK.
+# rk_workdir NAME: a fresh work directory owned by postgres, in $RK_WORK
+# ($TMPDIR/rowkeeper-NAME-MAJOR: each major has its own).
 rk_workdir() {
-    RK_WORK=${TMPDIR:-/tmp}/rowkeeper-$1
+    RK_WORK=${TMPDIR:-/tmp}/rowkeeper-$1-$PG_MAJOR
     rk_stop_stale "$RK_WORK"
     mkdir -p "$RK_WORK"
     chown postgres: "$RK_WORK"

@@ -1,23 +1,43 @@
-
 ------------------------------------------------------------------------------
--- Soft delete (issue 5)
+-- Soft delete (issue 5; redesigned in issue 16: the table keeps its name)
 --
--- enable_soft_delete(t) renames the table to t_with_deleted (the base table,
--- every row) and puts a security_invoker view named t in front of it that
--- shows the live rows (deleted_at IS NULL).  A C INSTEAD OF DELETE trigger
--- on the view (rowkeeper.soft_delete_trigger) marks the row instead of
--- removing it and returns it, so the executor counts it: DELETE reports the
--- rows it marked and RETURNING returns them.  Children on soft-delete tables
--- reached by ON DELETE CASCADE keys are marked with the same deletion batch
--- id; RESTRICT / NO ACTION keys block.  A C BEFORE DELETE trigger on the
--- base table (rowkeeper.soft_delete_guard) refuses every physical delete
--- except through rowkeeper.hard_delete() (and the cascades it causes), so a
--- hard delete either completes with its cascades or fails: it never leaves
--- orphans.  On a partitioned table it also fires BEFORE UPDATE, to let an
--- UPDATE move a row between partitions.  Configuration is the guard
--- trigger's arguments (column, by=<column>, batch=<column>).  rowkeeper
--- creates no row-level security policy: the table's own policies (tenant
--- isolation) apply through the security_invoker view.
+-- enable_soft_delete(t) leaves t an ordinary table under its own name, so
+-- migrations (ALTER TABLE, CREATE INDEX, foreign keys to it), schema readers
+-- and grants work as on any table.  What it adds:
+--   policy rowkeeper_soft_delete  AS RESTRICTIVE FOR SELECT TO PUBLIC
+--       USING (deleted_at IS NULL OR rowkeeper._soft_delete_visible(t))
+--     Reads hide deleted rows on every path (joins, subqueries, views and
+--     functions over the table, COPY, cursors, prepared statements), with
+--     or without the library loaded; restrictive, so it narrows whatever
+--     else applies (tenant isolation).  RLS is enabled and FORCEd (the
+--     owner, often the application's role, is hidden from too); superusers
+--     and BYPASSRLS roles see every row.  _soft_delete_visible() shows the
+--     deleted rows to members of rowkeeper_see_deleted and the table's
+--     owner after SET [LOCAL] rowkeeper.show_deleted = on, and inside
+--     rowkeeper.hard_delete().
+--   policy rowkeeper_soft_delete_access  AS PERMISSIVE FOR ALL TO PUBLIC
+--       USING (true) WITH CHECK (true)
+--     RLS denies everything unless a permissive policy allows it; created
+--     unless the table has permissive policies of its own.
+--   trigger rowkeeper_soft_delete  BEFORE DELETE (rowkeeper.soft_delete_guard)
+--     The configuration (its arguments) and the guard: no physical delete
+--     outside rowkeeper.hard_delete().  A DELETE on the table becomes the
+--     marking UPDATE at parse analysis (src/soft_delete_rewrite.c) when the
+--     library is loaded before the statement; otherwise the guard refuses it
+--     with an error naming session_preload_libraries.  On a partitioned
+--     table it also fires BEFORE UPDATE, to let an UPDATE move a row
+--     between partitions.
+--   trigger rowkeeper_soft_delete_cascade  AFTER UPDATE OF deleted_at
+--       WHEN (OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL)
+--     Foreign keys that reference the table: ON DELETE CASCADE children on
+--     soft-delete tables are marked with the same batch id, RESTRICT / NO
+--     ACTION keys with live referencing rows block.  AFTER: a cascade within
+--     one table (replies to a comment) finds the rows the statement itself
+--     marked already marked, instead of changing them under it.
+-- The batch id is the transaction's, so restore() brings back a row with the
+-- rows of its cascade and the children an ORM deleted itself in the same
+-- transaction.  How RLS was set before is recorded in the comment of the
+-- policy rowkeeper_soft_delete, so that disable puts it back.
 ------------------------------------------------------------------------------
 
 -- CACHE: a backend takes its batch ids from a range it reserved, without
@@ -27,8 +47,22 @@
 CREATE SEQUENCE rowkeeper.soft_delete_batch_seq CACHE 100;
 REVOKE ALL ON SEQUENCE rowkeeper.soft_delete_batch_seq FROM PUBLIC;
 COMMENT ON SEQUENCE rowkeeper.soft_delete_batch_seq IS
-'Deletion batch ids: one per soft-deleting statement, shared by the rows it cascades to.';
+'Deletion batch ids: one per soft-deleting transaction, shared by every row it soft-deletes.';
 SELECT pg_catalog.pg_extension_config_dump('rowkeeper.soft_delete_batch_seq', '');
+
+-- Who may see soft-deleted rows (after SET [LOCAL] rowkeeper.show_deleted =
+-- on): members of rowkeeper_see_deleted, granted by an administrator to
+-- support and admin roles, and each table's owner.  Roles are shared by the
+-- databases of a cluster: the role is created when missing, and an existing
+-- one is adopted (its members then see the deleted rows of this database's
+-- soft-delete tables too).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = 'rowkeeper_see_deleted') THEN
+        CREATE ROLE rowkeeper_see_deleted NOLOGIN;
+    END IF;
+END;
+$$;
 
 CREATE FUNCTION rowkeeper.soft_delete_trigger()
 RETURNS trigger
@@ -36,7 +70,7 @@ LANGUAGE C
 AS 'MODULE_PATHNAME', 'soft_delete_trigger';
 
 COMMENT ON FUNCTION rowkeeper.soft_delete_trigger() IS
-'INSTEAD OF DELETE row trigger on a soft-delete view: marks the row deleted (and its cascade children) and counts it as deleted. Attach it with rowkeeper.enable_soft_delete().';
+'AFTER UPDATE OF deleted_at row trigger (rowkeeper_soft_delete_cascade) on a soft-delete table: when a row is marked deleted, marks its ON DELETE CASCADE children on soft-delete tables and refuses while RESTRICT / NO ACTION children are live. Attach it with rowkeeper.enable_soft_delete().';
 
 CREATE FUNCTION rowkeeper.soft_delete_guard()
 RETURNS trigger
@@ -44,7 +78,7 @@ LANGUAGE C
 AS 'MODULE_PATHNAME', 'soft_delete_guard';
 
 COMMENT ON FUNCTION rowkeeper.soft_delete_guard() IS
-'BEFORE DELETE row trigger on a soft-delete table: refuses physical deletes outside rowkeeper.hard_delete(). Its arguments are the soft-delete configuration.';
+'BEFORE DELETE row trigger on a soft-delete table: refuses physical deletes outside rowkeeper.hard_delete() (a DELETE the library did not turn into the marking, ON DELETE CASCADE from a table without soft delete). Its arguments are the soft-delete configuration.';
 
 CREATE FUNCTION rowkeeper.hard_delete(tbl regclass, key jsonb)
 RETURNS bigint
@@ -55,12 +89,12 @@ COMMENT ON FUNCTION rowkeeper.hard_delete(regclass, jsonb) IS
 'Physically delete soft-deleted rows of a soft-delete table by key (a jsonb object, or an array of them), with their foreign-key cascades. Only for the table''s owner; returns the number of rows deleted.';
 
 /*
- * The fast path (src/soft_delete_rewrite.c): with the library loaded before
- * a DELETE on a soft-delete view is parsed, the DELETE is run as
- * UPDATE view SET deleted_at = now(), <batch> = _soft_delete_batch()
+ * DELETE on a soft-delete table (src/soft_delete_rewrite.c): with the
+ * library loaded before the DELETE is parsed, it is run as
+ * UPDATE t SET deleted_at = now(), <batch> = _soft_delete_batch()
  * [, <by> = _soft_delete_who()] and still reports "DELETE n".  These two
- * functions give that statement its batch id and its user, once per
- * statement; called anywhere else they raise.  EXECUTE stays with PUBLIC:
+ * functions give that statement its batch id (the transaction's) and its
+ * user; called anywhere else they raise.  EXECUTE stays with PUBLIC:
  * every role that may soft-delete calls them.
  */
 CREATE FUNCTION rowkeeper._soft_delete_batch()
@@ -69,7 +103,7 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'soft_delete_batch';
 
 COMMENT ON FUNCTION rowkeeper._soft_delete_batch() IS
-'Internal: the deletion batch id of the soft DELETE being executed (one per statement). An UPDATE that assigns it is reported as a DELETE: do not call it yourself.';
+'Internal: the deletion batch id of the soft DELETE being executed (one per transaction). An UPDATE that assigns it is reported as a DELETE: do not call it yourself.';
 
 CREATE FUNCTION rowkeeper._soft_delete_who()
 RETURNS text
@@ -146,59 +180,29 @@ $$;
 COMMENT ON FUNCTION rowkeeper._soft_delete_cutoff(regclass, name) IS
 'Internal: a purge cutoff ($1) as SQL comparable with a column: in UTC for the timestamp deleted_at column of a soft-delete table kept in UTC.';
 
-/* The one relation a view selects from (NULL if not a view). */
-CREATE FUNCTION rowkeeper._view_base(view regclass)
-RETURNS regclass
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT d.refobjid::pg_catalog.regclass
-      FROM pg_catalog.pg_rewrite r
-      JOIN pg_catalog.pg_depend d
-        ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
-     WHERE r.ev_class = view AND r.rulename = '_RETURN'
-       AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-       AND d.refobjid <> view AND d.deptype = 'n'
-     ORDER BY d.refobjid
-     LIMIT 1
-$$;
+/*
+ * Who sees soft-deleted rows: the second half of the hiding policy
+ * (deleted_at IS NULL OR this), see src/soft_delete.c.
+ */
+CREATE FUNCTION rowkeeper._soft_delete_visible(tbl regclass)
+RETURNS boolean
+LANGUAGE C STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'soft_delete_visible';
 
-COMMENT ON FUNCTION rowkeeper._view_base(regclass) IS
-'Internal: the relation a (single-table) view selects from.';
+COMMENT ON FUNCTION rowkeeper._soft_delete_visible(regclass) IS
+'Internal: may the current user see the soft-deleted rows of a table now (rowkeeper.show_deleted on and member of rowkeeper_see_deleted or the owner, or inside hard_delete())?';
 
-/* The soft-delete view in front of a base table, or NULL. */
-CREATE FUNCTION rowkeeper._soft_delete_view(base regclass)
-RETURNS regclass
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT t.tgrelid::pg_catalog.regclass
-      FROM pg_catalog.pg_trigger t
-     WHERE t.tgfoid = 'rowkeeper.soft_delete_trigger()'::pg_catalog.regprocedure
-       AND rowkeeper._view_base(t.tgrelid) = base
-     LIMIT 1
-$$;
-
-COMMENT ON FUNCTION rowkeeper._soft_delete_view(regclass) IS
-'Internal: the soft-delete view in front of a base table.';
-
-/* The base table of a soft-delete view or table (either name), or NULL. */
+/* The table itself when it has soft delete, else NULL. */
 CREATE FUNCTION rowkeeper._soft_delete_base(tbl regclass)
 RETURNS regclass
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE
-        WHEN (rowkeeper._soft_delete_config(tbl)).column_name IS NOT NULL THEN tbl
-        WHEN EXISTS (SELECT FROM pg_catalog.pg_trigger t
-                      WHERE t.tgrelid = tbl
-                        AND t.tgfoid = 'rowkeeper.soft_delete_trigger()'::pg_catalog.regprocedure)
-        THEN rowkeeper._view_base(tbl)
-    END
+    SELECT CASE WHEN (rowkeeper._soft_delete_config(tbl)).column_name IS NOT NULL THEN tbl END
 $$;
 
 COMMENT ON FUNCTION rowkeeper._soft_delete_base(regclass) IS
-'Internal: the base table of a soft-delete view or table, or NULL.';
+'Internal: the table if it has soft delete, or NULL.';
 
 /* The base table, or a clear error when tbl has no soft delete. */
 CREATE FUNCTION rowkeeper._soft_delete_require(tbl regclass, caller text)
@@ -226,7 +230,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper._soft_delete_require(regclass, text) IS
-'Internal: the base table of a soft-delete view or table, or an error.';
+'Internal: the soft-delete table, or an error.';
 
 /*
  * The foreign keys that reference tbl (not the per-partition clones), with
@@ -283,8 +287,8 @@ COMMENT ON FUNCTION rowkeeper._soft_delete_fkeys(regclass, int) IS
  * read from the row by column name:
  *   mark      mark the row itself (by key) unless already deleted
  *   restrict  a live referencing row makes the delete fail (23503)
- *   cascade   mark the live referencing rows; RETURNING * so that their own
- *             children follow
+ *   cascade   mark the live referencing rows (their own cascade trigger
+ *             carries on to their children)
  */
 CREATE FUNCTION rowkeeper._soft_delete_actions(tbl regclass)
 RETURNS TABLE (kind text, target regclass, run_as oid, conname name,
@@ -302,7 +306,7 @@ BEGIN
         RAISE EXCEPTION USING
             ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('%s does not have soft delete', tbl),
-            HINT = 'Re-create the view and its trigger with rowkeeper.enable_soft_delete().';
+            HINT = 'Call rowkeeper.enable_soft_delete() on the table.';
     END IF;
     k := rowkeeper._row_key(tbl);
     IF k.columns IS NULL THEN
@@ -336,7 +340,7 @@ BEGIN
                             CASE WHEN fk.child_column IS NOT NULL
                                  THEN format(' AND %I IS NULL', fk.child_column) ELSE '' END);
         ELSE
-            query := format('UPDATE %s SET %I = %s, %I = $2%s WHERE %s AND %I IS NULL RETURNING *',
+            query := format('UPDATE %s SET %I = %s, %I = $2%s WHERE %s AND %I IS NULL',
                             fk.child, fk.child_column, rowkeeper._soft_delete_stamp(fk.child),
                             fk.child_batch_column,
                             CASE WHEN fk.child_by_column IS NOT NULL
@@ -349,7 +353,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper._soft_delete_actions(regclass) IS
-'Internal: the queries the soft-delete trigger runs for a row of a base table.';
+'Internal: the queries the soft-delete cascade trigger runs for a row of a table.';
 
 /*
  * A key argument (a jsonb object, or an array of objects) checked against
@@ -449,8 +453,12 @@ COMMENT ON FUNCTION rowkeeper._hard_delete_sql(regclass, jsonb) IS
 
 /*
  * Restore the children that the deletion of one parent row (prow, as jsonb)
- * took with it: rows of soft-delete tables reached by ON DELETE CASCADE
- * keys that carry the same batch id, recursively.  Returns their number.
+ * took with it: rows of soft-delete tables that reference it through a
+ * foreign key and carry the same batch id (the transaction's), recursively.
+ * ON DELETE CASCADE children were marked by the cascade; RESTRICT / NO
+ * ACTION children can only have been deleted by the application itself
+ * before the parent, as ORMs do in the parent's transaction.  Returns
+ * their number.
  */
 CREATE FUNCTION rowkeeper._restore_children(tbl regclass, prow jsonb, batch bigint)
 RETURNS bigint
@@ -463,7 +471,8 @@ DECLARE
     n bigint := 0;
     args text;
 BEGIN
-    FOR fk IN SELECT * FROM rowkeeper._soft_delete_fkeys(tbl, 1) f WHERE f.action = 'cascade' LOOP
+    FOR fk IN SELECT * FROM rowkeeper._soft_delete_fkeys(tbl, 1) f
+               WHERE f.child_column IS NOT NULL AND f.action IN ('cascade', 'restrict') LOOP
         -- the parent's referenced values, in order, as the $n the where clause uses
         SELECT string_agg(format('%L::%s', prow ->> c, fk.ref_types[i]), ', ' ORDER BY i) INTO args
           FROM unnest(fk.ref_columns) WITH ORDINALITY u(c, i);
@@ -486,7 +495,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper._restore_children(regclass, jsonb, bigint) IS
-'Internal: restore the rows that a parent''s soft delete cascaded to (same batch id).';
+'Internal: restore the rows that referenced a parent and were soft-deleted with it (same batch id).';
 
 /*
  * Raise when a row about to be restored (row, as jsonb) references a
@@ -542,6 +551,7 @@ CREATE FUNCTION rowkeeper.restore(tbl regclass, key jsonb)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET rowkeeper.show_deleted = on
 AS $$
 DECLARE
     caller constant text := 'rowkeeper.restore()';
@@ -570,7 +580,7 @@ BEGIN
                 RAISE EXCEPTION USING
                     ERRCODE = 'no_data_found',
                     MESSAGE = format('%s: no soft-deleted row of %s with key %s', caller, tbl, one),
-                    HINT = 'The row is live already, was hard-deleted, or is not visible to you.';
+                    HINT = 'The row is live already, was hard-deleted, or is not visible to you: restoring needs to see soft-deleted rows (role rowkeeper_see_deleted, or the table''s owner).';
             END IF;
             EXECUTE format('UPDATE %s AS r SET %I = NULL, %I = NULL%s WHERE %s AND r.%I IS NOT NULL '
                            'RETURNING pg_catalog.to_jsonb(r.*)',
@@ -601,17 +611,20 @@ END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper.restore(regclass, jsonb) IS
-'Undelete soft-deleted rows by key (a jsonb object, or an array of them) with the children their deletion cascaded to; all or nothing. Returns the number of rows restored.';
+'Undelete soft-deleted rows by key (a jsonb object, or an array of them) with the rows that referenced them and were deleted in the same transaction; all or nothing. For members of rowkeeper_see_deleted and the table''s owner. Returns the number of rows restored.';
 
-/* Every soft-delete table: its view, base table and columns. */
+/* Every soft-delete table and its columns. */
 CREATE VIEW rowkeeper.soft_delete_tables AS
-SELECT rowkeeper._soft_delete_view(t.tgrelid)      AS view_name,
-       t.tgrelid::regclass                          AS table_name,
+SELECT t.tgrelid::regclass                          AS table_name,
        cfg.column_name,
        cfg.deleted_by_column,
        cfg.batch_column,
-       t.tgenabled <> 'D'                           AS guarded
+       t.tgenabled <> 'D'                           AS guarded,
+       c.relrowsecurity AND c.relforcerowsecurity
+         AND EXISTS (SELECT FROM pg_catalog.pg_policy p
+                      WHERE p.polrelid = t.tgrelid AND p.polname = 'rowkeeper_soft_delete') AS hidden
   FROM pg_catalog.pg_trigger t
+  JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
  CROSS JOIN LATERAL rowkeeper._soft_delete_config(t.tgrelid) cfg
  WHERE t.tgfoid = 'rowkeeper.soft_delete_guard()'::pg_catalog.regprocedure
    AND t.tgparentid = 0;
@@ -619,7 +632,7 @@ SELECT rowkeeper._soft_delete_view(t.tgrelid)      AS view_name,
 GRANT SELECT ON rowkeeper.soft_delete_tables TO PUBLIC;
 
 COMMENT ON VIEW rowkeeper.soft_delete_tables IS
-'Soft-delete tables: the view the application uses, the base table with every row, and the columns.';
+'Soft-delete tables, their columns, whether the guard is enabled and whether the hiding policy is in force.';
 
 /*
  * A soft-delete column: validated when it exists (exact name, type), else
@@ -670,7 +683,6 @@ CREATE FUNCTION rowkeeper.enable_soft_delete(tbl regclass,
                                              column_name name DEFAULT 'deleted_at',
                                              deleted_by_column name DEFAULT NULL,
                                              batch_column name DEFAULT 'deleted_batch',
-                                             base_name name DEFAULT NULL,
                                              time_zone text DEFAULT 'utc')
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -678,14 +690,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     caller constant text := 'rowkeeper.enable_soft_delete()';
-    base regclass;
-    view regclass;
-    rel record;
-    view_name name;
     want_args text[];
     want_type int2;
     old record;
-    acl record;
+    state text;
 BEGIN
     IF tbl IS NULL OR column_name IS NULL OR batch_column IS NULL OR time_zone IS NULL THEN
         RAISE EXCEPTION USING
@@ -700,32 +708,24 @@ BEGIN
             DETAIL = 'A timestamp without time zone deleted_at column gets the time in UTC (utc, what Prisma, TypeORM and Sequelize read back) or in the session''s TimeZone (session).',
             HINT = 'Use time_zone => ''utc'' or ''session''.';
     END IF;
-    IF current_setting('server_version_num')::int < 150000 THEN
+    PERFORM rowkeeper._require_owned_table(tbl, caller);
+    IF (SELECT c.relispartition FROM pg_catalog.pg_class c WHERE c.oid = tbl) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'wrong_object_type',
+            MESSAGE = format('%s: %s is a partition', caller, tbl),
+            DETAIL = 'Soft delete is enabled on the partitioned table; its partitions share the configuration.',
+            HINT = format('Call it on %s.', (SELECT i.inhparent::regclass FROM pg_catalog.pg_inherits i WHERE i.inhrelid = tbl));
+    END IF;
+    -- Citus copies policies to the shards without AS RESTRICTIVE: the
+    -- policy that hides deleted rows would become permissive there and be
+    -- OR'ed with the tenant policies, opening every tenant's live rows.
+    IF (rowkeeper._citus_distribution_column(tbl)).is_citus THEN
         RAISE EXCEPTION USING
             ERRCODE = 'feature_not_supported',
-            MESSAGE = 'soft delete needs PostgreSQL 15 or later',
-            DETAIL = 'The view in front of the table must be security_invoker, which PostgreSQL 15 introduced.';
+            MESSAGE = format('%s: %s is a Citus table', caller, tbl),
+            DETAIL = 'Soft delete hides deleted rows with a restrictive row-level security policy, and Citus copies policies to the shards as permissive ones, which would undo tenant isolation there.',
+            HINT = 'Soft delete on Citus tables is not supported yet; mark rows with your own UPDATE for now.';
     END IF;
-
-    base := rowkeeper._soft_delete_base(tbl);
-    IF base IS NULL THEN
-        base := tbl;
-    ELSE
-        view := rowkeeper._soft_delete_view(base);
-        IF view IS NULL THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'object_not_in_prerequisite_state',
-                MESSAGE = format('the soft-delete view of %s is missing', base),
-                DETAIL = 'The table has the soft-delete guard but no view in front of it (was the view dropped?).',
-                HINT = format('Call rowkeeper.disable_soft_delete(%L) and then enable_soft_delete again.', base::text);
-        END IF;
-    END IF;
-    PERFORM rowkeeper._require_owned_table(base, caller);
-    SELECT c.relname, c.relnamespace AS nspoid, n.nspname AS nsp,
-           pg_catalog.pg_get_userbyid(c.relowner) AS owner INTO rel
-      FROM pg_catalog.pg_class c
-      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = base;
 
     IF column_name = batch_column OR column_name = deleted_by_column
        OR batch_column = deleted_by_column THEN
@@ -733,18 +733,18 @@ BEGIN
             ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('%s: column_name, deleted_by_column and batch_column must be different columns', caller);
     END IF;
-    IF (rowkeeper._row_key(base)).columns IS NULL THEN
+    IF (rowkeeper._row_key(tbl)).columns IS NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'invalid_table_definition',
-            MESSAGE = format('table %s has no primary key or replica identity index', base),
+            MESSAGE = format('table %s has no primary key or replica identity index', tbl),
             DETAIL = 'Soft delete marks, restores and cascades rows by key.',
-            HINT = format('ALTER TABLE %s ADD PRIMARY KEY (...), or ALTER TABLE %s REPLICA IDENTITY USING INDEX <unique index>.', base, base);
+            HINT = format('ALTER TABLE %s ADD PRIMARY KEY (...), or ALTER TABLE %s REPLICA IDENTITY USING INDEX <unique index>.', tbl, tbl);
     END IF;
 
-    PERFORM rowkeeper._soft_delete_column(base, column_name, '{timestamptz,timestamp}', 'deleted_at', caller);
-    PERFORM rowkeeper._soft_delete_column(base, batch_column, '{bigint}', 'deletion batch', caller);
+    PERFORM rowkeeper._soft_delete_column(tbl, column_name, '{timestamptz,timestamp}', 'deleted_at', caller);
+    PERFORM rowkeeper._soft_delete_column(tbl, batch_column, '{bigint}', 'deletion batch', caller);
     IF deleted_by_column IS NOT NULL THEN
-        PERFORM rowkeeper._soft_delete_column(base, deleted_by_column, '{text,varchar}', 'deleted-by', caller);
+        PERFORM rowkeeper._soft_delete_column(tbl, deleted_by_column, '{text,varchar}', 'deleted-by', caller);
     END IF;
 
     want_args := ARRAY[column_name::text, 'by=' || coalesce(deleted_by_column::text, ''),
@@ -752,83 +752,79 @@ BEGIN
     -- timestamp without time zone: in UTC or the session's time (see
     -- _soft_delete_stamp); a timestamptz column needs no choice
     IF (SELECT a.atttypid FROM pg_catalog.pg_attribute a
-         WHERE a.attrelid = base AND a.attname = column_name) = 'pg_catalog.timestamp'::pg_catalog.regtype THEN
+         WHERE a.attrelid = tbl AND a.attname = column_name) = 'pg_catalog.timestamp'::pg_catalog.regtype THEN
         want_args := want_args || ('time_zone=' || time_zone);
-    END IF;
-
-    IF view IS NULL THEN
-        -- first time: the table makes way for the view
-        view_name := rel.relname;
-        IF base_name IS NULL THEN
-            IF octet_length(rel.relname || '_with_deleted') > 63 THEN
-                RAISE EXCEPTION USING
-                    ERRCODE = 'name_too_long',
-                    MESSAGE = format('the name %s is too long for the table behind the view',
-                                     quote_ident(rel.relname || '_with_deleted')),
-                    HINT = 'Pass base_name => ''...'' (at most 63 bytes).';
-            END IF;
-            base_name := rel.relname || '_with_deleted';
-        END IF;
-        IF EXISTS (SELECT FROM pg_catalog.pg_class c
-                    WHERE c.relnamespace = rel.nspoid AND c.relname = base_name) THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'duplicate_table',
-                MESSAGE = format('relation %I already exists in schema %I', base_name, rel.nsp),
-                DETAIL = format('enable_soft_delete renames %s to %I and puts a view named %I in its place.',
-                                base, base_name, view_name),
-                HINT = 'Pass another base_name => ''...''.';
-        END IF;
-        EXECUTE format('ALTER TABLE %s RENAME TO %I', base, base_name);
-        EXECUTE format('CREATE VIEW %I.%I WITH (security_invoker = true) AS SELECT * FROM %s WHERE %I IS NULL',
-                       rel.nsp, view_name, base, column_name);
-        view := format('%I.%I', rel.nsp, view_name)::regclass;
-        EXECUTE format('ALTER VIEW %s OWNER TO %I', view, rel.owner);
-        -- whoever could use the table can use the view (the base table keeps its grants:
-        -- a security_invoker view checks them)
-        FOR acl IN SELECT a.privilege_type, a.grantee, a.is_grantable
-                     FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
-                    WHERE c.oid = base AND a.grantee <> c.relowner LOOP
-            EXECUTE format('GRANT %s ON %s TO %s%s', acl.privilege_type, view,
-                           CASE acl.grantee WHEN 0 THEN 'PUBLIC'
-                                ELSE quote_ident(pg_get_userbyid(acl.grantee)) END,
-                           CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-        END LOOP;
-        EXECUTE format('CREATE TRIGGER rowkeeper_soft_delete INSTEAD OF DELETE ON %s '
-                       'FOR EACH ROW EXECUTE FUNCTION rowkeeper.soft_delete_trigger()', view);
-        EXECUTE format('COMMENT ON VIEW %s IS %L', view,
-                       format('Live rows of %s (rowkeeper soft delete: DELETE here marks rows deleted).', base));
-    ELSE
-        -- again: pick up columns added to the table since, new options, a new base name
-        IF base_name IS NOT NULL AND base_name <> rel.relname THEN
-            EXECUTE format('ALTER TABLE %s RENAME TO %I', base, base_name);
-        END IF;
-        EXECUTE format('CREATE OR REPLACE VIEW %s WITH (security_invoker = true) AS SELECT * FROM %s WHERE %I IS NULL',
-                       view, base, column_name);
     END IF;
 
     -- tgtype bits: ROW (1) | BEFORE (2) | DELETE (8), and UPDATE (16) on a
     -- partitioned table, where an UPDATE moving a row between partitions
     -- fires BEFORE DELETE on the old partition (the guard tells it apart)
-    want_type := CASE WHEN (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = base) = 'p'
+    want_type := CASE WHEN (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = tbl) = 'p'
                       THEN 1 | 2 | 8 | 16 ELSE 1 | 2 | 8 END;
     SELECT rowkeeper._trigger_args(t.tgargs) AS args, t.tgtype INTO old
       FROM pg_catalog.pg_trigger t
-     WHERE t.tgrelid = base AND t.tgname = 'rowkeeper_soft_delete' AND t.tgparentid = 0;
+     WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete' AND t.tgparentid = 0;
     IF NOT FOUND OR old.args IS DISTINCT FROM want_args OR old.tgtype <> want_type THEN
         IF FOUND THEN
-            EXECUTE format('DROP TRIGGER rowkeeper_soft_delete ON %s', base);
+            EXECUTE format('DROP TRIGGER rowkeeper_soft_delete ON %s', tbl);
         END IF;
         EXECUTE format('CREATE TRIGGER rowkeeper_soft_delete BEFORE %s ON %s FOR EACH ROW '
                        'EXECUTE FUNCTION rowkeeper.soft_delete_guard(%s)',
                        CASE WHEN want_type & 16 <> 0 THEN 'UPDATE OR DELETE' ELSE 'DELETE' END,
-                       base, rowkeeper._quote_args(want_args));
+                       tbl, rowkeeper._quote_args(want_args));
     END IF;
-    RETURN view;
+
+    -- the cascade trigger: only when a row goes from live to deleted
+    SELECT t.tgattr::int2[] AS attrs, t.tgtype INTO old
+      FROM pg_catalog.pg_trigger t
+     WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete_cascade' AND t.tgparentid = 0;
+    IF NOT FOUND OR old.tgtype <> (1 | 16) OR old.attrs IS DISTINCT FROM
+       ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
+               WHERE a.attrelid = tbl AND a.attname = column_name)] THEN
+        IF FOUND THEN
+            EXECUTE format('DROP TRIGGER rowkeeper_soft_delete_cascade ON %s', tbl);
+        END IF;
+        EXECUTE format('CREATE TRIGGER rowkeeper_soft_delete_cascade AFTER UPDATE OF %I ON %s FOR EACH ROW '
+                       'WHEN (OLD.%I IS NULL AND NEW.%I IS NOT NULL) '
+                       'EXECUTE FUNCTION rowkeeper.soft_delete_trigger()',
+                       column_name, tbl, column_name, column_name);
+    END IF;
+
+    -- the policies: RLS as the user had it before rowkeeper first touched it
+    SELECT pg_catalog.obj_description(p.oid, 'pg_policy') INTO state
+      FROM pg_catalog.pg_policy p
+     WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete';
+    IF state IS NULL THEN
+        SELECT format('rowkeeper soft delete; before it: rls_was_enabled=%s, rls_was_forced=%s',
+                      c.relrowsecurity::text, c.relforcerowsecurity::text) INTO state
+          FROM pg_catalog.pg_class c WHERE c.oid = tbl;
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete') THEN
+        EXECUTE format('DROP POLICY rowkeeper_soft_delete ON %s', tbl);
+    END IF;
+    EXECUTE format('CREATE POLICY rowkeeper_soft_delete ON %s AS RESTRICTIVE FOR SELECT TO PUBLIC '
+                   'USING (%I IS NULL OR rowkeeper._soft_delete_visible(%L::pg_catalog.regclass))',
+                   tbl, column_name, tbl::text);
+    EXECUTE format('COMMENT ON POLICY rowkeeper_soft_delete ON %s IS %L', tbl, state);
+    IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete_access') THEN
+        EXECUTE format('DROP POLICY rowkeeper_soft_delete_access ON %s', tbl);
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
+                    WHERE p.polrelid = tbl AND p.polpermissive
+                      AND p.polname NOT IN ('rowkeeper_soft_delete_access', 'rowkeeper_tenant_access')) THEN
+        EXECUTE format('CREATE POLICY rowkeeper_soft_delete_access ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
+                       'USING (true) WITH CHECK (true)', tbl);
+        EXECUTE format('COMMENT ON POLICY rowkeeper_soft_delete_access ON %s IS %L', tbl,
+                       'rowkeeper soft delete: rows are accessible; policy rowkeeper_soft_delete hides the deleted ones');
+    END IF;
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
+    RETURN tbl;
 END;
 $$;
 
-COMMENT ON FUNCTION rowkeeper.enable_soft_delete(regclass, name, name, name, name, text) IS
-'Make DELETE on a table mark rows deleted: the table is renamed (base_name, default <name>_with_deleted) and a security_invoker view of its live rows takes its name. A timestamp without time zone column_name is written in UTC (time_zone => ''utc'') or the session''s time (''session''). Idempotent; call again after adding columns to the table, or to change options. Returns the view.';
+COMMENT ON FUNCTION rowkeeper.enable_soft_delete(regclass, name, name, name, text) IS
+'Make DELETE on a table mark rows deleted and reads hide them (row-level security policy rowkeeper_soft_delete); the table keeps its name. A timestamp without time zone column_name is written in UTC (time_zone => ''utc'') or the session''s time (''session''). Idempotent; call again to change options. Returns the table.';
 
 CREATE FUNCTION rowkeeper.disable_soft_delete(tbl regclass, force boolean DEFAULT false)
 RETURNS regclass
@@ -838,10 +834,9 @@ AS $$
 DECLARE
     caller constant text := 'rowkeeper.disable_soft_delete()';
     base regclass;
-    view regclass;
-    view_name name;
     cfg record;
     deleted bigint;
+    state text;
 BEGIN
     IF tbl IS NULL OR force IS NULL THEN
         RAISE EXCEPTION USING
@@ -856,9 +851,8 @@ BEGIN
     END IF;
     PERFORM rowkeeper._require_owned_table(base, caller);
     cfg := rowkeeper._soft_delete_config(base);
-    view := rowkeeper._soft_delete_view(base);
 
-    deleted := rowkeeper._count_not_null(base, cfg.column_name);  -- every tenant's, not RLS's view
+    deleted := rowkeeper._count_not_null(base, cfg.column_name);  -- every row, not RLS's view
     IF deleted > 0 AND NOT force THEN
         RAISE EXCEPTION USING
             ERRCODE = 'object_not_in_prerequisite_state',
@@ -867,13 +861,29 @@ BEGIN
             HINT = 'Restore or hard-delete them first, or pass force => true to keep them as they are.';
     END IF;
 
-    IF view IS NOT NULL THEN
-        SELECT c.relname INTO view_name FROM pg_catalog.pg_class c WHERE c.oid = view;
-        EXECUTE format('DROP VIEW %s', view);
-    END IF;
     EXECUTE format('DROP TRIGGER rowkeeper_soft_delete ON %s', base);
-    IF view_name IS NOT NULL THEN
-        EXECUTE format('ALTER TABLE %s RENAME TO %I', base, view_name);
+    IF EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                WHERE t.tgrelid = base AND t.tgname = 'rowkeeper_soft_delete_cascade' AND t.tgparentid = 0) THEN
+        EXECUTE format('DROP TRIGGER rowkeeper_soft_delete_cascade ON %s', base);
+    END IF;
+    SELECT pg_catalog.obj_description(p.oid, 'pg_policy') INTO state
+      FROM pg_catalog.pg_policy p
+     WHERE p.polrelid = base AND p.polname = 'rowkeeper_soft_delete';
+    IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = base AND p.polname = 'rowkeeper_soft_delete') THEN
+        EXECUTE format('DROP POLICY rowkeeper_soft_delete ON %s', base);
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = base AND p.polname = 'rowkeeper_soft_delete_access') THEN
+        EXECUTE format('DROP POLICY rowkeeper_soft_delete_access ON %s', base);
+    END IF;
+    -- RLS back as it was, unless tenant isolation still needs it
+    IF state IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
+                                          WHERE p.polrelid = base AND p.polname = 'rowkeeper_tenant_isolation') THEN
+        IF state NOT LIKE '%rls_was_enabled=true%' THEN
+            EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', base);
+        END IF;
+        IF state NOT LIKE '%rls_was_forced=true%' THEN
+            EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', base);
+        END IF;
     END IF;
     RAISE NOTICE 'columns %, % of % are kept', quote_ident(cfg.column_name),
         concat_ws(', ', quote_ident(cfg.batch_column), quote_ident(cfg.deleted_by_column)), base;
@@ -882,7 +892,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper.disable_soft_delete(regclass, boolean) IS
-'Undo enable_soft_delete: drop the view and the guard, give the table its name back (columns and data are kept). Refuses while soft-deleted rows exist unless force.';
+'Undo enable_soft_delete: drop the triggers and the policies and put row-level security back as it was (columns and data are kept). Refuses while soft-deleted rows exist unless force.';
 
 /*
  * Turn a unique constraint (or unique index) of a soft-delete table into a

@@ -12,13 +12,18 @@
 --     capability can widen access beyond the tenant, and further
 --     restrictive policies (soft delete hiding deleted rows) narrow it.
 --   policy rowkeeper_tenant_access     AS PERMISSIVE FOR ALL TO PUBLIC
---       USING (true) WITH CHECK (true)              (grant_access => true)
+--       USING (same predicate) WITH CHECK (same)    (grant_access => true)
 --     RLS denies everything unless some permissive policy allows it; this
---     one allows every row, and the restrictive policy leaves the tenant's.
---     (Repeating the predicate here would only cost each INSERT and UPDATE
---     a second WITH CHECK expression.)  With grant_access => false the
+--     one allows the tenant's rows.  It repeats the predicate instead of
+--     allowing every row (true) so that the pair means the same whether the
+--     first policy is restrictive or not: Citus copies policies to the
+--     shards without AS RESTRICTIVE, where "isolation OR true" would be
+--     every row and "isolation OR isolation" is the tenant's (see
+--     src/citus.c).  The price on one node is a second WITH CHECK
+--     expression per INSERT and UPDATE.  With grant_access => false the
 --     table's own permissive policies decide which of the tenant's rows are
---     reachable (the restrictive one still confines them to the tenant).
+--     reachable (the restrictive one still confines them to the tenant; on
+--     Citus shards it cannot, and preflight() fails on such a table).
 --   DEFAULT rowkeeper.current_tenant_<type>() on the column: filled on
 --     INSERT when omitted (an explicit other tenant fails WITH CHECK).
 --   trigger rowkeeper_tenant_immutable BEFORE UPDATE OF col: the column
@@ -219,7 +224,9 @@ BEGIN
       FROM pg_catalog.pg_policy p
      WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_tenant_isolation';
     PERFORM rowkeeper._tenant_drop_policies(tbl);
-    IF state IS NOT NULL THEN
+    -- soft delete's hiding policy still needs RLS (disable_soft_delete puts it back)
+    IF state IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
+                                          WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete') THEN
         IF state NOT LIKE '%rls_was_enabled=true%' THEN
             EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', tbl);
         END IF;
@@ -257,14 +264,12 @@ BEGIN
                    'USING (%s) WITH CHECK (%s)', tbl, predicate, predicate);
     EXECUTE format('COMMENT ON POLICY rowkeeper_tenant_isolation ON %s IS %L', tbl, state);
     IF grant_access THEN
-        -- true, not the predicate again: the restrictive policy confines,
-        -- and a second copy of the predicate costs every INSERT and UPDATE
-        -- another WITH CHECK expression to set up (two function calls with
-        -- their permission checks: about 4k instructions per statement)
+        -- the predicate again, not true: Citus makes every policy on a
+        -- shard permissive, and there the two are ORed (see the header)
         EXECUTE format('CREATE POLICY rowkeeper_tenant_access ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
-                       'USING (true) WITH CHECK (true)', tbl);
+                       'USING (%s) WITH CHECK (%s)', tbl, predicate, predicate);
         EXECUTE format('COMMENT ON POLICY rowkeeper_tenant_access ON %s IS %L', tbl,
-                       'rowkeeper tenant isolation: rows are accessible; policy rowkeeper_tenant_isolation confines them to the current tenant');
+                       'rowkeeper tenant isolation: the current tenant''s rows are accessible (the same predicate as rowkeeper_tenant_isolation, so that the pair confines to the tenant where policies lose AS RESTRICTIVE, as on Citus shards)');
     END IF;
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
     EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
@@ -285,6 +290,7 @@ DECLARE
     part regclass;
     idx regclass;
     def text;
+    unsafe_triggers text;
 BEGIN
     PERFORM rowkeeper._require_owned_table(tbl, caller);
     IF (SELECT c.relispartition FROM pg_catalog.pg_class c WHERE c.oid = tbl) THEN
@@ -313,7 +319,9 @@ BEGIN
     END LOOP;
     IF EXISTS (SELECT FROM pg_catalog.pg_trigger t
                 WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_tenant_immutable') THEN
+        unsafe_triggers := rowkeeper._citus_allow_triggers();
         EXECUTE format('DROP TRIGGER rowkeeper_tenant_immutable ON %s', tbl);
+        PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
     END IF;
 
     IF col IS NOT NULL THEN
@@ -322,7 +330,7 @@ BEGIN
           JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
          WHERE d.adrelid = tbl AND a.attname = col;
         IF def LIKE 'rowkeeper.current_tenant%' THEN
-            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', tbl, col);
+            PERFORM rowkeeper._tenant_set_default(tbl, col, NULL);
         END IF;
     END IF;
 
@@ -356,6 +364,7 @@ DECLARE
     def text;
     part regclass;
     idx name;
+    unsafe_triggers text;
 BEGIN
     PERFORM rowkeeper._require_owned_table(tbl, caller);
     IF (SELECT c.relispartition FROM pg_catalog.pg_class c WHERE c.oid = tbl) THEN
@@ -424,11 +433,13 @@ BEGIN
               FROM pg_catalog.pg_attrdef d
               JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
              WHERE d.adrelid = tbl AND a.attname = old_col) LIKE 'rowkeeper.current_tenant%' THEN
-            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', tbl, old_col);
+            PERFORM rowkeeper._tenant_set_default(tbl, old_col, NULL);
         END IF;
     END IF;
 
-    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', tbl, column_name, fn);
+    PERFORM rowkeeper._tenant_set_default(tbl, column_name, fn);
+    -- on a Citus table: triggers need citus.enable_unsafe_triggers
+    unsafe_triggers := rowkeeper._citus_allow_triggers();
     IF EXISTS (SELECT FROM pg_catalog.pg_trigger t
                 WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_tenant_immutable') THEN
         EXECUTE format('DROP TRIGGER rowkeeper_tenant_immutable ON %s', tbl);
@@ -436,6 +447,7 @@ BEGIN
     EXECUTE format('CREATE TRIGGER rowkeeper_tenant_immutable BEFORE UPDATE OF %I ON %s '
                    'FOR EACH ROW EXECUTE FUNCTION rowkeeper.tenant_immutable_trigger(%L)',
                    column_name, tbl, column_name);
+    PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
 
     -- Policies do not reach partitions queried directly: every partition
     -- gets its own.

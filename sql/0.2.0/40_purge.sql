@@ -282,6 +282,7 @@ CREATE FUNCTION rowkeeper._purge_batch_body(tbl regclass, column_name name, cuto
                                        OUT deleted bigint, OUT skipped bigint, OUT locked boolean)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET rowkeeper.show_deleted = on    -- a soft-delete table's deleted rows, for its owner
 AS $$
 DECLARE
     keys text[] := (rowkeeper._row_key(tbl)).columns::text[];
@@ -380,8 +381,8 @@ BEGIN
                 EXECUTE del USING cutoff, coalesce(where_equals, '{}'), batch_size, skip, after;
                 GET DIAGNOSTICS deleted = ROW_COUNT;
             END IF;
-        EXCEPTION WHEN foreign_key_violation THEN
-            -- some rows are still referenced: one by one, skipping those
+        EXCEPTION WHEN foreign_key_violation OR restrict_violation THEN
+            -- some rows are still referenced (18 raises 23001 for RESTRICT): one by one, skipping those
             PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             EXECUTE format('SELECT pg_catalog.array_agg(s.k) FROM (SELECT pg_catalog.jsonb_build_object(%s) AS k %s) s',
                            keyjson, pick)
@@ -403,7 +404,7 @@ BEGIN
                         GET DIAGNOSTICS n = ROW_COUNT;
                     END IF;
                     deleted := deleted + n;
-                EXCEPTION WHEN foreign_key_violation THEN
+                EXCEPTION WHEN foreign_key_violation OR restrict_violation THEN
                     skip := skip || victim;
                     skipped := skipped + 1;
                 END;
@@ -610,6 +611,7 @@ CREATE FUNCTION rowkeeper._purge_dry_run_body(tbl regclass, column_name name, cu
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET rowkeeper.show_deleted = on    -- a soft-delete table's deleted rows, for its owner
 AS $$
 DECLARE
     cond text := format('t.%I OPERATOR(pg_catalog.<) %s', column_name, rowkeeper._soft_delete_cutoff(tbl, column_name));

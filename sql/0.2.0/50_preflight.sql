@@ -4,7 +4,8 @@
 -- rowkeeper.preflight(schemas) returns one row per finding and one ok row
 -- per clean check: (check_name, status, object, detail, fix).  Statuses:
 -- ok, info (worth knowing, never fails), warn, fail.  Check names are
--- "<group>.<check>": coverage, tenant (the rows of tenant_safety_checks()),
+-- "<group>.<check>": coverage, tenant (the rows of tenant_safety_checks(),
+-- and on a Citus coordinator tenant.citus_*: the policies on every shard),
 -- roles, settings, hygiene.  schemas limits the table checks (coverage,
 -- indexes, dead tuples) to those schemas; NULL means every user schema.
 --
@@ -225,6 +226,9 @@ BEGIN
      WHERE NOT EXISTS (SELECT FROM kept k WHERE k.check_name = c.check_name)
      ORDER BY 1, 3;
 
+    -- on a Citus coordinator: the shards' policies (sql/0.2.0/35_citus.sql)
+    RETURN QUERY SELECT * FROM rowkeeper._citus_checks(schemas);
+
     --------------------------------------------------------------------- roles
     RETURN QUERY
     SELECT 'roles.superuser_login', 'fail', r.rolname::text,
@@ -418,8 +422,8 @@ BEGIN
                      || ' Then set a new key in postgresql.conf or with ALTER SYSTEM: the stored one has been readable.' END
       FROM stored st;
 
-    -- soft delete's fast paths need the library loaded before a statement
-    -- is parsed; without, the view's trigger does the same work slower
+    -- soft delete's DELETE rewrite needs the library loaded before a
+    -- statement is parsed; without it the guard refuses the DELETE
     RETURN QUERY
     WITH sd AS (SELECT pg_catalog.count(*) AS n FROM rowkeeper.soft_delete_tables)
     SELECT 'settings.soft_delete_preload',
@@ -429,7 +433,7 @@ BEGIN
                   CASE WHEN preloaded THEN 'preloaded' WHEN preloaded IS NULL THEN 'perhaps preloaded (not visible to this role)'
                        ELSE 'not preloaded' END) ||
            CASE WHEN sd.n > 0 AND NOT preloaded
-                THEN ' A DELETE through a soft-delete view is run by its trigger, one more statement per row (about 0.7x of a plain UPDATE), and reads expand the view.'
+                THEN ' A session that has not loaded rowkeeper has its first DELETE on a soft-delete table refused (nothing is removed; a retry in that session marks the rows).'
                 ELSE '' END,
            CASE WHEN sd.n > 0 AND preloaded IS NULL
                 THEN 'Run rowkeeper.preflight() as a superuser or a member of pg_read_all_settings.'

@@ -2,29 +2,29 @@
 # test/bench/soft_delete.sh: what rowkeeper's soft delete costs, for the two
 # targets of the soft-delete issue.
 #
-# What is measured (pgbench TPS, ratios to a baseline of the same run)
+# What is measured (pgbench TPS, ratios to a baseline of the same run); every
+# statement runs as the application role bench_app (not a superuser, who
+# would bypass the row-level security that hides deleted rows)
 #   delete   single-row soft DELETE transactions, one table per variant:
 #              update     the application issues UPDATE t SET deleted_at = now()
-#                         WHERE id = ... itself (the baseline)
+#                         WHERE id = ... itself, on a plain table
 #              updlive    the same with AND deleted_at IS NULL (what a correct
-#                         hand-written soft delete runs; rowkeeper checks it too)
+#                         hand-written soft delete runs): the baseline
 #              plpgsql    DELETE on a table with the usual PL/pgSQL BEFORE DELETE
 #                         trigger that marks the row and returns NULL (DELETE 0)
-#              rowkeeper  DELETE on the view of rowkeeper.enable_soft_delete()
-#                         (DELETE 1, with RETURNING if asked), rowkeeper
-#                         preloaded: the fast path, the DELETE runs as the
-#                         marking UPDATE (src/soft_delete_rewrite.c)
-#              trigger    the same with rowkeeper.soft_delete_rewrite = off:
-#                         the view's INSTEAD OF trigger marks each row
-#            target: rowkeeper >= 0.95x update
-#   read     a live row by a column with a partial unique index
-#            (WHERE deleted_at IS NULL), 10 % of the rows deleted:
-#              explicit   on the table, the predicate written by hand (baseline)
-#              view       through the view, which adds it
+#              rowkeeper  DELETE on a table of rowkeeper.enable_soft_delete()
+#                         (DELETE 1), rowkeeper preloaded: the DELETE runs as
+#                         the marking UPDATE of the table
+#                         (src/soft_delete_rewrite.c), under the hiding policy
+#            target: rowkeeper >= 0.95x updlive
+#   read     a live row by primary key, 10 % of the rows deleted:
+#              explicit   a plain table, "AND deleted_at IS NULL" written by
+#                         hand (baseline)
+#              rowkeeper  a soft-delete table, the hiding policy adds it
 #            each with pgbench -M simple (parsed and planned every time) and
 #            -M prepared (plan cached)
-#            target: view >= 0.95x explicit, the partial index used (checked
-#            with EXPLAIN before the runs)
+#            target: rowkeeper >= 0.95x explicit (plans checked with EXPLAIN
+#            before the runs: the primary key, and the same filter)
 #
 # How
 #   PostgreSQL 15, one throwaway cluster (test/lib.sh) with
@@ -46,17 +46,15 @@
 #
 # Instruction counts (CALLGRIND=1) do not depend on the machine's load: after
 # the timed runs the cluster is stopped and, per variant, a single-user
-# backend (postgres --single, one transaction per statement, simple protocol)
-# runs CG_STATEMENTS statements under valgrind --tool=callgrind on a fresh
+# backend (postgres --single, one transaction per statement, simple protocol,
+# SET ROLE bench_app first) runs CG_STATEMENTS statements under valgrind --tool=callgrind on a fresh
 # copy of the database, and once only CG_WARM warm-up statements; the
 # difference divided by CG_STATEMENTS is the cost of one statement, parse,
 # plan, execution and commit included.  A second table splits each statement
 # (same all - warm difference, callgrind_annotate --inclusive) into: parse
-# and rewrite, planning, the soft-delete trigger (all of it), the SPI UPDATE
-# inside it, and the row's writes (heap_update + index insertions), which
-# any marking must do.  "total - trigger" is what the DELETE through the view
-# costs with an empty INSTEAD OF trigger; adding the writes to it gives the
-# floor of any design that keeps the view and its trigger.  The -p variants PREPARE the
+# and rewrite, planning, rowkeeper's cascade trigger (all of it), and the
+# row's writes (heap_update + index insertions), which any marking must do.
+# The -p variants PREPARE the
 # statement once and EXECUTE it, as drivers with server-side prepared
 # statements do (the plan is cached).
 # On a 2-core machine with other load, runs vary by 15-20 %: compare ratios,
@@ -71,7 +69,7 @@ READ_ROWS=${READ_ROWS:-100000}
 CALLGRIND=${CALLGRIND:-0}
 CG_STATEMENTS=${CG_STATEMENTS:-2000}
 CG_WARM=${CG_WARM:-100}
-CG_VARIANTS=${CG_VARIANTS:-update updlive plpgsql rowkeeper trigger update-p updlive-p plpgsql-p rowkeeper-p trigger-p explicit view explicit-p view-p}
+CG_VARIANTS=${CG_VARIANTS:-update updlive plpgsql rowkeeper update-p updlive-p plpgsql-p rowkeeper-p explicit read explicit-p read-p}
 BENCH=$ROOT/test/bench/soft_delete
 
 [ "$(id -u)" = 0 ] || { echo "run as root (it installs packages and the extension)"; exit 2; }
@@ -82,18 +80,16 @@ RUNS=(delete:update:update:del_update:simple
       delete:updlive:update_live:del_updlive:simple
       delete:plpgsql:delete:del_plpgsql:simple
       delete:rowkeeper:delete:del_rowkeeper:simple
-      delete:trigger:delete:del_trigger:simple
       delete-prepared:update:update:del_update:prepared
       delete-prepared:updlive:update_live:del_updlive:prepared
       delete-prepared:plpgsql:delete:del_plpgsql:prepared
       delete-prepared:rowkeeper:delete:del_rowkeeper:prepared
-      delete-prepared:trigger:delete:del_trigger:prepared
-      read-simple:explicit:read_explicit:rd:simple
-      read-simple:view:read_view:rd:simple
-      read-prepared:explicit:read_explicit:rd:prepared
-      read-prepared:view:read_view:rd:prepared)
+      read-simple:explicit:read_explicit:rd_plain:simple
+      read-simple:rowkeeper:read_rowkeeper:rd:simple
+      read-prepared:explicit:read_explicit:rd_plain:prepared
+      read-prepared:rowkeeper:read_rowkeeper:rd:prepared)
 TESTS=(delete delete-prepared read-simple read-prepared)
-declare -A BASELINE=([delete]=update [delete-prepared]=update [read-simple]=explicit [read-prepared]=explicit)
+declare -A BASELINE=([delete]=updlive [delete-prepared]=updlive [read-simple]=explicit [read-prepared]=explicit)
 
 sql() {
     rk_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
@@ -116,38 +112,34 @@ setup_schema() {
     sql -c "CREATE EXTENSION rowkeeper"
     sql -v del_rows="$DEL_ROWS" -v read_rows="$READ_ROWS" -f - < "$BENCH/setup.sql"
     sql -c "VACUUM ANALYZE"
-    rk_say "plans of the read queries (must use the partial index rd_code_key)"
-    sql -c "EXPLAIN (COSTS OFF) SELECT id, name, note FROM rd WHERE code = 42" \
-        -c "EXPLAIN (COSTS OFF) SELECT id, name, note FROM rd_with_deleted WHERE code = 42 AND deleted_at IS NULL" \
+    rk_say "plans of the read queries, as bench_app (the primary key, the same filter)"
+    sql -c "SET ROLE bench_app" -c "EXPLAIN (COSTS OFF) SELECT id, name, note FROM rd WHERE id = 42" \
+        -c "EXPLAIN (COSTS OFF) SELECT id, name, note FROM rd_plain WHERE id = 42 AND deleted_at IS NULL" \
         | tee "$RK_WORK/plans.txt"
-    [ "$(grep -c 'rd_code_key' "$RK_WORK/plans.txt")" = 2 ] \
-        || { echo "a read query does not use the partial index"; exit 1; }
+    [ "$(grep -c 'Index Scan using rd.*_pkey' "$RK_WORK/plans.txt")" = 2 ] \
+        && [ "$(grep -c 'Filter: (deleted_at IS NULL)$' "$RK_WORK/plans.txt")" = 2 ] \
+        || { echo "the read plans differ"; exit 1; }
     # what each DELETE variant reports to the client
     rk_say "command tags"
-    for t in del_update del_plpgsql del_rowkeeper del_trigger; do
-        printf '  %-14s %s\n' "$t" "$(PGOPTIONS="$(variant_options "${t#del_}")" sql -c '\set QUIET off' -c "BEGIN" -c \
-            "$( [ $t = del_update ] && echo "UPDATE $t SET deleted_at = now() WHERE id = 1" \
-                                     || echo "DELETE FROM $t WHERE id = 1")" -c "ROLLBACK" | sed -n 2p)"
+    for t in del_update del_updlive del_plpgsql del_rowkeeper; do
+        printf '  %-14s %s\n' "$t" "$(sql -c "SET ROLE bench_app" -c '\set QUIET off' -c "BEGIN" -c \
+            "$(case $t in del_update) echo "UPDATE $t SET deleted_at = now() WHERE id = 1" ;;
+                          del_updlive) echo "UPDATE $t SET deleted_at = now() WHERE id = 1 AND deleted_at IS NULL" ;;
+                          *) echo "DELETE FROM $t WHERE id = 1" ;; esac)" -c "ROLLBACK" | sed -n 2p)"
     done
-}
-
-variant_options() {    # variant_options VARIANT: its server options (PGOPTIONS)
-    case $1 in trigger|trigger-p) echo "-c rowkeeper.soft_delete_rewrite=off" ;; esac
 }
 
 run_one() {     # run_one ROUND test:variant:script:table:mode
     local round=$1 test variant script tbl mode out tps
     IFS=: read -r test variant script tbl mode <<< "$2"
     out=$RK_WORK/runs/r$round-$test-$variant.txt
-    # VACUUM the table behind a view
-    sql -c "VACUUM ANALYZE $(sql_value "SELECT coalesce(rowkeeper._soft_delete_base('$tbl'), '$tbl'::regclass)")" \
-        -c "CHECKPOINT"
+    sql -c "VACUUM ANALYZE $tbl" -c "CHECKPOINT"
     # names and sizes go into the script as text: with -M prepared, pgbench
     # would send :variables as parameters, which cannot name a table
     sed -e "s/:tbl/$tbl/g" -e "s/:seq/${tbl}_seq/g" -e "s/:del_rows/$DEL_ROWS/g" \
         -e "s/:read_rows/$READ_ROWS/g" "$RK_WORK/scripts/$script.pgbench" \
         > "$RK_WORK/scripts/run-$test-$variant.pgbench"
-    rk_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" PGOPTIONS="$(variant_options "$variant")" \
+    rk_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=bench_app \
         "$PG_BINDIR/pgbench" -n -M "$mode" -f "$RK_WORK/scripts/run-$test-$variant.pgbench" \
         -c 2 -j 2 -T "$DURATION" postgres >"$out" 2>&1 || { cat "$out"; return 1; }
     tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$out")
@@ -195,7 +187,7 @@ report() {
         printf '| %s | %s | %.1f | %.2f | %s |\n' "$test" "$variant" "$m" \
             "$(awk -v a="$m" -v b="$base" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$runs"
     done
-    for t in del_update del_updlive del_plpgsql del_rowkeeper del_trigger; do
+    for t in del_update del_updlive del_plpgsql del_rowkeeper; do
         (( $(sql_value "SELECT last_value FROM ${t}_seq") < DEL_ROWS )) \
             || echo "WARNING: $t drew more ids than its $DEL_ROWS rows (later DELETEs found nothing): raise DEL_ROWS"
     done
@@ -204,8 +196,7 @@ report() {
         SELECT 'del_update' t, count(*) n FROM del_update WHERE deleted_at IS NOT NULL UNION ALL
         SELECT 'del_updlive', count(*) FROM del_updlive WHERE deleted_at IS NOT NULL UNION ALL
         SELECT 'del_plpgsql', count(*) FROM del_plpgsql WHERE deleted_at IS NOT NULL UNION ALL
-        SELECT 'del_rowkeeper', count(*) FROM del_rowkeeper_with_deleted WHERE deleted_at IS NOT NULL UNION ALL
-        SELECT 'del_trigger', count(*) FROM del_trigger_with_deleted WHERE deleted_at IS NOT NULL) s")"
+        SELECT 'del_rowkeeper', count(*) FROM del_rowkeeper WHERE deleted_at IS NOT NULL) s")"
 }
 
 # statements VARIANT FIRST COUNT: COUNT statements of VARIANT for the
@@ -217,9 +208,8 @@ statements() {
         updlive-p)   echo "PREPARE s(int) AS UPDATE del_updlive SET deleted_at = now() WHERE id = \$1 AND deleted_at IS NULL;" ;;
         plpgsql-p)   echo "PREPARE s(int) AS DELETE FROM del_plpgsql WHERE id = \$1;" ;;
         rowkeeper-p) echo "PREPARE s(int) AS DELETE FROM del_rowkeeper WHERE id = \$1;" ;;
-        trigger-p)   echo "PREPARE s(int) AS DELETE FROM del_trigger WHERE id = \$1;" ;;
-        explicit-p)  echo "PREPARE s(int) AS SELECT id, name, note FROM rd_with_deleted WHERE code = \$1 AND deleted_at IS NULL;" ;;
-        view-p)      echo "PREPARE s(int) AS SELECT id, name, note FROM rd WHERE code = \$1;" ;;
+        explicit-p)  echo "PREPARE s(int) AS SELECT id, name, note FROM rd_plain WHERE id = \$1 AND deleted_at IS NULL;" ;;
+        read-p)      echo "PREPARE s(int) AS SELECT id, name, note FROM rd WHERE id = \$1;" ;;
     esac
     awk -v v="$v" -v first="$first" -v count="$count" -v rows="$DEL_ROWS" -v rrows="$READ_ROWS" 'BEGIN {
         for (k = first; k < first + count; k++) {
@@ -228,16 +218,14 @@ statements() {
             if (v == "updlive")   print "UPDATE del_updlive SET deleted_at = now() WHERE id = " id " AND deleted_at IS NULL;"
             if (v == "plpgsql")   print "DELETE FROM del_plpgsql WHERE id = " id ";"
             if (v == "rowkeeper") print "DELETE FROM del_rowkeeper WHERE id = " id ";"
-            if (v == "trigger")   print "DELETE FROM del_trigger WHERE id = " id ";"
-            if (v == "explicit")  print "SELECT id, name, note FROM rd_with_deleted WHERE code = " code " AND deleted_at IS NULL;"
-            if (v == "view")      print "SELECT id, name, note FROM rd WHERE code = " code ";"
+            if (v == "explicit")  print "SELECT id, name, note FROM rd_plain WHERE id = " code " AND deleted_at IS NULL;"
+            if (v == "read")      print "SELECT id, name, note FROM rd WHERE id = " code ";"
             if (v == "update-p")    print "EXECUTE s(" id ");"
             if (v == "updlive-p")   print "EXECUTE s(" id ");"
             if (v == "plpgsql-p")   print "EXECUTE s(" id ");"
             if (v == "rowkeeper-p") print "EXECUTE s(" id ");"
-            if (v == "trigger-p")   print "EXECUTE s(" id ");"
             if (v == "explicit-p")  print "EXECUTE s(" code ");"
-            if (v == "view-p")      print "EXECUTE s(" code ");"
+            if (v == "read-p")      print "EXECUTE s(" code ");"
         } }'
 }
 
@@ -247,9 +235,9 @@ instructions() {    # instructions: the CALLGRIND=1 part, see the header
     rk_as_pg mkdir -p "$dir"
     for v in $CG_VARIANTS; do
         for m in warm all; do sql -d template1 -c "CREATE DATABASE cg_${v//-/_}_$m TEMPLATE cg_template"; done
-        statements "$v" 1000000 "$CG_WARM" > "$dir/$v-warm.sql"
-        { statements "$v" 1000000 "$CG_WARM"; statements "$v" 2000000 "$CG_STATEMENTS" | grep -v '^PREPARE'; } \
-            > "$dir/$v-all.sql"
+        { echo "SET ROLE bench_app;"; statements "$v" 1000000 "$CG_WARM"; } > "$dir/$v-warm.sql"
+        { echo "SET ROLE bench_app;"; statements "$v" 1000000 "$CG_WARM"
+          statements "$v" 2000000 "$CG_STATEMENTS" | grep -v '^PREPARE'; } > "$dir/$v-all.sql"
     done
     chown -R postgres: "$dir"
     rk_stop_clusters
@@ -260,7 +248,7 @@ instructions() {    # instructions: the CALLGRIND=1 part, see the header
         for m in warm all; do
             rk_as_pg env TMPDIR="$dir" valgrind --tool=callgrind --callgrind-out-file="$dir/$v-$m.out" \
                 "$PG_BINDIR/postgres" --single -D "$RK_WORK/bench" -c fsync=off \
-                -c shared_preload_libraries=rowkeeper $(variant_options "$v") -c synchronous_commit=off "cg_${v//-/_}_$m" < "$dir/$v-$m.sql" \
+                -c shared_preload_libraries=rowkeeper -c synchronous_commit=off "cg_${v//-/_}_$m" < "$dir/$v-$m.sql" \
                 > "$dir/$v-$m.log" 2> "$dir/$v-$m.err" || true   # exit status: see the checks
             grep -q 'Collected :' "$dir/$v-$m.err" || { echo "$v $m: valgrind failed:"; tail "$dir/$v-$m.err"; exit 1; }
             grep -q ERROR "$dir/$v-$m.log" "$dir/$v-$m.err" && { echo "$v $m failed:"; grep ERROR "$dir/$v-$m.log" "$dir/$v-$m.err" | head; exit 1; }
@@ -270,9 +258,9 @@ instructions() {    # instructions: the CALLGRIND=1 part, see the header
         echo "$v $(( (n1 - n0) / CG_STATEMENTS ))" >> "$dir/per-statement.txt"
     done
     awk '{ n[$1] = $2 } END {
-        split("delete update|delete updlive|delete plpgsql|delete rowkeeper|delete trigger|delete-prepared update-p|delete-prepared updlive-p|delete-prepared plpgsql-p|delete-prepared rowkeeper-p|delete-prepared trigger-p|read-simple explicit|read-simple view|read-prepared explicit-p|read-prepared view-p", r, "|")
-        for (i = 1; i <= 14; i++) { split(r[i], f, " ")
-            base = (f[1] ~ /^delete/) ? "update" : "explicit"; if (f[1] ~ /prepared/) base = base "-p"
+        split("delete update|delete updlive|delete plpgsql|delete rowkeeper|delete-prepared update-p|delete-prepared updlive-p|delete-prepared plpgsql-p|delete-prepared rowkeeper-p|read-simple explicit|read-simple read|read-prepared explicit-p|read-prepared read-p", r, "|")
+        for (i = 1; i <= 12; i++) { split(r[i], f, " ")
+            base = (f[1] ~ /^delete/) ? "updlive" : "explicit"; if (f[1] ~ /prepared/) base = base "-p"
             if (!(f[2] in n) || !(base in n)) continue
             printf "| %s | %s | %d | %.2f |\n", f[1], f[2], n[f[2]], n[base] / n[f[2]] } }' "$dir/per-statement.txt"
     echo
@@ -280,8 +268,8 @@ instructions() {    # instructions: the CALLGRIND=1 part, see the header
     echo
     echo "Where the instructions of one statement go (inclusive, per statement):"
     echo
-    echo "| variant | total | parse+rewrite | plan | trigger | SPI UPDATE in it | heap_update | index inserts | total - trigger | floor (- trigger + writes) |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| variant | total | parse+rewrite | plan | cascade trigger | heap_update | index inserts |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
     for v in $CG_VARIANTS; do
         for m in all warm; do
             callgrind_annotate --inclusive=yes --threshold=100 "$dir/$v-$m.out" 2>/dev/null \
@@ -292,10 +280,9 @@ instructions() {    # instructions: the CALLGRIND=1 part, see the header
             FNR == NR { w[$1] = $2; next }
             { a[$1] = $2 }
             END {
-                split("PostgresMain pg_analyze_and_rewrite_fixedparams pg_plan_queries soft_delete_trigger SPI_execute_plan heap_update ExecInsertIndexTuples", k, " ")
-                for (i = 1; i <= 7; i++) c[i] = (a[k[i]] - w[k[i]]) / n
-                printf "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d |\n", v, c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-                    c[1] - c[4], c[1] - c[4] + (c[4] > 0 ? c[6] + c[7] : 0) }' \
+                split("PostgresMain pg_analyze_and_rewrite_fixedparams pg_plan_queries soft_delete_trigger heap_update ExecInsertIndexTuples", k, " ")
+                for (i = 1; i <= 6; i++) c[i] = (a[k[i]] - w[k[i]]) / n
+                printf "| %s | %d | %d | %d | %d | %d | %d |\n", v, c[1], c[2], c[3], c[4], c[5], c[6] }' \
             "$dir/$v-warm.incl" "$dir/$v-all.incl"
     done
     if [ -n "${CG_KEEP:-}" ]; then     # keep the callgrind files (callgrind_annotate)

@@ -35,8 +35,10 @@ async function main() {
         await c.query('ROLLBACK');
         r = await c.query('SELECT id FROM users ORDER BY id');
         out.live = r.rows.map((x) => x.id);
-        r = await c.query('SELECT count(*)::int AS n FROM users_with_deleted WHERE deleted_at IS NOT NULL');
-        out.marked = r.rows[0].n;
+        // the deleted rows are hidden from the application, not gone (the
+        // TAP test counts them as a superuser)
+        r = await c.query('SELECT count(*)::int AS n FROM users WHERE deleted_at IS NOT NULL');
+        out.hidden = r.rows[0].n;
     } finally {
         await c.end();
     }

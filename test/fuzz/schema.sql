@@ -96,9 +96,9 @@ SELECT rowkeeper.enable_audit('sessions', skip_noop => false);
 SELECT rowkeeper.enable_soft_delete('users', deleted_by_column => 'deleted_by');
 SELECT rowkeeper.enable_soft_delete('posts');
 SELECT rowkeeper.enable_soft_delete('comments');
-CREATE INDEX ON users_with_deleted (deleted_at);
-CREATE INDEX ON posts_with_deleted (deleted_at);
-CREATE INDEX ON comments_with_deleted (deleted_at);
+CREATE INDEX ON users (deleted_at);
+CREATE INDEX ON posts (deleted_at);
+CREATE INDEX ON comments (deleted_at);
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA app TO rk_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA app TO rk_app;
 RESET ROLE;
@@ -139,7 +139,6 @@ UPDATE posts SET status = 'archived', score = score + 1 WHERE id % 10 = 0;
 UPDATE users SET profile = profile || '{"vip": true}', api_token = 'rotated' WHERE id % 7 = 0;
 DELETE FROM posts WHERE id % 9 = 0;
 DELETE FROM comments WHERE id % 11 = 0;
-SELECT rowkeeper.restore('posts', jsonb_build_object('tenant_id', 1, 'id', min(id))) FROM posts_with_deleted WHERE deleted_at IS NOT NULL;
 COMMIT;
 BEGIN;
 SELECT rowkeeper.set_context(actor => 'seed', tenant => '2');
@@ -147,8 +146,14 @@ UPDATE orders SET amount = amount + 1 WHERE id % 5 = 0;
 DELETE FROM posts WHERE id % 13 = 0;
 COMMIT;
 RESET ROLE;
+-- a restore, by an admin (restore needs to see deleted rows)
+BEGIN;
+SELECT rowkeeper.set_context(actor => 'seed', tenant => '1');
+SELECT rowkeeper.restore('app.posts', jsonb_build_object('tenant_id', 1, 'id', min(id)))
+  FROM app.posts WHERE deleted_at IS NOT NULL AND tenant_id = 1;
+COMMIT;
 -- the purge jobs, as the owner's member (superuser here)
 CALL rowkeeper.purge_expired('app.sessions', 'expires_at', batch_size => 25);
-UPDATE app.posts_with_deleted SET deleted_at = deleted_at - interval '40 days' WHERE tenant_id = 1 AND id % 27 = 0;
+UPDATE app.posts SET deleted_at = deleted_at - interval '40 days' WHERE tenant_id = 1 AND id % 27 = 0;
 CALL rowkeeper.purge_soft_deleted('app.posts', older_than => '30 days');
 SELECT count(*) > 0 AS sealed FROM rowkeeper.seal_audit_log();

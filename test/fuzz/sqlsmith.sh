@@ -131,11 +131,8 @@ probe=$(rk_as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGOPTIONS='-c rowkeeper.t
     SELECT string_agg(format('%s:%s', r, n), ' ' ORDER BY r) FROM (
       SELECT 'tenants' r, count(*) FILTER (WHERE tenant_id <> 1) n FROM app.tenants
       UNION ALL SELECT 'users', count(*) FILTER (WHERE tenant_id <> 1) FROM app.users
-      UNION ALL SELECT 'users_with_deleted', count(*) FILTER (WHERE tenant_id <> 1) FROM app.users_with_deleted
       UNION ALL SELECT 'posts', count(*) FILTER (WHERE tenant_id <> 1) FROM app.posts
-      UNION ALL SELECT 'posts_with_deleted', count(*) FILTER (WHERE tenant_id <> 1) FROM app.posts_with_deleted
       UNION ALL SELECT 'comments', count(*) FILTER (WHERE tenant_id <> 1) FROM app.comments
-      UNION ALL SELECT 'comments_with_deleted', count(*) FILTER (WHERE tenant_id <> 1) FROM app.comments_with_deleted
       UNION ALL SELECT 'orders', count(*) FILTER (WHERE tenant_id <> 1) FROM app.orders
       UNION ALL SELECT 'sessions', count(*) FILTER (WHERE tenant_id <> 1) FROM app.sessions) s")
 echo "rows of another tenant rk_app sees as tenant 1: $probe"

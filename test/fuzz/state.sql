@@ -1,7 +1,7 @@
 -- test/fuzz/state.sql: snapshot of the fuzzed database, as a superuser
 -- (bypasses RLS).  Usage: psql -v phase=before|after -f state.sql.
 -- One row per table and tenant: row count and an md5 of the rows' text,
--- deleted rows included (the *_with_deleted tables), plus the newest audit
+-- deleted rows included (a superuser bypasses the hiding policy), plus the newest audit
 -- entry id.  Kept in public.fuzz_state, which rk_app cannot read.
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;

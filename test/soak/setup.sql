@@ -33,10 +33,12 @@ SELECT rowkeeper.enable_tenant_isolation('soak.acct'), rowkeeper.enable_tenant_i
 SELECT rowkeeper.enable_updated_at('soak.acct'), rowkeeper.enable_updated_at('soak.item');
 SELECT rowkeeper.enable_audit('soak.acct'), rowkeeper.enable_audit('soak.item', mode => 'statement');
 SELECT rowkeeper.enable_soft_delete('soak.acct'), rowkeeper.enable_soft_delete('soak.item');
-CREATE INDEX ON soak.acct_with_deleted (deleted_at);
-CREATE INDEX ON soak.item_with_deleted (deleted_at);
-GRANT SELECT, INSERT, UPDATE, DELETE ON soak.acct, soak.item, soak.acct_with_deleted, soak.item_with_deleted TO soak_app;
+CREATE INDEX ON soak.acct (deleted_at);
+CREATE INDEX ON soak.item (deleted_at);
+GRANT SELECT, INSERT, UPDATE, DELETE ON soak.acct, soak.item TO soak_app;
 GRANT INSERT ON soak.ledger TO soak_app;
+-- restores read soft-deleted rows: the soak application is also the support role
+GRANT rowkeeper_see_deleted TO soak_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA soak TO soak_app;
 RESET ROLE;
 SELECT count(*) AS sealed FROM rowkeeper.seal_audit_log();

@@ -12,9 +12,9 @@ SELECT l.id AS audit_id, regexp_replace(l.table_name, '_with_deleted$', '') AS t
        (l.row_key ->> 'id')::bigint AS id, l.op, l.tenant, l.old_row, l.new_row
   FROM rowkeeper.audit_log l WHERE l.id > :audit_max AND l.schema_name = 'soak';
 CREATE TEMP TABLE live AS
-SELECT 'acct' AS tbl, id, tenant_id, balance, deleted_at, updated_at FROM soak.acct_with_deleted
+SELECT 'acct' AS tbl, id, tenant_id, balance, deleted_at, updated_at FROM soak.acct
 UNION ALL
-SELECT 'item', id, tenant_id, balance, deleted_at, updated_at FROM soak.item_with_deleted;
+SELECT 'item', id, tenant_id, balance, deleted_at, updated_at FROM soak.item;
 -- every key: the seed rows 1..rows (re-inserted under the same keys)
 CREATE TEMP TABLE everrow AS
 SELECT t.tbl, g AS id FROM (VALUES ('acct'), ('item')) t(tbl), generate_series(1, :rows) g;

@@ -18,6 +18,13 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('purge');
 $node->init;
+# pg_cron must be installed for this server (Debian: postgresql-NN-cron; a
+# server built from source: pg_cron built with its pg_config, as
+# ../shared/postgres/build.sh does).  Without it the node cannot start, and
+# the framework would bail out of every TAP test after this one.
+my $pkglibdir = $node->config_data('--pkglibdir');
+-e "$pkglibdir/pg_cron.so"
+  or die "pg_cron is not installed for this server: no $pkglibdir/pg_cron.so";
 $node->append_conf('postgresql.conf', q{
 shared_preload_libraries = 'pg_cron'
 cron.database_name = 'postgres'

@@ -1,6 +1,7 @@
 # 011_soft_delete_dump.pl: a database with soft-delete tables survives
-# pg_dump / pg_restore: the view (security_invoker), its INSTEAD OF trigger,
-# the guard with its configuration, the deleted rows with their batch ids,
+# pg_dump / pg_restore: the tables under their own names with the hiding
+# policy and forced row-level security, the guard with its configuration,
+# the cascade trigger, the deleted rows with their batch ids,
 # and the batch sequence (new deletions get new batch ids, so a restore
 # never takes back rows of an older deletion).
 use strict;
@@ -21,6 +22,9 @@ $node->safe_psql('postgres', q{
     INSERT INTO child VALUES (10, 1), (11, 1), (20, 2);
     SELECT rowkeeper.enable_soft_delete('child');
     SELECT rowkeeper.enable_soft_delete('parent', deleted_by_column => 'deleted_by');
+    CREATE ROLE sd_app;
+    GRANT SELECT ON child TO sd_app;
+    LOAD 'rowkeeper';
     DELETE FROM child WHERE id = 11;
     DELETE FROM parent WHERE id = 1;
 });
@@ -34,34 +38,39 @@ $node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('copy'
 
 sub in_copy { return $node->safe_psql('copy', shift) }
 
-is(in_copy(q{SELECT view_name || ' ' || table_name || ' ' || column_name || ' '
-              || coalesce(deleted_by_column::text, '-') || ' ' || batch_column
+is(in_copy(q{SELECT table_name || ' ' || column_name || ' '
+              || coalesce(deleted_by_column::text, '-') || ' ' || batch_column || ' ' || guarded || ' ' || hidden
          FROM rowkeeper.soft_delete_tables ORDER BY 1}),
-    "child child_with_deleted deleted_at - deleted_batch\n"
-  . "parent parent_with_deleted deleted_at deleted_by deleted_batch",
+    "child deleted_at - deleted_batch true true\n"
+  . "parent deleted_at deleted_by deleted_batch true true",
     'configuration restored');
-is(in_copy(q{SELECT string_agg(relname || ':' || array_to_string(reloptions, ','), ' ' ORDER BY relname)
-         FROM pg_class WHERE relname IN ('child', 'parent')}),
-    'child:security_invoker=true parent:security_invoker=true',
-    'views are security_invoker');
-is(in_copy(q{SELECT string_agg(id || ':' || (deleted_at IS NOT NULL), ' ' ORDER BY id) FROM child_with_deleted}),
+is(in_copy(q{SELECT string_agg(relname || ':' || relkind::text || ':' || relforcerowsecurity, ' ' ORDER BY relname)
+         FROM pg_class WHERE relname IN ('child', 'parent', 'child_with_deleted', 'parent_with_deleted')}),
+    'child:r:true parent:r:true',
+    'tables under their own names, row-level security forced');
+is(in_copy(q{SELECT string_agg(id || ':' || (deleted_at IS NOT NULL), ' ' ORDER BY id) FROM child}),
     '10:true 11:true 20:false', 'deleted rows restored as deleted');
+is(in_copy(q{SET ROLE sd_app; SELECT string_agg(id::text, ' ' ORDER BY id) FROM child}),
+    '20', 'deleted rows hidden from the application in the copy');
 
-# the trigger works in the copy, with a new batch id
-my $before = in_copy('SELECT max(deleted_batch) FROM child_with_deleted');
-is(in_copy(q{WITH d AS (DELETE FROM parent WHERE id = 2 RETURNING id) SELECT count(*) FROM d}),
-    '1', 'DELETE on the restored view reports the row');
-ok(in_copy('SELECT deleted_batch FROM parent_with_deleted WHERE id = 2') > $before,
+# DELETE works in the copy, with a new batch id
+my $before = in_copy('SELECT max(deleted_batch) FROM child');
+is(in_copy(q{LOAD 'rowkeeper'; WITH d AS (DELETE FROM parent WHERE id = 2 RETURNING id) SELECT count(*) FROM d}),
+    '1', 'DELETE on the restored table reports the row');
+ok(in_copy('SELECT deleted_batch FROM parent WHERE id = 2') > $before,
     'batch ids continue after the restore');
 
 # restore takes back exactly what the first deletion took
 is(in_copy(q{SELECT rowkeeper.restore('parent', '{"id": 1}')}), '2', 'restore in the copy');
-is(in_copy(q{SELECT string_agg(id::text, ' ' ORDER BY id) FROM child}), '10',
+is(in_copy(q{SET ROLE sd_app; SELECT string_agg(id::text, ' ' ORDER BY id) FROM child}), '10',
     'child 11 (deleted on its own) stays deleted; 20 went with parent 2');
 
 # the guard is there too
-my ($ret, $out, $err) = $node->psql('copy', 'DELETE FROM child_with_deleted');
+my ($ret, $out, $err) = $node->psql('copy',
+    "LOAD 'rowkeeper'; SET rowkeeper.soft_delete_rewrite = off; DELETE FROM child");
 like($err, qr/cannot delete rows of soft-delete table/, 'guard restored');
+$node->safe_psql('copy', 'DROP OWNED BY sd_app');
+$node->safe_psql('postgres', 'DROP OWNED BY sd_app; DROP ROLE sd_app');
 
 $node->stop;
 done_testing();

@@ -1,0 +1,373 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus.c
+ *	  Citus integration: the tenant context reaches the worker nodes, and
+ *	  the coordinator and the workers never disagree about it.
+ *
+ *	  On a Citus cluster the rows live in shards on the workers; the
+ *	  workers evaluate the row-level security policies (Citus copies them to
+ *	  every shard, see sql/0.2.0/30_tenant.sql for why their meaning does
+ *	  not depend on AS RESTRICTIVE), so the workers call current_tenant()
+ *	  and read their own rowkeeper.tenant.  Citus sends a setting to the
+ *	  workers only for SET LOCAL run through the utility path while
+ *	  citus.propagate_set_commands = 'local' (then to the connections that
+ *	  take part in the transaction and, replayed after BEGIN, to every one
+ *	  opened later).  set_config(), a session SET, a function's SET clause
+ *	  are not sent at all, and Citus forgets a SET LOCAL made in a
+ *	  subtransaction when the subtransaction commits (RELEASE SAVEPOINT, a
+ *	  PL/pgSQL block with EXCEPTION), although the value stays in effect:
+ *	  connections opened afterwards would see the value from before.
+ *
+ *	  So rowkeeper does not rely on how the tenant was set.  It remembers
+ *	  the value it knows the workers have (sent[]: what a connection opened
+ *	  now would get), and before anything can reach a worker (the start of
+ *	  every executor run, every COPY and CALL, and at the end of
+ *	  set_context()) compares it with rowkeeper.tenant; when they differ (or
+ *	  rowkeeper cannot know, after a SET or RESET it did not issue) it runs
+ *	  SET LOCAL rowkeeper.tenant = <current value> through the utility path,
+ *	  with citus.propagate_set_commands = 'local' for that one statement,
+ *	  which Citus sends to the open connections and replays on new ones.
+ *	  The remembered value follows Citus's bookkeeping: it is saved when a
+ *	  subtransaction starts and put back when it ends (commit or abort), and
+ *	  forgotten at the end of the transaction.  rowkeeper.actor and
+ *	  rowkeeper.request_id travel the same way (for what triggers on the
+ *	  shards record).  The cost is one string comparison per setting and
+ *	  executor start, one SET LOCAL of the tenant per transaction, and one
+ *	  per change of a setting.
+ *
+ *	  Fail closed.  Outside a transaction block (and a DO block or
+ *	  procedure) Citus sends nothing: the workers then have no tenant and
+ *	  every query on an isolated table fails with "no tenant is set".  An
+ *	  empty tenant is sent too ('' : no tenant).  A tenant set while
+ *	  rowkeeper was not yet loaded in the coordinator's backend cannot be
+ *	  seen: preflight() fails unless rowkeeper is preloaded on a Citus node.
+ *
+ *	  Limits.  A query that itself changes rowkeeper.tenant on the shards
+ *	  (set_config() pushed down to the workers, a distributed function) is
+ *	  not seen by the coordinator; in context mode that grants nothing
+ *	  set_context() would not.  The workers do not verify tenant tokens:
+ *	  token mode is set on the coordinator, and the workers accept what it
+ *	  sends.
+ *
+ *	  Nothing here runs unless Citus is loaded in the backend (it must be
+ *	  first in shared_preload_libraries, so it is loaded before rowkeeper).
+ *	  Backends that Citus itself opens on a worker (application_name
+ *	  citus_internal...) only receive the tenant; they do not resend it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "compat.h"
+#include "rowkeeper.h"
+
+/* Is Citus loaded in this backend?  Decided once, in rk_citus_init(). */
+static bool rk_citus_loaded = false;
+
+/*
+ * True while rk_citus_sync() resends the context: the check hook of
+ * rowkeeper.tenant lets that assignment through in token mode (it sets
+ * the value already in effect, transaction-locally).
+ */
+bool		rk_citus_resending = false;
+
+/*
+ * The context settings sent to the workers.  The tenant is sent once in
+ * every transaction, even when empty (see rk_citus_sync()); actor and
+ * request id (recorded by triggers on the shards) when they differ from
+ * what was sent.
+ */
+#define RK_NSETTINGS 3
+static const char *const setting_names[RK_NSETTINGS] = {
+	"rowkeeper.tenant", "rowkeeper.actor", "rowkeeper.request_id"
+};
+#define RK_TENANT 0
+
+/*
+ * What the workers are known to get, per setting: NULL when nothing was
+ * sent in this transaction, RK_UNKNOWN when a SET/RESET may have sent
+ * something rowkeeper did not see, else the value (in
+ * TopTransactionContext).
+ */
+static const char rk_unknown_marker[] = "<unknown>";
+
+#define RK_UNKNOWN ((char *) rk_unknown_marker)
+static char *sent[RK_NSETTINGS];
+
+/* sent[] of each open subtransaction, innermost first */
+typedef struct SentStack
+{
+	SubTransactionId subid;
+	char	   *sent[RK_NSETTINGS];
+	struct SentStack *next;
+} SentStack;
+static SentStack *sent_stack = NULL;
+
+static ExecutorStart_hook_type prev_executor_start = NULL;
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+/* The index of a context setting in setting_names[], or -1. */
+static int
+setting_index(const char *name)
+{
+	int			i;
+
+	for (i = 0; name != NULL && i < RK_NSETTINGS; i++)
+		if (pg_strcasecmp(name, setting_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* The current value of a context setting, "" when unset. */
+static const char *
+current_value(int i)
+{
+	const char *v = (i == RK_TENANT) ? rk_context_tenant() :
+		(i == 1) ? rk_context_actor() : rk_context_request_id();
+
+	return v != NULL ? v : "";
+}
+
+/* Whether setting i must be sent now. */
+static bool
+needs_send(int i)
+{
+	const char *cur = current_value(i);
+
+	if (sent[i] == NULL)
+		return i == RK_TENANT || cur[0] != '\0';
+	return sent[i] == RK_UNKNOWN || strcmp(sent[i], cur) != 0;
+}
+
+/* A backend Citus opened to run its shard queries on this node. */
+static bool
+is_citus_internal_backend(void)
+{
+	const char *app = application_name;
+
+	return app != NULL && strncmp(app, "citus_internal", strlen("citus_internal")) == 0;
+}
+
+/*
+ * Send the context (see the header) unless the workers are known to have
+ * it.  The tenant is sent once in every transaction even when empty: a
+ * worker connection that Citus keeps open across transactions may hold a
+ * session-level value (a set_config(..., false) pushed down to a shard),
+ * and the SET LOCAL that Citus replays after each remote BEGIN overrides
+ * it.
+ */
+void
+rk_citus_sync(void)
+{
+	bool		todo[RK_NSETTINGS];
+	bool		any = false;
+	int			nest;
+	int			i;
+
+	/*
+	 * In parallel mode no setting can change, so the values were sent
+	 * before the parallel operation started (this runs before it is
+	 * entered).
+	 */
+	if (!rk_citus_loaded || rk_citus_resending || IsInParallelMode() ||
+		!IsTransactionState() || is_citus_internal_backend())
+		return;
+
+	for (i = 0; i < RK_NSETTINGS; i++)
+		any |= (todo[i] = needs_send(i));
+	if (!any)
+		return;
+
+	nest = NewGUCNestLevel();
+	rk_citus_resending = true;
+	PG_TRY();
+	{
+		(void) set_config_option("citus.propagate_set_commands", "local",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		for (i = 0; i < RK_NSETTINGS; i++)
+		{
+			char	   *cmd;
+			int			ret;
+
+			if (!todo[i])
+				continue;
+			cmd = psprintf("SET LOCAL %s = %s", setting_names[i],
+						   quote_literal_cstr(current_value(i)));
+			ret = SPI_execute(cmd, false, 0);
+			if (ret != SPI_OK_UTILITY)
+				elog(ERROR, "could not send %s to the Citus workers: %s",
+					 setting_names[i], SPI_result_code_string(ret));
+			pfree(cmd);
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		rk_citus_resending = false;
+	}
+	PG_END_TRY();
+	/* keeps the SET LOCALs of the context, undoes the one of Citus */
+	AtEOXact_GUC(true, nest);
+
+	for (i = 0; i < RK_NSETTINGS; i++)
+		if (todo[i])
+			sent[i] = MemoryContextStrdup(TopTransactionContext, current_value(i));
+}
+
+static void
+rk_citus_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	rk_citus_sync();
+	if (prev_executor_start)
+		prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+static void
+rk_citus_process_utility(PlannedStmt *pstmt, const char *queryString,
+						 RK_READONLY_TREE_PARAM ProcessUtilityContext context, ParamListInfo params,
+						 QueryEnvironment *queryEnv, DestReceiver *dest,
+						 QueryCompletion *qc)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+	int			touched = -2;	/* -2: none, -1: all, else the setting */
+
+	/* Citus runs COPY itself and may delegate CALL to a worker */
+	if (IsA(stmt, CopyStmt) || IsA(stmt, CallStmt))
+		rk_citus_sync();
+	else if (IsA(stmt, VariableSetStmt))
+	{
+		VariableSetStmt *set = (VariableSetStmt *) stmt;
+
+		if (set->kind == VAR_RESET_ALL)
+			touched = -1;
+		else if (setting_index(set->name) >= 0)
+			touched = setting_index(set->name);
+	}
+	else if (IsA(stmt, DiscardStmt))
+		touched = -1;
+
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, RK_READONLY_TREE_ARG
+							 context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, RK_READONLY_TREE_ARG
+								context, params, queryEnv, dest, qc);
+
+	/*
+	 * Citus may have sent this SET or RESET, or part of it: what the workers
+	 * have is no longer known, so the next sync resends.  (Our own resend
+	 * sets sent[] after this returns.)
+	 */
+	if (touched != -2 && !rk_citus_resending && IsTransactionState())
+	{
+		int			i;
+
+		for (i = 0; i < RK_NSETTINGS; i++)
+			if (touched == -1 || touched == i)
+				sent[i] = RK_UNKNOWN;
+	}
+}
+
+static void
+rk_citus_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			/* the memory goes with TopTransactionContext */
+			memset(sent, 0, sizeof(sent));
+			sent_stack = NULL;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Mirror Citus: a subtransaction starts with what its parent sent, and
+ * when it ends (commit included) new connections get the parent's list of
+ * SET LOCALs again.
+ */
+static void
+rk_citus_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						  SubTransactionId parentSubid, void *arg)
+{
+	switch (event)
+	{
+		case SUBXACT_EVENT_START_SUB:
+			{
+				SentStack  *s = MemoryContextAlloc(TopTransactionContext,
+												   sizeof(SentStack));
+
+				s->subid = mySubid;
+				memcpy(s->sent, sent, sizeof(sent));
+				s->next = sent_stack;
+				sent_stack = s;
+				break;
+			}
+		case SUBXACT_EVENT_COMMIT_SUB:
+		case SUBXACT_EVENT_ABORT_SUB:
+			if (sent_stack != NULL && sent_stack->subid == mySubid)
+			{
+				SentStack  *s = sent_stack;
+
+				memcpy(sent, s->sent, sizeof(sent));
+				sent_stack = s->next;
+				pfree(s);
+			}
+			else
+			{
+				int			i;
+
+				for (i = 0; i < RK_NSETTINGS; i++)
+					sent[i] = RK_UNKNOWN;
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Called from _PG_init.  Citus is listed first in shared_preload_libraries
+ * on every node of a cluster, so it is either loaded already or not at all.
+ */
+void
+rk_citus_init(void)
+{
+	const char *v = GetConfigOption("citus.propagate_set_commands", true, false);
+
+	rk_citus_loaded = (v != NULL &&
+					   !(GetConfigOptionFlags("citus.propagate_set_commands", true) &
+						 GUC_CUSTOM_PLACEHOLDER));
+	if (!rk_citus_loaded)
+		return;
+
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = rk_citus_executor_start;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = rk_citus_process_utility;
+	RegisterXactCallback(rk_citus_xact_callback, NULL);
+	RegisterSubXactCallback(rk_citus_subxact_callback, NULL);
+}
