@@ -397,7 +397,8 @@ SELECT p.oid::regprocedure AS writes_but_not_volatile
   FROM ext_functions p
  WHERE p.provolatile <> 'v'
    AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
-   AND p.prosrc ~* '\m(insert\s+into|update\s+rowkeeper|delete\s+from|execute\s+format\(''(create|drop|alter))';
+   AND p.prosrc ~* '\m(insert\s+into|update\s+rowkeeper|delete\s+from|execute\s+format\(''(create|drop|alter))'
+ ORDER BY p.oid::regprocedure::text COLLATE "C";
 ALTER EXTENSION rowkeeper DROP FUNCTION rowkeeper._hardening_probe();
 DROP FUNCTION rowkeeper._hardening_probe();
 REVOKE CREATE ON SCHEMA rowkeeper FROM rk_probe_owner;

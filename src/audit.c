@@ -20,7 +20,9 @@
  *	  deleted_at column of a soft-delete table); who: rowkeeper.actor,
  *	  current_user, the role that issued the statement (not hidden by
  *	  SECURITY DEFINER), session_user, client address, application_name,
- *	  rowkeeper.request_id, rowkeeper.tenant.
+ *	  rowkeeper.request_id, rowkeeper.tenant, and the end user's request:
+ *	  rowkeeper.client_addr (as request_addr), rowkeeper.user_agent,
+ *	  rowkeeper.metadata.
  *
  *	  Options are trigger arguments written by rowkeeper.enable_audit():
  *	  exclude=<column> (never logged, not even as changed), redact=<column>
@@ -36,7 +38,10 @@
  *	  rowkeeper._audit_log_drift() writes the log's other kind of entry,
  *	  AUDIT_DRIFT / AUDIT_REPAIR: the audit triggers of a table changed away
  *	  from what enable_audit makes (found by rowkeeper._audit_drift(), never
- *	  taken from the caller), with the same who-columns.
+ *	  taken from the caller), with the same who-columns.  And
+ *	  rowkeeper.log_event() writes the application's own entries, op EVENT
+ *	  (a login, an export), through the same writer: same who/when/context,
+ *	  same hash chain; the op is fixed here, so no caller claims a row change.
  *
  *	  Everything that depends only on the table and the trigger (column
  *	  conversions, options, key columns, names, the table id from
@@ -88,6 +93,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#include "utils/varlena.h"
 #include "utils/xid8.h"
 
 #include "audit_log.h"
@@ -860,6 +866,43 @@ set_jsonb(Datum *values, bool *isnull, int col, Jsonb *jb)
 }
 
 /*
+ * The request's client address and metadata, parsed from their settings
+ * once per distinct value (a request sets them once and writes many rows):
+ * the last text seen and its value, in TopMemoryContext.  An unset setting
+ * costs one test per row.  A value set with SET rather than set_context()
+ * that does not parse is an error of the write, as a wrong tenant value is.
+ */
+static char *request_addr_text = NULL;
+static Datum request_addr_value = (Datum) 0;
+static char *metadata_text = NULL;
+static Datum metadata_value = (Datum) 0;
+
+static Datum
+cached_parse(const char *s, char **cached_text, Datum *cached_value, PGFunction in)
+{
+	if (*cached_text == NULL || strcmp(*cached_text, s) != 0)
+	{
+		Datum		d = DirectFunctionCall1(in, CStringGetDatum(s));
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		Size		len = VARSIZE_ANY(DatumGetPointer(d));
+		void	   *copy = palloc(len);
+		char	   *t;
+
+		memcpy(copy, DatumGetPointer(d), len);
+		t = pstrdup(s);
+		MemoryContextSwitchTo(old);
+		if (*cached_text != NULL)
+		{
+			pfree(*cached_text);
+			pfree(DatumGetPointer(*cached_value));
+		}
+		*cached_text = t;
+		*cached_value = PointerGetDatum(copy);
+	}
+	return *cached_value;
+}
+
+/*
  * Write one log row.  The caller's identities are captured here, before
  * audit_log.c switches to the log's owner.
  */
@@ -899,6 +942,19 @@ write_log_row(AuditConfig *cfg, RkLogWriter *w, const char *op, Jsonb *row_key,
 			 (application_name && application_name[0]) ? application_name : NULL);
 	set_text(values, isnull, RKL_REQUEST_ID, rk_context_request_id());
 	set_text(values, isnull, RKL_TENANT, rk_context_tenant());
+	{
+		const char *addr = rk_context_client_addr();
+		const char *ua = rk_context_user_agent();
+		const char *md = rk_context_metadata();
+
+		isnull[RKL_REQUEST_ADDR] = (addr == NULL);
+		values[RKL_REQUEST_ADDR] = addr ? cached_parse(addr, &request_addr_text,
+													   &request_addr_value, inet_in) : (Datum) 0;
+		set_text(values, isnull, RKL_USER_AGENT, ua);
+		isnull[RKL_METADATA] = (md == NULL);
+		values[RKL_METADATA] = md ? cached_parse(md, &metadata_text,
+												 &metadata_value, jsonb_in) : (Datum) 0;
+	}
 
 	rk_audit_log_write(w, values, isnull);
 }
@@ -1193,4 +1249,173 @@ audit_log_drift(PG_FUNCTION_ARGS)
 	write_log_row(&cfg, w, op, NULL, NULL, NULL, detail);
 	rk_audit_log_close(w);
 	PG_RETURN_BOOL(true);
+}
+
+/*
+ * rowkeeper.log_event(action text, target text DEFAULT NULL, key jsonb
+ * DEFAULT NULL, details jsonb DEFAULT NULL) RETURNS bigint
+ *
+ * An application event (a login, an export, a permission change) as an
+ * entry of the log, op EVENT: the same who/when/context columns and the
+ * same writer as a row change, so the same hash chain, tenant scoping and
+ * retention.  new_row is {"action": action, "details": details}.
+ *
+ * target, when it names (with the caller's search_path) an audited table
+ * the caller may SELECT from, makes the event part of that table's history
+ * (its table_id) and, with key, of that row's (the key normalized as
+ * row_history reads it, and its row_ref): row_history shows it among the
+ * row's changes.  Any other target is kept as a label in table_name.  op is
+ * fixed here: no caller can write an entry that claims a row change.
+ * Returns the entry's id.
+ */
+#define RK_EVENT_ACTION_MAX 200
+#define RK_EVENT_TARGET_MAX 1000
+#define RK_EVENT_KEY_MAX 2048
+#define RK_EVENT_DETAILS_MAX 65536
+
+PG_FUNCTION_INFO_V1(audit_log_event);
+
+static void
+event_size_check(const char *what, Size size, Size max, const char *hint)
+{
+	if (size > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("rowkeeper.log_event(): %s is too long (%zu bytes)", what, size),
+				 errdetail("At most %zu bytes are logged as an event's %s.", max, what),
+				 errhint("%s", hint)));
+}
+
+extern Datum audit_normalize_key(PG_FUNCTION_ARGS);
+
+Datum
+audit_log_event(PG_FUNCTION_ARGS)
+{
+	text	   *action;
+	Jsonb	   *key = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	Jsonb	   *details = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
+	Jsonb	   *row_key = NULL;
+	Jsonb	   *new_row;
+	AuditConfig cfg;
+	RkLogWriter *w;
+	Oid			relid = InvalidOid;
+	char	   *target = NULL;
+	JsonbParseState *state = NULL;
+	JsonbValue	k,
+				v;
+
+	if (PG_ARGISNULL(0) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(0)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rowkeeper.log_event(): action must not be NULL or empty"),
+				 errdetail("Every event names what happened."),
+				 errhint("For example: rowkeeper.log_event('login') or rowkeeper.log_event('export', 'invoices', details => '{\"rows\": 120}').")));
+	action = PG_GETARG_TEXT_PP(0);
+	event_size_check("action", VARSIZE_ANY_EXHDR(action), RK_EVENT_ACTION_MAX,
+					 "Name the action briefly (\"login\", \"export\") and put the rest in details.");
+	if (!PG_ARGISNULL(1))
+	{
+		text	   *t = PG_GETARG_TEXT_PP(1);
+
+		event_size_check("target", VARSIZE_ANY_EXHDR(t), RK_EVENT_TARGET_MAX,
+						 "Pass a table name, or a short label of what the event concerns.");
+		target = text_to_cstring(t);
+		if (target[0] == '\0')
+			target = NULL;
+	}
+	if (key != NULL)
+		event_size_check("key", VARSIZE(key), RK_EVENT_KEY_MAX,
+						 "Pass the key columns of the row only, e.g. '{\"id\": 42}'.");
+	if (details != NULL)
+		event_size_check("details", VARSIZE(details), RK_EVENT_DETAILS_MAX,
+						 "Log a summary, or a reference to where the full data is kept.");
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.cxt = CurrentMemoryContext;
+	cfg.cached_userid = InvalidOid;
+	cfg.cached_outerid = InvalidOid;
+
+	if (target != NULL)
+	{
+		List	   *parts = NIL;
+
+		/* a target that does not parse as a table name is a label */
+		if (SplitIdentifierString(pstrdup(target), '.', &parts) &&
+			list_length(parts) >= 1 && list_length(parts) <= 2)
+		{
+			List	   *names = NIL;
+			ListCell   *lc;
+
+			foreach(lc, parts)
+				names = lappend(names, makeString((char *) lfirst(lc)));
+			relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+		}
+	}
+	if (OidIsValid(relid))
+	{
+		List	   *ancestors = get_partition_ancestors(relid);
+		Oid			root = ancestors != NIL ? llast_oid(ancestors) : relid;
+
+		if (pg_class_aclcheck(root, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("rowkeeper.log_event(): permission denied for table \"%s\"",
+							get_rel_name(root)),
+					 errdetail("An event joins a table's history only for a role that may read the table."),
+					 errhint("GRANT SELECT ON %s TO %s; or pass a target that is not a table.",
+							 quote_qualified_identifier(get_namespace_name(get_rel_namespace(root)),
+														get_rel_name(root)),
+							 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
+		cfg.table_id = rk_audit_table_id(root, false);
+		if (cfg.table_id > 0)
+		{
+			cfg.relid = root;
+			cfg.table_oid = root;
+			cfg.schema_name = cstring_to_text(get_namespace_name(get_rel_namespace(root)));
+			cfg.table_name = cstring_to_text(get_rel_name(root));
+			cfg.table_bits = table_bits(cfg.table_id);
+			if (key != NULL)
+				row_key = DatumGetJsonbP(DirectFunctionCall2(audit_normalize_key,
+															 ObjectIdGetDatum(root),
+															 JsonbPGetDatum(key)));
+		}
+	}
+	if (cfg.table_id <= 0)
+	{
+		/* not an audited table: the target is a label */
+		cfg.table_id = 0;
+		cfg.table_oid = InvalidOid;
+		cfg.schema_name = cstring_to_text("");
+		cfg.table_name = cstring_to_text(target != NULL ? target : "");
+		cfg.table_bits = table_bits(0);
+		row_key = key;
+	}
+	cfg.log_owner = audit_log_owner(&cfg.log_relid);
+
+	/* new_row: {"action": ..., "details": ...} */
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	k.type = jbvString;
+	k.val.string.val = "action";
+	k.val.string.len = 6;
+	pushJsonbValue(&state, WJB_KEY, &k);
+	v.type = jbvString;
+	v.val.string.val = VARDATA_ANY(action);
+	v.val.string.len = VARSIZE_ANY_EXHDR(action);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	if (details != NULL)
+	{
+		k.val.string.val = "details";
+		k.val.string.len = 7;
+		pushJsonbValue(&state, WJB_KEY, &k);
+		v.type = jbvBinary;
+		v.val.binary.data = &details->root;
+		v.val.binary.len = VARSIZE(details) - VARHDRSZ;
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
+	new_row = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+
+	w = rk_audit_log_open(cfg.log_owner, false);
+	write_log_row(&cfg, w, "EVENT", row_key, NULL, NULL, new_row);
+	rk_audit_log_close(w);
+	PG_RETURN_INT64(rk_audit_log_last_id());
 }

@@ -67,6 +67,9 @@ static const struct
 	{"tenant", TEXTOID},
 	{"row_ref", INT8OID},
 	{"table_id", INT8OID},
+	{"request_addr", INETOID},
+	{"user_agent", TEXTOID},
+	{"metadata", JSONBOID},
 };
 
 #define N_CHAIN_FIELDS ((int) lengthof(chain_fields))

@@ -86,14 +86,19 @@ static const char *const log_column_names[RKL_NCOLUMNS] = {
 	"logged_at", "txid", "table_oid", "schema_name", "table_name", "op",
 	"row_key", "old_key", "old_row", "new_row",
 	"actor", "db_user", "role_user", "session_user_name", "client_addr",
-	"application_name", "request_id", "tenant", "row_ref", "table_id"
+	"application_name", "request_id", "tenant", "row_ref", "table_id",
+	"request_addr", "user_agent", "metadata"
 };
 static const Oid log_column_types[RKL_NCOLUMNS] = {
 	TIMESTAMPTZOID, XID8OID, OIDOID, TEXTOID, TEXTOID, TEXTOID,
 	JSONBOID, JSONBOID, JSONBOID, JSONBOID,
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID, TEXTOID, TEXTOID,
-	INT8OID, INT8OID
+	INT8OID, INT8OID,
+	INETOID, TEXTOID, JSONBOID
 };
+
+/* The id of the row written last by this backend (rk_audit_log_last_id). */
+static int64 last_log_id = 0;
 
 /* Slot RKL_NCOLUMNS of a column map stands for the id column. */
 #define RKL_ID RKL_NCOLUMNS
@@ -438,7 +443,7 @@ spi_insert(Datum *values, bool *isnull, Oid log_owner)
 		appendStringInfoString(&sql, ") VALUES (");
 		for (k = 0; k < n; k++)
 			appendStringInfo(&sql, "%s$%d", k ? ", " : "", k + 1);
-		appendStringInfoChar(&sql, ')');
+		appendStringInfoString(&sql, ") RETURNING id");
 
 		plan = SPI_prepare(sql.data, n, types);
 		if (plan == NULL)
@@ -450,8 +455,15 @@ spi_insert(Datum *values, bool *isnull, Oid log_owner)
 		memcpy(spi_plan_present, target.present, sizeof(spi_plan_present));
 	}
 	rc = SPI_execute_plan(spi_insert_plan, pvalues, nulls, false, 0);
-	if (rc != SPI_OK_INSERT)
+	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));
+	{
+		bool		idnull;
+		Datum		id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+									   1, &idnull);
+
+		last_log_id = idnull ? 0 : DatumGetInt64(id);
+	}
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
 	SetUserIdAndSecContext(save_userid, save_sec);
@@ -717,7 +729,8 @@ direct_insert(RkLogWriter *w, Datum *values, bool *isnull)
 		w->pvalues[attno] = values[c];
 		w->pisnull[attno] = isnull[c];
 	}
-	w->pvalues[target.map[RKL_ID]] = Int64GetDatum(nextval_internal(target.seq, false));
+	last_log_id = nextval_internal(target.seq, false);
+	w->pvalues[target.map[RKL_ID]] = Int64GetDatum(last_log_id);
 	w->pisnull[target.map[RKL_ID]] = false;
 
 	if (w->batching)
@@ -751,4 +764,15 @@ rk_audit_log_write(RkLogWriter *w, Datum *values, bool *isnull)
 			writer_flush(w);	/* rows keep the order of their ids */
 		spi_insert(values, isnull, w->log_owner);
 	}
+}
+
+/*
+ * The id of the log row this backend wrote last (0: none yet).  With a
+ * batching writer, of the last row handed to the writer; log_event() opens
+ * a writer that does not batch.
+ */
+int64
+rk_audit_log_last_id(void)
+{
+	return last_log_id;
 }

@@ -37,6 +37,9 @@ typedef enum RkLogColumn
 	RKL_TENANT,
 	RKL_ROW_REF,
 	RKL_TABLE_ID,
+	RKL_REQUEST_ADDR,
+	RKL_USER_AGENT,
+	RKL_METADATA,
 	RKL_NCOLUMNS
 } RkLogColumn;
 
@@ -50,5 +53,6 @@ extern void rk_audit_log_init(void);
 extern RkLogWriter *rk_audit_log_open(Oid log_owner, bool batching);
 extern void rk_audit_log_write(RkLogWriter *w, Datum *values, bool *isnull);
 extern void rk_audit_log_close(RkLogWriter *w);
+extern int64 rk_audit_log_last_id(void);
 
 #endif							/* ROWKEEPER_AUDIT_LOG_H */

@@ -2,9 +2,16 @@
  *
  * context.c
  *	  The request context: who is acting (rowkeeper.actor), for which
- *	  tenant (rowkeeper.tenant) and in which request (rowkeeper.request_id).
+ *	  tenant (rowkeeper.tenant) and in which request (rowkeeper.request_id),
+ *	  and the end user's side of that request: the client's address
+ *	  (rowkeeper.client_addr: behind a pooler or an application server the
+ *	  connection's own address is theirs, not the user's), user agent
+ *	  (rowkeeper.user_agent) and free metadata (rowkeeper.metadata, a JSON
+ *	  object).  Size limits are check hooks, so SET and set_config() are held
+ *	  to them as set_context() is: client_addr 64 bytes, user_agent 1024,
+ *	  metadata 8192.
  *
- *	  The context is three ordinary custom GUCs, so it can be read with
+ *	  The context is ordinary custom GUCs, so it can be read with
  *	  current_setting() and follows the usual GUC rules: a value set with
  *	  rowkeeper.set_context() is transaction-local (SET LOCAL semantics), is
  *	  rolled back with a savepoint and is gone when the transaction ends.
@@ -30,6 +37,8 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inet.h"
+#include "utils/jsonb.h"
 
 #include "compat.h"
 #include "rowkeeper.h"
@@ -42,6 +51,49 @@ PG_FUNCTION_INFO_V1(current_request_id);
 static char *rk_actor = NULL;
 static char *rk_tenant = NULL;
 static char *rk_request_id = NULL;
+static char *rk_client_addr = NULL;
+static char *rk_user_agent = NULL;
+static char *rk_metadata = NULL;
+
+#define RK_CLIENT_ADDR_MAX 64
+#define RK_USER_AGENT_MAX 1024
+#define RK_METADATA_MAX 8192
+
+/* Size limit check hooks (a value longer than the limit is refused). */
+static bool
+size_check(char **newval, int max, const char *name, const char *hint)
+{
+	if (*newval != NULL && strlen(*newval) > (size_t) max)
+	{
+		GUC_check_errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED);
+		GUC_check_errmsg("%s is too long (%zu bytes)", name, strlen(*newval));
+		GUC_check_errdetail("At most %d bytes are recorded with each audit entry.", max);
+		GUC_check_errhint("%s", hint);
+		return false;
+	}
+	return true;
+}
+
+static bool
+client_addr_check(char **newval, void **extra, GucSource source)
+{
+	return size_check(newval, RK_CLIENT_ADDR_MAX, "rowkeeper.client_addr",
+					  "Pass the end user's IP address, e.g. set_context(client_addr => '203.0.113.7').");
+}
+
+static bool
+user_agent_check(char **newval, void **extra, GucSource source)
+{
+	return size_check(newval, RK_USER_AGENT_MAX, "rowkeeper.user_agent",
+					  "Truncate the user agent in the application before passing it.");
+}
+
+static bool
+metadata_check(char **newval, void **extra, GucSource source)
+{
+	return size_check(newval, RK_METADATA_MAX, "rowkeeper.metadata",
+					  "Keep request metadata small (ids, flags); log larger data with rowkeeper.log_event() details.");
+}
 
 /*
  * Define the context GUCs.  Called once from _PG_init.
@@ -75,6 +127,33 @@ rk_context_define_gucs(void)
 							   PGC_USERSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("rowkeeper.client_addr",
+							   "Address of the end user's client in the current request (the connection's address is the pooler's or the application server's).",
+							   "Recorded by the audit trail as request_addr.  Set it with rowkeeper.set_context(client_addr => ...).",
+							   &rk_client_addr,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   client_addr_check, NULL, NULL);
+
+	DefineCustomStringVariable("rowkeeper.user_agent",
+							   "User agent of the end user's client in the current request.",
+							   "Recorded by the audit trail.  Set it with rowkeeper.set_context(user_agent => ...).",
+							   &rk_user_agent,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   user_agent_check, NULL, NULL);
+
+	DefineCustomStringVariable("rowkeeper.metadata",
+							   "Free request metadata, a JSON object.",
+							   "Recorded by the audit trail.  Set it with rowkeeper.set_context(metadata => ...).",
+							   &rk_metadata,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   metadata_check, NULL, NULL);
 }
 
 /* A GUC value, or NULL when it is unset or empty. */
@@ -102,11 +181,39 @@ rk_context_request_id(void)
 	return nonempty_or_null(rk_request_id);
 }
 
+const char *
+rk_context_client_addr(void)
+{
+	return nonempty_or_null(rk_client_addr);
+}
+
+const char *
+rk_context_user_agent(void)
+{
+	return nonempty_or_null(rk_user_agent);
+}
+
+const char *
+rk_context_metadata(void)
+{
+	return nonempty_or_null(rk_metadata);
+}
+
 /*
  * Set one context GUC for the rest of the current transaction, exactly as
  * set_config(name, value, true) would (superusers may set it at SUSET
  * level, everyone else at USERSET level).
  */
+static void
+set_local_cstring(const char *name, char *cvalue)
+{
+	(void) set_config_option(name, cvalue,
+							 superuser() ? PGC_SUSET : PGC_USERSET,
+							 PGC_S_SESSION,
+							 GUC_ACTION_LOCAL,
+							 true, 0, false);
+}
+
 static void
 set_local(const char *name, text *value)
 {
@@ -121,10 +228,12 @@ set_local(const char *name, text *value)
 }
 
 /*
- * rowkeeper.set_context(actor text, tenant text, request_id text)
+ * rowkeeper.set_context(actor text, tenant text, request_id text,
+ *						  client_addr inet, user_agent text, metadata jsonb)
  *
  * Sets the given parts of the request context transaction-locally.  A NULL
- * argument leaves that part unchanged; an empty string clears it.  Outside
+ * argument leaves that part unchanged; an empty string clears it (and
+ * '{}' the metadata).  The 0.1.0 SQL declaration has the first three only.  Outside
  * a transaction block the values would vanish at the end of this very
  * statement, which is never what the caller meant, so we warn.
  */
@@ -143,6 +252,26 @@ set_context(PG_FUNCTION_ARGS)
 		set_local("rowkeeper.tenant", PG_GETARG_TEXT_PP(1));
 	if (!PG_ARGISNULL(2))
 		set_local("rowkeeper.request_id", PG_GETARG_TEXT_PP(2));
+	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
+		set_local_cstring("rowkeeper.client_addr",
+						  DatumGetCString(DirectFunctionCall1(inet_out, PG_GETARG_DATUM(3))));
+	if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
+		set_local("rowkeeper.user_agent", PG_GETARG_TEXT_PP(4));
+	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
+	{
+		Jsonb	   *md = PG_GETARG_JSONB_P(5);
+
+		if (!JB_ROOT_IS_OBJECT(md) || JB_ROOT_IS_SCALAR(md))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("rowkeeper.set_context(): metadata must be a JSON object"),
+					 errdetail("Request metadata is recorded as an object of named values."),
+					 errhint("For example: set_context(metadata => '{\"session\": \"s-42\"}').")));
+		/* '{}' clears it: an empty object records nothing */
+		set_local_cstring("rowkeeper.metadata",
+						  JB_ROOT_COUNT(md) == 0 ? "" :
+						  JsonbToCString(NULL, &md->root, VARSIZE(md)));
+	}
 
 	/* on a Citus coordinator: to the workers now, not at the next query */
 	if (!PG_ARGISNULL(0) || !PG_ARGISNULL(1) || !PG_ARGISNULL(2))

@@ -24,6 +24,9 @@ extern void rk_context_define_gucs(void);
 extern const char *rk_context_actor(void);
 extern const char *rk_context_tenant(void);
 extern const char *rk_context_request_id(void);
+extern const char *rk_context_client_addr(void);
+extern const char *rk_context_user_agent(void);
+extern const char *rk_context_metadata(void);
 
 /* migration.c: the table owner's migrations past FORCE RLS (hook) */
 extern void rk_migration_init(void);

@@ -10,7 +10,7 @@
 -- values.
 ALTER TABLE rowkeeper.audit_log DROP CONSTRAINT audit_log_op_check;
 COMMENT ON COLUMN rowkeeper.audit_log.op IS
-'INSERT, UPDATE, DELETE or TRUNCATE; SOFT_DELETE or RESTORE (an UPDATE that sets or clears deleted_at); AUDIT_DRIFT or AUDIT_REPAIR (the table''s audit triggers were changed, or enable_audit put them back).';
+'INSERT, UPDATE, DELETE or TRUNCATE; SOFT_DELETE or RESTORE (an UPDATE that sets or clears deleted_at); AUDIT_DRIFT or AUDIT_REPAIR (the table''s audit triggers were changed, or enable_audit put them back); EVENT (written by rowkeeper.log_event()).';
 
 /*
  * Table identity.  A table's history belongs to the table, not to a name:
@@ -353,7 +353,10 @@ SELECT rowkeeper._index_audit_partition(t.relid)
 /*
  * A new partition of the log is readable by whoever was granted SELECT on
  * rowkeeper.audit_log itself (rowkeeper_auditor, and the roles given
- * grant_dump_access(): pg_dump reads every partition as a table of its own).
+ * grant_dump_access(): pg_dump reads every partition as a table of its own),
+ * except rowkeeper_app: it reads the log through the partitioned table
+ * only, where row-level security limits it to its tenant's entries; a
+ * partition read directly has no policy (see the audit app fragment).
  */
 CREATE FUNCTION rowkeeper._grant_partition_readers(part regclass)
 RETURNS void
@@ -368,7 +371,8 @@ BEGIN
                    CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) acl
                    WHERE c.oid = 'rowkeeper.audit_log'::regclass
                      AND acl.privilege_type = 'SELECT' AND acl.grantee <> 0
-                     AND acl.grantee <> c.relowner LOOP
+                     AND acl.grantee <> c.relowner
+                     AND acl.grantee <> 'rowkeeper_app'::pg_catalog.regrole LOOP
         EXECUTE format('GRANT SELECT ON %s TO %s', part, reader);
     END LOOP;
 END;

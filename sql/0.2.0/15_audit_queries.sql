@@ -4,8 +4,10 @@
 --
 -- Everything here is cold path (support screens, investigations), so it is
 -- SQL and PL/pgSQL, run with the caller's rights: reading the log needs
--- rowkeeper_auditor, reading or changing a table needs the usual privileges
--- on it (and row-level security on it applies).  Rows are found through the
+-- rowkeeper_auditor (every entry) or rowkeeper_app (the entries of the
+-- current tenant, enforced by row-level security on the log, so on every
+-- path, also a plain SELECT), reading or changing a table needs the usual
+-- privileges on it (and row-level security on it applies).  Rows are found through the
 -- log's indexes: (row_ref, id) for one row, BRIN (logged_at, id, txid) for a
 -- time window or a transaction.  A table's entries are those of its identity
 -- (table_id, see rowkeeper.audit_incarnations in the audit fragment), never
@@ -30,6 +32,43 @@ $$;
 
 COMMENT ON FUNCTION rowkeeper._audit_base(regclass) IS
 'Internal: the audited table behind tbl (a soft-delete view''s base table, else tbl).';
+
+/* Who reads which entries: see sql/0.2.0/31_audit_app.sql (row-level security on the log). */
+
+/*
+ * The check at the top of every query function: the caller may read the
+ * log, and an application role has a tenant.  Without it an application
+ * role would get "permission denied for table audit_incarnations" (no
+ * word of what to grant), and a history with no entries would come back
+ * empty instead of failing closed.  Called first, with PERFORM: a SQL
+ * function would check its table privileges before any of its quals.
+ */
+CREATE FUNCTION rowkeeper._audit_reader(caller text)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.pg_has_role('rowkeeper_auditor', 'USAGE')
+       OR EXISTS (SELECT FROM pg_catalog.pg_roles r
+                   WHERE r.rolname = current_user AND (r.rolsuper OR r.rolbypassrls))
+       OR pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c
+                                   WHERE c.oid = 'rowkeeper.audit_log'::pg_catalog.regclass), 'USAGE') THEN
+        RETURN true;
+    END IF;
+    IF pg_catalog.pg_has_role('rowkeeper_app', 'USAGE') THEN
+        PERFORM rowkeeper.current_tenant();     -- no tenant: the fail-closed error
+        RETURN true;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+        MESSAGE = format('%s: role %I may not read the audit log', caller, current_user),
+        DETAIL = 'Application roles read the entries of their current tenant as members of rowkeeper_app; rowkeeper_auditor reads every entry.',
+        HINT = format('As the database owner or a superuser: GRANT rowkeeper_app TO %I;', current_user);
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_reader(text) IS
+'Internal: true if the current role may read the audit log (an auditor, or rowkeeper_app with a tenant set); else an error naming the GRANT to run.';
 
 /*
  * The identity whose entries the log holds for tbl (see
@@ -167,6 +206,7 @@ BEGIN
     FOR e IN SELECT * FROM rowkeeper._row_entries(tid, key) r ORDER BY r.id LOOP
         img := CASE e.op WHEN 'INSERT' THEN e.new_row
                          WHEN 'DELETE' THEN NULL
+                         WHEN 'EVENT' THEN img                   -- about the row, no change of it
                          ELSE coalesce(img, '{}') || e.new_row   -- UPDATE, SOFT_DELETE, RESTORE
                          END;
         audit_id := e.id; logged_at := e.logged_at; op := e.op; row_key := e.row_key;
@@ -193,6 +233,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = 'rowkeeper.row_history(): table and key must not be NULL';
     END IF;
+    PERFORM rowkeeper._audit_reader('rowkeeper.row_history()');
     tbl := rowkeeper._audit_base(tbl);
     RETURN QUERY SELECT * FROM rowkeeper._history(rowkeeper._history_id(tbl), rowkeeper.normalize_key(tbl, key));
 END;
@@ -221,6 +262,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = 'rowkeeper.incarnation_history(): table_id and key must not be NULL';
     END IF;
+    PERFORM rowkeeper._audit_reader('rowkeeper.incarnation_history()');
     tbl := rowkeeper._audit_table_of_id(table_id);
     IF tbl IS NOT NULL THEN
         key := rowkeeper.normalize_key(tbl, key);
@@ -251,6 +293,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = 'rowkeeper.row_as_of(): table, key and time must not be NULL';
     END IF;
+    PERFORM rowkeeper._audit_reader('rowkeeper.row_as_of()');
     tbl := rowkeeper._audit_base(tbl);
     key := rowkeeper.normalize_key(tbl, key);
     img := rowkeeper._live_row(tbl, key);
@@ -259,6 +302,7 @@ BEGIN
         img := CASE e.op WHEN 'INSERT' THEN NULL
                          WHEN 'DELETE' THEN e.old_row
                          WHEN 'TRUNCATE' THEN img
+                         WHEN 'EVENT' THEN img
                          ELSE coalesce(img, '{}') || e.old_row   -- UPDATE, SOFT_DELETE, RESTORE
                          END;
     END LOOP;
@@ -282,6 +326,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = 'rowkeeper.table_as_of(): table and time must not be NULL';
     END IF;
+    PERFORM rowkeeper._audit_reader('rowkeeper.table_as_of()');
     tbl := rowkeeper._audit_base(tbl);
     keys := (rowkeeper._row_key(tbl)).columns::text[];
     IF pg_catalog.to_regclass('pg_temp.rowkeeper_as_of') IS NULL THEN
@@ -338,13 +383,17 @@ COMMENT ON FUNCTION rowkeeper.diff(regclass, jsonb, timestamptz, timestamptz) IS
 
 CREATE FUNCTION rowkeeper.changes(tbl regclass, since timestamptz, until timestamptz DEFAULT pg_catalog.now())
 RETURNS SETOF rowkeeper.audit_log
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT l.* FROM rowkeeper.audit_log l
-     WHERE l.logged_at >= since AND l.logged_at <= until
-       AND l.table_id = rowkeeper._history_id(tbl)
-     ORDER BY l.id
+BEGIN
+    PERFORM rowkeeper._audit_reader('rowkeeper.changes()');
+    RETURN QUERY
+        SELECT l.* FROM rowkeeper.audit_log l
+         WHERE l.logged_at >= since AND l.logged_at <= until
+           AND l.table_id = rowkeeper._history_id(tbl)
+         ORDER BY l.id;
+END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper.changes(regclass, timestamptz, timestamptz) IS
@@ -352,12 +401,16 @@ COMMENT ON FUNCTION rowkeeper.changes(regclass, timestamptz, timestamptz) IS
 
 CREATE FUNCTION rowkeeper.changes_by(actor text, since timestamptz, until timestamptz DEFAULT pg_catalog.now())
 RETURNS SETOF rowkeeper.audit_log
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT l.* FROM rowkeeper.audit_log l
-     WHERE l.logged_at >= since AND l.logged_at <= until AND l.actor = changes_by.actor
-     ORDER BY l.id
+BEGIN
+    PERFORM rowkeeper._audit_reader('rowkeeper.changes_by()');
+    RETURN QUERY
+        SELECT l.* FROM rowkeeper.audit_log l
+         WHERE l.logged_at >= since AND l.logged_at <= until AND l.actor = changes_by.actor
+         ORDER BY l.id;
+END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper.changes_by(text, timestamptz, timestamptz) IS
@@ -365,10 +418,14 @@ COMMENT ON FUNCTION rowkeeper.changes_by(text, timestamptz, timestamptz) IS
 
 CREATE FUNCTION rowkeeper.transaction_changes(txid xid8)
 RETURNS SETOF rowkeeper.audit_log
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT l.* FROM rowkeeper.audit_log l WHERE l.txid = transaction_changes.txid ORDER BY l.id
+BEGIN
+    PERFORM rowkeeper._audit_reader('rowkeeper.transaction_changes()');
+    RETURN QUERY
+        SELECT l.* FROM rowkeeper.audit_log l WHERE l.txid = transaction_changes.txid ORDER BY l.id;
+END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper.transaction_changes(xid8) IS
@@ -559,6 +616,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = 'rowkeeper.undo(): arguments must not be NULL';
     END IF;
+    PERFORM rowkeeper._audit_reader('rowkeeper.undo()');
     SELECT * INTO e FROM rowkeeper.audit_log l WHERE l.id = audit_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'no_data_found',
@@ -584,8 +642,9 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
             MESSAGE = 'rowkeeper.undo_transaction(): arguments must not be NULL';
     END IF;
+    PERFORM rowkeeper._audit_reader('rowkeeper.undo_transaction()');
     FOR e IN SELECT * FROM rowkeeper.audit_log l
-              WHERE l.txid = undo_transaction.txid AND l.op NOT IN ('AUDIT_DRIFT', 'AUDIT_REPAIR')
+              WHERE l.txid = undo_transaction.txid AND l.op NOT IN ('AUDIT_DRIFT', 'AUDIT_REPAIR', 'EVENT')
               ORDER BY l.id DESC LOOP
         PERFORM rowkeeper._undo_entry(e, force, undo_transaction.txid, 'rowkeeper.undo_transaction()');
         n := n + 1;

@@ -22,6 +22,8 @@
 #
 # Usage (root): test/bench/audit_callgrind.sh
 #   N=500 BULK_N=3 test/bench/audit_callgrind.sh
+#   FILLED=1 test/bench/audit_callgrind.sh   (request metadata set: client
+#   address, a browser's user agent, a 3-key metadata object)
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -91,6 +93,12 @@ INSERT INTO prefill_pl SELECT g, g, bench_doc(g), 'p' FROM generate_series(1, $P
 SELECT rowkeeper.disable_audit('prefill_rk');
 DROP TABLE prefill_rk, prefill_pl;
 ALTER SYSTEM SET rowkeeper.actor = 'bench';
+$(if [ -n "${FILLED:-}" ]; then cat <<'FILL'
+ALTER SYSTEM SET rowkeeper.client_addr = '203.0.113.7';
+ALTER SYSTEM SET rowkeeper.user_agent = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
+ALTER SYSTEM SET rowkeeper.metadata = '{"session": "s-5f2a9c", "mfa": true, "locale": "en-GB"}';
+FILL
+fi)
 VACUUM ANALYZE;
 CHECKPOINT;
 SQL
