@@ -1,7 +1,144 @@
 
 ------------------------------------------------------------------------------
--- Helpers shared by the 0.2.0 capabilities (audit queries, soft delete,
--- purge): defined first so every fragment can use them.
+-- Internal helpers (names start with an underscore; not part of the API)
+------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION rowkeeper._trigger_args(tgargs bytea)
+RETURNS text[]
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', '_trigger_args';
+
+COMMENT ON FUNCTION rowkeeper._trigger_args(bytea) IS
+'Internal: split pg_trigger.tgargs into its arguments.';
+
+/* Trigger arguments as the quoted, comma-separated list CREATE TRIGGER takes. */
+CREATE OR REPLACE FUNCTION rowkeeper._quote_args(args text[])
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.string_agg(pg_catalog.quote_literal(a), ', ' ORDER BY i)
+      FROM pg_catalog.unnest(args) WITH ORDINALITY AS u(a, i)
+$$;
+
+COMMENT ON FUNCTION rowkeeper._quote_args(text[]) IS
+'Internal: trigger arguments quoted for CREATE TRIGGER.';
+
+/*
+ * Check that tbl is something a rowkeeper capability can be put on, and
+ * that the caller owns it.  "caller" names the public function, for the
+ * messages.  Raises; returns nothing.
+ */
+CREATE OR REPLACE FUNCTION rowkeeper._require_owned_table(tbl regclass, caller text)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rel record;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s: the table must not be NULL', caller);
+    END IF;
+
+    SELECT c.relkind, c.relowner INTO rel
+      FROM pg_catalog.pg_class c
+     WHERE c.oid = tbl;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'undefined_table',
+            MESSAGE = format('relation with OID %s does not exist', tbl::oid);
+    END IF;
+
+    IF rel.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'wrong_object_type',
+            MESSAGE = format('%s is not a table', tbl),
+            DETAIL = format('%s is %s; %s works on ordinary and partitioned tables only.',
+                            tbl,
+                            CASE rel.relkind
+                                WHEN 'v' THEN 'a view'
+                                WHEN 'm' THEN 'a materialized view'
+                                WHEN 'S' THEN 'a sequence'
+                                WHEN 'f' THEN 'a foreign table'
+                                WHEN 'i' THEN 'an index'
+                                WHEN 'I' THEN 'a partitioned index'
+                                WHEN 'c' THEN 'a composite type'
+                                WHEN 't' THEN 'a TOAST table'
+                                ELSE 'a relation of kind ' || rel.relkind::text
+                            END,
+                            caller),
+            HINT = 'Call it on the underlying table.';
+    END IF;
+
+    IF NOT pg_catalog.pg_has_role(rel.relowner, 'USAGE') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('must be owner of table %s', tbl),
+            DETAIL = format('%s changes the table''s triggers, which only its owner may do.', caller),
+            HINT = format('Run it as %I (the owner) or a member of that role, as schema migrations do.',
+                          pg_catalog.pg_get_userbyid(rel.relowner));
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._require_owned_table(regclass, text) IS
+'Internal: raise unless tbl is an ordinary or partitioned table owned by the current user.';
+
+/*
+ * The attribute named exactly column_name (no case folding: "updatedAt"
+ * stays camelCase), or a clear error that suggests the right spelling.
+ */
+CREATE OR REPLACE FUNCTION rowkeeper._require_column(tbl regclass, column_name name, caller text)
+RETURNS pg_catalog.pg_attribute
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att pg_catalog.pg_attribute;
+    near name;
+BEGIN
+    IF column_name IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s: the column name must not be NULL', caller);
+    END IF;
+
+    SELECT a.* INTO att
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = tbl AND a.attname = column_name
+       AND a.attnum > 0 AND NOT a.attisdropped;
+    IF FOUND THEN
+        RETURN att;
+    END IF;
+
+    SELECT a.attname INTO near
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = tbl AND lower(a.attname) = lower(column_name)
+       AND a.attnum > 0 AND NOT a.attisdropped
+     LIMIT 1;
+    IF near IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'undefined_column',
+            MESSAGE = format('column %I of table %s does not exist', column_name, tbl),
+            DETAIL = format('Column names are matched exactly; the table has a column %I.', near),
+            HINT = format('Use %L, with that exact case.', near);
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'undefined_column',
+        MESSAGE = format('column %I of table %s does not exist', column_name, tbl),
+        HINT = 'Add the column first, or pass the name of an existing column.';
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._require_column(regclass, name, text) IS
+'Internal: the pg_attribute row of a column, matched case-exactly, or an error.';
+
+------------------------------------------------------------------------------
+-- Helpers shared by the capabilities (audit, audit queries, soft delete,
+-- purge): defined first so every file can use them.
 ------------------------------------------------------------------------------
 
 /*
@@ -9,7 +146,7 @@
  * "OPERATOR(schema.=)" text, so that generated SQL means the same under any
  * search_path it runs with.
  */
-CREATE FUNCTION rowkeeper._opclass_eq_operator(opclass oid)
+CREATE OR REPLACE FUNCTION rowkeeper._opclass_eq_operator(opclass oid)
 RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -33,7 +170,7 @@ COMMENT ON FUNCTION rowkeeper._opclass_eq_operator(oid) IS
  * columns, their types and the btree equality operator of each, as
  * "OPERATOR(schema.=)" text usable in generated SQL.
  */
-CREATE FUNCTION rowkeeper._row_key(tbl regclass,
+CREATE OR REPLACE FUNCTION rowkeeper._row_key(tbl regclass,
     OUT columns name[], OUT types regtype[], OUT operators text[])
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -58,7 +195,7 @@ COMMENT ON FUNCTION rowkeeper._row_key(regclass) IS
  * key, each "=" named with its schema (OPERATOR(pg_catalog.=)), so that the
  * text means the same under any search_path it is run with.
  */
-CREATE FUNCTION rowkeeper._key_join(tbl regclass, l text, r text)
+CREATE OR REPLACE FUNCTION rowkeeper._key_join(tbl regclass, l text, r text)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -79,7 +216,7 @@ COMMENT ON FUNCTION rowkeeper._key_join(regclass, text, text) IS
  * Generated statements that run under the caller's search_path (purge
  * runs the table's triggers with it) must never leave "=" to that path.
  */
-CREATE FUNCTION rowkeeper._eq_operator(tbl regclass, column_name text)
+CREATE OR REPLACE FUNCTION rowkeeper._eq_operator(tbl regclass, column_name text)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -110,7 +247,7 @@ COMMENT ON FUNCTION rowkeeper._eq_operator(regclass, text) IS
  * rows, e.g. disable_soft_delete() refusing while soft-deleted rows exist.
  * Owner only; reads the table directly, so no policy or trigger runs.
  */
-CREATE FUNCTION rowkeeper._count_not_null(tbl regclass, column_name name)
+CREATE OR REPLACE FUNCTION rowkeeper._count_not_null(tbl regclass, column_name name)
 RETURNS bigint
 LANGUAGE c STRICT VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', '_count_not_null';

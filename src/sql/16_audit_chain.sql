@@ -22,6 +22,7 @@
 -- in the log).  Entries not yet sealed are reported as the tail.
 ------------------------------------------------------------------------------
 
+-- STATE BEGIN
 CREATE TABLE rowkeeper.audit_seal (
     batch       bigint      PRIMARY KEY,
     txid_lo     xid8        NOT NULL,
@@ -41,8 +42,9 @@ COMMENT ON TABLE rowkeeper.audit_seal IS
 'Hash chain over rowkeeper.audit_log: one row per sealed batch of finished transactions (see rowkeeper.seal_audit_log()).';
 COMMENT ON COLUMN rowkeeper.audit_seal.purged_at IS
 'Set when purge_audit_log() removed the batch''s entries: the batch stays in the chain (its link and hash), its digests are dropped.';
+-- STATE END
 
-CREATE FUNCTION rowkeeper.audit_entry_digest(e rowkeeper.audit_log)
+CREATE OR REPLACE FUNCTION rowkeeper.audit_entry_digest(e rowkeeper.audit_log)
 RETURNS bytea
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'audit_entry_digest';
@@ -54,7 +56,7 @@ COMMENT ON FUNCTION rowkeeper.audit_entry_digest(rowkeeper.audit_log) IS
  * Seal the entries of every transaction finished since the last batch.
  * One sealer at a time (a lock on audit_seal); writers never wait.
  */
-CREATE FUNCTION rowkeeper.seal_audit_log()
+CREATE OR REPLACE FUNCTION rowkeeper.seal_audit_log()
 RETURNS TABLE (batch bigint, entries bigint, hash text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -101,7 +103,7 @@ GRANT EXECUTE ON FUNCTION rowkeeper.seal_audit_log() TO rowkeeper_auditor;
 COMMENT ON FUNCTION rowkeeper.seal_audit_log() IS
 'Seal the audit entries of every transaction finished since the last seal into the hash chain (one batch). Schedule it (pg_cron), e.g. every minute.';
 
-CREATE FUNCTION rowkeeper.audit_chain_head()
+CREATE OR REPLACE FUNCTION rowkeeper.audit_chain_head()
 RETURNS TABLE (batch bigint, hash text, sealed_at timestamptz, entries_sealed bigint)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -122,7 +124,7 @@ COMMENT ON FUNCTION rowkeeper.audit_chain_head() IS
  * are not sealed yet.  expected_head, a hash from audit_chain_head() kept
  * elsewhere, must be in the chain.
  */
-CREATE FUNCTION rowkeeper.verify_audit_chain(since timestamptz DEFAULT NULL,
+CREATE OR REPLACE FUNCTION rowkeeper.verify_audit_chain(since timestamptz DEFAULT NULL,
                                              until timestamptz DEFAULT NULL,
                                              expected_head text DEFAULT NULL)
 RETURNS TABLE (verified bigint, problem text, audit_id bigint, batch bigint, unsealed bigint)

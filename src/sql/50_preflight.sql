@@ -22,7 +22,7 @@
  * that are not partitions (rowkeeper works on the partitioned table), not
  * system, not rowkeeper's, not temporary, not an extension's member.
  */
-CREATE FUNCTION rowkeeper._preflight_tables(schemas name[])
+CREATE OR REPLACE FUNCTION rowkeeper._preflight_tables(schemas name[])
 RETURNS TABLE (tbl regclass, schema_name name, owner oid)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -52,7 +52,7 @@ COMMENT ON FUNCTION rowkeeper._preflight_tables(name[]) IS
  * mistaken for one.  Auditing them records nothing of the application's;
  * preflight skips them in coverage.audit and says so (an info row).
  */
-CREATE FUNCTION rowkeeper._orm_bookkeeping(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._orm_bookkeeping(tbl regclass)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -88,7 +88,7 @@ COMMENT ON FUNCTION rowkeeper._orm_bookkeeping(regclass) IS
  * ('coverage.audit:public."_prisma_migrations"'); double quotes in the
  * object are optional on both sides.
  */
-CREATE FUNCTION rowkeeper._preflight_ignored(check_name text, object text, ignore text[])
+CREATE OR REPLACE FUNCTION rowkeeper._preflight_ignored(check_name text, object text, ignore text[])
 RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -109,7 +109,7 @@ COMMENT ON FUNCTION rowkeeper._preflight_ignored(text, text, text[]) IS
  * Partition bounds of the leaf partitions of rowkeeper.audit_log (the
  * default partition excluded), parsed from their FOR VALUES clause.
  */
-CREATE FUNCTION rowkeeper._audit_partition_bounds()
+CREATE OR REPLACE FUNCTION rowkeeper._audit_partition_bounds()
 RETURNS TABLE (part regclass, lower_bound timestamptz, upper_bound timestamptz)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -125,7 +125,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._audit_partition_bounds() IS
 'Internal: the range of each monthly partition of rowkeeper.audit_log.';
 
-CREATE FUNCTION rowkeeper.preflight(schemas name[] DEFAULT NULL)
+CREATE OR REPLACE FUNCTION rowkeeper.preflight(schemas name[] DEFAULT NULL)
 RETURNS TABLE (check_name text, status text, object text, detail text, fix text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -666,7 +666,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.preflight(name[]) IS
 'The production checklist: coverage (audit, updated_at, soft delete, tenant isolation), roles, server settings and hygiene (indexes, dead rows, audit partitions, purge runs, hash chain). One row per finding (info/warn/fail) and one ok row per clean check, with the fix. schemas limits the table checks; read only (runs on a standby).';
 
-CREATE FUNCTION rowkeeper.preflight_assert(schemas name[] DEFAULT NULL, ignore text[] DEFAULT NULL)
+CREATE OR REPLACE FUNCTION rowkeeper.preflight_assert(schemas name[] DEFAULT NULL, ignore text[] DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
