@@ -6,7 +6,8 @@ MODULE_big  = rowkeeper
 OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
               src/updated_at.o src/audit.o src/audit_log.o src/audit_key.o \
               src/audit_chain.o src/soft_delete.o src/soft_delete_rewrite.o \
-              src/tenant.o src/migration.o src/purge.o src/run_as.o src/citus.o
+              src/tenant.o src/migration.o src/purge.o src/run_as.o src/citus.o \
+              src/compat_symbols.o
 
 # Install and upgrade scripts (src/sql/README.md says how to change them):
 # - released scripts, frozen, installed as they are: src/sql/released/;

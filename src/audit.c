@@ -102,7 +102,7 @@
 #include "rowkeeper.h"
 
 PG_FUNCTION_INFO_V1(audit_trigger);
-PG_FUNCTION_INFO_V1(audit_row_ref);
+PG_FUNCTION_INFO_V1(audit_row_ref_0_3);
 
 /* Per-trigger resolved configuration (lives in its own memory context). */
 typedef struct AuditConfig
@@ -411,10 +411,12 @@ row_ref(uint32 tbits, Jsonb *row_key)
 
 /*
  * rowkeeper.row_ref(table_id bigint, row_key jsonb): the same number for
- * queries, so they can use the history index.
+ * queries, so they can use the history index.  The C name carries the
+ * version: 0.2.0's row_ref(schema_name, table_name, row_key) was bound to
+ * audit_row_ref, which compat_symbols.c now keeps as a stub.
  */
 Datum
-audit_row_ref(PG_FUNCTION_ARGS)
+audit_row_ref_0_3(PG_FUNCTION_ARGS)
 {
 	int64		table_id = PG_GETARG_INT64(0);
 	Jsonb	   *row_key = PG_GETARG_JSONB_P(1);

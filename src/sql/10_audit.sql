@@ -316,7 +316,7 @@ CREATE EVENT TRIGGER rowkeeper_audit_drops ON sql_drop
 CREATE OR REPLACE FUNCTION rowkeeper.row_ref(table_id bigint, row_key jsonb)
 RETURNS bigint
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'audit_row_ref';
+AS 'MODULE_PATHNAME', 'audit_row_ref_0_3';
 
 COMMENT ON FUNCTION rowkeeper.row_ref(bigint, jsonb) IS
 'The history index key of a row as stored in rowkeeper.audit_log.row_ref (high 32 bits: a hash of the table id; low 32 bits: the value of a one-column integer key, else a hash of the key); filter on it (and table_id and row_key) to use the history index.';
