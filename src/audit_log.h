@@ -10,6 +10,8 @@
 
 #include "postgres.h"
 
+#include "utils/jsonb.h"
+
 /*
  * The columns the audit trigger supplies, in this order; the log's id comes
  * from its sequence.  audit_log.c maps them onto the target partition by
@@ -54,5 +56,8 @@ extern RkLogWriter *rk_audit_log_open(Oid log_owner, bool batching);
 extern void rk_audit_log_write(RkLogWriter *w, Datum *values, bool *isnull);
 extern void rk_audit_log_close(RkLogWriter *w);
 extern int64 rk_audit_log_last_id(void);
+
+/* The low 32 bits of row_ref for a row key (audit.c). */
+extern uint32 rk_audit_key_bits(Jsonb *row_key);
 
 #endif							/* ROWKEEPER_AUDIT_LOG_H */

@@ -2,52 +2,61 @@
  *
  * compat_symbols.c
  *	  C entry points that released install scripts name and the current
- *	  SQL no longer uses, kept as stubs that raise a clear error.
+ *	  SQL no longer binds, kept working for the SQL that names them.
  *
  *	  Copyright (c) 2026, rowkeeper developers
  *
  *	  CREATE EXTENSION rowkeeper VERSION '0.1.0' (or '0.2.0') runs the
- *	  released scripts in src/sql/released/ against today's library, and an
- *	  installation stays at its old version between a package upgrade and
- *	  ALTER EXTENSION rowkeeper UPDATE.  CREATE FUNCTION ... LANGUAGE C
- *	  fails when the symbol it names is missing, and a symbol whose C
- *	  function now takes other arguments would read them as the wrong types.
- *	  So, as PostgreSQL's contrib modules do, an entry point is never
- *	  removed or changed in place: the current SQL binds a new name, and
- *	  the old one stays here, refusing with the way out.
+ *	  released scripts in src/sql/released/ against today's library, and so
+ *	  does every ALTER EXTENSION UPDATE through them; and an installation
+ *	  stays at its old version between a package upgrade and ALTER
+ *	  EXTENSION rowkeeper UPDATE.  CREATE FUNCTION ... LANGUAGE C fails
+ *	  when the symbol it names is missing, and a symbol whose C function
+ *	  now takes other arguments would read them as the wrong types.  So, as
+ *	  PostgreSQL's contrib modules do, an entry point a released script
+ *	  names is never removed or changed in place: the current SQL binds a
+ *	  new name, and the old one stays here.  An old entry point that the
+ *	  released scripts themselves call keeps its old behaviour; one they
+ *	  only declare becomes a stub that raises an error whose hint is
+ *	  ALTER EXTENSION rowkeeper UPDATE.
  *
- *	  Entry points kept (released version: SQL function):
- *	  - audit_row_ref (0.2.0: rowkeeper.row_ref(text, text, jsonb); 0.3.0
- *	    binds row_ref(bigint, jsonb) to audit_row_ref_0_3 in audit.c).
+ *	  Entry points kept (released version: SQL function; what it does now):
+ *	  - audit_row_ref (0.1.0--0.2.0: rowkeeper.row_ref(text, text, jsonb),
+ *	    which the 0.1.0 -> 0.2.0 script calls to fill row_ref): 0.2.0's
+ *	    formula, from the schema and table names.  0.3.0's
+ *	    row_ref(bigint, jsonb) is audit_row_ref_0_3 in audit.c; the
+ *	    0.2.0 -> 0.3.0 upgrade recomputes every row_ref with it.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "fmgr.h"
+#include "utils/jsonb.h"
 
-#include "rowkeeper.h"
+#include "audit_log.h"
 
 PG_FUNCTION_INFO_V1(audit_row_ref);
 
 /*
- * The error every stub raises: the SQL objects are older than the library.
+ * 0.2.0: rowkeeper.row_ref(schema_name text, table_name text, row_key
+ * jsonb).  The high 32 bits fold a hash of the two names (as bytes), the
+ * low 32 bits are the key's, as in 0.3.0.
  */
-static void
-rk_old_entry_point(const char *sql_function)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("function %s of an older rowkeeper version is not supported by this library",
-					sql_function),
-			 errdetail("The installed rowkeeper library is newer than the extension's SQL objects in this database."),
-			 errhint("Run ALTER EXTENSION rowkeeper UPDATE.")));
-}
-
-/* 0.2.0: rowkeeper.row_ref(schema_name text, table_name text, row_key jsonb) */
 Datum
 audit_row_ref(PG_FUNCTION_ARGS)
 {
-	rk_old_entry_point("rowkeeper.row_ref(text, text, jsonb)");
-	PG_RETURN_NULL();
+	text	   *schema_name = PG_GETARG_TEXT_PP(0);
+	text	   *table_name = PG_GETARG_TEXT_PP(1);
+	Jsonb	   *row_key = PG_GETARG_JSONB_P(2);
+	uint64		names;
+	uint32		tbits;
+
+	names = hash_combine64(hash_bytes_extended((const unsigned char *) VARDATA_ANY(schema_name),
+											   VARSIZE_ANY_EXHDR(schema_name), 0),
+						   hash_bytes_extended((const unsigned char *) VARDATA_ANY(table_name),
+											   VARSIZE_ANY_EXHDR(table_name), 0));
+	tbits = (uint32) (names ^ (names >> 32));
+	PG_RETURN_INT64((int64) (((uint64) tbits << 32) | rk_audit_key_bits(row_key)));
 }

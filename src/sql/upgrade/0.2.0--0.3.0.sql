@@ -65,10 +65,17 @@ BEGIN
            AND vc.relkind = 'v' AND bc.relkind IN ('r', 'p')
          ORDER BY 1
     LOOP
-        SELECT pg_catalog.string_agg(pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid), ', '
-                                     ORDER BY 1)
+        -- what depends on the view: other views (by their _RETURN rules),
+        -- rules, triggers, functions with SQL bodies
+        SELECT pg_catalog.string_agg(DISTINCT
+                   CASE WHEN d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                             AND r.rulename = '_RETURN'
+                        THEN pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, r.ev_class, 0)
+                        ELSE pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) END, ', ')
           INTO blockers
           FROM pg_catalog.pg_depend d
+          LEFT JOIN pg_catalog.pg_rewrite r
+                 ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND r.oid = d.objid
          WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = v.view
            AND d.deptype = 'n'
            AND NOT (d.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass
@@ -86,9 +93,10 @@ BEGIN
         IF blockers IS NOT NULL THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'dependent_objects_still_exist',
-                MESSAGE = pg_catalog.format('cannot turn the soft-delete view %s back into table %s: %s depend on it',
-                                            v.view, v.base, blockers),
-                DETAIL = 'rowkeeper 0.3.0 keeps a soft-delete table under its own name, without a view; the upgrade drops the view rowkeeper 0.2.0 made and gives its name back to the table.',
+                MESSAGE = pg_catalog.format('cannot turn the soft-delete view %s back into table %s',
+                                            v.view, v.base),
+                DETAIL = pg_catalog.format('rowkeeper 0.3.0 keeps a soft-delete table under its own name, without a view: the upgrade drops the view rowkeeper 0.2.0 made and gives its name back to the table. In the way: %s.',
+                                           blockers),
                 HINT = pg_catalog.format('Drop those objects, run ALTER EXTENSION rowkeeper UPDATE, and create them again over the table %s (or run rowkeeper.disable_soft_delete(%L) under 0.2.0 first).',
                                          v.view, v.view::text);
         END IF;
