@@ -74,7 +74,7 @@ COMMENT ON FUNCTION rowkeeper._audit_min_retention() IS
 -- rowkeeper_app reads the audit log through row-level security: exactly
 -- the entries of the current tenant (rowkeeper.current_tenant(), so no
 -- tenant is an error), through every query function (see the audit query
--- fragment).  Table privileges plus GRANT rowkeeper_app TO <app role> is
+-- file).  Table privileges plus GRANT rowkeeper_app TO <app role> is
 -- all an application needs.  Like rowkeeper_auditor it is cluster-wide:
 -- made when missing, adopted (with the same WARNING when someone already
 -- holds it) when another database made it.

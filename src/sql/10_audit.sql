@@ -391,7 +391,7 @@ SELECT rowkeeper._index_audit_partition('rowkeeper.audit_log_default');
  * grant_dump_access(): pg_dump reads every partition as a table of its own),
  * except rowkeeper_app: it reads the log through the partitioned table
  * only, where row-level security limits it to its tenant's entries; a
- * partition read directly has no policy (see the audit app fragment).
+ * partition read directly has no policy (see 31_audit_app.sql).
  */
 CREATE OR REPLACE FUNCTION rowkeeper._grant_partition_readers(part regclass)
 RETURNS void

@@ -10,7 +10,7 @@
 -- privileges on it (and row-level security on it applies).  Rows are found through the
 -- log's indexes: (row_ref, id) for one row, BRIN (logged_at, id, txid) for a
 -- time window or a transaction.  A table's entries are those of its identity
--- (table_id, see rowkeeper.audit_incarnations in the audit fragment), never
+-- (table_id, see rowkeeper.audit_incarnations in 10_audit.sql), never
 -- those of whatever other table once had its name; keys are read as the
 -- key columns' types (normalize_key), so they match however they are spelt;
 -- undo and restore write only the table that holds the entry's identity.
@@ -33,7 +33,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._audit_base(regclass) IS
 'Internal: the audited table behind tbl (a soft-delete view''s base table, else tbl).';
 
-/* Who reads which entries: see sql/0.2.0/31_audit_app.sql (row-level security on the log). */
+/* Who reads which entries: see src/sql/31_audit_app.sql (row-level security on the log). */
 
 /*
  * The check at the top of every query function: the caller may read the

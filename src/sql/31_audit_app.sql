@@ -2,8 +2,8 @@
 ------------------------------------------------------------------------------
 -- Audit for the application: tenant-scoped reads of the log
 --
--- After the tenant fragment, since the policy calls current_tenant().
--- The query functions (audit query fragment) run with the caller's rights
+-- After the tenant file, since the policy calls current_tenant().
+-- The query functions (15_audit_queries.sql) run with the caller's rights
 -- and check first that the caller may read the log (_audit_reader); what
 -- the caller then sees of the log is decided here, once, for every path.
 ------------------------------------------------------------------------------

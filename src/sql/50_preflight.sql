@@ -226,7 +226,7 @@ BEGIN
      WHERE NOT EXISTS (SELECT FROM kept k WHERE k.check_name = c.check_name)
      ORDER BY 1, 3;
 
-    -- on a Citus coordinator: the shards' policies (sql/0.2.0/35_citus.sql)
+    -- on a Citus coordinator: the shards' policies (src/sql/35_citus.sql)
     RETURN QUERY SELECT * FROM rowkeeper._citus_checks(schemas);
 
     --------------------------------------------------------------------- roles
