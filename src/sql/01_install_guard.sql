@@ -1,4 +1,5 @@
 
+-- src/sql/01_install_guard.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Roles and the install guard: the reader role rowkeeper_auditor
 --

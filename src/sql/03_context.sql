@@ -1,4 +1,5 @@
 
+-- src/sql/03_context.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Request context: rowkeeper.actor, rowkeeper.tenant, rowkeeper.request_id
 ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 
+-- src/sql/05_common.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Internal helpers (names start with an underscore; not part of the API)
 ------------------------------------------------------------------------------

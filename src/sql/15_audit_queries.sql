@@ -1,4 +1,5 @@
 
+-- src/sql/15_audit_queries.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Audit queries and undo
 --

@@ -1,4 +1,5 @@
 
+-- src/sql/16_audit_chain.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Tamper evidence: a SHA-256 hash chain over the audit log
 --

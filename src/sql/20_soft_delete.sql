@@ -1,3 +1,5 @@
+
+-- src/sql/20_soft_delete.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Soft delete (issue 5; redesigned in issue 16: the table keeps its name)
 --

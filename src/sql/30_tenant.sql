@@ -1,3 +1,5 @@
+
+-- src/sql/30_tenant.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Tenant isolation
 --

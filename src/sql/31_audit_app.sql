@@ -1,4 +1,5 @@
 
+-- src/sql/31_audit_app.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Audit for the application: tenant-scoped reads of the log
 --

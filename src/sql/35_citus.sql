@@ -1,3 +1,5 @@
+
+-- src/sql/35_citus.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Citus: what tenant isolation needs on a distributed cluster
 --

@@ -1,4 +1,5 @@
 
+-- src/sql/40_purge.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Purge and retention jobs
 --

@@ -1,3 +1,5 @@
+
+-- src/sql/45_dump_access.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- pg_dump by the database owner
 --

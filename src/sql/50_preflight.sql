@@ -1,3 +1,5 @@
+
+-- src/sql/50_preflight.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Preflight: the production checklist, as a query
 --
