@@ -8,7 +8,8 @@
 #                                                 line replaced by the code
 #                                                 of SOURCES (all but their
 #                                                 STATE blocks)
-# and, for both, checks the contract that makes the replay safe: code is
+# and, for both, checks that every object is defined once, and the
+# contract that makes the replay safe: code is
 # CREATE OR REPLACE (functions, procedures, views) with their grants and
 # comments; everything else sits between "-- STATE BEGIN" and
 # "-- STATE END" lines, which are balanced within each file.
@@ -36,6 +37,16 @@ $0 == "-- STATE END" {
 }
 !state && /^(CREATE (FUNCTION|PROCEDURE|VIEW|TABLE|SEQUENCE|INDEX|UNIQUE|POLICY|EVENT|OPERATOR|TYPE|SCHEMA|ROLE|TRIGGER|DOMAIN|CAST)|ALTER |DROP |INSERT |UPDATE |DELETE |TRUNCATE |DO |SELECT pg_catalog\.(pg_extension_config_dump|setval))/ {
 	fail(FILENAME ":" FNR ": outside a STATE block, only CREATE OR REPLACE code, GRANT, REVOKE and COMMENT: " $0)
+}
+# one definition per object in the living sources
+/^CREATE (OR REPLACE )?(FUNCTION|PROCEDURE|VIEW|TABLE|SEQUENCE|EVENT TRIGGER|POLICY|OPERATOR CLASS) / {
+	key = $0
+	sub(/^CREATE (OR REPLACE )?/, "", key)
+	sub(/[ \t]+AS[ \t]*$/, "", key)		# (a view's first line)
+	sub(/[ \t]+$/, "", key)
+	if (key in defined)
+		fail(FILENAME ":" FNR ": " key " is defined again (first in " defined[key] ")")
+	defined[key] = FILENAME ":" FNR
 }
 !delta || !state { print }
 function fail(msg) {
