@@ -998,7 +998,7 @@ BEGIN
      CROSS JOIN LATERAL pg_catalog.unnest(rs.setconfig) s
       LEFT JOIN pg_catalog.pg_roles r ON r.oid = rs.setrole
       LEFT JOIN pg_catalog.pg_database db ON db.oid = rs.setdatabase
-     WHERE s LIKE 'rowkeeper.tenant=%'
+     WHERE pg_catalog.split_part(s, '=', 1) = 'rowkeeper.tenant'
      ORDER BY 3;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n = 0 THEN
