@@ -533,6 +533,54 @@ $$;
 COMMENT ON FUNCTION rowkeeper._probe_set_tenant(text, text) IS
 'Internal: set the tenant for assert_isolated(), through a token in token mode.';
 
+/*
+ * The two tenants assert_isolated() probes with: tenant_a and tenant_b when
+ * given, or the first two found in the table (read as the caller, who
+ * should bypass RLS for that), or made-up ones of the column's type.
+ */
+CREATE FUNCTION rowkeeper._probe_tenants(tbl regclass, col name, typ text,
+                                         tenant_a text, tenant_b text)
+RETURNS text[]
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tenants text[];
+    seen text[];
+    i int;
+BEGIN
+    tenants := ARRAY[tenant_a, tenant_b];
+    IF tenant_a IS NULL OR tenant_b IS NULL THEN
+        BEGIN
+            EXECUTE format('SELECT array_agg(t::text ORDER BY t::text) FROM '
+                           '(SELECT DISTINCT %I AS t FROM %s WHERE %I IS NOT NULL LIMIT 3) s',
+                           col, tbl, col) INTO seen;
+        EXCEPTION WHEN OTHERS THEN
+            seen := NULL;       -- the caller cannot read every tenant
+        END;
+        FOR i IN 1..coalesce(pg_catalog.array_length(seen, 1), 0) LOOP
+            IF tenants[1] IS NULL AND seen[i] IS DISTINCT FROM tenants[2] THEN
+                tenants[1] := seen[i];
+            ELSIF tenants[2] IS NULL AND seen[i] IS DISTINCT FROM tenants[1] THEN
+                tenants[2] := seen[i];
+            END IF;
+        END LOOP;
+        FOR i IN 1..2 LOOP
+            IF tenants[i] IS NULL THEN
+                tenants[i] := CASE typ
+                    WHEN 'uuid' THEN pg_catalog.gen_random_uuid()::text
+                    WHEN 'text' THEN 'rowkeeper-probe-' || i
+                    ELSE (-987654320 - i)::text END;
+            END IF;
+        END LOOP;
+    END IF;
+    RETURN tenants;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._probe_tenants(regclass, name, text, text, text) IS
+'Internal: the two tenants assert_isolated() probes with (given, found in the table, or made up).';
+
 CREATE FUNCTION rowkeeper.assert_isolated(tbl regclass,
                                           tenant_a text DEFAULT NULL,
                                           tenant_b text DEFAULT NULL,
@@ -549,12 +597,12 @@ DECLARE
     role_name name;
     role_bypasses boolean;
     tenants text[];
-    seen text[];
+    -- the steps are functions: _probe_tenants() picks the two tenants,
     tokens text[] := ARRAY[NULL, NULL]::text[];
     names text[] := '{}';
     oks boolean[] := '{}';
     details text[] := '{}';
-    i int;
+    -- _isolation_probes() runs the probes as probe_role
 BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION USING
@@ -586,33 +634,8 @@ BEGIN
             HINT = 'Pass probe_role => the application role (the caller must be a member of it, or a superuser).';
     END IF;
 
-    -- Two tenants: given, or the first two found in the table (read as the
-    -- caller, who should bypass RLS for that), or made-up ones.
-    tenants := ARRAY[tenant_a, tenant_b];
-    IF tenant_a IS NULL OR tenant_b IS NULL THEN
-        BEGIN
-            EXECUTE format('SELECT array_agg(t::text ORDER BY t::text) FROM '
-                           '(SELECT DISTINCT %I AS t FROM %s WHERE %I IS NOT NULL LIMIT 3) s',
-                           col, tbl, col) INTO seen;
-        EXCEPTION WHEN OTHERS THEN
-            seen := NULL;       -- the caller cannot read every tenant
-        END;
-        FOR i IN 1..coalesce(pg_catalog.array_length(seen, 1), 0) LOOP
-            IF tenants[1] IS NULL AND seen[i] IS DISTINCT FROM tenants[2] THEN
-                tenants[1] := seen[i];
-            ELSIF tenants[2] IS NULL AND seen[i] IS DISTINCT FROM tenants[1] THEN
-                tenants[2] := seen[i];
-            END IF;
-        END LOOP;
-        FOR i IN 1..2 LOOP
-            IF tenants[i] IS NULL THEN
-                tenants[i] := CASE typ
-                    WHEN 'uuid' THEN pg_catalog.gen_random_uuid()::text
-                    WHEN 'text' THEN 'rowkeeper-probe-' || i
-                    ELSE (-987654320 - i)::text END;
-            END IF;
-        END LOOP;
-    END IF;
+    -- Two tenants: given, or found in the table, or made up.
+    tenants := rowkeeper._probe_tenants(tbl, col, typ, tenant_a, tenant_b);
     IF tenants[1] = tenants[2] THEN
         RAISE EXCEPTION USING
             ERRCODE = 'invalid_parameter_value',
@@ -810,22 +833,19 @@ $$;
 COMMENT ON FUNCTION rowkeeper._tenant_tables(name) IS
 'Internal: tables under tenant isolation or having the tenant column, with that column''s number.';
 
-CREATE FUNCTION rowkeeper.tenant_safety_checks(column_name name DEFAULT 'tenant_id',
-                                               app_roles regrole[] DEFAULT NULL)
-RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
+/*
+ * The application roles tenant_safety_checks() looks at: app_roles when
+ * given, else every role granted a privilege on a tenant table other than
+ * its owner, and the login roles in them.
+ */
+CREATE FUNCTION rowkeeper._tenant_app_roles(column_name name, app_roles regrole[])
+RETURNS oid[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     apps oid[];
-    n int;
 BEGIN
-    IF column_name IS NULL THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'null_value_not_allowed',
-            MESSAGE = 'rowkeeper.tenant_safety_checks(): the column name must not be NULL';
-    END IF;
-
     -- Application roles: given, or every role granted a privilege on a
     -- tenant table other than its owner, and the login roles in them.
     IF app_roles IS NOT NULL THEN
@@ -841,7 +861,25 @@ BEGIN
                 AND pg_catalog.pg_has_role(r.oid, acl.grantee, 'USAGE'))
          WHERE acl.grantee <> c.relowner AND acl.grantee <> 0;
     END IF;
+    RETURN apps;
+END;
+$$;
 
+COMMENT ON FUNCTION rowkeeper._tenant_app_roles(name, regrole[]) IS
+'Internal: the application roles of tenant_safety_checks(): the given ones, or the grantees of tenant tables and their login members.';
+
+/*
+ * tenant_safety_checks() group "tables": every tenant table is under forced
+ * tenant isolation (check 1).
+ */
+CREATE FUNCTION rowkeeper._tenant_check_tables(column_name name)
+RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int;
+BEGIN
     -- 1. every tenant table is isolated: RLS enabled and forced, policies in place
     RETURN QUERY
     SELECT 'tenant_table_not_isolated', 'fail', tt.tbl::text,
@@ -863,7 +901,24 @@ BEGIN
         RETURN QUERY SELECT 'tenant_table_not_isolated', 'ok', NULL::text,
                             'Every table with a tenant column is under forced tenant isolation.', NULL::text;
     END IF;
+END;
+$$;
 
+COMMENT ON FUNCTION rowkeeper._tenant_check_tables(name) IS
+'Internal: every tenant table is under forced tenant isolation (check 1); rows of tenant_safety_checks().';
+
+/*
+ * tenant_safety_checks() group "roles": application roles that bypass RLS,
+ * own a tenant table or may TRUNCATE one (checks 2-4).
+ */
+CREATE FUNCTION rowkeeper._tenant_check_roles(column_name name, apps oid[])
+RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int;
+BEGIN
     -- 2. application roles that bypass RLS
     RETURN QUERY
     SELECT 'app_role_bypasses_rls', 'fail', r.rolname::text,
@@ -912,7 +967,24 @@ BEGIN
         RETURN QUERY SELECT 'app_role_can_truncate', 'ok', NULL::text,
                             'No application role may TRUNCATE a tenant table.', NULL::text;
     END IF;
+END;
+$$;
 
+COMMENT ON FUNCTION rowkeeper._tenant_check_roles(name, oid[]) IS
+'Internal: application roles that bypass RLS, own a tenant table or may TRUNCATE one (checks 2-4); rows of tenant_safety_checks().';
+
+/*
+ * tenant_safety_checks() group "schema": views without security_invoker,
+ * unique keys and foreign keys without the tenant column (checks 5-7).
+ */
+CREATE FUNCTION rowkeeper._tenant_check_schema(column_name name)
+RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int;
+BEGIN
     -- 5. views over tenant tables that run with their owner's rights
     RETURN QUERY
     SELECT DISTINCT 'view_without_security_invoker',
@@ -987,7 +1059,24 @@ BEGIN
         RETURN QUERY SELECT 'foreign_key_without_tenant_column', 'ok', NULL::text,
                             'Every foreign key into a tenant table matches on the tenant column.', NULL::text;
     END IF;
+END;
+$$;
 
+COMMENT ON FUNCTION rowkeeper._tenant_check_schema(name) IS
+'Internal: views without security_invoker, unique keys and foreign keys without the tenant column (checks 5-7); rows of tenant_safety_checks().';
+
+/*
+ * tenant_safety_checks() group "settings": default tenants in role or
+ * database settings, the tenant mode (checks 8-9).
+ */
+CREATE FUNCTION rowkeeper._tenant_check_settings()
+RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int;
+BEGIN
     -- 8. a default tenant for a role or database defeats fail-closed
     RETURN QUERY
     SELECT 'tenant_in_role_settings', 'fail',
@@ -1016,6 +1105,34 @@ BEGIN
                 ELSE 'Any SQL the application runs can set rowkeeper.tenant: an SQL injection can switch tenants.' END,
            CASE WHEN pg_catalog.current_setting('rowkeeper.tenant_mode') = 'token' THEN NULL
                 ELSE 'Set rowkeeper.tenant_key and rowkeeper.tenant_mode = token, and have the application call rowkeeper.set_tenant_token().' END;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._tenant_check_settings() IS
+'Internal: default tenants in role or database settings, the tenant mode (checks 8-9); rows of tenant_safety_checks().';
+
+CREATE FUNCTION rowkeeper.tenant_safety_checks(column_name name DEFAULT 'tenant_id',
+                                               app_roles regrole[] DEFAULT NULL)
+RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    apps oid[];     -- the application roles the role checks look at
+    -- each group of checks is its own function, rowkeeper._tenant_check_*()
+BEGIN
+    IF column_name IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'rowkeeper.tenant_safety_checks(): the column name must not be NULL';
+    END IF;
+
+    apps := rowkeeper._tenant_app_roles(column_name, app_roles);
+
+    RETURN QUERY SELECT * FROM rowkeeper._tenant_check_tables(column_name);
+    RETURN QUERY SELECT * FROM rowkeeper._tenant_check_roles(column_name, apps);
+    RETURN QUERY SELECT * FROM rowkeeper._tenant_check_schema(column_name);
+    RETURN QUERY SELECT * FROM rowkeeper._tenant_check_settings();
 END;
 $$;
 
