@@ -80,6 +80,7 @@
 
 #include "audit_log.h"
 #include "compat.h"
+#include "rowkeeper.h"
 
 /* Column names of the log, in RkLogColumn order, and their types. */
 static const char *const log_column_names[RKL_NCOLUMNS] = {
@@ -161,15 +162,7 @@ rk_audit_log_init(void)
 static Oid
 log_relid(void)
 {
-	Oid			nsp = get_namespace_oid("rowkeeper", false);
-	Oid			relid = get_relname_relid("audit_log", nsp);
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"rowkeeper.audit_log\" does not exist"),
-				 errhint("Reinstall the rowkeeper extension.")));
-	return relid;
+	return rk_own_relid(RK_AUDIT_LOG, false);
 }
 
 /*
@@ -358,7 +351,7 @@ build_target(TimestampTz ts)
 		target.root = log_relid();
 		root = table_open(target.root, RowExclusiveLock);
 		seen = target_invalidations;
-		target.seq = get_relname_relid("audit_log_id_seq",
+		target.seq = get_relname_relid(RK_AUDIT_LOG_ID_SEQ,
 									   RelationGetNamespace(root));
 		target.direct = false;
 		target.part = InvalidOid;

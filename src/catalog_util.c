@@ -16,17 +16,23 @@
  *	  through rowkeeper._trigger_option() and _trigger_option_list(), which
  *	  call it too: SQL never splits an option itself.
  *
+ *	  rk_schema_oid(), rk_own_relid() and rk_own_name() find rowkeeper's own
+ *	  objects (schema rowkeeper, its tables and sequences, its functions)
+ *	  for every C file, by the names in names.h.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -34,6 +40,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "names.h"
 #include "rowkeeper.h"
 
 PG_FUNCTION_INFO_V1(_trigger_args);
@@ -74,6 +81,42 @@ _trigger_args(PG_FUNCTION_ARGS)
 	if (astate == NULL)
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(TEXTOID));
 	PG_RETURN_DATUM(makeArrayResult(astate, CurrentMemoryContext));
+}
+
+/*
+ * The OID of schema rowkeeper; InvalidOid when it does not exist and
+ * missing_ok (the extension is not installed in this database).
+ */
+Oid
+rk_schema_oid(bool missing_ok)
+{
+	return get_namespace_oid(RK_SCHEMA, missing_ok);
+}
+
+/*
+ * The OID of relation rowkeeper.<relname> (a table or sequence of the
+ * extension's own); InvalidOid when missing_ok and it or the schema does
+ * not exist, else the error that the extension is damaged.
+ */
+Oid
+rk_own_relid(const char *relname, bool missing_ok)
+{
+	Oid			nsp = rk_schema_oid(missing_ok);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+
+	if (!OidIsValid(relid) && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s.%s\" does not exist", RK_SCHEMA, relname),
+				 errhint("Reinstall the rowkeeper extension.")));
+	return relid;
+}
+
+/* The qualified name rowkeeper.<name>, for LookupFuncName() and friends. */
+List *
+rk_own_name(const char *name)
+{
+	return list_make2(makeString(RK_SCHEMA), makeString(pstrdup(name)));
 }
 
 /*

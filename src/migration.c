@@ -209,7 +209,7 @@ static bool
 copy_is_rowkeeper_table_under_rls(CopyStmt *copy)
 {
 	Oid			relid = RangeVarGetRelid(copy->relation, NoLock, true);
-	Oid			nsp = get_namespace_oid("rowkeeper", true);
+	Oid			nsp = rk_schema_oid(true);
 
 	return OidIsValid(relid) && OidIsValid(nsp) &&
 		get_rel_namespace(relid) == nsp &&

@@ -198,12 +198,7 @@ rk_purge_owner(FunctionCallInfo fcinfo, int argno)
 static Oid
 rk_purge_runs_relid(void)
 {
-	Oid			relid = get_relname_relid("purge_runs",
-										  get_namespace_oid("rowkeeper", false));
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "rowkeeper.purge_runs is missing");
-	return relid;
+	return rk_own_relid(RK_PURGE_RUNS, false);
 }
 
 /*

@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "compat.h"
+#include "names.h"
 
 #include "commands/trigger.h"
 #include "fmgr.h"
@@ -71,6 +72,11 @@ typedef struct RkTriggerArgs
 	const char *usage;			/* errdetail: the accepted arguments */
 	const char *enable_fn;		/* the function that creates the trigger */
 } RkTriggerArgs;
+
+/* catalog_util.c: rowkeeper's own objects, by the names in names.h */
+extern Oid	rk_schema_oid(bool missing_ok);
+extern Oid	rk_own_relid(const char *relname, bool missing_ok);
+extern List *rk_own_name(const char *name);
 
 rk_noreturn extern void rk_bad_trigger_argument(const RkTriggerArgs *ta,
 												const char *arg);

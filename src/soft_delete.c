@@ -633,12 +633,7 @@ rk_soft_delete_next_batch(void)
 		sd_init_cache();		/* registers the callback that resets the OID */
 		if (!OidIsValid(sd_batch_seq))
 		{
-			Oid			nsp = get_namespace_oid("rowkeeper", false);
-			Oid			seq = get_relname_relid("soft_delete_batch_seq", nsp);
-
-			if (!OidIsValid(seq))
-				elog(ERROR, "sequence rowkeeper.soft_delete_batch_seq does not exist");
-			sd_batch_seq = seq;
+			sd_batch_seq = rk_own_relid(RK_SOFT_DELETE_BATCH_SEQ, false);
 		}
 		sd_block_next = nextval_internal(sd_batch_seq, false) * SD_BATCH_BLOCK;
 		sd_block_left = SD_BATCH_BLOCK;
@@ -874,7 +869,7 @@ rk_soft_delete_visible(Oid relid)
 		return true;
 	if (!sd_show_deleted)
 		return false;
-	role = get_role_oid("rowkeeper_see_deleted", true);
+	role = get_role_oid(RK_ROLE_SEE_DELETED, true);
 	if (OidIsValid(role) && has_privs_of_role(GetUserId(), role))
 		return true;
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));

@@ -230,7 +230,7 @@ sdr_lookup_funcs(void)
 	if (sdr_funcs.found)
 		return sdr_funcs.installed;
 	memset(&sdr_funcs, 0, sizeof(sdr_funcs));
-	nsp = get_namespace_oid("rowkeeper", true);
+	nsp = rk_schema_oid(true);
 	if (OidIsValid(nsp))
 	{
 		sdr_funcs.guard = sdr_func(nsp, "soft_delete_guard");
@@ -298,7 +298,7 @@ sdr_column_trigger(TriggerDesc *trigdesc, AttrNumber attno)
 		Trigger    *t = &trigdesc->triggers[i];
 
 		if (!TRIGGER_FOR_UPDATE(t->tgtype) ||
-			strcmp(t->tgname, "rowkeeper_soft_delete_cascade") == 0)
+			strcmp(t->tgname, RK_TRIGGER_SOFT_DELETE_CASCADE) == 0)
 			continue;
 		for (j = 0; j < t->tgnattr; j++)
 			if (t->tgattr[j] == attno)
@@ -320,7 +320,7 @@ sdr_guard(TriggerDesc *trigdesc)
 		Trigger    *t = &trigdesc->triggers[i];
 
 		if (t->tgfoid == sdr_funcs.guard &&
-			strcmp(t->tgname, "rowkeeper_soft_delete") == 0 &&
+			strcmp(t->tgname, RK_TRIGGER_SOFT_DELETE) == 0 &&
 			(t->tgnargs == 3 ||
 			 (t->tgnargs == 4 && rk_option_value(t->tgargs[3], "time_zone") != NULL)) &&
 			rk_option_value(t->tgargs[1], "by") != NULL &&
@@ -702,7 +702,7 @@ sdr_drop_hiding_check(Query *parse)
 		WithCheckOption *wco = (WithCheckOption *) lfirst(lc);
 
 		if (wco->kind == WCO_RLS_UPDATE_CHECK && wco->polname != NULL &&
-			strcmp(wco->polname, "rowkeeper_soft_delete") == 0)
+			strcmp(wco->polname, RK_POLICY_SOFT_DELETE) == 0)
 			continue;
 		kept = lappend(kept, wco);
 	}
