@@ -6,7 +6,8 @@ MODULE_big  = rowkeeper
 OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
               src/updated_at.o src/audit.o src/audit_log.o src/audit_key.o \
               src/audit_chain.o src/soft_delete.o src/soft_delete_rewrite.o \
-              src/tenant.o src/migration.o src/purge.o src/run_as.o src/citus.o
+              src/tenant.o src/migration.o src/purge.o src/run_as.o src/citus.o \
+              src/guc.o
 
 # Install scripts as released (never edited) plus upgrade scripts.  An
 # upgrade script under development is assembled from per-capability

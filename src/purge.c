@@ -62,6 +62,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "guc.h"
 #include "rowkeeper.h"
 
 PG_FUNCTION_INFO_V1(_audit_min_retention);
@@ -77,8 +78,6 @@ static int64 *claimed_runs = NULL;
 static int	n_claimed_runs = 0;
 static int	max_claimed_runs = 0;
 
-static char *rk_audit_min_retention = NULL;
-
 /* A value other than the boot value reached the check hook. */
 static bool rk_min_retention_applied = false;
 
@@ -86,8 +85,8 @@ static bool rk_min_retention_applied = false;
 static bool rk_min_retention_refused = false;
 
 /* The value must read as a non-negative interval. */
-static bool
-check_min_retention(char **newval, void **extra, GucSource source)
+bool
+rk_purge_min_retention_check(char **newval, void **extra, GucSource source)
 {
 	Interval   *iv;
 	Interval	zero = {0};
@@ -113,21 +112,15 @@ check_min_retention(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+
+/*
+ * After rowkeeper.audit_min_retention is defined (guc.c): a value that
+ * was waiting for the library but was not applied (a connection option of
+ * a role that may not set it) makes this session refuse purges.
+ */
 void
-rk_purge_define_gucs(void)
+rk_purge_min_retention_defined(bool value_waiting)
 {
-	bool		value_waiting =
-		(GetConfigOption("rowkeeper.audit_min_retention", true, false) != NULL);
-
-	DefineCustomStringVariable("rowkeeper.audit_min_retention",
-							   "Shortest retention rowkeeper.purge_audit_log() accepts.",
-							   "A purge with a shorter older_than is refused.  Superusers only.",
-							   &rk_audit_min_retention,
-							   "30 days",
-							   PGC_SUSET,
-							   0,
-							   check_min_retention, NULL, NULL);
-
 	if (value_waiting && !rk_min_retention_applied)
 		rk_min_retention_refused = true;
 }

@@ -20,8 +20,9 @@
 #include "utils/guc.h"
 #include "utils/relcache.h"
 
-/* context.c: the request context GUCs (rowkeeper.actor, ...) */
-extern void rk_context_define_gucs(void);
+/* guc.h: every rowkeeper.* setting (defined in guc.c) */
+
+/* context.c: the request context (rowkeeper.actor, ...) */
 extern const char *rk_context_actor(void);
 extern const char *rk_context_tenant(void);
 extern const char *rk_context_request_id(void);
@@ -31,9 +32,6 @@ extern const char *rk_context_metadata(void);
 
 /* migration.c: the table owner's migrations past FORCE RLS (hook) */
 extern void rk_migration_init(void);
-
-/* purge.c: settings of the purge jobs */
-extern void rk_purge_define_gucs(void);
 
 /* run_as.c: code run with another role's rights, restricted */
 extern bool rk_can_act_as(Oid role);
@@ -50,15 +48,11 @@ extern void rk_soft_delete_init(void);
 /* soft_delete_rewrite.c: the DELETE-as-UPDATE fast path (hooks, GUC) */
 extern void rk_soft_delete_rewrite_init(void);
 
-/* tenant.c: tenant isolation (mode and key GUCs, check hook of .tenant) */
 /* citus.c */
 extern bool rk_citus_resending;
 extern void rk_citus_init(void);
 extern void rk_citus_sync(void);
 
-extern void rk_tenant_define_gucs(void);
-extern bool rk_tenant_check_hook(char **newval, void **extra,
-								 GucSource source);
 
 /*
  * catalog_util.c: options stored as key=value trigger arguments.  An

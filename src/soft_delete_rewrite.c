@@ -99,13 +99,13 @@
 #include "utils/syscache.h"
 
 #include "compat.h"
+#include "guc.h"
 #include "rowkeeper.h"
 
 PG_FUNCTION_INFO_V1(soft_delete_batch);
 PG_FUNCTION_INFO_V1(soft_delete_who);
 
 /* rowkeeper.soft_delete_rewrite */
-static bool sdr_enabled = true;
 
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 static planner_hook_type prev_planner = NULL;
@@ -609,7 +609,7 @@ sdr_post_parse_analyze(ParseState *pstate, Query *query RK_JSTATE_PARAM)
 	if (prev_post_parse_analyze)
 		prev_post_parse_analyze(pstate, query RK_JSTATE_ARG);
 
-	if (!sdr_enabled)
+	if (!rk_soft_delete_rewrite)
 		return;
 	if (query->cteList != NIL && query->hasModifyingCTE)
 		sdr_rewrite_ctes(pstate, query);
@@ -937,17 +937,6 @@ soft_delete_who(PG_FUNCTION_ARGS)
 void
 rk_soft_delete_rewrite_init(void)
 {
-	DefineCustomBoolVariable("rowkeeper.soft_delete_rewrite",
-							 "Runs a DELETE on a soft-delete table as the UPDATE that marks its rows.",
-							 "Off: a DELETE on a soft-delete table is refused by the table's guard "
-							 "(only rowkeeper.hard_delete() removes rows). "
-							 "Takes effect for statements parsed afterwards.",
-							 &sdr_enabled,
-							 true,
-							 PGC_USERSET,
-							 0,
-							 NULL, NULL, NULL);
-
 	prev_post_parse_analyze = post_parse_analyze_hook;
 	post_parse_analyze_hook = sdr_post_parse_analyze;
 	prev_planner = planner_hook;
