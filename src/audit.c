@@ -54,6 +54,8 @@
  *	  at the end of the transaction, since a trigger call further up the
  *	  stack may still be using it.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

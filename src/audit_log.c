@@ -51,6 +51,8 @@
  *	  regression test "contracts" checks the table's definition in SQL
  *	  against it (a column added on one side only fails the test).
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

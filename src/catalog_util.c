@@ -20,6 +20,8 @@
  *	  objects (schema rowkeeper, its tables and sequences, its functions)
  *	  for every C file, by the names in names.h.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

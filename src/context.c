@@ -29,6 +29,8 @@
  *	  when rowkeeper.tenant_mode is "token" only a verified tenant token may
  *	  set it (set_context() then refuses a tenant; clearing it still works).
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

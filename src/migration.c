@@ -61,6 +61,8 @@
  *	  migration session must have rowkeeper preloaded (shared_ or
  *	  session_preload_libraries), which preflight checks.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

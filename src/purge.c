@@ -45,6 +45,8 @@
  *	  configured value, which is then lost: that session fails closed, no
  *	  audit purge can run in it (as tenant.c does for tenant_mode).
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -16,6 +16,8 @@
  *	  the library loaded is kept: defining the GUC adopts the placeholder's
  *	  value.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -5,6 +5,8 @@
  *	  lives in its own file (see the header comment of each); this header
  *	  only carries what crosses file boundaries.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef ROWKEEPER_H

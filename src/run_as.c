@@ -33,6 +33,8 @@
  *	  between batches calls a wrapper once per batch, never across a
  *	  COMMIT.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -67,6 +67,8 @@
  *	  child, ALTER TABLE).  A table that no foreign key references costs
  *	  the marking one hash lookup per row.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

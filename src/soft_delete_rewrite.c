@@ -65,6 +65,8 @@
  *	  session_replication_role was "origin" keeps marking rows if the role
  *	  is changed to "replica" later in the session.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -56,6 +56,8 @@
  *		signature lower-case hex HMAC-SHA256 over "v1.<expires>.<tenant>"
  *				  with the bytes of rowkeeper.tenant_key as the key
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
