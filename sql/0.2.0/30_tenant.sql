@@ -666,10 +666,146 @@ COMMENT ON FUNCTION rowkeeper.assert_isolated(regclass, text, text, regrole) IS
 'Probe a table for tenant leaks as a role subject to RLS (default: the owner): no tenant, tenant A, tenant B; reads, updates, deletes, inserts and moves across tenants. One row per check; everything it does is rolled back.';
 
 /*
+ * assert_isolated()'s probe with no tenant set: reading must be refused.
+ * Runs as the probe role, inside _isolation_probes_body()'s rolled-back
+ * subtransaction; appends its entry to names / oks / details.
+ */
+CREATE FUNCTION rowkeeper._probe_no_tenant(tbl regclass,
+                                           INOUT names text[], INOUT oks boolean[],
+                                           INOUT details text[])
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    err text;
+BEGIN
+    PERFORM pg_catalog.set_config('rowkeeper.tenant', '', true);
+    BEGIN
+        EXECUTE format('SELECT count(*) FROM %s', tbl) INTO n;
+        names := names || 'no tenant: access refused'::text;
+        oks := oks || false;
+        details := details || format('LEAK: %s rows visible with no tenant set', n);
+    EXCEPTION WHEN insufficient_privilege THEN
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+        names := names || 'no tenant: access refused'::text;
+        oks := oks || (err = 'no tenant is set');
+        details := details || err;
+    END;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._probe_no_tenant(regclass, text[], boolean[], text[]) IS
+'Internal: the no-tenant probe of assert_isolated() (run as the probe role; rolled back by its caller).';
+
+/*
+ * assert_isolated()'s probes as tenant me against tenant other: it sees
+ * only its rows, cannot update or delete the other's, cannot insert a row
+ * for the other or move one of its rows there.  Runs as the probe role,
+ * inside _isolation_probes_body()'s rolled-back subtransaction; appends
+ * one entry per check to names / oks / details.
+ */
+CREATE FUNCTION rowkeeper._probe_as_tenant(tbl regclass, col name, typ text,
+                                           me text, other text, token text,
+                                           INOUT names text[], INOUT oks boolean[],
+                                           INOUT details text[])
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n_visible bigint;
+    n_foreign bigint;
+    n bigint;
+    err text;
+    code text;
+    state text;
+BEGIN
+    PERFORM rowkeeper._probe_set_tenant(me, token);
+
+    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE %I IS DISTINCT FROM $1::%s) FROM %s',
+                   col, typ, tbl) INTO n_visible, n_foreign USING me;
+    names := names || format('tenant %s sees only its rows', me);
+    oks := oks || (n_foreign = 0);
+    details := details || format('%s rows visible, %s of another tenant', n_visible, n_foreign);
+
+    -- an error here means the statement reached a row of the other
+    -- tenant (a foreign key or trigger objected): a leak as well
+    BEGIN
+        EXECUTE format('WITH u AS (UPDATE %s SET %I = %I WHERE %I = $1::%s RETURNING 1) '
+                       'SELECT count(*) FROM u', tbl, col, col, col, typ) INTO n USING other;
+        state := CASE WHEN n = 0 THEN '0 rows updated' ELSE format('LEAK: %s rows updated', n) END;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, code = RETURNED_SQLSTATE;
+        -- a role without the privilege cannot update any row
+        state := CASE WHEN code = '42501' AND err LIKE 'permission denied%'
+                      THEN 'refused: ' || err
+                      ELSE 'LEAK: reached rows of the other tenant: ' || err END;
+    END;
+    names := names || format('tenant %s cannot update rows of %s', me, other);
+    oks := oks || (state = '0 rows updated' OR state LIKE 'refused: permission denied%');
+    details := details || state;
+
+    BEGIN
+        EXECUTE format('WITH d AS (DELETE FROM %s WHERE %I = $1::%s RETURNING 1) '
+                       'SELECT count(*) FROM d', tbl, col, typ) INTO n USING other;
+        state := CASE WHEN n = 0 THEN '0 rows deleted' ELSE format('LEAK: %s rows deleted', n) END;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, code = RETURNED_SQLSTATE;
+        state := CASE WHEN code = '42501' AND err LIKE 'permission denied%'
+                      THEN 'refused: ' || err
+                      ELSE 'LEAK: reached rows of the other tenant: ' || err END;
+    END;
+    names := names || format('tenant %s cannot delete rows of %s', me, other);
+    oks := oks || (state = '0 rows deleted' OR state LIKE 'refused: permission denied%');
+    details := details || state;
+
+    -- a copy of a visible row, re-labelled for the other tenant
+    IF n_visible > 0 THEN
+        BEGIN
+            EXECUTE format('INSERT INTO %1$s SELECT (pg_catalog.jsonb_populate_record(NULL::%1$s, '
+                           'pg_catalog.to_jsonb(t) || pg_catalog.jsonb_build_object(%2$L, $1))).* '
+                           'FROM %1$s t LIMIT 1', tbl, col) USING other;
+            state := 'LEAK: a row for another tenant was inserted';
+        EXCEPTION WHEN insufficient_privilege THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+            state := CASE WHEN err LIKE 'new row violates row-level security policy%'
+                               OR err LIKE 'permission denied%'
+                          THEN 'refused: ' || err ELSE 'inconclusive: ' || err END;
+        WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+            state := 'inconclusive: ' || err;
+        END;
+        names := names || format('tenant %s cannot insert rows for %s', me, other);
+        oks := oks || (state LIKE 'refused: %');
+        details := details || state;
+
+        BEGIN
+            EXECUTE format('UPDATE %s SET %I = $1::%s WHERE ctid = (SELECT ctid FROM %s LIMIT 1)',
+                           tbl, col, typ, tbl) USING other;
+            state := 'LEAK: a row was moved to another tenant';
+        EXCEPTION WHEN insufficient_privilege OR integrity_constraint_violation THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+            state := 'refused: ' || err;
+        WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+            state := 'inconclusive: ' || err;
+        END;
+        names := names || format('tenant %s cannot move a row to %s', me, other);
+        oks := oks || (state LIKE 'refused: %');
+        details := details || state;
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._probe_as_tenant(regclass, name, text, text, text, text, text[], boolean[], text[]) IS
+'Internal: the probes of assert_isolated() as one tenant against the other (run as the probe role; rolled back by its caller).';
+
+/*
  * The probes of assert_isolated(), as the role _isolation_probes() runs
- * them as: no tenant, then each tenant in turn reading, updating, deleting,
- * inserting and moving rows across tenants; one entry per check appended
- * to names / oks / details.  All of it is rolled back.
+ * them as: no tenant (_probe_no_tenant()), then each tenant in turn
+ * reading, updating, deleting, inserting and moving rows across tenants
+ * (_probe_as_tenant()); one entry per check appended to names / oks /
+ * details.  All of it is rolled back.
  */
 CREATE FUNCTION rowkeeper._isolation_probes_body(tbl regclass, probe_role regrole, col name, typ text,
                                                  tenants text[], tokens text[],
@@ -680,109 +816,16 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     i int;
-    me text;
-    other text;
-    n_visible bigint;
-    n_foreign bigint;
-    n bigint;
-    err text;
-    code text;
-    state text;
 BEGIN
     -- Everything below runs in a subtransaction that is rolled back at the
     -- end: every probe write is undone.
     BEGIN
-
-        PERFORM pg_catalog.set_config('rowkeeper.tenant', '', true);
-        BEGIN
-            EXECUTE format('SELECT count(*) FROM %s', tbl) INTO n;
-            names := names || 'no tenant: access refused'::text;
-            oks := oks || false;
-            details := details || format('LEAK: %s rows visible with no tenant set', n);
-        EXCEPTION WHEN insufficient_privilege THEN
-            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-            names := names || 'no tenant: access refused'::text;
-            oks := oks || (err = 'no tenant is set');
-            details := details || err;
-        END;
-
+        SELECT p.names, p.oks, p.details INTO names, oks, details
+          FROM rowkeeper._probe_no_tenant(tbl, names, oks, details) p;
         FOR i IN 1..2 LOOP
-            me := tenants[i];
-            other := tenants[3 - i];
-            PERFORM rowkeeper._probe_set_tenant(me, tokens[i]);
-
-            EXECUTE format('SELECT count(*), count(*) FILTER (WHERE %I IS DISTINCT FROM $1::%s) FROM %s',
-                           col, typ, tbl) INTO n_visible, n_foreign USING me;
-            names := names || format('tenant %s sees only its rows', me);
-            oks := oks || (n_foreign = 0);
-            details := details || format('%s rows visible, %s of another tenant', n_visible, n_foreign);
-
-            -- an error here means the statement reached a row of the other
-            -- tenant (a foreign key or trigger objected): a leak as well
-            BEGIN
-                EXECUTE format('WITH u AS (UPDATE %s SET %I = %I WHERE %I = $1::%s RETURNING 1) '
-                               'SELECT count(*) FROM u', tbl, col, col, col, typ) INTO n USING other;
-                state := CASE WHEN n = 0 THEN '0 rows updated' ELSE format('LEAK: %s rows updated', n) END;
-            EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, code = RETURNED_SQLSTATE;
-                -- a role without the privilege cannot update any row
-                state := CASE WHEN code = '42501' AND err LIKE 'permission denied%'
-                              THEN 'refused: ' || err
-                              ELSE 'LEAK: reached rows of the other tenant: ' || err END;
-            END;
-            names := names || format('tenant %s cannot update rows of %s', me, other);
-            oks := oks || (state = '0 rows updated' OR state LIKE 'refused: permission denied%');
-            details := details || state;
-
-            BEGIN
-                EXECUTE format('WITH d AS (DELETE FROM %s WHERE %I = $1::%s RETURNING 1) '
-                               'SELECT count(*) FROM d', tbl, col, typ) INTO n USING other;
-                state := CASE WHEN n = 0 THEN '0 rows deleted' ELSE format('LEAK: %s rows deleted', n) END;
-            EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, code = RETURNED_SQLSTATE;
-                state := CASE WHEN code = '42501' AND err LIKE 'permission denied%'
-                              THEN 'refused: ' || err
-                              ELSE 'LEAK: reached rows of the other tenant: ' || err END;
-            END;
-            names := names || format('tenant %s cannot delete rows of %s', me, other);
-            oks := oks || (state = '0 rows deleted' OR state LIKE 'refused: permission denied%');
-            details := details || state;
-
-            -- a copy of a visible row, re-labelled for the other tenant
-            IF n_visible > 0 THEN
-                BEGIN
-                    EXECUTE format('INSERT INTO %1$s SELECT (pg_catalog.jsonb_populate_record(NULL::%1$s, '
-                                   'pg_catalog.to_jsonb(t) || pg_catalog.jsonb_build_object(%2$L, $1))).* '
-                                   'FROM %1$s t LIMIT 1', tbl, col) USING other;
-                    state := 'LEAK: a row for another tenant was inserted';
-                EXCEPTION WHEN insufficient_privilege THEN
-                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-                    state := CASE WHEN err LIKE 'new row violates row-level security policy%'
-                                       OR err LIKE 'permission denied%'
-                                  THEN 'refused: ' || err ELSE 'inconclusive: ' || err END;
-                WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-                    state := 'inconclusive: ' || err;
-                END;
-                names := names || format('tenant %s cannot insert rows for %s', me, other);
-                oks := oks || (state LIKE 'refused: %');
-                details := details || state;
-
-                BEGIN
-                    EXECUTE format('UPDATE %s SET %I = $1::%s WHERE ctid = (SELECT ctid FROM %s LIMIT 1)',
-                                   tbl, col, typ, tbl) USING other;
-                    state := 'LEAK: a row was moved to another tenant';
-                EXCEPTION WHEN insufficient_privilege OR integrity_constraint_violation THEN
-                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-                    state := 'refused: ' || err;
-                WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-                    state := 'inconclusive: ' || err;
-                END;
-                names := names || format('tenant %s cannot move a row to %s', me, other);
-                oks := oks || (state LIKE 'refused: %');
-                details := details || state;
-            END IF;
+            SELECT p.names, p.oks, p.details INTO names, oks, details
+              FROM rowkeeper._probe_as_tenant(tbl, col, typ, tenants[i], tenants[3 - i], tokens[i],
+                                              names, oks, details) p;
         END LOOP;
         RAISE EXCEPTION USING ERRCODE = 'RKPRB', MESSAGE = 'rowkeeper probe done';
     EXCEPTION WHEN SQLSTATE 'RKPRB' THEN
