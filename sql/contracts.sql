@@ -49,6 +49,14 @@ SELECT rowkeeper.enable_updated_at('contracts_t', clock => 'statement', keep_exp
 SELECT column_name, clock, keep_explicit, skip_noop, skip_stamp_only
   FROM rowkeeper.updated_at_tables WHERE table_name = 'contracts_t'::regclass;
 DROP TABLE contracts_t;
+-- A repeated option (only a hand-made trigger has one): the view shows what
+-- the trigger does, the last one (audit.c:parse_audit_options).  No row is
+-- written here: the audit tests count the log's ids from 1.
+CREATE TABLE contracts_h (id int PRIMARY KEY, v int);
+CREATE TRIGGER rowkeeper_audit AFTER INSERT OR UPDATE OR DELETE ON contracts_h
+    FOR EACH ROW EXECUTE FUNCTION rowkeeper.audit_trigger('skip_noop=true', 'skip_noop=false');
+SELECT skip_noop FROM rowkeeper.audited_tables WHERE table_name = 'contracts_h'::regclass;
+DROP TABLE contracts_h;
 RESET TimeZone;
 
 -- Settings: every rowkeeper.* GUC (src/guc.c defines them all; README's
