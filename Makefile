@@ -7,7 +7,7 @@ OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
               src/updated_at.o src/audit.o src/audit_log.o src/audit_key.o \
               src/audit_chain.o src/soft_delete.o src/soft_delete_rewrite.o \
               src/tenant.o src/migration.o src/purge.o src/run_as.o src/citus.o \
-              src/compat_symbols.o
+              src/guc.o src/compat_symbols.o
 
 # Install and upgrade scripts (src/sql/README.md says how to change them):
 # - released scripts, frozen, installed as they are: src/sql/released/;
@@ -24,7 +24,7 @@ DATA_built  = $(EXTENSION)--$(EXTVERSION).sql \
               $(patsubst src/sql/upgrade/%,$(EXTENSION)--%,$(SQL_DELTAS))
 
 # pg_regress: sql/ + expected/, install first, uninstall last.
-REGRESS     = install hardening_install context updated_at updated_at_errors audit audit_errors \
+REGRESS     = install hardening_install contracts context updated_at updated_at_errors audit audit_errors \
               audit_statement audit_writer audit_evasion audit_queries audit_identity audit_keys \
               audit_drift audit_chain audit_app audit_events audit_request orm_noop \
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
