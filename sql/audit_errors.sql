@@ -81,6 +81,7 @@ DROP ROLE rk_stranger;
 -- the session that makes them: sessions fourteen hours ahead of UTC and
 -- eleven hours behind it extend the log without overlapping ranges (before:
 -- "partition ... would overlap partition ..."), and the ranges leave no gap.
+CREATE TEMP TABLE parts_before AS SELECT part FROM rowkeeper._audit_partition_bounds();
 SET TimeZone = 'Pacific/Kiritimati';
 SELECT count(*) >= 0 AS made FROM rowkeeper.create_audit_partitions(5);
 SET TimeZone = 'Pacific/Pago_Pago';
@@ -118,3 +119,14 @@ SELECT count(*) FILTER (WHERE lower_bound < prev_upper) AS overlaps
   FROM (SELECT lower_bound, lag(upper_bound) OVER (ORDER BY lower_bound) AS prev_upper
           FROM rowkeeper._audit_partition_bounds()) b;
 RESET TimeZone;
+-- the partitions made here go again (later tests read plans over the log)
+DO $$
+DECLARE
+    p regclass;
+BEGIN
+    FOR p IN SELECT part FROM rowkeeper._audit_partition_bounds() EXCEPT SELECT part FROM parts_before LOOP
+        EXECUTE format('DROP TABLE %s', p);
+    END LOOP;
+END;
+$$;
+DROP TABLE parts_before;
