@@ -677,6 +677,7 @@ DECLARE
     trig record;
     op text;
     ref text;
+    unsafe_triggers text;
 BEGIN
     -- a soft-delete view: its table is what changes (and what is audited)
     tbl := coalesce(rowkeeper._soft_delete_base(tbl), tbl);
@@ -694,6 +695,7 @@ BEGIN
             MESSAGE = format('%s: unknown mode %L', caller, mode),
             HINT = 'mode => ''row'' (one trigger call per row) or ''statement'' (one call per statement, for bulk writes).';
     END IF;
+    PERFORM rowkeeper._audit_citus_check(tbl, mode, replicated);
     IF (SELECT relpersistence FROM pg_catalog.pg_class WHERE oid = tbl) = 't' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'feature_not_supported',
@@ -766,6 +768,7 @@ BEGIN
        AND pg_catalog.cardinality(rowkeeper._audit_drift(tbl)) = 0 THEN
         -- the table's identity: its own, or the one it takes back after a restore
         PERFORM rowkeeper._audit_bind(tbl);
+        PERFORM rowkeeper._audit_citus_share(tbl);     -- and on every Citus worker
         RETURN;                 -- already exactly so
     END IF;
     -- triggers changed away from what this function made: recorded, then repaired
@@ -774,6 +777,7 @@ BEGIN
     END IF;
     since := coalesce(have.since, 'rowkeeper audit since ' || pg_catalog.now()::text);
 
+    unsafe_triggers := rowkeeper._citus_allow_triggers();     -- Citus: the triggers go to the shards
     FOR trig IN SELECT a.tgname FROM rowkeeper._audit_triggers(tbl) a LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', trig.tgname, tbl);
     END LOOP;
@@ -801,8 +805,10 @@ BEGIN
             EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', tbl, trig.tgname);
         END LOOP;
     END IF;
+    PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
     -- the table's identity: its own, the one it takes back after a restore, or a new one
     PERFORM rowkeeper._audit_bind(tbl);
+    PERFORM rowkeeper._audit_citus_share(tbl);     -- and on every Citus worker
 END;
 $$;
 
@@ -819,6 +825,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     trig record;
+    unsafe_triggers text;
 BEGIN
     tbl := coalesce(rowkeeper._soft_delete_base(tbl), tbl);
     PERFORM rowkeeper._require_owned_table(tbl, 'rowkeeper.disable_audit()');
@@ -831,8 +838,10 @@ BEGIN
     FOR trig IN SELECT t.tgname FROM pg_catalog.pg_trigger t
                  WHERE t.tgrelid = tbl AND t.tgparentid = 0
                    AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure LOOP
+        unsafe_triggers := coalesce(unsafe_triggers, rowkeeper._citus_allow_triggers());
         EXECUTE format('DROP TRIGGER %I ON %s', trig.tgname, tbl);
     END LOOP;
+    PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
 END;
 $$;
 
@@ -849,9 +858,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT c.oid::regclass,
            m.mode,
-           (SELECT count(*) FROM rowkeeper.audit_log l WHERE l.table_id = d.id),
-           (SELECT coalesce(sum(pg_catalog.pg_column_size(l.*)), 0)::bigint FROM rowkeeper.audit_log l
-             WHERE l.table_id = d.id),
+           -- a Citus table's entries are on every node (see sql/0.2.0/36_citus_audit.sql)
+           CASE WHEN rowkeeper._audit_on_cluster(c.oid)
+                THEN (SELECT count(*) FROM rowkeeper._audit_cluster_log(d.id) x)
+                ELSE (SELECT count(*) FROM rowkeeper.audit_log l WHERE l.table_id = d.id) END,
+           CASE WHEN rowkeeper._audit_on_cluster(c.oid)
+                THEN (SELECT coalesce(sum(pg_catalog.pg_column_size(x.entry)), 0)::bigint
+                        FROM rowkeeper._audit_cluster_log(d.id) x)
+                ELSE (SELECT coalesce(sum(pg_catalog.pg_column_size(l.*)), 0)::bigint FROM rowkeeper.audit_log l
+                       WHERE l.table_id = d.id) END,
            CASE
              WHEN EXISTS (SELECT FROM pg_catalog.unnest(d.problems) p
                            WHERE p ~ '^trigger rowkeeper_audit(_insert|_update|_delete)? '
