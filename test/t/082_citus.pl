@@ -19,7 +19,9 @@
 #    row_history, row_as_of, table_as_of, changes, changes_by and
 #    audit_status, one history across a shard move; statement mode,
 #    replicated => true, undo of a worker's entry and distributing an
-#    audited table that has rows are refused.
+#    audited table that has rows are refused;
+#  - updated_at on a distributed table: enable/disable, one clock per
+#    transaction (the coordinator's) on every worker.
 # Skipped when Citus is not installed for the server under test
 # (test/citus_setup.sh builds it for PostgreSQL 15 and 17).
 use strict;
@@ -458,6 +460,27 @@ like($err, qr/enable_audit\('public\.early'\)/, 'audited before distributing: wr
 $coord->safe_psql('postgres', q{SELECT rowkeeper.enable_audit('early'); INSERT INTO early VALUES (1, 2);});
 is(as_auditor(q{SELECT string_agg(op, ',') FROM rowkeeper.row_history('early', '{"tenant_id": 1, "id": 2}')}),
     'INSERT', 'after enable_audit() again the table is audited on the workers');
+
+################################################################ updated_at
+# enable/disable on a distributed table; the transaction clock is the
+# coordinator's on every worker (one time per transaction)
+$coord->safe_psql('postgres', q{
+    ALTER TABLE orders ADD COLUMN updated_at timestamptz;
+    SELECT rowkeeper.enable_updated_at('orders');});
+$now = $coord->safe_psql('postgres', q{
+    BEGIN;
+    SELECT pg_sleep(0.3) \gset
+    UPDATE orders SET amount = amount + 1 WHERE id = 2;
+    SELECT now()::text;
+    COMMIT;});
+is($coord->safe_psql('postgres', q{
+    SELECT count(DISTINCT s.nodeport) || ':' || string_agg(DISTINCT o.updated_at::text, ',')
+      FROM orders o JOIN citus_shards s ON s.shardid = get_shard_id_for_distribution_column('orders', o.tenant_id)
+     WHERE o.id = 2}),
+    "2:$now", 'updated_at: rows on both workers get the coordinator\'s transaction start');
+$coord->safe_psql('postgres', q{SELECT rowkeeper.disable_updated_at('orders');});
+is($coord->safe_psql('postgres', q{SELECT count(*) FROM rowkeeper.updated_at_tables WHERE table_name = 'orders'::regclass}),
+    '0', 'disable_updated_at() on a distributed table');
 
 for my $node ($coord, $w1, $w2) { $node->stop; }
 done_testing();
