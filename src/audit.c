@@ -31,6 +31,16 @@
  *	  stamps on every save, writes nothing; see stamp_column()),
  *	  require_actor=true|false.
  *
+ *	  On a Citus cluster the trigger fires on the shards (on the workers):
+ *	  a shard logs under its Citus table (name, OID on that node, and the
+ *	  identity the coordinator gave it, never one of its own), with the
+ *	  coordinator's transaction start as logged_at (src/citus.c); only one
+ *	  placement of a shard logs (a reference table's copy on the node with
+ *	  the lowest group id), and TRUNCATE is logged by the Citus table's own
+ *	  trigger on the coordinator, not by the shards.  See
+ *	  sql/0.2.0/36_citus_audit.sql for where the log lives and how it is
+ *	  read.
+ *
  *	  The log row is written by audit_log.c as the owner of
  *	  rowkeeper.audit_log (as the RI triggers switch user), so application
  *	  roles need no privilege on the log.

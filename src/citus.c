@@ -2,7 +2,10 @@
  *
  * citus.c
  *	  Citus integration: the tenant context reaches the worker nodes, and
- *	  the coordinator and the workers never disagree about it.
+ *	  the coordinator and the workers never disagree about it; the
+ *	  coordinator's transaction start reaches them too (the time of audit
+ *	  entries and of updated_at on the shards); and which Citus table a
+ *	  shard belongs to, for the audit trigger (rk_citus_shard_of()).
  *
  *	  On a Citus cluster the rows live in shards on the workers; the
  *	  workers evaluate the row-level security policies (Citus copies them to
@@ -32,8 +35,17 @@
  *	  forgotten at the end of the transaction.  rowkeeper.actor and
  *	  rowkeeper.request_id travel the same way (for what triggers on the
  *	  shards record).  The cost is one string comparison per setting and
- *	  executor start, one SET LOCAL of the tenant per transaction, and one
- *	  per change of a setting.
+ *	  executor start, one SET LOCAL of the tenant and one of the
+ *	  transaction start per transaction, and one per change of a setting.
+ *
+ *	  rowkeeper.coordinator_xact_start carries the coordinator's
+ *	  transaction start (sent once per transaction, like the tenant).  On
+ *	  a worker it is used only in backends Citus opened (application_name
+ *	  citus_internal...), where it is SET LOCAL in the transaction, so a
+ *	  pooled connection never keeps an earlier transaction's.  An
+ *	  application connected straight to a worker could set it (and backdate
+ *	  its own entries there) as it could write the shards directly: keep
+ *	  applications on the coordinator.
  *
  *	  Fail closed.  Outside a transaction block (and a DO block or
  *	  procedure) Citus sends nothing: the workers then have no tenant and

@@ -676,8 +676,7 @@ DECLARE
     since text;
     trig record;
     op text;
-    ref text;
-    unsafe_triggers text;
+    ref text; unsafe_triggers text;
 BEGIN
     -- a soft-delete view: its table is what changes (and what is audited)
     tbl := coalesce(rowkeeper._soft_delete_base(tbl), tbl);
@@ -695,7 +694,6 @@ BEGIN
             MESSAGE = format('%s: unknown mode %L', caller, mode),
             HINT = 'mode => ''row'' (one trigger call per row) or ''statement'' (one call per statement, for bulk writes).';
     END IF;
-    PERFORM rowkeeper._audit_citus_check(tbl, mode, replicated);
     IF (SELECT relpersistence FROM pg_catalog.pg_class WHERE oid = tbl) = 't' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'feature_not_supported',
@@ -748,6 +746,7 @@ BEGIN
             HINT = 'Excluded columns never appear; redacted ones appear, with their value hidden. Choose one.';
     END IF;
 
+    PERFORM rowkeeper._audit_citus_check(tbl, mode, replicated);
     want_args := ARRAY(SELECT 'exclude=' || c FROM pg_catalog.unnest(exclude_columns) c ORDER BY 1)
               || ARRAY(SELECT 'redact=' || c FROM pg_catalog.unnest(redact_columns) c ORDER BY 1)
               || ARRAY['skip_noop=' || skip_noop, 'require_actor=' || require_actor];
@@ -824,8 +823,7 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    trig record;
-    unsafe_triggers text;
+    trig record; unsafe_triggers text;
 BEGIN
     tbl := coalesce(rowkeeper._soft_delete_base(tbl), tbl);
     PERFORM rowkeeper._require_owned_table(tbl, 'rowkeeper.disable_audit()');

@@ -42,9 +42,7 @@ DECLARE
     want_args text[];
     want_type int2;
     tgname name;
-    old record;
-    unsafe_triggers text;
-    had boolean;
+    old record; unsafe_triggers text; had boolean;
 BEGIN
     PERFORM rowkeeper._require_owned_table(tbl, caller);
     att := rowkeeper._require_column(tbl, column_name, caller);

@@ -650,15 +650,7 @@ BEGIN
             MESSAGE = 'rowkeeper.undo(): arguments must not be NULL';
     END IF;
     PERFORM rowkeeper._audit_reader('rowkeeper.undo()');
-    SELECT * INTO e FROM rowkeeper.audit_log l WHERE l.id = audit_id;
-    -- on Citus, entries of distributed tables are in the workers' logs
-    IF NOT FOUND AND audit_id >= (1::bigint << 48) AND rowkeeper._audit_citus_coordinator() THEN
-        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = format('rowkeeper.undo(): audit entry %s is on a Citus worker', audit_id),
-            DETAIL = format('Entry ids from 2^48 up are written on the Citus worker of group id >> 48 (here %s); undo reads the log of the node it runs on.',
-                            audit_id >> 48),
-            HINT = 'Put the row back with rowkeeper.restore_row(tbl, key, at) on the coordinator.';
-    END IF;
+    SELECT * INTO e FROM rowkeeper.audit_log l WHERE l.id = rowkeeper._audit_local_entry(audit_id);
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'no_data_found',
             MESSAGE = format('rowkeeper.undo(): no audit entry %s', audit_id);

@@ -80,13 +80,14 @@ BEGIN
     IF base > 0 AND (SELECT s.last_value FROM rowkeeper.audit_log_id_seq s) < base THEN
         PERFORM pg_catalog.setval('rowkeeper.audit_log_id_seq', base, false);
     END IF;
+    -- this node's log gets its months ahead, as enable_audit() makes them
+    PERFORM rowkeeper.create_audit_partitions();
     DELETE FROM rowkeeper.audit_incarnation_oids b WHERE b.table_oid = tbl AND b.table_id <> id;
     INSERT INTO rowkeeper.audit_incarnation_oids (table_oid, table_id) VALUES (tbl, id)
     ON CONFLICT DO NOTHING;
 END;
 $$;
 
-REVOKE ALL ON FUNCTION rowkeeper._audit_citus_adopt(regclass, bigint) FROM PUBLIC;
 
 COMMENT ON FUNCTION rowkeeper._audit_citus_adopt(regclass, bigint) IS
 'Internal (Citus worker): bind a Citus table to the audit identity the coordinator gave it (called by enable_audit on the coordinator).';
@@ -357,3 +358,29 @@ $$;
 
 COMMENT ON FUNCTION rowkeeper._row_entries_ordered(bigint, jsonb, boolean) IS
 'Internal: the entries of one row across key changes, numbered in order (seq); from every Citus node when on_cluster.';
+
+/*
+ * undo() reads the log of the node it runs on: an entry id in a worker's
+ * range (group id << 48, see _audit_citus_adopt) asked for on the Citus
+ * coordinator is refused with its own error; other ids are returned.
+ */
+CREATE FUNCTION rowkeeper._audit_local_entry(audit_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF audit_id >= (1::bigint << 48) AND rowkeeper._audit_citus_coordinator()
+       AND NOT EXISTS (SELECT FROM rowkeeper.audit_log l WHERE l.id = audit_id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('rowkeeper.undo(): audit entry %s is on a Citus worker', audit_id),
+            DETAIL = format('Entry ids from 2^48 up are written on the Citus worker of group id >> 48 (here %s); undo reads the log of the node it runs on.',
+                            audit_id >> 48),
+            HINT = 'Put the row back with rowkeeper.restore_row(tbl, key, at) on the coordinator.';
+    END IF;
+    RETURN audit_id;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_local_entry(bigint) IS
+'Internal: the audit entry id undo() looks up on this node; refuses, on a Citus coordinator, an id of a worker''s range.';

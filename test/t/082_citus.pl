@@ -416,6 +416,16 @@ is($coord->safe_psql('postgres', q{SELECT j ->> 'name' FROM rowkeeper.table_as_o
 is(as_auditor(q{SELECT string_agg(table_name::text || ':' || entries, ',' ORDER BY table_name::text)
                   FROM rowkeeper.audit_status() WHERE table_name::text IN ('accounts', 'plans')}),
     'accounts:2,plans:1', 'audit_status() counts the entries on every node');
+# an application role reads its tenant's history from the coordinator (the
+# log's row-level security applies on the workers, with the tenant passed on)
+$coord->safe_psql('postgres', q{GRANT rowkeeper_app TO app;});
+is(tenant1(q{SELECT string_agg(actor, ',' ORDER BY audit_id) FROM rowkeeper.row_history('accounts', '{"tenant_id": 1, "id": 1}');},
+        'app reads its history'),
+    'alice,bob', 'an application role reads its own tenant\'s history from every node');
+($out, $err) = as_app(q{BEGIN; SELECT rowkeeper.set_context(tenant => '2') \gset
+    SELECT count(*) FROM rowkeeper.row_history('accounts', '{"tenant_id": 1, "id": 1}'); COMMIT;});
+is("$out$err", '0', 'another tenant finds none of it');
+
 # entry ids name one entry in the cluster; undo refuses one on a worker
 my $wid = as_auditor(q{SELECT max(audit_id) FROM rowkeeper.row_history('accounts', '{"tenant_id": 1, "id": 1}')});
 cmp_ok($wid, '>=', 2**48, 'an entry written on a worker has an id of that worker\'s range');
