@@ -17,7 +17,8 @@
 #    name with the coordinator's context and transaction time, once per
 #    change (reference tables, TRUNCATE), history from the coordinator by
 #    row_history, row_as_of, table_as_of, changes, changes_by and
-#    audit_status, one history across a shard move; statement mode,
+#    audit_status (also for an application role, and a schema-sharded
+#    table), one history across a shard move; statement mode,
 #    replicated => true, undo of a worker's entry and distributing an
 #    audited table that has rows are refused;
 #  - updated_at on a distributed table: enable/disable, one clock per
@@ -470,6 +471,16 @@ like($err, qr/enable_audit\('public\.early'\)/, 'audited before distributing: wr
 $coord->safe_psql('postgres', q{SELECT rowkeeper.enable_audit('early'); INSERT INTO early VALUES (1, 2);});
 is(as_auditor(q{SELECT string_agg(op, ',') FROM rowkeeper.row_history('early', '{"tenant_id": 1, "id": 2}')}),
     'INSERT', 'after enable_audit() again the table is audited on the workers');
+
+# a schema-sharded table (a single-shard Citus table) is audited the same way
+$coord->safe_psql('postgres', q{
+    GRANT USAGE ON SCHEMA crm TO auditor;
+    SELECT rowkeeper.enable_audit('crm.contacts');});
+tenant1(q{SELECT rowkeeper.set_context(actor => 'carol') \gset
+          INSERT INTO crm.contacts VALUES (1, 7);}, 'audited write to a schema-sharded table');
+is(as_auditor(q{SELECT string_agg(op || ':' || actor || ':' || tenant, ',') FROM rowkeeper.row_history('crm.contacts', '{"tenant_id": 1, "id": 7}')}),
+    'INSERT:carol:1', 'schema-sharded table: the entry is found from the coordinator, with the context');
+unlike($coord->safe_psql('postgres', $all_logs), qr/contacts_\d+/, 'schema-sharded table: no entry carries the shard name');
 
 ################################################################ updated_at
 # enable/disable on a distributed table; the transaction clock is the
