@@ -94,7 +94,7 @@ DECLARE
     want_args text[];
     want_type int2;
     tgname name;
-    old record;
+    old record; unsafe_triggers text; had boolean;
 BEGIN
     PERFORM rowkeeper._require_owned_table(tbl, caller);
     att := rowkeeper._require_column(tbl, column_name, caller);
@@ -156,10 +156,15 @@ BEGIN
        AND t.tgparentid = 0
        AND (rowkeeper._trigger_args(t.tgargs))[1] = column_name::text;
 
-    IF FOUND THEN
+    had := FOUND;
+    IF had THEN
         IF old.args = want_args AND old.tgtype = want_type THEN
             RETURN;             -- already exactly so: nothing to change
         END IF;
+    END IF;
+    -- Citus: the trigger goes to the shards (it touches nothing but its row)
+    unsafe_triggers := rowkeeper._citus_allow_triggers();
+    IF had THEN
         EXECUTE format('DROP TRIGGER %I ON %s', old.tgname, tbl);
     END IF;
 
@@ -170,6 +175,7 @@ BEGIN
                    CASE WHEN on_insert THEN 'INSERT OR UPDATE' ELSE 'UPDATE' END,
                    tbl,
                    rowkeeper._quote_args(want_args));
+    PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
 END;
 $$;
 
@@ -249,14 +255,20 @@ GRANT SELECT ON rowkeeper.updated_at_tables TO PUBLIC;
 COMMENT ON VIEW rowkeeper.updated_at_tables IS
 'Tables whose updated_at column rowkeeper maintains, with the options of each trigger.';
 
+/*
+ * Remove the updated_at trigger of a column; on a Citus table the DROP
+ * TRIGGER needs citus.enable_unsafe_triggers (Citus drops it on the shards
+ * too).
+ */
 CREATE OR REPLACE FUNCTION rowkeeper.disable_updated_at(tbl regclass,
-                                             column_name name DEFAULT 'updated_at')
+                                                        column_name name DEFAULT 'updated_at')
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     tgname name;
+    unsafe_triggers text;
 BEGIN
     PERFORM rowkeeper._require_owned_table(tbl, 'rowkeeper.disable_updated_at()');
     IF column_name IS NULL THEN
@@ -277,7 +289,9 @@ BEGIN
             pg_catalog.quote_ident(column_name), tbl;
         RETURN;
     END IF;
+    unsafe_triggers := rowkeeper._citus_allow_triggers();
     EXECUTE format('DROP TRIGGER %I ON %s', tgname, tbl);
+    PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
 END;
 $$;
 
