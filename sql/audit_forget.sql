@@ -76,12 +76,12 @@ SELECT * FROM pg_temp.holding('ecret');
 BEGIN;
 SELECT rowkeeper.set_context('dpo@example.com', NULL, 'gdpr-17');
 SELECT rowkeeper.forget('people', '{"id": "10"}', '{email,phone}');   -- key as an ORM sends it
-SELECT id, op, old_row, new_row FROM rowkeeper.audit_log WHERE table_name = 'people' ORDER BY id;
+SELECT id, op, old_row, new_row - 'attested' AS new_row FROM rowkeeper.audit_log WHERE table_name = 'people' ORDER BY id;
 SELECT rowkeeper.forget('people', '{"id": 10}');                      -- the rest of it
 SELECT rowkeeper.forget('bulk_people', '{"id": 1}');                  -- a statement-mode table
 COMMIT;
 SELECT * FROM pg_temp.holding('ecret');                               -- nothing left anywhere
-SELECT id, op, old_row, new_row FROM rowkeeper.audit_log ORDER BY id;
+SELECT id, op, old_row, new_row - 'attested' AS new_row FROM rowkeeper.audit_log ORDER BY id;
 -- the erasure records: who, when, what (never a value)
 SELECT id, op, table_name, row_key, new_row - 'attested' AS new_row, new_row ? 'attested' AS attests,
        actor, request_id, role_user = current_user AS by_me
@@ -155,22 +155,26 @@ SELECT pg_temp.put_back(:dave_entry);
 ------------------------------------------------------------------------------
 -- forget_actor: a stable pseudonym, request metadata erased.
 ------------------------------------------------------------------------------
-SELECT * FROM rowkeeper.forget_actor('user:carol');
+SELECT pseudonym AS carol, pseudonym ~ '^\[erased:[0-9a-f]{16}\]$' AS pseudonym_form, entries
+  FROM rowkeeper.forget_actor('user:carol') \gset
+SELECT :'pseudonym_form' AS pseudonym_form, :'entries' AS entries;
 SELECT * FROM pg_temp.holding('carol');
-SELECT id, op, actor, request_addr, user_agent, metadata FROM rowkeeper.audit_log
+SELECT id, op, actor = :'carol' AS pseudonym, request_addr, user_agent, metadata FROM rowkeeper.audit_log
  WHERE erased ? 'c' AND erased -> 'c' ? 'actor' ORDER BY id;
 -- carol acts again; a second call gives the same pseudonym to the new entries
 BEGIN;
 SELECT rowkeeper.set_context('user:carol', NULL, 'req-5', '198.51.100.1', 'CarolPhone/2.0');
 INSERT INTO people VALUES (3, 'c3@example.com', 'C3', NULL, 'free');
 COMMIT;
-SELECT * FROM rowkeeper.forget_actor('user:carol');
-SELECT * FROM rowkeeper.forget_actor('user:carol');     -- nothing left: 0
+SELECT pseudonym = :'carol' AS same_pseudonym, entries FROM rowkeeper.forget_actor('user:carol');
+SELECT pseudonym = :'carol' AS same_pseudonym, entries FROM rowkeeper.forget_actor('user:carol');     -- nothing left: 0
 SELECT count(DISTINCT actor) AS pseudonyms, min(actor) = max(actor) AS same
   FROM rowkeeper.audit_log WHERE erased -> 'c' ? 'actor';
 SELECT * FROM pg_temp.holding('carol');
 SELECT * FROM pg_temp.holding('CarolPhone');
-SELECT id, op, actor, new_row FROM rowkeeper.audit_log WHERE op = 'FORGET_ACTOR' ORDER BY id;
+SELECT id, op, actor, new_row - 'attested' - 'pseudonym' AS new_row, new_row ->> 'pseudonym' = :'carol' AS pseudonym,
+       new_row ? 'attested' AS attests
+  FROM rowkeeper.audit_log WHERE op = 'FORGET_ACTOR' ORDER BY id;
 SELECT * FROM chain;
 SELECT batch, entries FROM rowkeeper.seal_audit_log();
 SELECT * FROM chain;

@@ -636,7 +636,7 @@ arg_tuple(FunctionCallInfo fcinfo, int argno, HeapTupleData *tuple, ChainMap **m
 	return desc;
 }
 
-/* The entry salt argument: SALT_LEN bytes, NULL or anything else = none. */
+/* The entry salt argument: SALT_LEN bytes; NULL or empty: none. */
 static const uint8 *
 arg_salt(FunctionCallInfo fcinfo, int argno)
 {
@@ -645,6 +645,8 @@ arg_salt(FunctionCallInfo fcinfo, int argno)
 	if (PG_ARGISNULL(argno))
 		return zero_salt;
 	b = PG_GETARG_BYTEA_PP(argno);
+	if (VARSIZE_ANY_EXHDR(b) == 0)
+		return zero_salt;		/* past the end of a batch's salts */
 	if (VARSIZE_ANY_EXHDR(b) != SALT_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
