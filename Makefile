@@ -25,7 +25,8 @@ REGRESS     = install hardening_install context updated_at updated_at_errors aud
 # Isolation tester: test/isolation/specs + test/isolation/expected.
 ISOLATION      = updated_at_concurrent audit_concurrent audit_chain_concurrent \
                  soft_delete_concurrent soft_delete_rewrite_concurrent tenant_concurrent \
-                 purge_concurrent purge_lock audit_app_concurrent
+                 purge_concurrent purge_lock audit_app_concurrent \
+                 audit_forget_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation
 # TAP: test/t/*.pl with PostgreSQL::Test::Cluster.
 TAP_TESTS   = 1
