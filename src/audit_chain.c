@@ -320,6 +320,69 @@ typedef struct V2Entry
 
 static const uint8 zero_salt[SALT_LEN];
 
+/*
+ * One hash context for the many small hashes of one entry (two per value):
+ * created by the top-level function, reused, freed at its end (and by the
+ * resource owner on error; every top-level function sets it first).
+ */
+static pg_cryptohash_ctx *entry_hash = NULL;
+
+static void
+hash_begin(void)
+{
+	entry_hash = NULL;
+	entry_hash = pg_cryptohash_create(PG_SHA256);
+	if (entry_hash == NULL)
+		elog(ERROR, "could not create a SHA-256 context");
+}
+
+static void
+hash_end(void)
+{
+	pg_cryptohash_free(entry_hash);
+	entry_hash = NULL;
+}
+
+static void
+sha256_buf(const uint8 *data, size_t len, uint8 *out)
+{
+	if (entry_hash == NULL)
+		rk_sha256(data, len, out);
+	else if (pg_cryptohash_init(entry_hash) < 0 ||
+			 pg_cryptohash_update(entry_hash, data, len) < 0 ||
+			 pg_cryptohash_final(entry_hash, out, RK_SHA256_LENGTH) < 0)
+		elog(ERROR, "could not compute a SHA-256 digest");
+}
+
+/*
+ * A new entry salt: sha256(key || counter), the key drawn once per backend
+ * from the strong random source and never stored, so salts are as
+ * unpredictable as random ones at the cost of one hash.
+ */
+static void
+new_salt(uint8 *out)
+{
+	static uint8 key[RK_SHA256_LENGTH];
+	static bool have_key = false;
+	static uint64 counter = 0;
+	uint8		buf[RK_SHA256_LENGTH + sizeof(uint64)];
+	uint8		h[RK_SHA256_LENGTH];
+
+	if (!have_key)
+	{
+		if (!pg_strong_random(key, sizeof(key)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not generate a random salt key")));
+		have_key = true;
+	}
+	counter++;
+	memcpy(buf, key, sizeof(key));
+	memcpy(buf + sizeof(key), &counter, sizeof(counter));
+	sha256_buf(buf, sizeof(buf), h);
+	memcpy(out, h, SALT_LEN);
+}
+
 /* The object at key in an object container, or NULL. */
 static JsonbContainer *
 object_at(JsonbContainer *cont, const char *key)
@@ -404,7 +467,7 @@ derive_salt(const uint8 *salt, int field, const char *key, int keylen,
 		append_field(&buf, key, keylen, true);
 	else
 		appendStringInfoString(&buf, "-;");
-	rk_sha256((const uint8 *) buf.data, buf.len, h);
+	sha256_buf((const uint8 *) buf.data, buf.len, h);
 	memcpy(out, h, SALT_LEN);
 	pfree(buf.data);
 }
@@ -419,7 +482,7 @@ commit_value(const uint8 *s, const StringInfo enc, uint8 *out)
 	appendBinaryStringInfo(&buf, "rk-c;", 5);
 	appendBinaryStringInfo(&buf, (const char *) s, SALT_LEN);
 	appendBinaryStringInfo(&buf, enc->data, enc->len);
-	rk_sha256((const uint8 *) buf.data, buf.len, out);
+	sha256_buf((const uint8 *) buf.data, buf.len, out);
 	pfree(buf.data);
 }
 
@@ -667,10 +730,12 @@ digest_v2(HeapTuple tuple, TupleDesc desc, ChainMap *map, const uint8 *salt)
 	st.salt = salt;
 	read_erased(&st, tuple, desc, map);
 	initStringInfo(&buf);
+	hash_begin();
 	encode_v2(&buf, tuple, desc, map, &st);
 	result = palloc(VARHDRSZ + RK_SHA256_LENGTH);
 	SET_VARSIZE(result, VARHDRSZ + RK_SHA256_LENGTH);
-	rk_sha256((const uint8 *) buf.data, buf.len, (uint8 *) VARDATA(result));
+	sha256_buf((const uint8 *) buf.data, buf.len, (uint8 *) VARDATA(result));
+	hash_end();
 	pfree(buf.data);
 	return result;
 }
@@ -688,6 +753,7 @@ audit_entry_digest_v2(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	bytea	   *result;
 
+	entry_hash = NULL;
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	desc = arg_tuple(fcinfo, 0, &tuple, &map);
@@ -711,10 +777,8 @@ audit_seal_entry(PG_FUNCTION_ARGS)
 	bytea	   *digest;
 	bytea	   *result;
 
-	if (!pg_strong_random(salt, SALT_LEN))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate a random salt")));
+	entry_hash = NULL;
+	new_salt(salt);
 	digest = digest_v2(&tuple, desc, map, salt);
 	ReleaseTupleDesc(desc);
 	result = palloc(VARHDRSZ + SALT_LEN + RK_SHA256_LENGTH);
@@ -978,6 +1042,7 @@ audit_erase(PG_FUNCTION_ARGS)
 	memset(&st, 0, sizeof(st));
 	st.salt = salt;
 	read_erased(&st, &tuple, desc, map);
+	hash_begin();
 
 	values = palloc(sizeof(Datum) * desc->natts);
 	nulls = palloc(sizeof(bool) * desc->natts);
@@ -1092,6 +1157,7 @@ audit_erase(PG_FUNCTION_ARGS)
 	values[map->erased - 1] = JsonbPGetDatum(JsonbValueToJsonb(res));
 	nulls[map->erased - 1] = false;
 
+	hash_end();
 	result = heap_form_tuple(desc, values, nulls);
 	d = heap_copy_tuple_as_datum(result, desc);
 	ReleaseTupleDesc(desc);
