@@ -48,7 +48,11 @@
 -- that each sees the batches the other committed while it waited.
 ------------------------------------------------------------------------------
 
-/* The key of the actor pseudonyms: one row, made at install, dumped. */
+/*
+ * The key of the actor pseudonyms: one row, made by the first
+ * forget_actor() (not at install: pg_restore would then find a row of the
+ * new install next to the dumped one), dumped.
+ */
 CREATE TABLE rowkeeper.audit_erasure_key (
     one boolean PRIMARY KEY DEFAULT true CHECK (one),
     key bytea   NOT NULL CHECK (pg_catalog.octet_length(key) = 32)
@@ -65,8 +69,6 @@ AS 'MODULE_PATHNAME', 'audit_random_bytes';
 COMMENT ON FUNCTION rowkeeper._audit_random_bytes(integer) IS
 'Internal: n bytes from the server''s strong random source.';
 REVOKE ALL ON FUNCTION rowkeeper._audit_random_bytes(integer) FROM PUBLIC;
-
-INSERT INTO rowkeeper.audit_erasure_key (key) VALUES (rowkeeper._audit_random_bytes(32));
 
 CREATE FUNCTION rowkeeper._audit_outer_user()
 RETURNS oid
@@ -377,6 +379,8 @@ BEGIN
     END IF;
     PERFORM rowkeeper._erasure_allowed(caller, NULL);
     PERFORM rowkeeper._erasure_isolation(caller);
+    INSERT INTO rowkeeper.audit_erasure_key (key) VALUES (rowkeeper._audit_random_bytes(32))
+        ON CONFLICT (one) DO NOTHING;
     p := rowkeeper._actor_pseudonym(actor);
     LOCK TABLE rowkeeper.audit_seal IN EXCLUSIVE MODE;
     rid := rowkeeper._audit_log_erasure('FORGET_ACTOR', NULL, NULL, '{}');
