@@ -138,6 +138,12 @@ SELECT pg_temp.put_back(:v2_entry);
 UPDATE rowkeeper.audit_log SET erased = jsonb_set(erased, '{by}', '[9001]') WHERE id = :v2_entry;
 SELECT * FROM chain;
 SELECT pg_temp.put_back(:v2_entry);
+-- ... or naming the erasure record of another table's row
+UPDATE rowkeeper.audit_log SET erased = jsonb_set(erased, '{by}',
+           (SELECT to_jsonb(ARRAY[min(id)]) FROM rowkeeper.audit_log WHERE op = 'FORGET' AND table_name = 'bulk_people'))
+ WHERE id = :v2_entry;
+SELECT * FROM chain;
+SELECT pg_temp.put_back(:v2_entry);
 -- the erasure record of the v1 entries (what it vouches for)
 UPDATE rowkeeper.audit_log SET new_row = jsonb_set(new_row, ARRAY['attested', :'v1_entry', '1'], '"00"')
  WHERE id = (SELECT (erased ->> 'attested_by')::bigint FROM saved WHERE id = :v1_entry);

@@ -175,7 +175,9 @@ REVOKE ALL ON FUNCTION rowkeeper._actor_pseudonym(text) FROM PUBLIC;
 /*
  * Erase from one entry (see the header): NULL when there was nothing of it
  * to erase, else an object, with "attest" ([sealed v1 digest, new v2
- * digest], hex) for an entry of a v1 batch erased for the first time.
+ * digest], hex) for an entry of a v1 batch erased for the first time, and
+ * "batch" and "pos" for an entry of a v2 batch, whose salt the caller
+ * zeroes (once per batch, in _erasure_finish).
  */
 CREATE FUNCTION rowkeeper._erase_entry(e rowkeeper.audit_log, cols text[], identity boolean,
                                        pseudonym text, rid bigint, caller text)
@@ -234,11 +236,7 @@ BEGIN
            user_agent = n.user_agent, metadata = n.metadata, erased = n.erased
      WHERE l.id = e.id AND l.logged_at = e.logged_at;
     IF s.salts IS NOT NULL THEN
-        -- the entry no longer needs its salt: drop it, so no erased value can be guessed back
-        UPDATE rowkeeper.audit_seal x
-           SET salts = overlay(x.salts PLACING '\x00000000000000000000000000000000'::bytea
-                                          FROM (16 * pos + 1)::int FOR 16)
-         WHERE x.batch = s.batch;
+        result := result || pg_catalog.jsonb_build_object('batch', s.batch, 'pos', pos);
     END IF;
     RETURN result;
 END;
@@ -246,13 +244,26 @@ $$;
 COMMENT ON FUNCTION rowkeeper._erase_entry(rowkeeper.audit_log, text[], boolean, text, bigint, text) IS
 'Internal: erase columns (or the identity) from one audit entry, as its batch''s digest version requires; NULL if nothing changed.';
 
-/* The erasure record's final new_row: what was erased, never a value. */
-CREATE FUNCTION rowkeeper._erasure_finish(rid bigint, detail jsonb, n bigint, attested jsonb)
+/*
+ * The end of an erasure: the salts of the erased entries of v2 batches
+ * zeroed (they no longer need them, and with them gone no erased value can
+ * be guessed back from its commitment; zeroed: {batch: {position: true}}), and
+ * the erasure record's final new_row: what was erased, never a value.
+ */
+CREATE FUNCTION rowkeeper._erasure_finish(rid bigint, detail jsonb, n bigint, attested jsonb, zeroed jsonb)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    UPDATE rowkeeper.audit_seal x
+       SET salts = (SELECT pg_catalog.string_agg(
+                               CASE WHEN z.positions ? k::text THEN '\x00000000000000000000000000000000'::bytea
+                                    ELSE pg_catalog.substr(x.salts, (16 * k + 1)::int, 16) END,
+                               ''::bytea ORDER BY k)
+                      FROM pg_catalog.generate_series(0, x.entries - 1) k)
+      FROM (SELECT j.key::bigint AS batch, j.value AS positions FROM pg_catalog.jsonb_each(zeroed) j) z
+     WHERE x.batch = z.batch AND x.salts IS NOT NULL;
     IF n = 0 THEN
         -- nothing erased: no record (it was written in this transaction)
         DELETE FROM rowkeeper.audit_log l WHERE l.id = rid AND l.logged_at = pg_catalog.now();
@@ -265,8 +276,8 @@ BEGIN
      WHERE l.id = rid AND l.logged_at = pg_catalog.now();
 END;
 $$;
-COMMENT ON FUNCTION rowkeeper._erasure_finish(bigint, jsonb, bigint, jsonb) IS
-'Internal: complete (or drop, if nothing was erased) an erasure record.';
+COMMENT ON FUNCTION rowkeeper._erasure_finish(bigint, jsonb, bigint, jsonb, jsonb) IS
+'Internal: zero the salts of erased entries, and complete (or drop, if nothing was erased) the erasure record.';
 
 CREATE FUNCTION rowkeeper.forget(tbl regclass, key jsonb, columns name[] DEFAULT NULL)
 RETURNS bigint
@@ -285,6 +296,7 @@ DECLARE
     r jsonb;
     n bigint := 0;
     attested jsonb := '{}';
+    zeroed jsonb := '{}';
 BEGIN
     IF tbl IS NULL OR key IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
@@ -346,9 +358,13 @@ BEGIN
             IF r ? 'attest' THEN
                 attested := attested || pg_catalog.jsonb_build_object(e.id::text, r -> 'attest');
             END IF;
+            IF r ? 'batch' THEN
+                zeroed := zeroed || pg_catalog.jsonb_build_object(r ->> 'batch',
+                              coalesce(zeroed -> (r ->> 'batch'), '{}') || pg_catalog.jsonb_build_object(r ->> 'pos', true));
+            END IF;
         END IF;
     END LOOP;
-    PERFORM rowkeeper._erasure_finish(rid, pg_catalog.jsonb_build_object('columns', columns), n, attested);
+    PERFORM rowkeeper._erasure_finish(rid, pg_catalog.jsonb_build_object('columns', columns), n, attested, zeroed);
     RETURN n;
 END;
 $$;
@@ -370,6 +386,7 @@ DECLARE
     r jsonb;
     n bigint := 0;
     attested jsonb := '{}';
+    zeroed jsonb := '{}';
 BEGIN
     IF actor IS NULL OR actor = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
@@ -392,9 +409,13 @@ BEGIN
             IF r ? 'attest' THEN
                 attested := attested || pg_catalog.jsonb_build_object(e.id::text, r -> 'attest');
             END IF;
+            IF r ? 'batch' THEN
+                zeroed := zeroed || pg_catalog.jsonb_build_object(r ->> 'batch',
+                              coalesce(zeroed -> (r ->> 'batch'), '{}') || pg_catalog.jsonb_build_object(r ->> 'pos', true));
+            END IF;
         END IF;
     END LOOP;
-    PERFORM rowkeeper._erasure_finish(rid, pg_catalog.jsonb_build_object('pseudonym', p), n, attested);
+    PERFORM rowkeeper._erasure_finish(rid, pg_catalog.jsonb_build_object('pseudonym', p), n, attested, zeroed);
     pseudonym := p;
     entries := n;
     RETURN NEXT;
@@ -407,7 +428,8 @@ COMMENT ON FUNCTION rowkeeper.forget_actor(text) IS
 
 /*
  * verify_audit_chain()'s check of an erased entry: every erasure record it
- * names exists, is an erasure record and is newer than it; an erased actor
+ * names exists, is an erasure record newer than it (a FORGET one of its
+ * table); an erased actor
  * is the pseudonym of one of them; and an entry of a v1 batch is what its
  * erasure record vouches for (its sealed v1 digest and its v2 digest now).
  * The problem, or NULL.
@@ -422,6 +444,8 @@ DECLARE
     rid bigint;
     rop text;
     rnew jsonb;
+    rtable bigint;
+    etable bigint := (SELECT l.table_id FROM rowkeeper.audit_log l WHERE l.id = entry_id);
     actor_ok boolean := NOT coalesce(entry_erased -> 'c' ? 'actor', false);
     att jsonb;
 BEGIN
@@ -431,8 +455,9 @@ BEGIN
     END IF;
     FOR rid IN SELECT (x #>> '{}')::bigint FROM pg_catalog.jsonb_array_elements(entry_erased -> 'by') x LOOP
         rop := NULL;
-        SELECT l.op, l.new_row INTO rop, rnew FROM rowkeeper.audit_log l WHERE l.id = rid;
-        IF rop IS NULL OR rop NOT IN ('FORGET', 'FORGET_ACTOR') OR rid <= entry_id THEN
+        SELECT l.op, l.new_row, l.table_id INTO rop, rnew, rtable FROM rowkeeper.audit_log l WHERE l.id = rid;
+        IF rop IS NULL OR rop NOT IN ('FORGET', 'FORGET_ACTOR') OR rid <= entry_id
+           OR (rop = 'FORGET' AND rtable IS DISTINCT FROM etable) THEN
             RETURN format('erased entry names entry %s, which is not an erasure record of it', rid);
         END IF;
         IF rop = 'FORGET_ACTOR' AND rnew ->> 'pseudonym' = entry_actor THEN
