@@ -94,7 +94,7 @@ SELECT audit_id, op, row_key, row_data, actor FROM rowkeeper.row_history('people
 -- the salts of erased v2 entries are gone from the seal
 SELECT batch, salts IS NULL AS v1,
        (SELECT count(*) FROM generate_series(0, entries - 1) k
-         WHERE substr(salts, 16 * k + 1, 16) = '\x00000000000000000000000000000000'::bytea) AS zeroed_salts
+         WHERE substr(salts, (16 * k + 1)::int, 16) = '\x00000000000000000000000000000000'::bytea) AS zeroed_salts
   FROM rowkeeper.audit_seal ORDER BY batch;
 
 -- The chain: verifies before and after the erasure records are sealed.
