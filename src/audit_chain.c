@@ -43,6 +43,8 @@
  *	  holds its pseudonym, which verify_audit_chain() checks against the
  *	  erasure record).
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
