@@ -43,7 +43,8 @@ CREATE TABLE rowkeeper.audit_log (
     table_id          bigint,
     request_addr      inet,
     user_agent        text,
-    metadata          jsonb
+    metadata          jsonb,
+    erased            jsonb
 ) PARTITION BY RANGE (logged_at);
 
 COMMENT ON TABLE rowkeeper.audit_log IS
@@ -67,6 +68,8 @@ COMMENT ON COLUMN rowkeeper.audit_log.user_agent IS
 'The end user''s user agent given to set_context(user_agent => ...).';
 COMMENT ON COLUMN rowkeeper.audit_log.metadata IS
 'Free request metadata (a JSON object) given to set_context(metadata => ...).';
+COMMENT ON COLUMN rowkeeper.audit_log.erased IS
+'NULL, or what erasure (forget, forget_actor) left of the entry''s erased values: {"by": [erasure record ids], "c": {commitments of erased values}, "s": {salts of the values left}}.';
 
 CREATE TABLE rowkeeper.audit_log_default PARTITION OF rowkeeper.audit_log DEFAULT;
 

@@ -228,11 +228,13 @@ GRANT SELECT ON rowkeeper.audit_incarnation_oids TO rowkeeper_auditor;
 COMMENT ON TABLE rowkeeper.audit_incarnation_oids IS
 'Which relation (by OID, in this database) holds which audit table_id; not dumped, rebuilt by name after a restore.';
 
--- the columns after row_ref, in the order a fresh install has them
+-- the columns after row_ref, in the order a fresh install has them; the
+-- functions that take a rowkeeper.audit_log row are replayed after this
 ALTER TABLE rowkeeper.audit_log ADD COLUMN table_id bigint;
 ALTER TABLE rowkeeper.audit_log ADD COLUMN request_addr inet;
 ALTER TABLE rowkeeper.audit_log ADD COLUMN user_agent text;
 ALTER TABLE rowkeeper.audit_log ADD COLUMN metadata jsonb;
+ALTER TABLE rowkeeper.audit_log ADD COLUMN erased jsonb;
 COMMENT ON COLUMN rowkeeper.audit_log.op IS
 'INSERT, UPDATE, DELETE or TRUNCATE; SOFT_DELETE or RESTORE (an UPDATE that sets or clears deleted_at); AUDIT_DRIFT or AUDIT_REPAIR (the table''s audit triggers were changed, or enable_audit put them back); EVENT (written by rowkeeper.log_event()).';
 COMMENT ON COLUMN rowkeeper.audit_log.row_ref IS
@@ -245,6 +247,25 @@ COMMENT ON COLUMN rowkeeper.audit_log.user_agent IS
 'The end user''s user agent given to set_context(user_agent => ...).';
 COMMENT ON COLUMN rowkeeper.audit_log.metadata IS
 'Free request metadata (a JSON object) given to set_context(metadata => ...).';
+COMMENT ON COLUMN rowkeeper.audit_log.erased IS
+'NULL, or what erasure (forget, forget_actor) left of the entry''s erased values: {"by": [erasure record ids], "c": {commitments of erased values}, "s": {salts of the values left}}.';
+
+/*
+ * Erasure (src/sql/17_audit_forget.sql): the v2 digest's entry salts per
+ * sealed batch (NULL: a v1 batch, which keeps verifying as v1: nothing is
+ * re-sealed), and the pseudonym key, empty until the first forget_actor().
+ */
+ALTER TABLE rowkeeper.audit_seal ADD COLUMN salts bytea;
+COMMENT ON COLUMN rowkeeper.audit_seal.salts IS
+'The entry salts of a batch sealed with the v2 digest, 16 bytes per entry in digest order (NULL: a v1 batch); an erased entry''s salt is zeroed.';
+CREATE TABLE rowkeeper.audit_erasure_key (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    key bytea   NOT NULL CHECK (pg_catalog.octet_length(key) = 32)
+);
+REVOKE ALL ON rowkeeper.audit_erasure_key FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('rowkeeper.audit_erasure_key', '');
+COMMENT ON TABLE rowkeeper.audit_erasure_key IS
+'The secret key of forget_actor() pseudonyms (stable across calls, and across pg_dump/pg_restore). Whoever reads it can test a guessed actor against a pseudonym: keep it to the extension''s owner.';
 
 -- Tenant-scoped reads of the log (src/sql/31_audit_app.sql).
 GRANT SELECT ON rowkeeper.audit_log TO rowkeeper_app;
