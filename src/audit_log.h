@@ -63,4 +63,7 @@ extern int64 rk_audit_log_last_id(void);
 /* The low 32 bits of row_ref for a row key (audit.c). */
 extern uint32 rk_audit_key_bits(Jsonb *row_key);
 
+/* row_ref as 0.2.0 computed it, from the names (compat_symbols.c). */
+extern int64 rk_row_ref_0_2(text *schema_name, text *table_name, Jsonb *row_key);
+
 #endif							/* ROWKEEPER_AUDIT_LOG_H */

@@ -25,7 +25,8 @@
  *	    which the 0.1.0 -> 0.2.0 script calls to fill row_ref): 0.2.0's
  *	    formula, from the schema and table names.  0.3.0's
  *	    row_ref(bigint, jsonb) is audit_row_ref_0_3 in audit.c; the
- *	    0.2.0 -> 0.3.0 upgrade recomputes every row_ref with it.
+ *	    0.2.0 -> 0.3.0 upgrade recomputes every row_ref with it.  The v1
+ *	    digest of audit_chain.c uses the old formula too (rk_row_ref_0_2).
  *
  *-------------------------------------------------------------------------
  */
@@ -40,16 +41,14 @@
 PG_FUNCTION_INFO_V1(audit_row_ref);
 
 /*
- * 0.2.0: rowkeeper.row_ref(schema_name text, table_name text, row_key
- * jsonb).  The high 32 bits fold a hash of the two names (as bytes), the
- * low 32 bits are the key's, as in 0.3.0.
+ * row_ref as 0.2.0 computed it: the high 32 bits fold a hash of the schema
+ * and table names (as bytes), the low 32 bits are the key's, as in 0.3.0.
+ * Also the row_ref of the entries that v1 batches (sealed by 0.2.0) cover
+ * (audit_chain.c), since the upgrade recomputes the column.
  */
-Datum
-audit_row_ref(PG_FUNCTION_ARGS)
+int64
+rk_row_ref_0_2(text *schema_name, text *table_name, Jsonb *row_key)
 {
-	text	   *schema_name = PG_GETARG_TEXT_PP(0);
-	text	   *table_name = PG_GETARG_TEXT_PP(1);
-	Jsonb	   *row_key = PG_GETARG_JSONB_P(2);
 	uint64		names;
 	uint32		tbits;
 
@@ -58,5 +57,13 @@ audit_row_ref(PG_FUNCTION_ARGS)
 						   hash_bytes_extended((const unsigned char *) VARDATA_ANY(table_name),
 											   VARSIZE_ANY_EXHDR(table_name), 0));
 	tbits = (uint32) (names ^ (names >> 32));
-	PG_RETURN_INT64((int64) (((uint64) tbits << 32) | rk_audit_key_bits(row_key)));
+	return (int64) (((uint64) tbits << 32) | rk_audit_key_bits(row_key));
+}
+
+/* 0.2.0: rowkeeper.row_ref(schema_name text, table_name text, row_key jsonb) */
+Datum
+audit_row_ref(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(rk_row_ref_0_2(PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1),
+								   PG_GETARG_JSONB_P(2)));
 }

@@ -29,8 +29,10 @@
 -- encoded as a salted commitment, so that rowkeeper.forget() can replace the
 -- value by "[erased]" and keep the commitment (in audit_log.erased) while
 -- the entry still matches its sealed digest (src/audit_chain.c).  Batches
--- sealed before (salts NULL) keep verifying with v1; an entry of such a batch
--- that was erased is vouched for by its erasure record instead (see
+-- sealed before (salts NULL: by 0.2.0) keep verifying with v1, which covers
+-- the columns 0.2.0's log had (id to row_ref, row_ref as 0.2.0 computed it
+-- from the names: the upgrade recomputed the column); an entry of such a
+-- batch that was erased is vouched for by its erasure record instead (see
 -- src/sql/17_audit_forget.sql).
 ------------------------------------------------------------------------------
 
@@ -65,7 +67,7 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'audit_entry_digest';
 
 COMMENT ON FUNCTION rowkeeper.audit_entry_digest(rowkeeper.audit_log) IS
-'SHA-256 of the canonical encoding of one audit entry (every column, length-prefixed UTF-8; see src/audit_chain.c).';
+'SHA-256 of the v1 canonical encoding of one audit entry, the digest of batches sealed by 0.2.0 (the columns id to row_ref, length-prefixed UTF-8, row_ref as 0.2.0 computed it; see src/audit_chain.c).';
 
 CREATE OR REPLACE FUNCTION rowkeeper.audit_entry_digest(e rowkeeper.audit_log, salt bytea)
 RETURNS bytea

@@ -171,6 +171,10 @@ $node->safe_psql('from_0_2_0', qq{
 });
 is($node->safe_psql('from_0_2_0', q{SELECT relkind FROM pg_class WHERE relname = 'accounts'}),
     'v', 'under 0.2.0 the soft-delete table is a view in front of accounts_with_deleted');
+# A batch sealed under 0.2.0 (its v1 digests cover 0.2.0's columns, row_ref
+# as 0.2.0 computed it): 0.2.0's seal_audit_log() runs with the new library.
+is($node->safe_psql('from_0_2_0', q{SELECT entries FROM rowkeeper.seal_audit_log()}),
+    '4', 'a batch is sealed under 0.2.0');
 
 # A 0.2.0 function whose C entry point 0.3.0 binds under another name
 # (compat_symbols.c) still computes what it did: 0.2.0's row_ref, the
@@ -365,16 +369,23 @@ is($node->safe_psql('from_0_1_0',
 
 # the hash chain covers entries from before and after the upgrade
 # from_0_1_0: 4 written by hand for 0.1.0, 2 by the new library under 0.1.0,
-# 1 by hand for 0.2.0, 1 after the upgrade; from_0_2_0: 3 by the new library
-# under 0.2.0, 1 by hand, 1 after
-for my $case ([ 'from_0_1_0', 8 ], [ 'from_0_2_0', 5 ]) {
-    my ($db, $n) = @$case;
+# 1 by hand for 0.2.0, 1 after the upgrade, all sealed after it;
+# from_0_2_0: 3 by the new library under 0.2.0 and 1 by hand, sealed under
+# 0.2.0 (v1, though the upgrade gave them a table id and recomputed their
+# row_ref), and 1 after the upgrade, sealed after it (v2)
+for my $case ([ 'from_0_1_0', 8, 8 ], [ 'from_0_2_0', 1, 5 ]) {
+    my ($db, $sealed, $n) = @$case;
     is($node->safe_psql($db, q{SELECT entries FROM rowkeeper.seal_audit_log()}),
-        $n, "$db: seal_audit_log() seals the old and the new entries");
+        $sealed, "$db: seal_audit_log() seals the entries not sealed yet");
     is($node->safe_psql($db,
             q{SELECT verified || ' ' || coalesce(problem, 'no problem') FROM rowkeeper.verify_audit_chain()}),
-        "$n no problem", "$db: verify_audit_chain() verifies them");
+        "$n no problem", "$db: verify_audit_chain() verifies the entries from both sides of the upgrade");
 }
+is($node->safe_psql('from_0_2_0', q{SELECT string_agg((salts IS NULL)::text, ', ' ORDER BY batch) FROM rowkeeper.audit_seal}),
+    'true, false', 'from_0_2_0: the batch sealed under 0.2.0 is v1, the new one v2');
+$node->safe_psql('from_0_2_0', q{UPDATE rowkeeper.audit_log SET table_name = 'other' WHERE id = (SELECT min(id) FROM rowkeeper.audit_log)});
+like($node->safe_psql('from_0_2_0', q{SELECT problem FROM rowkeeper.verify_audit_chain()}),
+    qr/does not match its sealed digest/, 'from_0_2_0: an edit of an entry sealed under 0.2.0 is still caught');
 
 # --- tenant isolation and soft delete on tables made under 0.2.0 -----------
 for my $db (qw(from_0_1_0 from_0_2_0)) {
