@@ -126,6 +126,26 @@ RESET ROLE;
 SELECT id, team_id, deleted_at IS NOT NULL AS deleted FROM members ORDER BY id;
 SELECT tbl FROM cascade_triggers ORDER BY tbl::text;
 
+-- A partitioned soft-delete table referenced later: the trigger goes on it
+-- and its partitions, those attached afterwards included.
+SET ROLE rk_cs_owner;
+CREATE TABLE regions (id int PRIMARY KEY) PARTITION BY RANGE (id);
+CREATE TABLE regions_1 PARTITION OF regions FOR VALUES FROM (1) TO (100);
+INSERT INTO regions VALUES (1), (2);
+SELECT rowkeeper.enable_soft_delete('regions');
+CREATE TABLE offices (id int PRIMARY KEY, region_id int REFERENCES regions ON DELETE CASCADE);
+SELECT rowkeeper.enable_soft_delete('offices');
+CREATE TABLE regions_2 PARTITION OF regions FOR VALUES FROM (100) TO (200);
+INSERT INTO regions VALUES (150);
+INSERT INTO offices VALUES (1, 1), (2, 2), (3, 150);
+\set QUIET off
+DELETE FROM regions WHERE id IN (1, 150);
+\set QUIET on
+RESET ROLE;
+SELECT id, deleted_at IS NOT NULL AS deleted FROM offices ORDER BY id;
+SELECT tgrelid::regclass AS tbl, tgparentid <> 0 AS cloned FROM pg_trigger
+ WHERE tgname = 'rowkeeper_soft_delete_cascade' AND tgrelid::regclass::text LIKE 'regions%' ORDER BY 1;
+
 -- CREATE SCHEMA with a table in it
 SET ROLE rk_cs_owner;
 CREATE TABLE vendors (id int PRIMARY KEY);
@@ -146,6 +166,7 @@ SET ROLE rk_cs_owner;
 ALTER TABLE invoices DROP CONSTRAINT "FK_invoices_customer";
 DROP TABLE task_labels;
 DROP TABLE bookings;
+DROP TABLE offices;
 RESET ROLE;
 DROP SCHEMA rk_cs_crm CASCADE;
 SELECT tbl FROM cascade_triggers ORDER BY tbl::text;
@@ -198,7 +219,7 @@ SELECT tbl FROM cascade_triggers ORDER BY tbl::text;
 
 DROP VIEW cascade_triggers;
 DROP TABLE refunds, payments, invoices, customers, tasks, projects, labels,
-           members, teams, rooms, vendors, orders, accounts;
+           members, teams, rooms, vendors, regions, orders, accounts;
 REVOKE CREATE ON SCHEMA public FROM rk_cs_owner, rk_cs_migrator;
 DROP ROLE rk_cs_migrator;
 DROP ROLE rk_cs_owner;
