@@ -1024,7 +1024,8 @@ sd_sync_cascade(Oid relid)
 	args[0] = ObjectIdGetDatum(relid);
 	ret = SPI_execute_with_args("SELECT rowkeeper._soft_delete_sync_cascade($1::pg_catalog.regclass)"
 								" WHERE EXISTS (SELECT FROM pg_catalog.pg_policy p"
-								" WHERE p.polrelid = $1 AND p.polname = 'rowkeeper_soft_delete')",
+								" WHERE p.polrelid OPERATOR(pg_catalog.=) $1"
+								" AND p.polname OPERATOR(pg_catalog.=) 'rowkeeper_soft_delete')",
 								1, argtypes, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args returned %s", SPI_result_code_string(ret));
