@@ -56,7 +56,8 @@ is(in_copy(q{SELECT table_name || ' ' || column_name || ' '
               || coalesce(deleted_by_column::text, '-') || ' ' || batch_column || ' ' || guarded || ' ' || hidden
          FROM rowkeeper.soft_delete_tables ORDER BY 1}),
     "child deleted_at - deleted_batch true true\n"
-  . "parent deleted_at deleted_by deleted_batch true true",
+  . "parent deleted_at deleted_by deleted_batch true true\n"
+  . "reply deleted_at - deleted_batch true true",
     'configuration restored');
 is(in_copy(q{SELECT string_agg(relname || ':' || relkind::text || ':' || relforcerowsecurity, ' ' ORDER BY relname)
          FROM pg_class WHERE relname IN ('child', 'parent', 'child_with_deleted', 'parent_with_deleted')}),
