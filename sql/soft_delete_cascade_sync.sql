@@ -179,6 +179,18 @@ DELETE FROM vendors WHERE id = 1;
 RESET ROLE;
 SELECT (SELECT count(*) FROM customers) AS customers, (SELECT count(*) FROM customers WHERE deleted_at IS NULL) AS live;
 
+-- pg_restore runs with row_security off: the event trigger leaves what it
+-- restores alone (the dump has the triggers as they were); a DELETE on a
+-- table so left without its trigger is refused.
+SET row_security = off;
+CREATE TABLE rk_cs_restored (id int PRIMARY KEY, vendor_id int REFERENCES vendors);
+RESET row_security;
+SELECT count(*) AS vendors_cascade FROM cascade_triggers WHERE tbl = 'vendors'::regclass;
+SET ROLE rk_cs_owner;
+DELETE FROM vendors WHERE id = 1;
+RESET ROLE;
+DROP TABLE rk_cs_restored;
+
 -- Where the event trigger did not run (here: disabled; likewise in
 -- single-user mode), a DELETE on a referenced table without its cascade
 -- trigger is refused, and so is a cascade into one; nothing is marked.

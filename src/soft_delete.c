@@ -36,7 +36,8 @@
  *		table's owner in a security-restricted operation (whoever adds a
  *		foreign key needs only REFERENCES on the table).  One scan of
  *		pg_trigger finds them: a referenced table carries PostgreSQL's
- *		referenced-side RI triggers.
+ *		referenced-side RI triggers.  Does nothing while row_security is
+ *		off (pg_restore: the dump has the triggers as they were).
  *
  *	  rowkeeper.soft_delete_guard()
  *		BEFORE DELETE FOR EACH ROW on the table.  Refuses every physical
@@ -115,6 +116,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/plancache.h"
+#include "utils/rls.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -373,7 +375,8 @@ rk_soft_delete_cascade_missing_error(const char *relname)
 					relname),
 			 errdetail("The trigger rowkeeper_soft_delete_cascade follows those foreign keys (cascades, RESTRICT); "
 					   "the event trigger rowkeeper_soft_delete_fkeys adds it when a foreign key appears, "
-					   "and did not run (event triggers disabled, or single-user mode). Nothing was deleted."),
+					   "and did not run (event triggers disabled, single-user mode, or row_security off as pg_restore sets it). "
+					   "Nothing was deleted."),
 			 errhint("Call rowkeeper.enable_soft_delete('%s') again as the table's owner: it adds the trigger.",
 					 relname)));
 }
@@ -1055,6 +1058,13 @@ soft_delete_fkeys_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("rowkeeper._soft_delete_fkeys_changed() must be called as an event trigger")));
+	/*
+	 * pg_restore (and a pg_dump script) runs with row_security off: the
+	 * dump carries the cascade triggers as they were, and creating one
+	 * here would race the restore's own CREATE TRIGGER (parallel restore).
+	 */
+	if (!row_security)
+		PG_RETURN_VOID();
 	guard_fn = sd_func_oid("soft_delete_guard");
 	cascade_fn = sd_func_oid("soft_delete_trigger");
 	if (!OidIsValid(guard_fn) || !OidIsValid(cascade_fn))

@@ -19,8 +19,11 @@
 --     functions and DO blocks, as migration tools do), for every soft-delete
 --     table whose trigger does not match, as the table's owner in a
 --     security-restricted operation (src/soft_delete.c).
+-- The event trigger does nothing while row_security is off, as pg_restore
+-- and pg_dump scripts run: the dump carries the triggers as they were, and
+-- a parallel restore would otherwise race its own CREATE TRIGGER.
 -- When event triggers do not run (single-user mode, the event trigger
--- disabled), nothing is missed silently: a DELETE on a referenced table
+-- disabled, row_security off), nothing is missed silently: a DELETE on a referenced table
 -- without the trigger, and a cascade into such a table, are refused with a
 -- hint to call enable_soft_delete() again (src/soft_delete_rewrite.c,
 -- src/soft_delete.c).
@@ -41,29 +44,46 @@ DECLARE
     cfg record;
     want boolean;
     old record;
+    have boolean;
+    locked boolean := false;
 BEGIN
     cfg := rowkeeper._soft_delete_config(tbl);
-    want := cfg.column_name IS NOT NULL
-            AND EXISTS (SELECT FROM pg_catalog.pg_constraint c
-                         WHERE c.contype = 'f' AND c.confrelid = tbl);
-    SELECT t.tgattr::int2[] AS attrs, t.tgtype, t.tgfoid INTO old
-      FROM pg_catalog.pg_trigger t
-     WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete_cascade' AND t.tgparentid = 0;
-    IF FOUND AND want AND old.tgtype = (1 | 16)
-       AND old.tgfoid = 'rowkeeper.soft_delete_trigger()'::pg_catalog.regprocedure
-       AND old.attrs IS NOT DISTINCT FROM
-           ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
-                   WHERE a.attrelid = tbl AND a.attname = cfg.column_name)] THEN
-        RETURN true;
-    END IF;
-    IF FOUND THEN
-        EXECUTE format('DROP TRIGGER rowkeeper_soft_delete_cascade ON %s', tbl);
+    LOOP
+        want := cfg.column_name IS NOT NULL
+                AND EXISTS (SELECT FROM pg_catalog.pg_constraint c
+                             WHERE c.contype = 'f' AND c.confrelid = tbl);
+        SELECT t.tgattr::int2[] AS attrs, t.tgtype, t.tgfoid INTO old
+          FROM pg_catalog.pg_trigger t
+         WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete_cascade' AND t.tgparentid = 0;
+        have := FOUND;
+        IF have AND want AND old.tgtype = (1 | 16)
+           AND old.tgfoid = 'rowkeeper.soft_delete_trigger()'::pg_catalog.regprocedure
+           AND old.attrs IS NOT DISTINCT FROM
+               ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = tbl AND a.attname = cfg.column_name)] THEN
+            RETURN true;
+        END IF;
+        IF NOT have AND NOT want THEN
+            RETURN false;
+        END IF;
+        EXIT WHEN locked;
+        -- a change is due: lock out concurrent ones (another session's event
+        -- trigger may be making the same), then look again
+        EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
+        locked := true;
+    END LOOP;
+    IF have THEN    -- IF EXISTS: gone meanwhile, for a snapshot older than the lock
+        EXECUTE format('DROP TRIGGER IF EXISTS rowkeeper_soft_delete_cascade ON %s', tbl);
     END IF;
     IF want THEN
-        EXECUTE format('CREATE TRIGGER rowkeeper_soft_delete_cascade AFTER UPDATE OF %I ON %s FOR EACH ROW '
-                       'WHEN (OLD.%I IS NULL AND NEW.%I IS NOT NULL) '
-                       'EXECUTE FUNCTION rowkeeper.soft_delete_trigger()',
-                       cfg.column_name, tbl, cfg.column_name, cfg.column_name);
+        BEGIN
+            EXECUTE format('CREATE TRIGGER rowkeeper_soft_delete_cascade AFTER UPDATE OF %I ON %s FOR EACH ROW '
+                           'WHEN (OLD.%I IS NULL AND NEW.%I IS NOT NULL) '
+                           'EXECUTE FUNCTION rowkeeper.soft_delete_trigger()',
+                           cfg.column_name, tbl, cfg.column_name, cfg.column_name);
+        EXCEPTION WHEN duplicate_object THEN
+            NULL;   -- made meanwhile by a transaction this snapshot does not see
+        END;
     END IF;
     RETURN want;
 END;
