@@ -61,6 +61,8 @@
  *	  migration session must have rowkeeper preloaded (shared_ or
  *	  session_preload_libraries), which preflight checks.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -209,7 +211,7 @@ static bool
 copy_is_rowkeeper_table_under_rls(CopyStmt *copy)
 {
 	Oid			relid = RangeVarGetRelid(copy->relation, NoLock, true);
-	Oid			nsp = get_namespace_oid("rowkeeper", true);
+	Oid			nsp = rk_schema_oid(true);
 
 	return OidIsValid(relid) && OidIsValid(nsp) &&
 		get_rel_namespace(relid) == nsp &&

@@ -84,6 +84,8 @@
  *	  child, ALTER TABLE).  A table that no foreign key references costs
  *	  the marking one hash lookup per row.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -121,6 +123,7 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "guc.h"
 #include "rowkeeper.h"
 
 PG_FUNCTION_INFO_V1(soft_delete_trigger);
@@ -190,7 +193,6 @@ static List *sd_graveyard = NIL;
 static int	rk_hard_delete_depth = 0;
 
 /* rowkeeper.show_deleted */
-static bool sd_show_deleted = false;
 
 /* The transaction's deletion batch id (valid for sd_batch_lxid). */
 static int64 sd_batch = 0;
@@ -314,7 +316,7 @@ sd_release_entry(SdEntry *entry)
 static Oid
 sd_func_oid(const char *name)
 {
-	Oid			nsp = get_namespace_oid("rowkeeper", true);
+	Oid			nsp = rk_schema_oid(true);
 
 	if (!OidIsValid(nsp))
 		return InvalidOid;
@@ -360,7 +362,7 @@ rk_soft_delete_cascade_missing(Relation rel)
 	fn = sd_func_oid("soft_delete_trigger");
 	for (i = 0; i < trigdesc->numtriggers; i++)
 		if (trigdesc->triggers[i].tgfoid == fn &&
-			strcmp(trigdesc->triggers[i].tgname, "rowkeeper_soft_delete_cascade") == 0)
+			strcmp(trigdesc->triggers[i].tgname, RK_TRIGGER_SOFT_DELETE_CASCADE) == 0)
 			return false;
 	return true;
 }
@@ -768,12 +770,7 @@ rk_soft_delete_next_batch(void)
 		sd_init_cache();		/* registers the callback that resets the OID */
 		if (!OidIsValid(sd_batch_seq))
 		{
-			Oid			nsp = get_namespace_oid("rowkeeper", false);
-			Oid			seq = get_relname_relid("soft_delete_batch_seq", nsp);
-
-			if (!OidIsValid(seq))
-				elog(ERROR, "sequence rowkeeper.soft_delete_batch_seq does not exist");
-			sd_batch_seq = seq;
+			sd_batch_seq = rk_own_relid(RK_SOFT_DELETE_BATCH_SEQ, false);
 		}
 		sd_block_next = nextval_internal(sd_batch_seq, false) * SD_BATCH_BLOCK;
 		sd_block_left = SD_BATCH_BLOCK;
@@ -1008,8 +1005,9 @@ sd_sync_cascade(Oid relid)
 	Oid			save_userid;
 	int			save_sec;
 	int			save_nestlevel;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
+	Oid			argtypes[2] = {OIDOID, NAMEOID};
+	Datum		args[2];
+	NameData	policy;
 	int			ret;
 
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
@@ -1025,11 +1023,13 @@ sd_sync_cascade(Oid relid)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = ObjectIdGetDatum(relid);
+	namestrcpy(&policy, RK_POLICY_SOFT_DELETE);
+	args[1] = NameGetDatum(&policy);
 	ret = SPI_execute_with_args("SELECT rowkeeper._soft_delete_sync_cascade($1::pg_catalog.regclass)"
 								" WHERE EXISTS (SELECT FROM pg_catalog.pg_policy p"
 								" WHERE p.polrelid OPERATOR(pg_catalog.=) $1"
-								" AND p.polname OPERATOR(pg_catalog.=) 'rowkeeper_soft_delete')",
-								1, argtypes, args, NULL, false, 0);
+								" AND p.polname OPERATOR(pg_catalog.=) $2)",
+								2, argtypes, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args returned %s", SPI_result_code_string(ret));
 	if (SPI_finish() != SPI_OK_FINISH)
@@ -1077,10 +1077,10 @@ soft_delete_fkeys_changed(PG_FUNCTION_ARGS)
 		Form_pg_trigger t = (Form_pg_trigger) GETSTRUCT(tup);
 
 		if (t->tgfoid == guard_fn && !OidIsValid(t->tgparentid) &&
-			strcmp(NameStr(t->tgname), "rowkeeper_soft_delete") == 0)
+			strcmp(NameStr(t->tgname), RK_TRIGGER_SOFT_DELETE) == 0)
 			guarded = lappend_oid(guarded, t->tgrelid);
 		else if (t->tgfoid == cascade_fn && !OidIsValid(t->tgparentid) &&
-				 strcmp(NameStr(t->tgname), "rowkeeper_soft_delete_cascade") == 0)
+				 strcmp(NameStr(t->tgname), RK_TRIGGER_SOFT_DELETE_CASCADE) == 0)
 			cascaded = lappend_oid(cascaded, t->tgrelid);
 		else if (RI_FKey_trigger_type(t->tgfoid) == RI_TRIGGER_PK)
 			referenced = list_append_unique_oid(referenced, t->tgrelid);
@@ -1111,9 +1111,9 @@ rk_soft_delete_visible(Oid relid)
 
 	if (rk_hard_delete_depth > 0)
 		return true;
-	if (!sd_show_deleted)
+	if (!rk_show_deleted)
 		return false;
-	role = get_role_oid("rowkeeper_see_deleted", true);
+	role = get_role_oid(RK_ROLE_SEE_DELETED, true);
 	if (OidIsValid(role) && has_privs_of_role(GetUserId(), role))
 		return true;
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
@@ -1135,29 +1135,22 @@ soft_delete_visible(PG_FUNCTION_ARGS)
 }
 
 /* A plan made while deleted rows were hidden must not outlive the switch. */
-static void
-sd_show_deleted_assign(bool newval, void *extra)
+void
+rk_soft_delete_show_deleted_assign(bool newval, void *extra)
 {
-	if (newval != sd_show_deleted)
+	if (newval != rk_show_deleted)
 		ResetPlanCache();
 }
 
 /*
- * Library load (from _PG_init): the setting, and when the library came.
+ * Library load (from _PG_init, after guc.c defined rowkeeper.show_deleted):
+ * when the library came.
  * Plans cached before it was loaded were analysed without the DELETE
  * rewrite: they are re-analysed at their next use.
  */
 void
 rk_soft_delete_init(void)
 {
-	DefineCustomBoolVariable("rowkeeper.show_deleted",
-							 "Shows soft-deleted rows to members of rowkeeper_see_deleted and table owners.",
-							 "For other roles it changes nothing. Use SET LOCAL for one transaction.",
-							 &sd_show_deleted,
-							 false,
-							 PGC_USERSET,
-							 0,
-							 NULL, sd_show_deleted_assign, NULL);
 	if (IsTransactionState())
 	{
 		sd_loaded_lxid = rk_local_xid();

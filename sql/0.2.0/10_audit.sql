@@ -382,16 +382,49 @@ COMMENT ON FUNCTION rowkeeper._grant_partition_readers(regclass) IS
 'Internal: grant SELECT on a new partition of rowkeeper.audit_log to every role that may read rowkeeper.audit_log.';
 
 /*
- * create_audit_partitions: as in 0.1.0, and each new partition gets its
- * indexes and the log's readers.
+ * Partition bounds of the leaf partitions of rowkeeper.audit_log (the
+ * default partition excluded), parsed from their FOR VALUES clause, which
+ * is printed in UTC and ISO style here whatever the session's settings (a
+ * zone abbreviation such as SST would not read back);
+ * create_audit_partitions() and preflight's partition checks read them.
+ */
+CREATE FUNCTION rowkeeper._audit_partition_bounds()
+RETURNS TABLE (part regclass, lower_bound timestamptz, upper_bound timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
+AS $$
+    SELECT t.relid::regclass, m[1]::timestamptz, m[2]::timestamptz
+      FROM pg_catalog.pg_partition_tree('rowkeeper.audit_log') t
+      JOIN pg_catalog.pg_class c ON c.oid = t.relid
+     CROSS JOIN LATERAL pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+                                               'FROM \(''([^'']+)''\) TO \(''([^'']+)''\)') m
+     WHERE t.isleaf AND c.relpartbound IS NOT NULL AND m IS NOT NULL
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_partition_bounds() IS
+'Internal: the range of each monthly partition of rowkeeper.audit_log.';
+
+/*
+ * create_audit_partitions: one partition per calendar month in UTC, so that
+ * sessions in different time zones (application servers, pg_cron, psql)
+ * agree on the boundaries; each new partition gets its indexes and the
+ * log's readers.  A partition made before the boundaries were UTC (in the
+ * creating session's zone) is respected: a new month's range is clipped to
+ * start where an overlapping older partition ends and to end where one
+ * begins, so the ranges never overlap and leave no gap.
  */
 CREATE OR REPLACE FUNCTION rowkeeper.create_audit_partitions(months_ahead int DEFAULT 3)
 RETURNS SETOF regclass
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
 AS $$
 DECLARE
     m date;
+    lo timestamptz;
+    hi timestamptz;
     part text;
 BEGIN
     IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 120 THEN
@@ -404,8 +437,15 @@ BEGIN
                                               interval '1 month')::date LOOP
         part := 'audit_log_' || to_char(m, '"y"YYYY"m"MM');
         CONTINUE WHEN to_regclass('rowkeeper.' || part) IS NOT NULL;
+        lo := m::timestamptz;
+        hi := (m + interval '1 month')::timestamptz;
+        SELECT greatest(lo, max(b.upper_bound) FILTER (WHERE b.lower_bound <= lo AND b.upper_bound > lo)),
+               least(hi, min(b.lower_bound) FILTER (WHERE b.lower_bound < hi AND b.upper_bound >= hi))
+          INTO lo, hi
+          FROM rowkeeper._audit_partition_bounds() b;
+        CONTINUE WHEN lo >= hi;
         IF EXISTS (SELECT FROM rowkeeper.audit_log_default
-                    WHERE logged_at >= m AND logged_at < (m + interval '1 month')) THEN
+                    WHERE logged_at >= lo AND logged_at < hi) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'object_not_in_prerequisite_state',
                 MESSAGE = format('audit entries for %s are in the default partition', to_char(m, 'YYYY-MM')),
@@ -413,7 +453,7 @@ BEGIN
                 HINT = 'Move those rows into a new partition by hand, or schedule rowkeeper.create_audit_partitions() ahead of time (pg_cron).';
         END IF;
         EXECUTE format('CREATE TABLE rowkeeper.%I PARTITION OF rowkeeper.audit_log FOR VALUES FROM (%L) TO (%L)',
-                       part, m::timestamptz, (m + interval '1 month')::timestamptz);
+                       part, lo, hi);
         EXECUTE format('REVOKE ALL ON rowkeeper.%I FROM PUBLIC', part);
         PERFORM rowkeeper._grant_partition_readers(('rowkeeper.' || quote_ident(part))::regclass);
         PERFORM rowkeeper._index_audit_partition(('rowkeeper.' || quote_ident(part))::regclass);
@@ -596,21 +636,20 @@ CREATE EVENT TRIGGER rowkeeper_audit_names ON ddl_command_end
 /*
  * One row per audited table.  The options are read from the arguments of
  * the row-change trigger (row mode: rowkeeper_audit; statement mode:
- * rowkeeper_audit_insert, its siblings carry the same ones).
+ * rowkeeper_audit_insert, its siblings carry the same ones) by the C
+ * parser the trigger uses (rowkeeper._trigger_option()).
  */
 DROP VIEW rowkeeper.audited_tables;
 CREATE VIEW rowkeeper.audited_tables AS
 SELECT t.tgrelid::regclass                                             AS table_name,
        n.nspname                                                       AS schema_name,
        c.relname                                                       AS relname,
-       coalesce(array_agg(pg_catalog.substr(o, 9) ORDER BY o)
-                FILTER (WHERE o LIKE 'exclude=%'), '{}')               AS exclude_columns,
-       coalesce(array_agg(pg_catalog.substr(o, 8) ORDER BY o)
-                FILTER (WHERE o LIKE 'redact=%'), '{}')                AS redact_columns,
-       coalesce(bool_or(pg_catalog.substr(o, 11)::boolean)
-                FILTER (WHERE o LIKE 'skip_noop=%'), true)             AS skip_noop,
-       coalesce(bool_or(pg_catalog.substr(o, 15)::boolean)
-                FILTER (WHERE o LIKE 'require_actor=%'), false)        AS require_actor,
+       ARRAY(SELECT v FROM pg_catalog.unnest(rowkeeper._trigger_option_list(a.args, 'exclude')) v
+              ORDER BY v)                                              AS exclude_columns,
+       ARRAY(SELECT v FROM pg_catalog.unnest(rowkeeper._trigger_option_list(a.args, 'redact')) v
+              ORDER BY v)                                              AS redact_columns,
+       coalesce(rowkeeper._trigger_option(a.args, 'skip_noop')::boolean, true) AS skip_noop,
+       coalesce(rowkeeper._trigger_option(a.args, 'require_actor')::boolean, false) AS require_actor,
        t.tgenabled = 'A'                                               AS replicated,
        pg_catalog.cardinality(rowkeeper._audit_drift(t.tgrelid)) = 0   AS enabled,
        (SELECT pg_catalog.substr(pg_catalog.obj_description(x.oid, 'pg_trigger'), 23)::timestamptz
@@ -620,11 +659,10 @@ SELECT t.tgrelid::regclass                                             AS table_
   FROM pg_catalog.pg_trigger t
   JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN LATERAL pg_catalog.unnest(rowkeeper._trigger_args(t.tgargs)) AS o ON true
+ CROSS JOIN LATERAL (SELECT rowkeeper._trigger_args(t.tgargs) AS args) a
  WHERE t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure
    AND t.tgparentid = 0
-   AND t.tgname IN ('rowkeeper_audit', 'rowkeeper_audit_insert')
- GROUP BY t.oid, t.tgrelid, t.tgname, n.nspname, c.relname, t.tgenabled;
+   AND t.tgname IN ('rowkeeper_audit', 'rowkeeper_audit_insert');
 
 GRANT SELECT ON rowkeeper.audited_tables TO PUBLIC;
 

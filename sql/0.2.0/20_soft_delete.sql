@@ -126,9 +126,9 @@ LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT a[1]::name,
-           NULLIF(pg_catalog.substr(a[2], 4), '')::name,
-           pg_catalog.substr(a[3], 7)::name,
-           CASE WHEN a[4] LIKE 'time\_zone=%' THEN pg_catalog.substr(a[4], 11) END
+           NULLIF(rowkeeper._trigger_option(a[2:2], 'by'), '')::name,
+           rowkeeper._trigger_option(a[3:3], 'batch')::name,
+           rowkeeper._trigger_option(a[4:4], 'time_zone')
       FROM (SELECT rowkeeper._trigger_args(t.tgargs) AS a
               FROM pg_catalog.pg_trigger t
              WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete'
