@@ -7,7 +7,7 @@
 -- table.  On a table that no foreign key references it has nothing to do,
 -- but its mere presence costs every marking: PostgreSQL fetches the old row
 -- again for any AFTER UPDATE row trigger and copies the trigger's
--- definition into every statement's result relation (2.9k of the 116.5k
+-- definition into every statement's result relation (3.7k of the 116k
 -- instructions a prepared single-row soft DELETE cost with it, callgrind).
 -- So a table has it exactly while a foreign key references it:
 --   rowkeeper._soft_delete_sync_cascade(tbl)  creates or drops it to match;
