@@ -714,7 +714,7 @@ DECLARE
     since text;
     trig record;
     op text;
-    ref text;
+    ref text; unsafe_triggers text;
 BEGIN
     -- a soft-delete view: its table is what changes (and what is audited)
     tbl := coalesce(rowkeeper._soft_delete_base(tbl), tbl);
@@ -784,6 +784,7 @@ BEGIN
             HINT = 'Excluded columns never appear; redacted ones appear, with their value hidden. Choose one.';
     END IF;
 
+    PERFORM rowkeeper._audit_citus_check(tbl, mode, replicated);
     want_args := ARRAY(SELECT 'exclude=' || c FROM pg_catalog.unnest(exclude_columns) c ORDER BY 1)
               || ARRAY(SELECT 'redact=' || c FROM pg_catalog.unnest(redact_columns) c ORDER BY 1)
               || ARRAY['skip_noop=' || skip_noop, 'require_actor=' || require_actor];
@@ -804,6 +805,7 @@ BEGIN
        AND pg_catalog.cardinality(rowkeeper._audit_drift(tbl)) = 0 THEN
         -- the table's identity: its own, or the one it takes back after a restore
         PERFORM rowkeeper._audit_bind(tbl);
+        PERFORM rowkeeper._audit_citus_share(tbl);     -- and on every Citus worker
         RETURN;                 -- already exactly so
     END IF;
     -- triggers changed away from what this function made: recorded, then repaired
@@ -812,6 +814,7 @@ BEGIN
     END IF;
     since := coalesce(have.since, 'rowkeeper audit since ' || pg_catalog.now()::text);
 
+    unsafe_triggers := rowkeeper._citus_allow_triggers();     -- Citus: the triggers go to the shards
     FOR trig IN SELECT a.tgname FROM rowkeeper._audit_triggers(tbl) a LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', trig.tgname, tbl);
     END LOOP;
@@ -839,8 +842,10 @@ BEGIN
             EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', tbl, trig.tgname);
         END LOOP;
     END IF;
+    PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
     -- the table's identity: its own, the one it takes back after a restore, or a new one
     PERFORM rowkeeper._audit_bind(tbl);
+    PERFORM rowkeeper._audit_citus_share(tbl);     -- and on every Citus worker
 END;
 $$;
 
@@ -856,7 +861,7 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    trig record;
+    trig record; unsafe_triggers text;
 BEGIN
     tbl := coalesce(rowkeeper._soft_delete_base(tbl), tbl);
     PERFORM rowkeeper._require_owned_table(tbl, 'rowkeeper.disable_audit()');
@@ -869,8 +874,10 @@ BEGIN
     FOR trig IN SELECT t.tgname FROM pg_catalog.pg_trigger t
                  WHERE t.tgrelid = tbl AND t.tgparentid = 0
                    AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure LOOP
+        unsafe_triggers := coalesce(unsafe_triggers, rowkeeper._citus_allow_triggers());
         EXECUTE format('DROP TRIGGER %I ON %s', trig.tgname, tbl);
     END LOOP;
+    PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
 END;
 $$;
 
@@ -887,9 +894,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT c.oid::regclass,
            m.mode,
-           (SELECT count(*) FROM rowkeeper.audit_log l WHERE l.table_id = d.id),
-           (SELECT coalesce(sum(pg_catalog.pg_column_size(l.*)), 0)::bigint FROM rowkeeper.audit_log l
-             WHERE l.table_id = d.id),
+           -- a Citus table's entries are on every node (see sql/0.2.0/36_citus_audit.sql)
+           CASE WHEN rowkeeper._audit_on_cluster(c.oid)
+                THEN (SELECT count(*) FROM rowkeeper._audit_cluster_log(d.id) x)
+                ELSE (SELECT count(*) FROM rowkeeper.audit_log l WHERE l.table_id = d.id) END,
+           CASE WHEN rowkeeper._audit_on_cluster(c.oid)
+                THEN (SELECT coalesce(sum(pg_catalog.pg_column_size(x.entry)), 0)::bigint
+                        FROM rowkeeper._audit_cluster_log(d.id) x)
+                ELSE (SELECT coalesce(sum(pg_catalog.pg_column_size(l.*)), 0)::bigint FROM rowkeeper.audit_log l
+                       WHERE l.table_id = d.id) END,
            CASE
              WHEN EXISTS (SELECT FROM pg_catalog.unnest(d.problems) p
                            WHERE p ~ '^trigger rowkeeper_audit(_insert|_update|_delete)? '

@@ -202,11 +202,19 @@ AS $$
 DECLARE
     e rowkeeper.audit_log;
     img jsonb;
+    tbl regclass := rowkeeper._audit_table_of_id(tid);
 BEGIN
-    FOR e IN SELECT * FROM rowkeeper._row_entries(tid, key) r ORDER BY r.id LOOP
+    -- on a Citus coordinator, a Citus table's entries (or a dropped
+    -- table's, which may have been one) are on every node
+    FOR e IN SELECT (r.entry).*
+               FROM rowkeeper._row_entries_ordered(tid, key,
+                        rowkeeper._audit_citus_coordinator()
+                        AND (tbl IS NULL OR (rowkeeper._citus_distribution_column(tbl)).is_citus)) r
+              ORDER BY r.seq LOOP
         img := CASE e.op WHEN 'INSERT' THEN e.new_row
                          WHEN 'DELETE' THEN NULL
                          WHEN 'EVENT' THEN img                   -- about the row, no change of it
+                         WHEN 'FORGET' THEN img                  -- its values erased (forget)
                          ELSE coalesce(img, '{}') || e.new_row   -- UPDATE, SOFT_DELETE, RESTORE
                          END;
         audit_id := e.id; logged_at := e.logged_at; op := e.op; row_key := e.row_key;
@@ -297,12 +305,15 @@ BEGIN
     tbl := rowkeeper._audit_base(tbl);
     key := rowkeeper.normalize_key(tbl, key);
     img := rowkeeper._live_row(tbl, key);
-    FOR e IN SELECT * FROM rowkeeper._row_entries(rowkeeper._history_id(tbl), key) r
-              WHERE r.logged_at > at ORDER BY r.id DESC LOOP
+    FOR e IN SELECT (r.entry).*
+               FROM rowkeeper._row_entries_ordered(rowkeeper._history_id(tbl), key,
+                                                   rowkeeper._audit_on_cluster(tbl)) r
+              WHERE (r.entry).logged_at > at ORDER BY r.seq DESC LOOP
         img := CASE e.op WHEN 'INSERT' THEN NULL
                          WHEN 'DELETE' THEN e.old_row
                          WHEN 'TRUNCATE' THEN img
                          WHEN 'EVENT' THEN img
+                         WHEN 'FORGET' THEN img
                          ELSE coalesce(img, '{}') || e.old_row   -- UPDATE, SOFT_DELETE, RESTORE
                          END;
     END LOOP;
@@ -333,16 +344,28 @@ BEGIN
         CREATE TEMP TABLE rowkeeper_as_of (k jsonb PRIMARY KEY, r jsonb);
     END IF;
     TRUNCATE rowkeeper_as_of;
-    EXECUTE format('INSERT INTO rowkeeper_as_of
+    -- (a Citus table is read whole first: the key extraction cannot run on the shards)
+    EXECUTE format('WITH t AS %s (SELECT pg_catalog.to_jsonb(t) AS j FROM %s t)
+                    INSERT INTO rowkeeper_as_of
                     SELECT (SELECT pg_catalog.jsonb_object_agg(j.key, j.value)
-                              FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(t)) j WHERE j.key = ANY ($1)),
-                           pg_catalog.to_jsonb(t) - $2
-                      FROM %s t', rowkeeper._rel_ref(tbl))
+                              FROM pg_catalog.jsonb_each(t.j) j WHERE j.key = ANY ($1)),
+                           t.j - $2
+                      FROM t',
+                   CASE WHEN (rowkeeper._citus_distribution_column(tbl)).is_citus THEN 'MATERIALIZED' ELSE '' END,
+                   rowkeeper._rel_ref(tbl))
       USING keys, rowkeeper._excluded_columns(tbl);
-    FOR e IN SELECT l.op, l.row_key, l.old_key, l.old_row
-               FROM rowkeeper.audit_log l
-              WHERE l.logged_at > at AND l.table_id = rowkeeper._history_id(tbl)
-              ORDER BY l.id DESC LOOP
+    -- on a Citus coordinator, a Citus table's entries are on every node
+    FOR e IN EXECUTE CASE WHEN rowkeeper._audit_on_cluster(tbl) THEN
+                 'SELECT (c.entry).op, (c.entry).row_key, (c.entry).old_key, (c.entry).old_row
+                    FROM rowkeeper._audit_cluster_log($1, NULL, $2) c
+                   WHERE (c.entry).logged_at > $2
+                   ORDER BY c.ord DESC, c.node DESC, (c.entry).id DESC'
+             ELSE
+                 'SELECT l.op, l.row_key, l.old_key, l.old_row
+                    FROM rowkeeper.audit_log l
+                   WHERE l.logged_at > $2 AND l.table_id = $1
+                   ORDER BY l.id DESC' END
+             USING rowkeeper._history_id(tbl), at LOOP
         IF e.op = 'INSERT' THEN
             DELETE FROM rowkeeper_as_of WHERE k = e.row_key;
         ELSIF e.op = 'DELETE' THEN
@@ -388,6 +411,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM rowkeeper._audit_reader('rowkeeper.changes()');
+    IF rowkeeper._audit_on_cluster(tbl) THEN      -- a Citus table: entries on every node
+        RETURN QUERY
+            SELECT (c.entry).* FROM rowkeeper._audit_cluster_log(rowkeeper._history_id(tbl), NULL, since, until) c
+             ORDER BY c.ord, c.node, (c.entry).id;
+        RETURN;
+    END IF;
     RETURN QUERY
         SELECT l.* FROM rowkeeper.audit_log l
          WHERE l.logged_at >= since AND l.logged_at <= until
@@ -406,6 +435,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM rowkeeper._audit_reader('rowkeeper.changes_by()');
+    IF rowkeeper._audit_citus_coordinator() THEN  -- entries of Citus tables are on every node
+        RETURN QUERY
+            SELECT (c.entry).* FROM rowkeeper._audit_cluster_log(NULL, NULL, since, until, changes_by.actor) c
+             ORDER BY c.ord, c.node, (c.entry).id;
+        RETURN;
+    END IF;
     RETURN QUERY
         SELECT l.* FROM rowkeeper.audit_log l
          WHERE l.logged_at >= since AND l.logged_at <= until AND l.actor = changes_by.actor
@@ -445,8 +480,8 @@ DECLARE
     cond text;
     n bigint;
 BEGIN
-    IF force THEN               -- redacted columns are left out (defaults on INSERT)
-        image := image - ARRAY(SELECT j.key FROM pg_catalog.jsonb_each(image) j WHERE j.value = '"[redacted]"');
+    IF force THEN               -- redacted and erased columns are left out (defaults on INSERT)
+        image := image - ARRAY(SELECT j.key FROM pg_catalog.jsonb_each(image) j WHERE j.value IN ('"[redacted]"', '"[erased]"'));
     END IF;
     -- the image's columns that can be written: they still exist and are not
     -- generated (those compute themselves)
@@ -463,6 +498,13 @@ BEGIN
             DETAIL = format('Redacted columns: %s.', (SELECT string_agg(j.key, ', ' ORDER BY j.key)
                                                      FROM pg_catalog.jsonb_each(image) j WHERE j.value = '"[redacted]"')),
             HINT = 'Their old values were never logged: pass force => true to write the row without them, then set them by hand.';
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.jsonb_each(image) j WHERE j.value = '"[erased]"' AND j.key = ANY (cols)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('%s: the logged image of %s holds erased values', caller, tbl),
+            DETAIL = format('Erased columns (rowkeeper.forget): %s.', (SELECT string_agg(j.key, ', ' ORDER BY j.key)
+                                                     FROM pg_catalog.jsonb_each(image) j WHERE j.value = '"[erased]"')),
+            HINT = 'Their values were erased from the log: pass force => true to write the row without them.';
     END IF;
     IF where_key IS NULL THEN
         -- the logged identity values come back too (a re-inserted row keeps its id)
@@ -534,7 +576,7 @@ DECLARE
 BEGIN
     cond := rowkeeper._key_join(tbl, 't', 'k');
     SELECT coalesce(string_agg(format('t.%I IS NOT DISTINCT FROM x.%I', j.key, j.key), ' AND '), 'true')
-      INTO same FROM pg_catalog.jsonb_each(image) j WHERE j.value <> '"[redacted]"';
+      INTO same FROM pg_catalog.jsonb_each(image) j WHERE j.value NOT IN ('"[redacted]"', '"[erased]"');
     EXECUTE format('SELECT EXISTS (SELECT FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k, '
                    'pg_catalog.jsonb_populate_record(NULL::%s, $2) x WHERE %s AND %s)',
                    rowkeeper._rel_ref(tbl), tbl, tbl, cond, same)
@@ -617,7 +659,7 @@ BEGIN
             MESSAGE = 'rowkeeper.undo(): arguments must not be NULL';
     END IF;
     PERFORM rowkeeper._audit_reader('rowkeeper.undo()');
-    SELECT * INTO e FROM rowkeeper.audit_log l WHERE l.id = audit_id;
+    SELECT * INTO e FROM rowkeeper.audit_log l WHERE l.id = rowkeeper._audit_local_entry(audit_id);
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'no_data_found',
             MESSAGE = format('rowkeeper.undo(): no audit entry %s', audit_id);
@@ -644,7 +686,7 @@ BEGIN
     END IF;
     PERFORM rowkeeper._audit_reader('rowkeeper.undo_transaction()');
     FOR e IN SELECT * FROM rowkeeper.audit_log l
-              WHERE l.txid = undo_transaction.txid AND l.op NOT IN ('AUDIT_DRIFT', 'AUDIT_REPAIR', 'EVENT')
+              WHERE l.txid = undo_transaction.txid AND l.op NOT IN ('AUDIT_DRIFT', 'AUDIT_REPAIR', 'EVENT', 'FORGET', 'FORGET_ACTOR')
               ORDER BY l.id DESC LOOP
         PERFORM rowkeeper._undo_entry(e, force, undo_transaction.txid, 'rowkeeper.undo_transaction()');
         n := n + 1;
