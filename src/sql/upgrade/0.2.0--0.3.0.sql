@@ -319,6 +319,13 @@ CREATE EVENT TRIGGER rowkeeper_audit_names ON ddl_command_end
     EXECUTE FUNCTION rowkeeper._record_audit_names();
 CREATE EVENT TRIGGER rowkeeper_audit_drops ON sql_drop
     EXECUTE FUNCTION rowkeeper._record_audit_drops();
+-- soft delete's cascade trigger follows the foreign keys that reference a
+-- table (src/sql/21_soft_delete_cascade.sql)
+CREATE EVENT TRIGGER rowkeeper_soft_delete_fkeys ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'DROP TABLE', 'CREATE SCHEMA', 'DROP SCHEMA',
+                 'DROP OWNED', 'CREATE EXTENSION', 'ALTER EXTENSION', 'DROP EXTENSION')
+    EXECUTE FUNCTION rowkeeper._soft_delete_fkeys_changed();
+ALTER EVENT TRIGGER rowkeeper_soft_delete_fkeys ENABLE ALWAYS;
 
 /*
  * Every audited table gets its identity (bound by OID), and each entry the
