@@ -74,6 +74,7 @@ $node->safe_psql('fresh', qq{
     $accounts
     SELECT rowkeeper.enable_soft_delete('accounts');
     GRANT DELETE ON accounts TO app;
+    CREATE TABLE entries (id int PRIMARY KEY, account_id int REFERENCES accounts (id));
 });
 
 # --- 0.1.0 data ---------------------------------------------------------------
@@ -152,6 +153,7 @@ my $data_020 = qq{
     $accounts
     SELECT rowkeeper.enable_soft_delete('accounts');
     GRANT DELETE ON accounts TO app;
+    CREATE TABLE entries (id int PRIMARY KEY, account_id int REFERENCES accounts_with_deleted (id));
     INSERT INTO accounts (id, name) VALUES (1, 'live'), (2, 'deleted under 0.2.0'), (3, 'to delete');
     UPDATE accounts_with_deleted
        SET deleted_at = now() - interval '1 day', deleted_batch = nextval('rowkeeper.soft_delete_batch_seq')
@@ -402,6 +404,8 @@ for my $db (qw(from_0_1_0 from_0_2_0)) {
         'r', "$db: accounts is a table again");
     is($node->safe_psql($db, q{SELECT count(*) FROM pg_class WHERE relname = 'accounts_with_deleted'}),
         '0', "$db: accounts_with_deleted is gone (renamed back)");
+    is($node->safe_psql($db, q{SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'entries'::regclass AND contype = 'f'}),
+        'FOREIGN KEY (account_id) REFERENCES accounts(id)', "$db: a foreign key made under 0.2.0 references the table under its name");
     is($node->safe_psql($db, q{SELECT string_agg(id || ' ' || (deleted_at IS NULL), ', ' ORDER BY id) FROM accounts}),
         '1 true, 2 false, 3 true', "$db: every row and mark is kept");
     is($node->safe_psql($db, q{SET ROLE app; SELECT string_agg(id::text, ', ' ORDER BY id) FROM accounts}),
