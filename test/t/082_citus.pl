@@ -315,6 +315,39 @@ like($coord->safe_psql('postgres', $citus_checks), qr/^tenant.citus_shard_polici
 }
 
 
+# purge_expired() on a distributed table, run by the table's owner (the
+# application role): a dry run counts, the real run deletes exactly the
+# expired rows of every tenant in batches, also when they share one time
+# (on a Citus table the batches pick by key: ctids are per shard and
+# Citus plans no TID list across shards).
+$coord->safe_psql('postgres', q{
+    CREATE TABLE events (tenant_id int NOT NULL, id int NOT NULL, at timestamptz NOT NULL,
+                         PRIMARY KEY (tenant_id, id));
+    CREATE INDEX ON events (at);
+    -- not co-located with accounts: the shard move below moves that group, and
+    -- its shards must be owned by roles that may create in schema public
+    SELECT create_distributed_table('events', 'tenant_id', shard_count => 4, colocate_with => 'none');
+    ALTER TABLE events OWNER TO app;
+    INSERT INTO events SELECT t, i, CASE WHEN i <= 4 THEN timestamptz '2020-01-01' ELSE now() END
+      FROM generate_series(1, 4) t, generate_series(1, 6) i;
+});
+{
+    my ($out, $err) = as_app(q{CALL rowkeeper.purge_expired('events', 'at', interval '30 days', dry_run => true) \gset
+        SELECT outcome || ':' || (detail ->> 'public.events') || ':' || rows_deleted FROM rowkeeper.purge_runs
+         WHERE target = 'public.events' ORDER BY id DESC LIMIT 1;
+        SELECT count(*) FROM events;});
+    is($err, '', 'purge_expired dry run on a distributed table: no error');
+    is($out, "dry run:16:0\n24", 'purge_expired dry run counts the expired rows of every shard and deletes nothing');
+    ($out, $err) = as_app(q{CALL rowkeeper.purge_expired('events', 'at', interval '30 days', batch_size => 3) \gset
+        SELECT outcome || ':' || rows_deleted FROM rowkeeper.purge_runs
+         WHERE target = 'public.events' ORDER BY id DESC LIMIT 1;
+        SELECT string_agg(tenant_id || '/' || id, ',' ORDER BY tenant_id, id) FROM events;});
+    is($err, '', 'purge_expired on a distributed table: no error');
+    is($out, "done:16\n1/5,1/6,2/5,2/6,3/5,3/6,4/5,4/6",
+        'purge_expired deletes exactly the expired rows of every tenant, in batches over tied times');
+}
+
+
 ################################################################ audit
 # Audit of distributed and reference tables (sql/0.2.0/36_citus_audit.sql):
 # entries under the Citus table's name and identity, with the
