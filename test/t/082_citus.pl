@@ -313,6 +313,29 @@ like($coord->safe_psql('postgres', $citus_checks), qr/^tenant.citus_shard_polici
         q{SELECT count(*) FROM pg_policies WHERE tablename = 'accounts' AND policyname LIKE '%soft%'}),
        '0', 'no soft-delete policy was created on the distributed table');
 }
+# ... and a table that has soft delete cannot be distributed (its policy
+# names the table as a regclass, which the shards cannot be created with):
+# it stays a local table, no shard gets the hiding policy as a permissive one.
+{
+    my ($out, $err) = ('', '');
+    $coord->psql('postgres',
+        q{CREATE TABLE notes (tenant_id int NOT NULL, id int NOT NULL, deleted_at timestamptz,
+                              deleted_batch bigint, PRIMARY KEY (tenant_id, id));
+          SELECT rowkeeper.enable_tenant_isolation('notes');
+          SELECT rowkeeper.enable_soft_delete('notes');
+          SET citus.enable_unsafe_triggers = on;
+          SELECT create_distributed_table('notes', 'tenant_id');},
+        stdout => \$out, stderr => \$err);
+    like($err, qr/ERROR/, 'distributing a soft-delete table fails');
+    is($coord->safe_psql('postgres',
+        q{SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'notes'::regclass}),
+       '0', 'the soft-delete table stays a local table');
+    is($coord->safe_psql('postgres',
+        q{SELECT sum(result::int) FROM run_command_on_workers(
+            $$SELECT count(*) FROM pg_policy WHERE polname = 'rowkeeper_soft_delete'$$)}),
+       '0', 'no worker has a soft-delete policy');
+    $coord->safe_psql('postgres', q{DROP TABLE notes});
+}
 
 
 # purge_expired() on a distributed table, run by the table's owner (the
