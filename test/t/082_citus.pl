@@ -22,7 +22,13 @@
 #    replicated => true, undo of a worker's entry and distributing an
 #    audited table that has rows are refused;
 #  - updated_at on a distributed table: enable/disable, one clock per
-#    transaction (the coordinator's) on every worker.
+#    transaction (the coordinator's) on every worker;
+#  - soft delete stays refused on Citus tables: enable_soft_delete() on a
+#    distributed table, and distributing a soft-delete table, fail and leave
+#    no hiding policy on any worker;
+#  - purge_expired() on a distributed table, as its owner: dry run, batches
+#    over rows that share one time, where_equals, rows referenced by a
+#    co-located foreign key skipped.
 # Skipped when Citus is not installed for the server under test
 # (test/citus_setup.sh builds it for PostgreSQL 15 and 17).
 use strict;
