@@ -18,7 +18,7 @@ DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 # pg_regress: sql/ + expected/, install first, uninstall last.
 REGRESS     = install hardening_install context updated_at updated_at_errors audit audit_errors \
               audit_statement audit_writer audit_evasion audit_queries audit_identity audit_keys \
-              audit_drift audit_chain audit_app audit_events audit_request orm_noop orm_names \
+              audit_drift audit_chain audit_app audit_events audit_request orm_noop orm_names orm_sync \
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
               soft_delete_rewrite soft_delete_unloaded \
               tenant tenant_errors tenant_token tenant_safety tenant_migration tenant_shard_shape \

@@ -137,6 +137,16 @@ ok($ran, 'sequelize-cli db:migrate (follow-up: column, index, rename, table with
 my $followup = describe('followup');
 like($followup, qr/^Users\.displayName /m, 'describeTable: the renamed column');
 like($followup, qr/^Comments\.UserId /m, 'describeTable: the new table');
+# sync({ alter: true }) with the follow-up models: Sequelize alters every
+# column to what the model says (ALTER COLUMN ... TYPE each time); on the
+# tenant and soft-delete columns that is a no-op rowkeeper lets through
+($ran, $out, $err) = node_run('app_owner', 'followup', "$work/introspect.js", 'sync');
+ok($ran, 'sequelize.sync({ alter: true }) as the owner') or diag($err);
+like($out, qr/ALTER TABLE \\"Users\\" ALTER COLUMN \\"tenantId\\" TYPE BIGINT/, 'it sent ALTER COLUMN "tenantId" TYPE BIGINT')
+  or diag($out);
+is(describe('followup'), $followup, 'describeTable after sync: unchanged');
+is(config(), 'audit:"Comments" audit:"Posts" audit:"Users" soft_delete:"Posts" soft_delete:"Users" tenant:"Comments" tenant:"Posts" tenant:"Users" updated_at:"Posts" updated_at:"Users"',
+   'the rowkeeper configuration survives sync');
 ($ran, $out, $err) = node_run('app', 'followup', "$work/app.js", 'after');
 ok($ran, 'the app after the follow-up migration') or diag($err);
 like($out, qr/"tenant2":\[\{"displayName":"renamed 2"\}\],"tenant2_posts":\[\{"title":"post of 2","body":"text"\}\]/,
