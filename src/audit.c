@@ -54,6 +54,8 @@
  *	  at the end of the transaction, since a trigger call further up the
  *	  stack may still be using it.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -254,16 +256,10 @@ audit_root(Relation rel)
 static Oid
 audit_log_owner(Oid *log_relid)
 {
-	Oid			nsp = get_namespace_oid("rowkeeper", false);
-	Oid			logrel = get_relname_relid("audit_log", nsp);
+	Oid			logrel = rk_own_relid(RK_AUDIT_LOG, false);
 	HeapTuple	tup;
 	Oid			owner;
 
-	if (!OidIsValid(logrel))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"rowkeeper.audit_log\" does not exist"),
-				 errhint("Reinstall the rowkeeper extension.")));
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(logrel));
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for relation %u", logrel);
@@ -295,9 +291,7 @@ rk_audit_table_id(Oid relid, bool create)
 	Oid			save_userid;
 	int			save_sec;
 
-	if (!OidIsValid(LookupFuncName(list_make2(makeString("rowkeeper"),
-											  makeString("_audit_bind")),
-								   2, argtypes, true)))
+	if (!OidIsValid(LookupFuncName(rk_own_name("_audit_bind"), 2, argtypes, true)))
 		return 0;
 	args[0] = ObjectIdGetDatum(relid);
 	args[1] = BoolGetDatum(create);
@@ -441,7 +435,7 @@ soft_delete_column(Relation rel)
 		Trigger    *t = &td->triggers[i];
 		int			attnum;
 
-		if (strcmp(t->tgname, "rowkeeper_soft_delete") != 0 || t->tgnargs < 1)
+		if (strcmp(t->tgname, RK_TRIGGER_SOFT_DELETE) != 0 || t->tgnargs < 1)
 			continue;
 		attnum = SPI_fnumber(RelationGetDescr(rel), t->tgargs[0]);
 		return attnum > 0 ? attnum - 1 : -1;
@@ -467,8 +461,8 @@ stamp_column(Relation rel)
 
 	if (td != NULL)
 		for (i = 0; i < td->numtriggers; i++)
-			if (strncmp(td->triggers[i].tgname, "rowkeeper_updated_at",
-						strlen("rowkeeper_updated_at")) == 0 &&
+			if (strncmp(td->triggers[i].tgname, RK_TRIGGER_UPDATED_AT_PREFIX,
+						strlen(RK_TRIGGER_UPDATED_AT_PREFIX)) == 0 &&
 				td->triggers[i].tgenabled != TRIGGER_DISABLED)
 				return -1;
 	for (i = 0; i < tupdesc->natts; i++)

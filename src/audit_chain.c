@@ -17,6 +17,8 @@
  *	  sorted; 1 and 1.0 differ, as they differ in the log); inet in its
  *	  text form.  The digest is SHA-256, PostgreSQL's own implementation.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

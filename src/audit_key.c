@@ -21,6 +21,8 @@
  *	  Invariant: for every row, normalize_key(tbl, logged row_key) equals
  *	  the logged row_key (the conversion is the trigger's).
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -45,6 +45,14 @@
  *	  application roles need no privilege on the log; the direct path
  *	  checks no privileges at all, like the RI triggers' own writes.
  *
+ *	  The columns the writer fills, with their types, are listed once,
+ *	  below (log_column_names, log_column_types, in RkLogColumn order);
+ *	  rowkeeper._audit_log_columns() returns that list so that the
+ *	  regression test "contracts" checks the table's definition in SQL
+ *	  against it (a column added on one side only fails the test).
+ *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -60,6 +68,7 @@
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "funcapi.h"
 #include "commands/sequence.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -69,6 +78,7 @@
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
 #include "storage/lmgr.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/inval.h"
@@ -80,6 +90,7 @@
 
 #include "audit_log.h"
 #include "compat.h"
+#include "rowkeeper.h"
 
 /* Column names of the log, in RkLogColumn order, and their types. */
 static const char *const log_column_names[RKL_NCOLUMNS] = {
@@ -96,6 +107,39 @@ static const Oid log_column_types[RKL_NCOLUMNS] = {
 	INT8OID, INT8OID,
 	INETOID, TEXTOID, JSONBOID
 };
+
+PG_FUNCTION_INFO_V1(_audit_log_columns);
+
+/*
+ * rowkeeper._audit_log_columns(OUT names text[], OUT types regtype[])
+ *
+ * The columns of rowkeeper.audit_log the writer fills, with their types,
+ * in its order (the id column, from the log's sequence, is not one).
+ */
+Datum
+_audit_log_columns(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		names[RKL_NCOLUMNS];
+	Datum		types[RKL_NCOLUMNS];
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	int			c;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	for (c = 0; c < RKL_NCOLUMNS; c++)
+	{
+		names[c] = CStringGetTextDatum(log_column_names[c]);
+		types[c] = ObjectIdGetDatum(log_column_types[c]);
+	}
+	values[0] = PointerGetDatum(construct_array(names, RKL_NCOLUMNS, TEXTOID,
+												-1, false, TYPALIGN_INT));
+	values[1] = PointerGetDatum(construct_array(types, RKL_NCOLUMNS, REGTYPEOID,
+												sizeof(Oid), true, TYPALIGN_INT));
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
 
 /* The id of the row written last by this backend (rk_audit_log_last_id). */
 static int64 last_log_id = 0;
@@ -161,15 +205,7 @@ rk_audit_log_init(void)
 static Oid
 log_relid(void)
 {
-	Oid			nsp = get_namespace_oid("rowkeeper", false);
-	Oid			relid = get_relname_relid("audit_log", nsp);
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"rowkeeper.audit_log\" does not exist"),
-				 errhint("Reinstall the rowkeeper extension.")));
-	return relid;
+	return rk_own_relid(RK_AUDIT_LOG, false);
 }
 
 /*
@@ -358,7 +394,7 @@ build_target(TimestampTz ts)
 		target.root = log_relid();
 		root = table_open(target.root, RowExclusiveLock);
 		seen = target_invalidations;
-		target.seq = get_relname_relid("audit_log_id_seq",
+		target.seq = get_relname_relid(RK_AUDIT_LOG_ID_SEQ,
 									   RelationGetNamespace(root));
 		target.direct = false;
 		target.part = InvalidOid;

@@ -3,6 +3,8 @@
  * audit_log.h
  *	  Writing rows into rowkeeper.audit_log (see audit_log.c).
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef ROWKEEPER_AUDIT_LOG_H

@@ -6,9 +6,21 @@
  *	  are its triggers and policies, not rows in a side table).
  *
  *	  rowkeeper._trigger_args(bytea) decodes pg_trigger.tgargs, a sequence
- *	  of NUL-terminated strings that plain SQL cannot split reliably.  The
- *	  rk_option_* helpers read the same key=value arguments from C, for the
- *	  triggers of every capability.
+ *	  of NUL-terminated strings that plain SQL cannot split reliably.
+ *
+ *	  Trigger options (the key=value arguments every enable_* function
+ *	  writes: exclude=, redact=, skip_noop=, clock=, by=, batch=,
+ *	  time_zone=, ...) have one parser, rk_option_value() below.  The
+ *	  triggers of every capability read their options through it, and the
+ *	  extension's SQL (the listing views, _soft_delete_config) reads them
+ *	  through rowkeeper._trigger_option() and _trigger_option_list(), which
+ *	  call it too: SQL never splits an option itself.
+ *
+ *	  rk_schema_oid(), rk_own_relid() and rk_own_name() find rowkeeper's own
+ *	  objects (schema rowkeeper, its tables and sequences, its functions)
+ *	  for every C file, by the names in names.h.
+ *
+ * Copyright (c) 2026, rowkeeper developers
  *
  *-------------------------------------------------------------------------
  */
@@ -16,11 +28,13 @@
 
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -28,9 +42,12 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "names.h"
 #include "rowkeeper.h"
 
 PG_FUNCTION_INFO_V1(_trigger_args);
+PG_FUNCTION_INFO_V1(_trigger_option);
+PG_FUNCTION_INFO_V1(_trigger_option_list);
 PG_FUNCTION_INFO_V1(_count_not_null);
 
 /*
@@ -69,6 +86,42 @@ _trigger_args(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The OID of schema rowkeeper; InvalidOid when it does not exist and
+ * missing_ok (the extension is not installed in this database).
+ */
+Oid
+rk_schema_oid(bool missing_ok)
+{
+	return get_namespace_oid(RK_SCHEMA, missing_ok);
+}
+
+/*
+ * The OID of relation rowkeeper.<relname> (a table or sequence of the
+ * extension's own); InvalidOid when missing_ok and it or the schema does
+ * not exist, else the error that the extension is damaged.
+ */
+Oid
+rk_own_relid(const char *relname, bool missing_ok)
+{
+	Oid			nsp = rk_schema_oid(missing_ok);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+
+	if (!OidIsValid(relid) && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s.%s\" does not exist", RK_SCHEMA, relname),
+				 errhint("Reinstall the rowkeeper extension.")));
+	return relid;
+}
+
+/* The qualified name rowkeeper.<name>, for LookupFuncName() and friends. */
+List *
+rk_own_name(const char *name)
+{
+	return list_make2(makeString(RK_SCHEMA), makeString(pstrdup(name)));
+}
+
+/*
  * Report a trigger argument that its enable_* function would not have
  * written (a trigger created by hand, or edited).
  */
@@ -93,6 +146,72 @@ rk_option_value(const char *arg, const char *key)
 	if (strncmp(arg, key, keylen) == 0 && arg[keylen] == '=')
 		return arg + keylen + 1;
 	return NULL;
+}
+
+/*
+ * The values of the key=value arguments among args (a text[] as
+ * rowkeeper._trigger_args() returns), in argument order, as text Datums;
+ * *n is set to their number.  NULL elements are skipped.
+ */
+static Datum *
+option_values(ArrayType *args, const char *key, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	Datum	   *values;
+	int			i;
+
+	deconstruct_array(args, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &nelems);
+	values = palloc(sizeof(Datum) * Max(nelems, 1));
+	*n = 0;
+	for (i = 0; i < nelems; i++)
+	{
+		const char *value;
+
+		if (nulls[i])
+			continue;
+		value = rk_option_value(TextDatumGetCString(elems[i]), key);
+		if (value != NULL)
+			values[(*n)++] = CStringGetTextDatum(value);
+	}
+	return values;
+}
+
+/*
+ * rowkeeper._trigger_option(args text[], key text) returns text
+ *
+ * The value of option key among a trigger's arguments, as the triggers
+ * read it (the last key=value argument wins), or NULL when it is absent.
+ */
+Datum
+_trigger_option(PG_FUNCTION_ARGS)
+{
+	int			n;
+	Datum	   *values = option_values(PG_GETARG_ARRAYTYPE_P(0),
+									   text_to_cstring(PG_GETARG_TEXT_PP(1)), &n);
+
+	if (n == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(values[n - 1]);
+}
+
+/*
+ * rowkeeper._trigger_option_list(args text[], key text) returns text[]
+ *
+ * The values of a repeatable option (exclude=, redact=) among a trigger's
+ * arguments, in argument order; empty when there are none.
+ */
+Datum
+_trigger_option_list(PG_FUNCTION_ARGS)
+{
+	int			n;
+	Datum	   *values = option_values(PG_GETARG_ARRAYTYPE_P(0),
+									   text_to_cstring(PG_GETARG_TEXT_PP(1)), &n);
+
+	PG_RETURN_ARRAYTYPE_P(construct_array(values, n, TEXTOID, -1, false,
+										  TYPALIGN_INT));
 }
 
 /* A boolean option value, or the error for a malformed argument. */

@@ -54,6 +54,8 @@
  *	  Backends that Citus itself opens on a worker (application_name
  *	  citus_internal...) only receive the tenant; they do not resend it.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

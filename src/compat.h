@@ -9,6 +9,8 @@
  *	  (test/check.sh runs every suite on each); the 13, 14 and 16
  *	  branches follow the documented server API of their version.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef ROWKEEPER_COMPAT_H

@@ -19,14 +19,17 @@
  *	  pooler: the next client's transaction on the same server connection
  *	  starts with an empty context.
  *
- *	  This file owns the GUC variables; other files read them only through
- *	  the rk_context_* accessors, which return NULL for "not set" (unset and
+ *	  This file owns the meaning of these settings (their variables are
+ *	  defined with every other setting in guc.c); other files read them only
+ *	  through the rk_context_* accessors, which return NULL for "not set" (unset and
  *	  empty string are the same thing: a custom GUC reads as '' after the
  *	  transaction that set it locally has ended).
  *
  *	  rowkeeper.tenant has a check hook, rk_tenant_check_hook() in tenant.c:
  *	  when rowkeeper.tenant_mode is "token" only a verified tenant token may
  *	  set it (set_context() then refuses a tenant; clearing it still works).
+ *
+ * Copyright (c) 2026, rowkeeper developers
  *
  *-------------------------------------------------------------------------
  */
@@ -41,19 +44,14 @@
 #include "utils/jsonb.h"
 
 #include "compat.h"
+#include "guc.h"
 #include "rowkeeper.h"
 
 PG_FUNCTION_INFO_V1(set_context);
 PG_FUNCTION_INFO_V1(current_actor);
 PG_FUNCTION_INFO_V1(current_request_id);
 
-/* GUC storage; "" means not set */
-static char *rk_actor = NULL;
-static char *rk_tenant = NULL;
-static char *rk_request_id = NULL;
-static char *rk_client_addr = NULL;
-static char *rk_user_agent = NULL;
-static char *rk_metadata = NULL;
+/* The GUCs' storage is in guc.c ("" means not set). */
 
 #define RK_CLIENT_ADDR_MAX 64
 #define RK_USER_AGENT_MAX 1024
@@ -74,87 +72,27 @@ size_check(char **newval, int max, const char *name, const char *hint)
 	return true;
 }
 
-static bool
-client_addr_check(char **newval, void **extra, GucSource source)
+bool
+rk_context_client_addr_check(char **newval, void **extra, GucSource source)
 {
 	return size_check(newval, RK_CLIENT_ADDR_MAX, "rowkeeper.client_addr",
 					  "Pass the end user's IP address, e.g. set_context(client_addr => '203.0.113.7').");
 }
 
-static bool
-user_agent_check(char **newval, void **extra, GucSource source)
+bool
+rk_context_user_agent_check(char **newval, void **extra, GucSource source)
 {
 	return size_check(newval, RK_USER_AGENT_MAX, "rowkeeper.user_agent",
 					  "Truncate the user agent in the application before passing it.");
 }
 
-static bool
-metadata_check(char **newval, void **extra, GucSource source)
+bool
+rk_context_metadata_check(char **newval, void **extra, GucSource source)
 {
 	return size_check(newval, RK_METADATA_MAX, "rowkeeper.metadata",
 					  "Keep request metadata small (ids, flags); log larger data with rowkeeper.log_event() details.");
 }
 
-/*
- * Define the context GUCs.  Called once from _PG_init.
- */
-void
-rk_context_define_gucs(void)
-{
-	DefineCustomStringVariable("rowkeeper.actor",
-							   "Application-level actor (user id, e-mail, service) of the current request.",
-							   "Recorded by the audit trail and soft delete.  Set it with rowkeeper.set_context().",
-							   &rk_actor,
-							   "",
-							   PGC_USERSET,
-							   0,
-							   NULL, NULL, NULL);
-
-	DefineCustomStringVariable("rowkeeper.tenant",
-							   "Tenant of the current request.",
-							   "Used by tenant isolation and recorded by the audit trail.  Set it with rowkeeper.set_context().",
-							   &rk_tenant,
-							   "",
-							   PGC_USERSET,
-							   0,
-							   rk_tenant_check_hook, NULL, NULL);
-
-	DefineCustomStringVariable("rowkeeper.request_id",
-							   "Identifier of the current request, for correlating audit entries with application logs.",
-							   NULL,
-							   &rk_request_id,
-							   "",
-							   PGC_USERSET,
-							   0,
-							   NULL, NULL, NULL);
-
-	DefineCustomStringVariable("rowkeeper.client_addr",
-							   "Address of the end user's client in the current request (the connection's address is the pooler's or the application server's).",
-							   "Recorded by the audit trail as request_addr.  Set it with rowkeeper.set_context(client_addr => ...).",
-							   &rk_client_addr,
-							   "",
-							   PGC_USERSET,
-							   0,
-							   client_addr_check, NULL, NULL);
-
-	DefineCustomStringVariable("rowkeeper.user_agent",
-							   "User agent of the end user's client in the current request.",
-							   "Recorded by the audit trail.  Set it with rowkeeper.set_context(user_agent => ...).",
-							   &rk_user_agent,
-							   "",
-							   PGC_USERSET,
-							   0,
-							   user_agent_check, NULL, NULL);
-
-	DefineCustomStringVariable("rowkeeper.metadata",
-							   "Free request metadata, a JSON object.",
-							   "Recorded by the audit trail.  Set it with rowkeeper.set_context(metadata => ...).",
-							   &rk_metadata,
-							   "",
-							   PGC_USERSET,
-							   0,
-							   metadata_check, NULL, NULL);
-}
 
 /* A GUC value, or NULL when it is unset or empty. */
 static inline const char *

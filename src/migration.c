@@ -71,6 +71,8 @@
  *	  migration session must have rowkeeper preloaded (shared_ or
  *	  session_preload_libraries), which preflight checks.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -95,6 +97,7 @@
 #include "utils/rls.h"
 #include "utils/syscache.h"
 
+#include "names.h"
 #include "rowkeeper.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
@@ -225,7 +228,8 @@ relation_has_rowkeeper_objects(Oid relid)
 				ObjectIdGetDatum(relid));
 	scan = systable_beginscan(catalog, TriggerRelidNameIndexId, true, NULL, 1, &key);
 	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
-		found = strncmp(NameStr(((Form_pg_trigger) GETSTRUCT(tup))->tgname), "rowkeeper_", 10) == 0;
+		found = strncmp(NameStr(((Form_pg_trigger) GETSTRUCT(tup))->tgname),
+						RK_OBJECT_PREFIX, strlen(RK_OBJECT_PREFIX)) == 0;
 	systable_endscan(scan);
 	table_close(catalog, AccessShareLock);
 	if (found)
@@ -236,7 +240,8 @@ relation_has_rowkeeper_objects(Oid relid)
 				ObjectIdGetDatum(relid));
 	scan = systable_beginscan(catalog, PolicyPolrelidPolnameIndexId, true, NULL, 1, &key);
 	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
-		found = strncmp(NameStr(((Form_pg_policy) GETSTRUCT(tup))->polname), "rowkeeper_", 10) == 0;
+		found = strncmp(NameStr(((Form_pg_policy) GETSTRUCT(tup))->polname),
+						RK_OBJECT_PREFIX, strlen(RK_OBJECT_PREFIX)) == 0;
 	systable_endscan(scan);
 	table_close(catalog, AccessShareLock);
 	return found;
@@ -332,7 +337,7 @@ static bool
 copy_is_rowkeeper_table_under_rls(CopyStmt *copy)
 {
 	Oid			relid = RangeVarGetRelid(copy->relation, NoLock, true);
-	Oid			nsp = get_namespace_oid("rowkeeper", true);
+	Oid			nsp = rk_schema_oid(true);
 
 	return OidIsValid(relid) && OidIsValid(nsp) &&
 		get_rel_namespace(relid) == nsp &&

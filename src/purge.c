@@ -45,6 +45,8 @@
  *	  configured value, which is then lost: that session fails closed, no
  *	  audit purge can run in it (as tenant.c does for tenant_mode).
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -62,6 +64,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "guc.h"
 #include "rowkeeper.h"
 
 PG_FUNCTION_INFO_V1(_audit_min_retention);
@@ -77,8 +80,6 @@ static int64 *claimed_runs = NULL;
 static int	n_claimed_runs = 0;
 static int	max_claimed_runs = 0;
 
-static char *rk_audit_min_retention = NULL;
-
 /* A value other than the boot value reached the check hook. */
 static bool rk_min_retention_applied = false;
 
@@ -86,8 +87,8 @@ static bool rk_min_retention_applied = false;
 static bool rk_min_retention_refused = false;
 
 /* The value must read as a non-negative interval. */
-static bool
-check_min_retention(char **newval, void **extra, GucSource source)
+bool
+rk_purge_min_retention_check(char **newval, void **extra, GucSource source)
 {
 	Interval   *iv;
 	Interval	zero = {0};
@@ -113,21 +114,15 @@ check_min_retention(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+
+/*
+ * After rowkeeper.audit_min_retention is defined (guc.c): a value that
+ * was waiting for the library but was not applied (a connection option of
+ * a role that may not set it) makes this session refuse purges.
+ */
 void
-rk_purge_define_gucs(void)
+rk_purge_min_retention_defined(bool value_waiting)
 {
-	bool		value_waiting =
-		(GetConfigOption("rowkeeper.audit_min_retention", true, false) != NULL);
-
-	DefineCustomStringVariable("rowkeeper.audit_min_retention",
-							   "Shortest retention rowkeeper.purge_audit_log() accepts.",
-							   "A purge with a shorter older_than is refused.  Superusers only.",
-							   &rk_audit_min_retention,
-							   "30 days",
-							   PGC_SUSET,
-							   0,
-							   check_min_retention, NULL, NULL);
-
 	if (value_waiting && !rk_min_retention_applied)
 		rk_min_retention_refused = true;
 }
@@ -198,12 +193,7 @@ rk_purge_owner(FunctionCallInfo fcinfo, int argno)
 static Oid
 rk_purge_runs_relid(void)
 {
-	Oid			relid = get_relname_relid("purge_runs",
-										  get_namespace_oid("rowkeeper", false));
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "rowkeeper.purge_runs is missing");
-	return relid;
+	return rk_own_relid(RK_PURGE_RUNS, false);
 }
 
 /*

@@ -28,6 +28,8 @@
  *	  USE_ASSERT_CHECKING also build every object through pushJsonbValue()
  *	  and check that the bytes are the same.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

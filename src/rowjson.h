@@ -3,6 +3,8 @@
  * rowjson.h
  *	  Row images as typed jsonb (see rowjson.c).
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef ROWKEEPER_ROWJSON_H

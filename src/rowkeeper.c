@@ -3,7 +3,7 @@
  * rowkeeper.c
  *	  Module entry point: PG_MODULE_MAGIC and _PG_init.
  *
- *	  _PG_init defines GUCs, registers the relcache callback of the audit
+ *	  _PG_init defines the GUCs (guc.c), registers the relcache callback of the audit
  *	  log writer and installs the hooks of the soft-delete fast path
  *	  (soft_delete_rewrite.c), of the owner's migrations (migration.c) and,
  *	  on a Citus node, the ones that send the context to the workers
@@ -16,6 +16,8 @@
  *	  the library loaded is kept: defining the GUC adopts the placeholder's
  *	  value.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -24,6 +26,7 @@
 
 #include "audit_log.h"
 #include "compat.h"
+#include "guc.h"
 #include "rowkeeper.h"
 
 PG_MODULE_MAGIC;
@@ -31,25 +34,17 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 /*
- * Library load: define every rowkeeper.* setting and reserve the prefix so
- * a typo such as "SET rowkeeper.actr" is an error rather than a silently
- * ignored placeholder.
+ * Library load: define every rowkeeper.* setting (guc.c), then the hooks
+ * and callbacks of each capability.
  */
 void
 _PG_init(void)
 {
-	/*
-	 * Tenant mode first: a rowkeeper.tenant value given before the library
-	 * loaded is checked against the configured mode when it is adopted.
-	 */
-	rk_tenant_define_gucs();
-	rk_context_define_gucs();
-	rk_purge_define_gucs();
+	/* every rowkeeper.* setting, and the reserved prefix (guc.c) */
+	rk_define_gucs();
 	rk_soft_delete_init();
 	rk_soft_delete_rewrite_init();
 	rk_migration_init();
-	/* after every rowkeeper.* setting is defined */
-	rk_reserve_guc_prefix("rowkeeper");
 	rk_audit_log_init();
 	rk_citus_init();
 }

@@ -5,6 +5,8 @@
  *	  lives in its own file (see the header comment of each); this header
  *	  only carries what crosses file boundaries.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef ROWKEEPER_H
@@ -13,14 +15,16 @@
 #include "postgres.h"
 
 #include "compat.h"
+#include "names.h"
 
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "utils/guc.h"
 #include "utils/relcache.h"
 
-/* context.c: the request context GUCs (rowkeeper.actor, ...) */
-extern void rk_context_define_gucs(void);
+/* guc.h: every rowkeeper.* setting (defined in guc.c) */
+
+/* context.c: the request context (rowkeeper.actor, ...) */
 extern const char *rk_context_actor(void);
 extern const char *rk_context_tenant(void);
 extern const char *rk_context_request_id(void);
@@ -30,9 +34,6 @@ extern const char *rk_context_metadata(void);
 
 /* migration.c: the table owner's migrations past FORCE RLS (hook) */
 extern void rk_migration_init(void);
-
-/* purge.c: settings of the purge jobs */
-extern void rk_purge_define_gucs(void);
 
 /* run_as.c: code run with another role's rights, restricted */
 extern bool rk_can_act_as(Oid role);
@@ -49,15 +50,11 @@ extern void rk_soft_delete_init(void);
 /* soft_delete_rewrite.c: the DELETE-as-UPDATE fast path (hooks, GUC) */
 extern void rk_soft_delete_rewrite_init(void);
 
-/* tenant.c: tenant isolation (mode and key GUCs, check hook of .tenant) */
 /* citus.c */
 extern bool rk_citus_resending;
 extern void rk_citus_init(void);
 extern void rk_citus_sync(void);
 
-extern void rk_tenant_define_gucs(void);
-extern bool rk_tenant_check_hook(char **newval, void **extra,
-								 GucSource source);
 
 /*
  * catalog_util.c: options stored as key=value trigger arguments.  An
@@ -71,6 +68,11 @@ typedef struct RkTriggerArgs
 	const char *usage;			/* errdetail: the accepted arguments */
 	const char *enable_fn;		/* the function that creates the trigger */
 } RkTriggerArgs;
+
+/* catalog_util.c: rowkeeper's own objects, by the names in names.h */
+extern Oid	rk_schema_oid(bool missing_ok);
+extern Oid	rk_own_relid(const char *relname, bool missing_ok);
+extern List *rk_own_name(const char *name);
 
 rk_noreturn extern void rk_bad_trigger_argument(const RkTriggerArgs *ta,
 												const char *arg);

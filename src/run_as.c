@@ -33,6 +33,8 @@
  *	  between batches calls a wrapper once per batch, never across a
  *	  COMMIT.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -89,7 +91,7 @@ rk_body(FunctionCallInfo fcinfo, const char *body_name)
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
 	proc = (Form_pg_proc) GETSTRUCT(tup);
-	fn = LookupFuncName(list_make2(makeString("rowkeeper"), makeString(pstrdup(body_name))),
+	fn = LookupFuncName(rk_own_name(body_name),
 						proc->pronargs, proc->proargtypes.values, false);
 	ReleaseSysCache(tup);
 

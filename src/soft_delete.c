@@ -67,6 +67,8 @@
  *	  child, ALTER TABLE).  A table that no foreign key references costs
  *	  the marking one hash lookup per row.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -98,6 +100,7 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "guc.h"
 #include "rowkeeper.h"
 
 PG_FUNCTION_INFO_V1(soft_delete_trigger);
@@ -166,7 +169,6 @@ static List *sd_graveyard = NIL;
 static int	rk_hard_delete_depth = 0;
 
 /* rowkeeper.show_deleted */
-static bool sd_show_deleted = false;
 
 /* The transaction's deletion batch id (valid for sd_batch_lxid). */
 static int64 sd_batch = 0;
@@ -633,12 +635,7 @@ rk_soft_delete_next_batch(void)
 		sd_init_cache();		/* registers the callback that resets the OID */
 		if (!OidIsValid(sd_batch_seq))
 		{
-			Oid			nsp = get_namespace_oid("rowkeeper", false);
-			Oid			seq = get_relname_relid("soft_delete_batch_seq", nsp);
-
-			if (!OidIsValid(seq))
-				elog(ERROR, "sequence rowkeeper.soft_delete_batch_seq does not exist");
-			sd_batch_seq = seq;
+			sd_batch_seq = rk_own_relid(RK_SOFT_DELETE_BATCH_SEQ, false);
 		}
 		sd_block_next = nextval_internal(sd_batch_seq, false) * SD_BATCH_BLOCK;
 		sd_block_left = SD_BATCH_BLOCK;
@@ -872,9 +869,9 @@ rk_soft_delete_visible(Oid relid)
 
 	if (rk_hard_delete_depth > 0)
 		return true;
-	if (!sd_show_deleted)
+	if (!rk_show_deleted)
 		return false;
-	role = get_role_oid("rowkeeper_see_deleted", true);
+	role = get_role_oid(RK_ROLE_SEE_DELETED, true);
 	if (OidIsValid(role) && has_privs_of_role(GetUserId(), role))
 		return true;
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
@@ -896,29 +893,22 @@ soft_delete_visible(PG_FUNCTION_ARGS)
 }
 
 /* A plan made while deleted rows were hidden must not outlive the switch. */
-static void
-sd_show_deleted_assign(bool newval, void *extra)
+void
+rk_soft_delete_show_deleted_assign(bool newval, void *extra)
 {
-	if (newval != sd_show_deleted)
+	if (newval != rk_show_deleted)
 		ResetPlanCache();
 }
 
 /*
- * Library load (from _PG_init): the setting, and when the library came.
+ * Library load (from _PG_init, after guc.c defined rowkeeper.show_deleted):
+ * when the library came.
  * Plans cached before it was loaded were analysed without the DELETE
  * rewrite: they are re-analysed at their next use.
  */
 void
 rk_soft_delete_init(void)
 {
-	DefineCustomBoolVariable("rowkeeper.show_deleted",
-							 "Shows soft-deleted rows to members of rowkeeper_see_deleted and table owners.",
-							 "For other roles it changes nothing. Use SET LOCAL for one transaction.",
-							 &sd_show_deleted,
-							 false,
-							 PGC_USERSET,
-							 0,
-							 NULL, sd_show_deleted_assign, NULL);
 	if (IsTransactionState())
 	{
 		sd_loaded_lxid = rk_local_xid();

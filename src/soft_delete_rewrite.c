@@ -65,6 +65,8 @@
  *	  session_replication_role was "origin" keeps marking rows if the role
  *	  is changed to "replica" later in the session.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -99,13 +101,13 @@
 #include "utils/syscache.h"
 
 #include "compat.h"
+#include "guc.h"
 #include "rowkeeper.h"
 
 PG_FUNCTION_INFO_V1(soft_delete_batch);
 PG_FUNCTION_INFO_V1(soft_delete_who);
 
 /* rowkeeper.soft_delete_rewrite */
-static bool sdr_enabled = true;
 
 static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 static planner_hook_type prev_planner = NULL;
@@ -230,7 +232,7 @@ sdr_lookup_funcs(void)
 	if (sdr_funcs.found)
 		return sdr_funcs.installed;
 	memset(&sdr_funcs, 0, sizeof(sdr_funcs));
-	nsp = get_namespace_oid("rowkeeper", true);
+	nsp = rk_schema_oid(true);
 	if (OidIsValid(nsp))
 	{
 		sdr_funcs.guard = sdr_func(nsp, "soft_delete_guard");
@@ -298,7 +300,7 @@ sdr_column_trigger(TriggerDesc *trigdesc, AttrNumber attno)
 		Trigger    *t = &trigdesc->triggers[i];
 
 		if (!TRIGGER_FOR_UPDATE(t->tgtype) ||
-			strcmp(t->tgname, "rowkeeper_soft_delete_cascade") == 0)
+			strcmp(t->tgname, RK_TRIGGER_SOFT_DELETE_CASCADE) == 0)
 			continue;
 		for (j = 0; j < t->tgnattr; j++)
 			if (t->tgattr[j] == attno)
@@ -320,7 +322,7 @@ sdr_guard(TriggerDesc *trigdesc)
 		Trigger    *t = &trigdesc->triggers[i];
 
 		if (t->tgfoid == sdr_funcs.guard &&
-			strcmp(t->tgname, "rowkeeper_soft_delete") == 0 &&
+			strcmp(t->tgname, RK_TRIGGER_SOFT_DELETE) == 0 &&
 			(t->tgnargs == 3 ||
 			 (t->tgnargs == 4 && rk_option_value(t->tgargs[3], "time_zone") != NULL)) &&
 			rk_option_value(t->tgargs[1], "by") != NULL &&
@@ -609,7 +611,7 @@ sdr_post_parse_analyze(ParseState *pstate, Query *query RK_JSTATE_PARAM)
 	if (prev_post_parse_analyze)
 		prev_post_parse_analyze(pstate, query RK_JSTATE_ARG);
 
-	if (!sdr_enabled)
+	if (!rk_soft_delete_rewrite)
 		return;
 	if (query->cteList != NIL && query->hasModifyingCTE)
 		sdr_rewrite_ctes(pstate, query);
@@ -702,7 +704,7 @@ sdr_drop_hiding_check(Query *parse)
 		WithCheckOption *wco = (WithCheckOption *) lfirst(lc);
 
 		if (wco->kind == WCO_RLS_UPDATE_CHECK && wco->polname != NULL &&
-			strcmp(wco->polname, "rowkeeper_soft_delete") == 0)
+			strcmp(wco->polname, RK_POLICY_SOFT_DELETE) == 0)
 			continue;
 		kept = lappend(kept, wco);
 	}
@@ -937,17 +939,6 @@ soft_delete_who(PG_FUNCTION_ARGS)
 void
 rk_soft_delete_rewrite_init(void)
 {
-	DefineCustomBoolVariable("rowkeeper.soft_delete_rewrite",
-							 "Runs a DELETE on a soft-delete table as the UPDATE that marks its rows.",
-							 "Off: a DELETE on a soft-delete table is refused by the table's guard "
-							 "(only rowkeeper.hard_delete() removes rows). "
-							 "Takes effect for statements parsed afterwards.",
-							 &sdr_enabled,
-							 true,
-							 PGC_USERSET,
-							 0,
-							 NULL, NULL, NULL);
-
 	prev_post_parse_analyze = post_parse_analyze_hook;
 	post_parse_analyze_hook = sdr_post_parse_analyze;
 	prev_planner = planner_hook;

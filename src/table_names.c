@@ -19,6 +19,8 @@
  *	  CONTEXT line of its own: errors of the regclass function read as
  *	  before.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -35,6 +37,8 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/varlena.h"
+
+#include "names.h"
 
 PG_FUNCTION_INFO_V1(rowkeeper_by_table_name);
 
@@ -163,7 +167,7 @@ rowkeeper_by_table_name(PG_FUNCTION_ARGS)
 		inner->args[i] = fcinfo->args[i];
 	if (!PG_ARGISNULL(0))
 	{
-		char	   *caller = psprintf("rowkeeper.%s()", get_func_name(target->fn_oid));
+		char	   *caller = psprintf("%s.%s()", RK_SCHEMA, get_func_name(target->fn_oid));
 
 		inner->args[0].value = ObjectIdGetDatum(table_by_name(PG_GETARG_TEXT_PP(0), caller));
 	}

@@ -56,6 +56,8 @@
  *		signature lower-case hex HMAC-SHA256 over "v1.<expires>.<tenant>"
  *				  with the bytes of rowkeeper.tenant_key as the key
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -81,6 +83,7 @@
 #include "utils/varlena.h"
 
 #include "compat.h"
+#include "guc.h"
 #include "rowkeeper.h"
 
 #ifdef RK_HAVE_HMAC
@@ -104,20 +107,7 @@ PG_FUNCTION_INFO_V1(sign_tenant_token);
  * ----------------------------------------------------------------
  */
 
-typedef enum RkTenantMode
-{
-	RK_TENANT_MODE_CONTEXT,		/* any SQL may set rowkeeper.tenant */
-	RK_TENANT_MODE_TOKEN		/* only set_tenant_token() may */
-} RkTenantMode;
-
-static const struct config_enum_entry tenant_mode_options[] = {
-	{"context", RK_TENANT_MODE_CONTEXT, false},
-	{"token", RK_TENANT_MODE_TOKEN, false},
-	{NULL, 0, false}
-};
-
-static int	rk_tenant_mode = RK_TENANT_MODE_CONTEXT;
-static char *rk_tenant_key = NULL;
+/* The variables and rowkeeper.tenant_mode's values are in guc.h / guc.c. */
 
 /*
  * True only while set_tenant_token() sets rowkeeper.tenant after verifying
@@ -127,20 +117,20 @@ static bool rk_token_verified_set = false;
 
 /*
  * Whether rowkeeper.tenant_mode got a value from anywhere but its boot
- * value while being defined; see rk_tenant_define_gucs().
+ * value while being defined; see rk_tenant_mode_defined().
  */
 static bool rk_tenant_mode_applied = false;
 
 /*
  * Whether rowkeeper.tenant_key was readable by any role of this backend
- * before the library was loaded; see rk_tenant_define_gucs().
+ * before the library was loaded; see rk_tenant_key_before_define().
  */
 static bool rk_tenant_key_exposed = false;
 
 static bool rk_listed_library(const char *list);
 
-static bool
-tenant_mode_check_hook(int *newval, void **extra, GucSource source)
+bool
+rk_tenant_mode_check_hook(int *newval, void **extra, GucSource source)
 {
 	if (source != PGC_S_DEFAULT)
 		rk_tenant_mode_applied = true;
@@ -149,7 +139,7 @@ tenant_mode_check_hook(int *newval, void **extra, GucSource source)
 
 /*
  * Whether a non-empty rowkeeper.tenant_key from ALTER DATABASE/ROLE ... SET
- * was refused in this backend; see tenant_key_check_hook().
+ * was refused in this backend; see rk_tenant_key_check_hook().
  */
 static bool rk_tenant_key_stored_refused = false;
 
@@ -179,8 +169,8 @@ rk_source_is_catalog(GucSource source)
  * and require_key() says why no token verifies).  Every refusal sets its
  * own message: PostgreSQL's default one would print the key.
  */
-static bool
-tenant_key_check_hook(char **newval, void **extra, GucSource source)
+bool
+rk_tenant_key_check_hook(char **newval, void **extra, GucSource source)
 {
 	if (*newval == NULL || (*newval)[0] == '\0')
 		return true;
@@ -229,37 +219,23 @@ rk_tenant_check_hook(char **newval, void **extra, GucSource source)
 }
 
 /*
- * Define rowkeeper.tenant_mode and rowkeeper.tenant_key.  Called from
- * _PG_init before rowkeeper.tenant is defined, so that a value of
- * rowkeeper.tenant given before the library was loaded is checked against
- * the mode taken from the configuration.
+ * After rowkeeper.tenant_mode is defined (guc.c, before rowkeeper.tenant,
+ * so that a value of rowkeeper.tenant given before the library was loaded
+ * is checked against the mode taken from the configuration).
+ *
+ * A value given for rowkeeper.tenant_mode before the library loaded
+ * (postgresql.conf, ALTER SYSTEM/DATABASE/ROLE, PGOPTIONS, SET) waits in a
+ * placeholder and is applied when the variable is defined, with the
+ * privileges of whoever gave it.  A connection option (PGOPTIONS) from a
+ * role that may not set it replaces the configuration file's value in the
+ * placeholder and is then refused, which would leave the boot value,
+ * context mode, where the configuration said token: a way out of token
+ * mode.  So when a value was waiting but none was applied, the session
+ * fails closed: token mode.
  */
 void
-rk_tenant_define_gucs(void)
+rk_tenant_mode_defined(bool value_waiting)
 {
-	/*
-	 * A value given for rowkeeper.tenant_mode before the library loaded
-	 * (postgresql.conf, ALTER SYSTEM/DATABASE/ROLE, PGOPTIONS, SET) waits in
-	 * a placeholder and is applied when the variable is defined below, with
-	 * the privileges of whoever gave it.  A connection option (PGOPTIONS)
-	 * from a role that may not set it replaces the configuration file's
-	 * value in the placeholder and is then refused, which would leave the
-	 * boot value, context mode, where the configuration said token: a way
-	 * out of token mode.  So when a value was waiting but none was applied,
-	 * the session fails closed: token mode.
-	 */
-	bool		value_waiting = (GetConfigOption("rowkeeper.tenant_mode", true, false) != NULL);
-
-	DefineCustomEnumVariable("rowkeeper.tenant_mode",
-							 "How rowkeeper.tenant may be set: context (any SQL, e.g. rowkeeper.set_context()) or token (only rowkeeper.set_tenant_token()).",
-							 "Only superusers can change it; set it in postgresql.conf, with ALTER SYSTEM or with ALTER DATABASE ... SET.",
-							 &rk_tenant_mode,
-							 RK_TENANT_MODE_CONTEXT,
-							 tenant_mode_options,
-							 PGC_SUSET,
-							 0,
-							 tenant_mode_check_hook, NULL, NULL);
-
 	if (value_waiting && !rk_tenant_mode_applied)
 	{
 		ereport(WARNING,
@@ -269,30 +245,24 @@ rk_tenant_define_gucs(void)
 		SetConfigOption("rowkeeper.tenant_mode", "token", PGC_SUSET,
 						PGC_S_OVERRIDE);
 	}
+}
 
-	/*
-	 * A key waiting in a placeholder of a backend that loads the library
-	 * late has been readable by the session's role (and by every other
-	 * role's sessions the same way): refuse to use it.  Preloaded, the
-	 * variable is defined before any query runs.
-	 */
-	{
-		const char *waiting = GetConfigOption("rowkeeper.tenant_key", true, false);
+/*
+ * Before rowkeeper.tenant_key is defined (guc.c): a key waiting in a
+ * placeholder of a backend that loads the library late has been readable
+ * by the session's role (and by every other role's sessions the same
+ * way): refuse to use it.  Preloaded, the variable is defined before any
+ * query runs.
+ */
+void
+rk_tenant_key_before_define(void)
+{
+	const char *waiting = GetConfigOption("rowkeeper.tenant_key", true, false);
 
-		if (waiting != NULL && waiting[0] != '\0' &&
-			!process_shared_preload_libraries_in_progress &&
-			!rk_listed_library(GetConfigOption("session_preload_libraries", true, false)))
-			rk_tenant_key_exposed = true;
-	}
-
-	DefineCustomStringVariable("rowkeeper.tenant_key",
-							   "Secret key that signs tenant tokens (HMAC-SHA256).",
-							   "Only superusers and members of pg_read_all_settings can read it.  Set it in postgresql.conf or with ALTER SYSTEM; ALTER DATABASE/ROLE ... SET is refused (every role can read pg_db_role_setting).",
-							   &rk_tenant_key,
-							   "",
-							   PGC_SUSET,
-							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
-							   tenant_key_check_hook, NULL, NULL);
+	if (waiting != NULL && waiting[0] != '\0' &&
+		!process_shared_preload_libraries_in_progress &&
+		!rk_listed_library(GetConfigOption("session_preload_libraries", true, false)))
+		rk_tenant_key_exposed = true;
 }
 
 /*

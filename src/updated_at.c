@@ -49,6 +49,8 @@
  *	  cache never outlives a schema change: ALTER TABLE cannot run while a
  *	  statement on the table is executing.  No invalidation is needed.
  *
+ * Copyright (c) 2026, rowkeeper developers
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

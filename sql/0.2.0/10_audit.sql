@@ -596,21 +596,20 @@ CREATE EVENT TRIGGER rowkeeper_audit_names ON ddl_command_end
 /*
  * One row per audited table.  The options are read from the arguments of
  * the row-change trigger (row mode: rowkeeper_audit; statement mode:
- * rowkeeper_audit_insert, its siblings carry the same ones).
+ * rowkeeper_audit_insert, its siblings carry the same ones) by the C
+ * parser the trigger uses (rowkeeper._trigger_option()).
  */
 DROP VIEW rowkeeper.audited_tables;
 CREATE VIEW rowkeeper.audited_tables AS
 SELECT t.tgrelid::regclass                                             AS table_name,
        n.nspname                                                       AS schema_name,
        c.relname                                                       AS relname,
-       coalesce(array_agg(pg_catalog.substr(o, 9) ORDER BY o)
-                FILTER (WHERE o LIKE 'exclude=%'), '{}')               AS exclude_columns,
-       coalesce(array_agg(pg_catalog.substr(o, 8) ORDER BY o)
-                FILTER (WHERE o LIKE 'redact=%'), '{}')                AS redact_columns,
-       coalesce(bool_or(pg_catalog.substr(o, 11)::boolean)
-                FILTER (WHERE o LIKE 'skip_noop=%'), true)             AS skip_noop,
-       coalesce(bool_or(pg_catalog.substr(o, 15)::boolean)
-                FILTER (WHERE o LIKE 'require_actor=%'), false)        AS require_actor,
+       ARRAY(SELECT v FROM pg_catalog.unnest(rowkeeper._trigger_option_list(a.args, 'exclude')) v
+              ORDER BY v)                                              AS exclude_columns,
+       ARRAY(SELECT v FROM pg_catalog.unnest(rowkeeper._trigger_option_list(a.args, 'redact')) v
+              ORDER BY v)                                              AS redact_columns,
+       coalesce(rowkeeper._trigger_option(a.args, 'skip_noop')::boolean, true) AS skip_noop,
+       coalesce(rowkeeper._trigger_option(a.args, 'require_actor')::boolean, false) AS require_actor,
        t.tgenabled = 'A'                                               AS replicated,
        pg_catalog.cardinality(rowkeeper._audit_drift(t.tgrelid)) = 0   AS enabled,
        (SELECT pg_catalog.substr(pg_catalog.obj_description(x.oid, 'pg_trigger'), 23)::timestamptz
@@ -620,11 +619,10 @@ SELECT t.tgrelid::regclass                                             AS table_
   FROM pg_catalog.pg_trigger t
   JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN LATERAL pg_catalog.unnest(rowkeeper._trigger_args(t.tgargs)) AS o ON true
+ CROSS JOIN LATERAL (SELECT rowkeeper._trigger_args(t.tgargs) AS args) a
  WHERE t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure
    AND t.tgparentid = 0
-   AND t.tgname IN ('rowkeeper_audit', 'rowkeeper_audit_insert')
- GROUP BY t.oid, t.tgrelid, t.tgname, n.nspname, c.relname, t.tgenabled;
+   AND t.tgname IN ('rowkeeper_audit', 'rowkeeper_audit_insert');
 
 GRANT SELECT ON rowkeeper.audited_tables TO PUBLIC;
 

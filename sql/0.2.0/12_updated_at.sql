@@ -178,17 +178,11 @@ SELECT t.tgrelid::regclass                          AS table_name,
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  CROSS JOIN LATERAL (SELECT rowkeeper._trigger_args(t.tgargs) AS args) a
  CROSS JOIN LATERAL (
-        SELECT max(pg_catalog.split_part(o, '=', 2))
-                   FILTER (WHERE pg_catalog.split_part(o, '=', 1) = 'clock') AS clock,
-               bool_or(pg_catalog.split_part(o, '=', 2)::boolean)
-                   FILTER (WHERE pg_catalog.split_part(o, '=', 1) = 'keep_explicit') AS keep_explicit,
-               bool_or(pg_catalog.split_part(o, '=', 2)::boolean)
-                   FILTER (WHERE pg_catalog.split_part(o, '=', 1) = 'skip_noop') AS skip_noop,
-               max(pg_catalog.split_part(o, '=', 2))
-                   FILTER (WHERE pg_catalog.split_part(o, '=', 1) = 'time_zone') AS time_zone,
-               bool_or(pg_catalog.split_part(o, '=', 2)::boolean)
-                   FILTER (WHERE pg_catalog.split_part(o, '=', 1) = 'skip_stamp_only') AS skip_stamp_only
-          FROM pg_catalog.unnest(a.args[2:]) AS o) opt
+        SELECT rowkeeper._trigger_option(a.args[2:], 'clock') AS clock,
+               rowkeeper._trigger_option(a.args[2:], 'keep_explicit')::boolean AS keep_explicit,
+               rowkeeper._trigger_option(a.args[2:], 'skip_noop')::boolean AS skip_noop,
+               rowkeeper._trigger_option(a.args[2:], 'time_zone') AS time_zone,
+               rowkeeper._trigger_option(a.args[2:], 'skip_stamp_only')::boolean AS skip_stamp_only) opt
   LEFT JOIN pg_catalog.pg_attribute col
          ON col.attrelid = t.tgrelid AND col.attname = a.args[1] AND col.attnum > 0 AND NOT col.attisdropped
  WHERE t.tgfoid = 'rowkeeper.updated_at_trigger()'::pg_catalog.regprocedure

@@ -125,9 +125,9 @@ LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT a[1]::name,
-           NULLIF(pg_catalog.substr(a[2], 4), '')::name,
-           pg_catalog.substr(a[3], 7)::name,
-           CASE WHEN a[4] LIKE 'time\_zone=%' THEN pg_catalog.substr(a[4], 11) END
+           NULLIF(rowkeeper._trigger_option(a[2:2], 'by'), '')::name,
+           rowkeeper._trigger_option(a[3:3], 'batch')::name,
+           rowkeeper._trigger_option(a[4:4], 'time_zone')
       FROM (SELECT rowkeeper._trigger_args(t.tgargs) AS a
               FROM pg_catalog.pg_trigger t
              WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete'
@@ -731,10 +731,9 @@ BEGIN
     -- naming convention of the deleted_at column ("deletedAt" ->
     -- "deletedBatch"), or of the table's columns when that says nothing
     IF batch_column IS NULL THEN
-        SELECT substr(a, length('batch=') + 1) INTO batch_column
-          FROM pg_catalog.pg_trigger t, pg_catalog.unnest(rowkeeper._trigger_args(t.tgargs)) AS a
-         WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete' AND t.tgparentid = 0
-           AND a LIKE 'batch=%';
+        SELECT rowkeeper._trigger_option((rowkeeper._trigger_args(t.tgargs))[2:], 'batch') INTO batch_column
+          FROM pg_catalog.pg_trigger t
+         WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete' AND t.tgparentid = 0;
         batch_column := coalesce(nullif(batch_column, ''),
                                  rowkeeper._name_in_style('deleted_batch',
                                      coalesce(rowkeeper._name_style(column_name),

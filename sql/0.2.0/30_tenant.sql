@@ -533,6 +533,54 @@ $$;
 COMMENT ON FUNCTION rowkeeper._probe_set_tenant(text, text) IS
 'Internal: set the tenant for assert_isolated(), through a token in token mode.';
 
+/*
+ * The two tenants assert_isolated() probes with: tenant_a and tenant_b when
+ * given, or the first two found in the table (read as the caller, who
+ * should bypass RLS for that), or made-up ones of the column's type.
+ */
+CREATE FUNCTION rowkeeper._probe_tenants(tbl regclass, col name, typ text,
+                                         tenant_a text, tenant_b text)
+RETURNS text[]
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tenants text[];
+    seen text[];
+    i int;
+BEGIN
+    tenants := ARRAY[tenant_a, tenant_b];
+    IF tenant_a IS NULL OR tenant_b IS NULL THEN
+        BEGIN
+            EXECUTE format('SELECT array_agg(t::text ORDER BY t::text) FROM '
+                           '(SELECT DISTINCT %I AS t FROM %s WHERE %I IS NOT NULL LIMIT 3) s',
+                           col, tbl, col) INTO seen;
+        EXCEPTION WHEN OTHERS THEN
+            seen := NULL;       -- the caller cannot read every tenant
+        END;
+        FOR i IN 1..coalesce(pg_catalog.array_length(seen, 1), 0) LOOP
+            IF tenants[1] IS NULL AND seen[i] IS DISTINCT FROM tenants[2] THEN
+                tenants[1] := seen[i];
+            ELSIF tenants[2] IS NULL AND seen[i] IS DISTINCT FROM tenants[1] THEN
+                tenants[2] := seen[i];
+            END IF;
+        END LOOP;
+        FOR i IN 1..2 LOOP
+            IF tenants[i] IS NULL THEN
+                tenants[i] := CASE typ
+                    WHEN 'uuid' THEN pg_catalog.gen_random_uuid()::text
+                    WHEN 'text' THEN 'rowkeeper-probe-' || i
+                    ELSE (-987654320 - i)::text END;
+            END IF;
+        END LOOP;
+    END IF;
+    RETURN tenants;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._probe_tenants(regclass, name, text, text, text) IS
+'Internal: the two tenants assert_isolated() probes with (given, found in the table, or made up).';
+
 CREATE FUNCTION rowkeeper.assert_isolated(tbl regclass,
                                           tenant_a text DEFAULT NULL,
                                           tenant_b text DEFAULT NULL,
@@ -549,12 +597,12 @@ DECLARE
     role_name name;
     role_bypasses boolean;
     tenants text[];
-    seen text[];
+    -- the steps are functions: _probe_tenants() picks the two tenants,
     tokens text[] := ARRAY[NULL, NULL]::text[];
     names text[] := '{}';
     oks boolean[] := '{}';
     details text[] := '{}';
-    i int;
+    -- _isolation_probes() runs the probes as probe_role
 BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION USING
@@ -586,33 +634,8 @@ BEGIN
             HINT = 'Pass probe_role => the application role (the caller must be a member of it, or a superuser).';
     END IF;
 
-    -- Two tenants: given, or the first two found in the table (read as the
-    -- caller, who should bypass RLS for that), or made-up ones.
-    tenants := ARRAY[tenant_a, tenant_b];
-    IF tenant_a IS NULL OR tenant_b IS NULL THEN
-        BEGIN
-            EXECUTE format('SELECT array_agg(t::text ORDER BY t::text) FROM '
-                           '(SELECT DISTINCT %I AS t FROM %s WHERE %I IS NOT NULL LIMIT 3) s',
-                           col, tbl, col) INTO seen;
-        EXCEPTION WHEN OTHERS THEN
-            seen := NULL;       -- the caller cannot read every tenant
-        END;
-        FOR i IN 1..coalesce(pg_catalog.array_length(seen, 1), 0) LOOP
-            IF tenants[1] IS NULL AND seen[i] IS DISTINCT FROM tenants[2] THEN
-                tenants[1] := seen[i];
-            ELSIF tenants[2] IS NULL AND seen[i] IS DISTINCT FROM tenants[1] THEN
-                tenants[2] := seen[i];
-            END IF;
-        END LOOP;
-        FOR i IN 1..2 LOOP
-            IF tenants[i] IS NULL THEN
-                tenants[i] := CASE typ
-                    WHEN 'uuid' THEN pg_catalog.gen_random_uuid()::text
-                    WHEN 'text' THEN 'rowkeeper-probe-' || i
-                    ELSE (-987654320 - i)::text END;
-            END IF;
-        END LOOP;
-    END IF;
+    -- Two tenants: given, or found in the table, or made up.
+    tenants := rowkeeper._probe_tenants(tbl, col, typ, tenant_a, tenant_b);
     IF tenants[1] = tenants[2] THEN
         RAISE EXCEPTION USING
             ERRCODE = 'invalid_parameter_value',
@@ -643,10 +666,146 @@ COMMENT ON FUNCTION rowkeeper.assert_isolated(regclass, text, text, regrole) IS
 'Probe a table for tenant leaks as a role subject to RLS (default: the owner): no tenant, tenant A, tenant B; reads, updates, deletes, inserts and moves across tenants. One row per check; everything it does is rolled back.';
 
 /*
+ * assert_isolated()'s probe with no tenant set: reading must be refused.
+ * Runs as the probe role, inside _isolation_probes_body()'s rolled-back
+ * subtransaction; appends its entry to names / oks / details.
+ */
+CREATE FUNCTION rowkeeper._probe_no_tenant(tbl regclass,
+                                           INOUT names text[], INOUT oks boolean[],
+                                           INOUT details text[])
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    err text;
+BEGIN
+    PERFORM pg_catalog.set_config('rowkeeper.tenant', '', true);
+    BEGIN
+        EXECUTE format('SELECT count(*) FROM %s', tbl) INTO n;
+        names := names || 'no tenant: access refused'::text;
+        oks := oks || false;
+        details := details || format('LEAK: %s rows visible with no tenant set', n);
+    EXCEPTION WHEN insufficient_privilege THEN
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+        names := names || 'no tenant: access refused'::text;
+        oks := oks || (err = 'no tenant is set');
+        details := details || err;
+    END;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._probe_no_tenant(regclass, text[], boolean[], text[]) IS
+'Internal: the no-tenant probe of assert_isolated() (run as the probe role; rolled back by its caller).';
+
+/*
+ * assert_isolated()'s probes as tenant me against tenant other: it sees
+ * only its rows, cannot update or delete the other's, cannot insert a row
+ * for the other or move one of its rows there.  Runs as the probe role,
+ * inside _isolation_probes_body()'s rolled-back subtransaction; appends
+ * one entry per check to names / oks / details.
+ */
+CREATE FUNCTION rowkeeper._probe_as_tenant(tbl regclass, col name, typ text,
+                                           me text, other text, token text,
+                                           INOUT names text[], INOUT oks boolean[],
+                                           INOUT details text[])
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n_visible bigint;
+    n_foreign bigint;
+    n bigint;
+    err text;
+    code text;
+    state text;
+BEGIN
+    PERFORM rowkeeper._probe_set_tenant(me, token);
+
+    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE %I IS DISTINCT FROM $1::%s) FROM %s',
+                   col, typ, tbl) INTO n_visible, n_foreign USING me;
+    names := names || format('tenant %s sees only its rows', me);
+    oks := oks || (n_foreign = 0);
+    details := details || format('%s rows visible, %s of another tenant', n_visible, n_foreign);
+
+    -- an error here means the statement reached a row of the other
+    -- tenant (a foreign key or trigger objected): a leak as well
+    BEGIN
+        EXECUTE format('WITH u AS (UPDATE %s SET %I = %I WHERE %I = $1::%s RETURNING 1) '
+                       'SELECT count(*) FROM u', tbl, col, col, col, typ) INTO n USING other;
+        state := CASE WHEN n = 0 THEN '0 rows updated' ELSE format('LEAK: %s rows updated', n) END;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, code = RETURNED_SQLSTATE;
+        -- a role without the privilege cannot update any row
+        state := CASE WHEN code = '42501' AND err LIKE 'permission denied%'
+                      THEN 'refused: ' || err
+                      ELSE 'LEAK: reached rows of the other tenant: ' || err END;
+    END;
+    names := names || format('tenant %s cannot update rows of %s', me, other);
+    oks := oks || (state = '0 rows updated' OR state LIKE 'refused: permission denied%');
+    details := details || state;
+
+    BEGIN
+        EXECUTE format('WITH d AS (DELETE FROM %s WHERE %I = $1::%s RETURNING 1) '
+                       'SELECT count(*) FROM d', tbl, col, typ) INTO n USING other;
+        state := CASE WHEN n = 0 THEN '0 rows deleted' ELSE format('LEAK: %s rows deleted', n) END;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, code = RETURNED_SQLSTATE;
+        state := CASE WHEN code = '42501' AND err LIKE 'permission denied%'
+                      THEN 'refused: ' || err
+                      ELSE 'LEAK: reached rows of the other tenant: ' || err END;
+    END;
+    names := names || format('tenant %s cannot delete rows of %s', me, other);
+    oks := oks || (state = '0 rows deleted' OR state LIKE 'refused: permission denied%');
+    details := details || state;
+
+    -- a copy of a visible row, re-labelled for the other tenant
+    IF n_visible > 0 THEN
+        BEGIN
+            EXECUTE format('INSERT INTO %1$s SELECT (pg_catalog.jsonb_populate_record(NULL::%1$s, '
+                           'pg_catalog.to_jsonb(t) || pg_catalog.jsonb_build_object(%2$L, $1))).* '
+                           'FROM %1$s t LIMIT 1', tbl, col) USING other;
+            state := 'LEAK: a row for another tenant was inserted';
+        EXCEPTION WHEN insufficient_privilege THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+            state := CASE WHEN err LIKE 'new row violates row-level security policy%'
+                               OR err LIKE 'permission denied%'
+                          THEN 'refused: ' || err ELSE 'inconclusive: ' || err END;
+        WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+            state := 'inconclusive: ' || err;
+        END;
+        names := names || format('tenant %s cannot insert rows for %s', me, other);
+        oks := oks || (state LIKE 'refused: %');
+        details := details || state;
+
+        BEGIN
+            EXECUTE format('UPDATE %s SET %I = $1::%s WHERE ctid = (SELECT ctid FROM %s LIMIT 1)',
+                           tbl, col, typ, tbl) USING other;
+            state := 'LEAK: a row was moved to another tenant';
+        EXCEPTION WHEN insufficient_privilege OR integrity_constraint_violation THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+            state := 'refused: ' || err;
+        WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+            state := 'inconclusive: ' || err;
+        END;
+        names := names || format('tenant %s cannot move a row to %s', me, other);
+        oks := oks || (state LIKE 'refused: %');
+        details := details || state;
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._probe_as_tenant(regclass, name, text, text, text, text, text[], boolean[], text[]) IS
+'Internal: the probes of assert_isolated() as one tenant against the other (run as the probe role; rolled back by its caller).';
+
+/*
  * The probes of assert_isolated(), as the role _isolation_probes() runs
- * them as: no tenant, then each tenant in turn reading, updating, deleting,
- * inserting and moving rows across tenants; one entry per check appended
- * to names / oks / details.  All of it is rolled back.
+ * them as: no tenant (_probe_no_tenant()), then each tenant in turn
+ * reading, updating, deleting, inserting and moving rows across tenants
+ * (_probe_as_tenant()); one entry per check appended to names / oks /
+ * details.  All of it is rolled back.
  */
 CREATE FUNCTION rowkeeper._isolation_probes_body(tbl regclass, probe_role regrole, col name, typ text,
                                                  tenants text[], tokens text[],
@@ -657,109 +816,16 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     i int;
-    me text;
-    other text;
-    n_visible bigint;
-    n_foreign bigint;
-    n bigint;
-    err text;
-    code text;
-    state text;
 BEGIN
     -- Everything below runs in a subtransaction that is rolled back at the
     -- end: every probe write is undone.
     BEGIN
-
-        PERFORM pg_catalog.set_config('rowkeeper.tenant', '', true);
-        BEGIN
-            EXECUTE format('SELECT count(*) FROM %s', tbl) INTO n;
-            names := names || 'no tenant: access refused'::text;
-            oks := oks || false;
-            details := details || format('LEAK: %s rows visible with no tenant set', n);
-        EXCEPTION WHEN insufficient_privilege THEN
-            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-            names := names || 'no tenant: access refused'::text;
-            oks := oks || (err = 'no tenant is set');
-            details := details || err;
-        END;
-
+        SELECT p.names, p.oks, p.details INTO names, oks, details
+          FROM rowkeeper._probe_no_tenant(tbl, names, oks, details) p;
         FOR i IN 1..2 LOOP
-            me := tenants[i];
-            other := tenants[3 - i];
-            PERFORM rowkeeper._probe_set_tenant(me, tokens[i]);
-
-            EXECUTE format('SELECT count(*), count(*) FILTER (WHERE %I IS DISTINCT FROM $1::%s) FROM %s',
-                           col, typ, tbl) INTO n_visible, n_foreign USING me;
-            names := names || format('tenant %s sees only its rows', me);
-            oks := oks || (n_foreign = 0);
-            details := details || format('%s rows visible, %s of another tenant', n_visible, n_foreign);
-
-            -- an error here means the statement reached a row of the other
-            -- tenant (a foreign key or trigger objected): a leak as well
-            BEGIN
-                EXECUTE format('WITH u AS (UPDATE %s SET %I = %I WHERE %I = $1::%s RETURNING 1) '
-                               'SELECT count(*) FROM u', tbl, col, col, col, typ) INTO n USING other;
-                state := CASE WHEN n = 0 THEN '0 rows updated' ELSE format('LEAK: %s rows updated', n) END;
-            EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, code = RETURNED_SQLSTATE;
-                -- a role without the privilege cannot update any row
-                state := CASE WHEN code = '42501' AND err LIKE 'permission denied%'
-                              THEN 'refused: ' || err
-                              ELSE 'LEAK: reached rows of the other tenant: ' || err END;
-            END;
-            names := names || format('tenant %s cannot update rows of %s', me, other);
-            oks := oks || (state = '0 rows updated' OR state LIKE 'refused: permission denied%');
-            details := details || state;
-
-            BEGIN
-                EXECUTE format('WITH d AS (DELETE FROM %s WHERE %I = $1::%s RETURNING 1) '
-                               'SELECT count(*) FROM d', tbl, col, typ) INTO n USING other;
-                state := CASE WHEN n = 0 THEN '0 rows deleted' ELSE format('LEAK: %s rows deleted', n) END;
-            EXCEPTION WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, code = RETURNED_SQLSTATE;
-                state := CASE WHEN code = '42501' AND err LIKE 'permission denied%'
-                              THEN 'refused: ' || err
-                              ELSE 'LEAK: reached rows of the other tenant: ' || err END;
-            END;
-            names := names || format('tenant %s cannot delete rows of %s', me, other);
-            oks := oks || (state = '0 rows deleted' OR state LIKE 'refused: permission denied%');
-            details := details || state;
-
-            -- a copy of a visible row, re-labelled for the other tenant
-            IF n_visible > 0 THEN
-                BEGIN
-                    EXECUTE format('INSERT INTO %1$s SELECT (pg_catalog.jsonb_populate_record(NULL::%1$s, '
-                                   'pg_catalog.to_jsonb(t) || pg_catalog.jsonb_build_object(%2$L, $1))).* '
-                                   'FROM %1$s t LIMIT 1', tbl, col) USING other;
-                    state := 'LEAK: a row for another tenant was inserted';
-                EXCEPTION WHEN insufficient_privilege THEN
-                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-                    state := CASE WHEN err LIKE 'new row violates row-level security policy%'
-                                       OR err LIKE 'permission denied%'
-                                  THEN 'refused: ' || err ELSE 'inconclusive: ' || err END;
-                WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-                    state := 'inconclusive: ' || err;
-                END;
-                names := names || format('tenant %s cannot insert rows for %s', me, other);
-                oks := oks || (state LIKE 'refused: %');
-                details := details || state;
-
-                BEGIN
-                    EXECUTE format('UPDATE %s SET %I = $1::%s WHERE ctid = (SELECT ctid FROM %s LIMIT 1)',
-                                   tbl, col, typ, tbl) USING other;
-                    state := 'LEAK: a row was moved to another tenant';
-                EXCEPTION WHEN insufficient_privilege OR integrity_constraint_violation THEN
-                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-                    state := 'refused: ' || err;
-                WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-                    state := 'inconclusive: ' || err;
-                END;
-                names := names || format('tenant %s cannot move a row to %s', me, other);
-                oks := oks || (state LIKE 'refused: %');
-                details := details || state;
-            END IF;
+            SELECT p.names, p.oks, p.details INTO names, oks, details
+              FROM rowkeeper._probe_as_tenant(tbl, col, typ, tenants[i], tenants[3 - i], tokens[i],
+                                              names, oks, details) p;
         END LOOP;
         RAISE EXCEPTION USING ERRCODE = 'RKPRB', MESSAGE = 'rowkeeper probe done';
     EXCEPTION WHEN SQLSTATE 'RKPRB' THEN
@@ -810,22 +876,19 @@ $$;
 COMMENT ON FUNCTION rowkeeper._tenant_tables(name) IS
 'Internal: tables under tenant isolation or having the tenant column, with that column''s number.';
 
-CREATE FUNCTION rowkeeper.tenant_safety_checks(column_name name DEFAULT 'tenant_id',
-                                               app_roles regrole[] DEFAULT NULL)
-RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
+/*
+ * The application roles tenant_safety_checks() looks at: app_roles when
+ * given, else every role granted a privilege on a tenant table other than
+ * its owner, and the login roles in them.
+ */
+CREATE FUNCTION rowkeeper._tenant_app_roles(column_name name, app_roles regrole[])
+RETURNS oid[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     apps oid[];
-    n int;
 BEGIN
-    IF column_name IS NULL THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'null_value_not_allowed',
-            MESSAGE = 'rowkeeper.tenant_safety_checks(): the column name must not be NULL';
-    END IF;
-
     -- Application roles: given, or every role granted a privilege on a
     -- tenant table other than its owner, and the login roles in them.
     IF app_roles IS NOT NULL THEN
@@ -841,7 +904,25 @@ BEGIN
                 AND pg_catalog.pg_has_role(r.oid, acl.grantee, 'USAGE'))
          WHERE acl.grantee <> c.relowner AND acl.grantee <> 0;
     END IF;
+    RETURN apps;
+END;
+$$;
 
+COMMENT ON FUNCTION rowkeeper._tenant_app_roles(name, regrole[]) IS
+'Internal: the application roles of tenant_safety_checks(): the given ones, or the grantees of tenant tables and their login members.';
+
+/*
+ * tenant_safety_checks() group "tables": every tenant table is under forced
+ * tenant isolation (check 1).
+ */
+CREATE FUNCTION rowkeeper._tenant_check_tables(column_name name)
+RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int;
+BEGIN
     -- 1. every tenant table is isolated: RLS enabled and forced, policies in place
     RETURN QUERY
     SELECT 'tenant_table_not_isolated', 'fail', tt.tbl::text,
@@ -863,7 +944,24 @@ BEGIN
         RETURN QUERY SELECT 'tenant_table_not_isolated', 'ok', NULL::text,
                             'Every table with a tenant column is under forced tenant isolation.', NULL::text;
     END IF;
+END;
+$$;
 
+COMMENT ON FUNCTION rowkeeper._tenant_check_tables(name) IS
+'Internal: every tenant table is under forced tenant isolation (check 1); rows of tenant_safety_checks().';
+
+/*
+ * tenant_safety_checks() group "roles": application roles that bypass RLS,
+ * own a tenant table or may TRUNCATE one (checks 2-4).
+ */
+CREATE FUNCTION rowkeeper._tenant_check_roles(column_name name, apps oid[])
+RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int;
+BEGIN
     -- 2. application roles that bypass RLS
     RETURN QUERY
     SELECT 'app_role_bypasses_rls', 'fail', r.rolname::text,
@@ -912,7 +1010,24 @@ BEGIN
         RETURN QUERY SELECT 'app_role_can_truncate', 'ok', NULL::text,
                             'No application role may TRUNCATE a tenant table.', NULL::text;
     END IF;
+END;
+$$;
 
+COMMENT ON FUNCTION rowkeeper._tenant_check_roles(name, oid[]) IS
+'Internal: application roles that bypass RLS, own a tenant table or may TRUNCATE one (checks 2-4); rows of tenant_safety_checks().';
+
+/*
+ * tenant_safety_checks() group "schema": views without security_invoker,
+ * unique keys and foreign keys without the tenant column (checks 5-7).
+ */
+CREATE FUNCTION rowkeeper._tenant_check_schema(column_name name)
+RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int;
+BEGIN
     -- 5. views over tenant tables that run with their owner's rights
     RETURN QUERY
     SELECT DISTINCT 'view_without_security_invoker',
@@ -987,7 +1102,24 @@ BEGIN
         RETURN QUERY SELECT 'foreign_key_without_tenant_column', 'ok', NULL::text,
                             'Every foreign key into a tenant table matches on the tenant column.', NULL::text;
     END IF;
+END;
+$$;
 
+COMMENT ON FUNCTION rowkeeper._tenant_check_schema(name) IS
+'Internal: views without security_invoker, unique keys and foreign keys without the tenant column (checks 5-7); rows of tenant_safety_checks().';
+
+/*
+ * tenant_safety_checks() group "settings": default tenants in role or
+ * database settings, the tenant mode (checks 8-9).
+ */
+CREATE FUNCTION rowkeeper._tenant_check_settings()
+RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int;
+BEGIN
     -- 8. a default tenant for a role or database defeats fail-closed
     RETURN QUERY
     SELECT 'tenant_in_role_settings', 'fail',
@@ -998,7 +1130,7 @@ BEGIN
      CROSS JOIN LATERAL pg_catalog.unnest(rs.setconfig) s
       LEFT JOIN pg_catalog.pg_roles r ON r.oid = rs.setrole
       LEFT JOIN pg_catalog.pg_database db ON db.oid = rs.setdatabase
-     WHERE s LIKE 'rowkeeper.tenant=%'
+     WHERE pg_catalog.split_part(s, '=', 1) = 'rowkeeper.tenant'
      ORDER BY 3;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n = 0 THEN
@@ -1016,6 +1148,34 @@ BEGIN
                 ELSE 'Any SQL the application runs can set rowkeeper.tenant: an SQL injection can switch tenants.' END,
            CASE WHEN pg_catalog.current_setting('rowkeeper.tenant_mode') = 'token' THEN NULL
                 ELSE 'Set rowkeeper.tenant_key and rowkeeper.tenant_mode = token, and have the application call rowkeeper.set_tenant_token().' END;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._tenant_check_settings() IS
+'Internal: default tenants in role or database settings, the tenant mode (checks 8-9); rows of tenant_safety_checks().';
+
+CREATE FUNCTION rowkeeper.tenant_safety_checks(column_name name DEFAULT 'tenant_id',
+                                               app_roles regrole[] DEFAULT NULL)
+RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    apps oid[];     -- the application roles the role checks look at
+    -- each group of checks is its own function, rowkeeper._tenant_check_*()
+BEGIN
+    IF column_name IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'rowkeeper.tenant_safety_checks(): the column name must not be NULL';
+    END IF;
+
+    apps := rowkeeper._tenant_app_roles(column_name, app_roles);
+
+    RETURN QUERY SELECT * FROM rowkeeper._tenant_check_tables(column_name);
+    RETURN QUERY SELECT * FROM rowkeeper._tenant_check_roles(column_name, apps);
+    RETURN QUERY SELECT * FROM rowkeeper._tenant_check_schema(column_name);
+    RETURN QUERY SELECT * FROM rowkeeper._tenant_check_settings();
 END;
 $$;
 

@@ -15,6 +15,10 @@
 -- on rowkeeper.audit_seal) says so as a warn row instead of failing.
 --
 -- rowkeeper.preflight_assert(schemas) raises when any check fails (for CI).
+--
+-- Each group of checks is its own function, rowkeeper._preflight_<group>()
+-- (internal, same columns, the caller's rights); preflight() returns their
+-- rows in group order.  A new check goes into its group's function.
 ------------------------------------------------------------------------------
 
 /*
@@ -125,20 +129,18 @@ $$;
 COMMENT ON FUNCTION rowkeeper._audit_partition_bounds() IS
 'Internal: the range of each monthly partition of rowkeeper.audit_log.';
 
-CREATE FUNCTION rowkeeper.preflight(schemas name[] DEFAULT NULL)
+/*
+ * preflight() group "coverage": audit, updated_at and soft delete on every
+ * user table (ORM bookkeeping tables skipped, said so).
+ */
+CREATE FUNCTION rowkeeper._preflight_coverage(schemas name[])
 RETURNS TABLE (check_name text, status text, object text, detail text, fix text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     n bigint;
-    s text;
-    preloaded boolean;      -- rowkeeper preloaded? NULL: this role cannot see
-    last_seal record;
-    tail_at timestamptz;
-    m timestamptz;
 BEGIN
-    ------------------------------------------------------------------ coverage
     RETURN QUERY
     SELECT 'coverage.audit', 'fail', t.tbl::text,
            CASE WHEN a.table_name IS NULL THEN format('Table %s is not audited.', t.tbl)
@@ -207,8 +209,23 @@ BEGIN
         RETURN QUERY SELECT 'coverage.soft_delete', 'ok', NULL::text,
                             'Every table with a deleted_at column has rowkeeper soft delete.', NULL::text;
     END IF;
+END;
+$$;
 
-    -------------------------------------------------------------------- tenant
+COMMENT ON FUNCTION rowkeeper._preflight_coverage(name[]) IS
+'Internal: the coverage checks of rowkeeper.preflight() (audit, updated_at and soft delete on every user table (ORM bookkeeping tables skipped, said so)).';
+
+/*
+ * preflight() group "tenant": the rows of tenant_safety_checks() as
+ * tenant.*, its table check narrowed to the schemas; on a Citus
+ * coordinator, the shards' policies.
+ */
+CREATE FUNCTION rowkeeper._preflight_tenant(schemas name[])
+RETURNS TABLE (check_name text, status text, object text, detail text, fix text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
     -- tenant_safety_checks(); its table check narrowed to the schemas
     RETURN QUERY
     WITH c AS (SELECT x.* FROM rowkeeper.tenant_safety_checks() x),
@@ -228,8 +245,25 @@ BEGIN
 
     -- on a Citus coordinator: the shards' policies (sql/0.2.0/35_citus.sql)
     RETURN QUERY SELECT * FROM rowkeeper._citus_checks(schemas);
+END;
+$$;
 
-    --------------------------------------------------------------------- roles
+COMMENT ON FUNCTION rowkeeper._preflight_tenant(name[]) IS
+'Internal: the tenant checks of rowkeeper.preflight() (the rows of tenant_safety_checks() as tenant.*, its table check narrowed to the schemas; on a Citus coordinator, the shards'' policies).';
+
+/*
+ * preflight() group "roles": login roles that are superusers or bypass RLS,
+ * own tables; PUBLIC CREATE on schemas; passwords and pg_hba.conf
+ * (superusers only).
+ */
+CREATE FUNCTION rowkeeper._preflight_roles(schemas name[])
+RETURNS TABLE (check_name text, status text, object text, detail text, fix text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
     RETURN QUERY
     SELECT 'roles.superuser_login', 'fail', r.rolname::text,
            format('Role %I can log in as a superuser: audit, soft delete and tenant isolation do not bind it (it can disable triggers and bypasses row-level security).', r.rolname),
@@ -336,8 +370,27 @@ BEGIN
             'Not checked: passwords, expiry and pg_hba.conf are visible to superusers only.',
             'Run preflight as a superuser.';
     END IF;
+END;
+$$;
 
-    ------------------------------------------------------------------ settings
+COMMENT ON FUNCTION rowkeeper._preflight_roles(name[]) IS
+'Internal: the roles checks of rowkeeper.preflight() (login roles that are superusers or bypass RLS, own tables; PUBLIC CREATE on schemas; passwords and pg_hba.conf (superusers only)).';
+
+/*
+ * preflight() group "settings": server settings (ssl, listen_addresses,
+ * archiving, wal_level, timeouts, ...) and whether rowkeeper is preloaded
+ * where it needs to be.
+ */
+CREATE FUNCTION rowkeeper._preflight_settings()
+RETURNS TABLE (check_name text, status text, object text, detail text, fix text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    s text;
+    preloaded boolean;      -- rowkeeper preloaded? NULL: this role cannot see
+BEGIN
     s := pg_catalog.current_setting('ssl');
     RETURN QUERY SELECT 'settings.ssl', CASE WHEN s = 'on' THEN 'ok' ELSE 'warn' END, 'ssl',
         format('ssl = %s.', s) || CASE WHEN s = 'on' THEN '' ELSE ' Connections over TCP are not encrypted.' END,
@@ -509,8 +562,28 @@ BEGIN
                 ELSE format('ALTER ROLE <application role> SET %s = %L;', g.name, g.example) END
       FROM (VALUES ('statement_timeout', '30s'),
                    ('idle_in_transaction_session_timeout', '60s')) g(name, example);
+END;
+$$;
 
-    ------------------------------------------------------------------- hygiene
+COMMENT ON FUNCTION rowkeeper._preflight_settings() IS
+'Internal: the settings checks of rowkeeper.preflight() (server settings (ssl, listen_addresses, archiving, wal_level, timeouts, ...) and whether rowkeeper is preloaded where it needs to be).';
+
+/*
+ * preflight() group "hygiene": invalid and unused indexes, dead rows, audit
+ * log partitions, purge runs, the hash chain.
+ */
+CREATE FUNCTION rowkeeper._preflight_hygiene(schemas name[])
+RETURNS TABLE (check_name text, status text, object text, detail text, fix text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    s text;
+    last_seal record;
+    tail_at timestamptz;
+    m timestamptz;
+BEGIN
     RETURN QUERY
     SELECT 'hygiene.invalid_index', 'fail', i.indexrelid::regclass::text,
            format('Index %s on %s is invalid (a failed CREATE INDEX CONCURRENTLY or REINDEX): it is maintained on every write but never used.',
@@ -660,6 +733,24 @@ BEGIN
             END IF;
         END IF;
     END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._preflight_hygiene(name[]) IS
+'Internal: the hygiene checks of rowkeeper.preflight() (invalid and unused indexes, dead rows, audit log partitions, purge runs, the hash chain).';
+
+CREATE FUNCTION rowkeeper.preflight(schemas name[] DEFAULT NULL)
+RETURNS TABLE (check_name text, status text, object text, detail text, fix text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- one function per group of checks, in this order
+    RETURN QUERY SELECT * FROM rowkeeper._preflight_coverage(schemas);
+    RETURN QUERY SELECT * FROM rowkeeper._preflight_tenant(schemas);
+    RETURN QUERY SELECT * FROM rowkeeper._preflight_roles(schemas);
+    RETURN QUERY SELECT * FROM rowkeeper._preflight_settings();
+    RETURN QUERY SELECT * FROM rowkeeper._preflight_hygiene(schemas);
 END;
 $$;
 
