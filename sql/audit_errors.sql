@@ -77,3 +77,56 @@ DROP TABLE owned;
 REVOKE CREATE ON SCHEMA public FROM rk_owner;
 DROP ROLE rk_owner;
 DROP ROLE rk_stranger;
+-- Monthly partitions are calendar months in UTC, whatever the time zone of
+-- the session that makes them: sessions fourteen hours ahead of UTC and
+-- eleven hours behind it extend the log without overlapping ranges (before:
+-- "partition ... would overlap partition ..."), and the ranges leave no gap.
+CREATE TEMP TABLE parts_before AS SELECT part FROM rowkeeper._audit_partition_bounds();
+SET TimeZone = 'Pacific/Kiritimati';
+SELECT count(*) >= 0 AS made FROM rowkeeper.create_audit_partitions(5);
+SET TimeZone = 'Pacific/Pago_Pago';
+SELECT count(*) >= 0 AS made FROM rowkeeper.create_audit_partitions(7);
+-- the bounds read back in a zone whose abbreviation (SST) is not a known one
+SELECT count(*) > 0 AS bounds_read FROM rowkeeper._audit_partition_bounds();
+RESET TimeZone;
+SELECT to_regclass('rowkeeper.audit_log_' ||
+                   to_char((now() AT TIME ZONE 'UTC') + interval '7 months', '"y"YYYY"m"MM')) IS NOT NULL
+       AS seventh_month_named_in_utc;
+SELECT count(*) FILTER (WHERE lower_bound <> prev_upper) AS gaps_or_overlaps,
+       count(*) FILTER (WHERE upper_bound <= lower_bound) AS empty_ranges
+  FROM (SELECT lower_bound, upper_bound, lag(upper_bound) OVER (ORDER BY lower_bound) AS prev_upper
+          FROM rowkeeper._audit_partition_bounds()) b
+ WHERE prev_upper IS NOT NULL;
+-- A partition made before the boundaries were UTC, by a session in New
+-- York, is kept; the next month starts where it ends, and no range
+-- overlaps another.
+SET TimeZone = 'America/New_York';
+DO $$
+DECLARE
+    m date := (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '9 months')::date;
+BEGIN
+    EXECUTE format('CREATE TABLE rowkeeper.%I PARTITION OF rowkeeper.audit_log FOR VALUES FROM (%L) TO (%L)',
+                   'audit_log_' || to_char(m, '"y"YYYY"m"MM'), m::timestamptz, (m + interval '1 month')::timestamptz);
+END;
+$$;
+SELECT count(*) >= 0 AS made FROM rowkeeper.create_audit_partitions(10);
+SELECT b.lower_bound = n.upper_bound AS tenth_month_starts_where_new_york_ninth_ends,
+       b.upper_bound = date_trunc('month', b.upper_bound AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS tenth_month_ends_at_utc_midnight
+  FROM rowkeeper._audit_partition_bounds() b, rowkeeper._audit_partition_bounds() n
+ WHERE b.part = ('rowkeeper.audit_log_' || to_char((now() AT TIME ZONE 'UTC') + interval '10 months', '"y"YYYY"m"MM'))::regclass
+   AND n.part = ('rowkeeper.audit_log_' || to_char((now() AT TIME ZONE 'UTC') + interval '9 months', '"y"YYYY"m"MM'))::regclass;
+SELECT count(*) FILTER (WHERE lower_bound < prev_upper) AS overlaps
+  FROM (SELECT lower_bound, lag(upper_bound) OVER (ORDER BY lower_bound) AS prev_upper
+          FROM rowkeeper._audit_partition_bounds()) b;
+RESET TimeZone;
+-- the partitions made here go again (later tests read plans over the log)
+DO $$
+DECLARE
+    p regclass;
+BEGIN
+    FOR p IN SELECT part FROM rowkeeper._audit_partition_bounds() EXCEPT SELECT part FROM parts_before LOOP
+        EXECUTE format('DROP TABLE %s', p);
+    END LOOP;
+END;
+$$;
+DROP TABLE parts_before;

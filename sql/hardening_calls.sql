@@ -357,6 +357,10 @@ SELECT p.oid::regprocedure AS definer_owned_otherwise
 --                            the table holds or takes back by its name.
 --   _audit_refresh_names     the event trigger calls it as whoever runs
 --                            DDL; it copies current names from the catalog.
+--   _audit_citus_adopt       enable_audit() on a Citus coordinator calls it
+--                            on each worker as the table's owner; it checks
+--                            that the caller owns the Citus table and binds
+--                            only an id no other table holds there.
 -- (Purge run records are no longer written by SECURITY DEFINER functions:
 -- src/purge.c checks the caller, then writes as the table's owner.)
 SELECT p.oid::regprocedure AS definer, p.proacl IS NULL OR has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
@@ -372,6 +376,7 @@ SELECT p.oid::regprocedure AS definer_public_not_listed
         'rowkeeper.create_audit_partitions(integer)',
         'rowkeeper._record_audit_drops()',
         'rowkeeper._audit_bind(regclass,boolean)',
+        'rowkeeper._audit_citus_adopt(regclass,bigint)',
         'rowkeeper._audit_refresh_names()');
 -- Calling the event trigger function directly is refused.
 \set VERBOSITY terse

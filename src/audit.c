@@ -31,6 +31,16 @@
  *	  stamps on every save, writes nothing; see stamp_column()),
  *	  require_actor=true|false.
  *
+ *	  On a Citus cluster the trigger fires on the shards (on the workers):
+ *	  a shard logs under its Citus table (name, OID on that node, and the
+ *	  identity the coordinator gave it, never one of its own), with the
+ *	  coordinator's transaction start as logged_at (src/citus.c); only one
+ *	  placement of a shard logs (a reference table's copy on the node with
+ *	  the lowest group id), and TRUNCATE is logged by the Citus table's own
+ *	  trigger on the coordinator, not by the shards.  See
+ *	  sql/0.2.0/36_citus_audit.sql for where the log lives and how it is
+ *	  read.
+ *
  *	  The log row is written by audit_log.c as the owner of
  *	  rowkeeper.audit_log (as the RI triggers switch user), so application
  *	  roles need no privilege on the log.
@@ -126,7 +136,10 @@ typedef struct AuditConfig
 	bool		require_actor;
 	int			soft_delete_att;	/* 0-based deleted_at column, or -1 */
 	int			stamp_att;		/* 0-based ORM-stamped updated_at, or -1 */
-	Oid			table_oid;		/* root of a partition tree, else relid */
+	Oid			table_oid;		/* root of a partition tree, else relid;
+								 * for a Citus shard, its Citus table */
+	bool		citus_shard;	/* relid is (a partition of) a Citus shard */
+	bool		citus_logs_here;	/* ... and this placement logs its rows */
 	text	   *schema_name;
 	text	   *table_name;
 	int64		table_id;		/* identity (rowkeeper.audit_incarnations) */
@@ -536,9 +549,35 @@ resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata)
 		resolve_key(cfg, rel);
 
 	cfg->table_oid = audit_root(rel);
+
+	/*
+	 * A shard of a Citus table logs under the Citus table: its name, and
+	 * the identity the coordinator gave it (enable_audit on the
+	 * coordinator binds it on every node), never one of its own.
+	 */
+	{
+		Oid			logical;
+
+		cfg->citus_shard = rk_citus_shard_of(cfg->table_oid, &logical,
+											 &cfg->citus_logs_here);
+		if (cfg->citus_shard)
+			cfg->table_oid = logical;
+	}
 	cfg->schema_name = cstring_to_text(get_namespace_name(get_rel_namespace(cfg->table_oid)));
 	cfg->table_name = cstring_to_text(get_rel_name(cfg->table_oid));
-	cfg->table_id = rk_audit_table_id(cfg->table_oid, true);
+	cfg->table_id = rk_audit_table_id(cfg->table_oid, !cfg->citus_shard);
+	if (cfg->citus_shard && cfg->table_id <= 0)
+	{
+		char	   *qname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(cfg->table_oid)),
+													   get_rel_name(cfg->table_oid));
+
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the audit identity of Citus table %s is not known on this node", qname),
+				 errdetail("rowkeeper.enable_audit() on the coordinator gives a Citus table its identity on every node; it ran before the table was distributed, or before this node was added."),
+				 errhint("On the coordinator, after create_distributed_table() or create_reference_table(): SELECT rowkeeper.enable_audit('%s'); a table that has rows is distributed without its audit triggers (disable_audit() first), or Citus's copy of its rows is logged as new rows.",
+						 qname)));
+	}
 	cfg->table_bits = table_bits(cfg->table_id);
 	cfg->log_owner = audit_log_owner(&cfg->log_relid);
 	cfg->cached_userid = InvalidOid;
@@ -910,7 +949,14 @@ write_log_row(AuditConfig *cfg, RkLogWriter *w, const char *op, Jsonb *row_key,
 	memset(isnull, 0, sizeof(isnull));
 	load_session_facts();
 
-	values[RKL_LOGGED_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	{
+		TimestampTz at;
+
+		/* on a Citus worker, the time of the coordinator's transaction */
+		if (!cfg->citus_shard || !rk_citus_coordinator_time(&at))
+			at = GetCurrentTransactionStartTimestamp();
+		values[RKL_LOGGED_AT] = TimestampTzGetDatum(at);
+	}
 	values[RKL_TXID] = FullTransactionIdGetDatum(GetTopFullTransactionId());
 	values[RKL_TABLE_OID] = ObjectIdGetDatum(cfg->table_oid);
 	values[RKL_SCHEMA_NAME] = PointerGetDatum(cfg->schema_name);
@@ -1119,6 +1165,15 @@ audit_trigger(PG_FUNCTION_ARGS)
 
 	cfg = get_audit_config(trigdata);
 	check_actor(cfg, trigdata->tg_relation);
+
+	/*
+	 * A Citus shard: TRUNCATE is logged once, by the Citus table's own
+	 * trigger where the statement ran (the coordinator), not by each
+	 * shard; a reference table's change once, by one of its copies.
+	 */
+	if (cfg->citus_shard &&
+		(TRIGGER_FIRED_BY_TRUNCATE(ev) || !cfg->citus_logs_here))
+		return PointerGetDatum(NULL);
 
 	/* statement mode writes many rows per call: batch them */
 	w = rk_audit_log_open(cfg->log_owner,

@@ -2,7 +2,10 @@
  *
  * citus.c
  *	  Citus integration: the tenant context reaches the worker nodes, and
- *	  the coordinator and the workers never disagree about it.
+ *	  the coordinator and the workers never disagree about it; the
+ *	  coordinator's transaction start reaches them too (the time of audit
+ *	  entries and of updated_at on the shards); and which Citus table a
+ *	  shard belongs to, for the audit trigger (rk_citus_shard_of()).
  *
  *	  On a Citus cluster the rows live in shards on the workers; the
  *	  workers evaluate the row-level security policies (Citus copies them to
@@ -32,8 +35,17 @@
  *	  forgotten at the end of the transaction.  rowkeeper.actor and
  *	  rowkeeper.request_id travel the same way (for what triggers on the
  *	  shards record).  The cost is one string comparison per setting and
- *	  executor start, one SET LOCAL of the tenant per transaction, and one
- *	  per change of a setting.
+ *	  executor start, one SET LOCAL of the tenant and one of the
+ *	  transaction start per transaction, and one per change of a setting.
+ *
+ *	  rowkeeper.coordinator_xact_start carries the coordinator's
+ *	  transaction start (sent once per transaction, like the tenant).  On
+ *	  a worker it is used only in backends Citus opened (application_name
+ *	  citus_internal...), where it is SET LOCAL in the transaction, so a
+ *	  pooled connection never keeps an earlier transaction's.  An
+ *	  application connected straight to a worker could set it (and backdate
+ *	  its own entries there) as it could write the shards directly: keep
+ *	  applications on the coordinator.
  *
  *	  Fail closed.  Outside a transaction block (and a DO block or
  *	  procedure) Citus sends nothing: the workers then have no tenant and
@@ -68,7 +80,10 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
+#include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -91,11 +106,23 @@ bool		rk_citus_resending = false;
  * request id (recorded by triggers on the shards) when they differ from
  * what was sent.
  */
-#define RK_NSETTINGS 3
+#define RK_NSETTINGS 4
 static const char *const setting_names[RK_NSETTINGS] = {
-	"rowkeeper.tenant", "rowkeeper.actor", "rowkeeper.request_id"
+	"rowkeeper.tenant", "rowkeeper.actor", "rowkeeper.request_id",
+	"rowkeeper.coordinator_xact_start"
 };
 #define RK_TENANT 0
+#define RK_XACT_START 3
+
+/*
+ * rowkeeper.coordinator_xact_start: the coordinator's transaction start
+ * (microseconds since 2000-01-01, as text), sent like the tenant, once per
+ * transaction.  The audit trigger on a shard logs it as logged_at, so that
+ * every entry of one distributed transaction carries one time, the
+ * coordinator's (see rk_citus_coordinator_time()).
+ */
+static char *coordinator_xact_start = NULL;
+static char xact_start_buf[32];
 
 /*
  * What the workers are known to get, per setting: NULL when nothing was
@@ -136,7 +163,15 @@ setting_index(const char *name)
 static const char *
 current_value(int i)
 {
-	const char *v = (i == RK_TENANT) ? rk_context_tenant() :
+	const char *v;
+
+	if (i == RK_XACT_START)
+	{
+		snprintf(xact_start_buf, sizeof(xact_start_buf), INT64_FORMAT,
+				 (int64) GetCurrentTransactionStartTimestamp());
+		return xact_start_buf;
+	}
+	v = (i == RK_TENANT) ? rk_context_tenant() :
 		(i == 1) ? rk_context_actor() : rk_context_request_id();
 
 	return v != NULL ? v : "";
@@ -149,7 +184,7 @@ needs_send(int i)
 	const char *cur = current_value(i);
 
 	if (sent[i] == NULL)
-		return i == RK_TENANT || cur[0] != '\0';
+		return i == RK_TENANT || i == RK_XACT_START || cur[0] != '\0';
 	return sent[i] == RK_UNKNOWN || strcmp(sent[i], cur) != 0;
 }
 
@@ -358,7 +393,17 @@ rk_citus_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 void
 rk_citus_init(void)
 {
-	const char *v = GetConfigOption("citus.propagate_set_commands", true, false);
+	const char *v;
+
+	DefineCustomStringVariable("rowkeeper.coordinator_xact_start",
+							   "Internal: the start of the Citus coordinator's transaction, sent to the workers.",
+							   "Set by rowkeeper on the coordinator; the audit trigger on a shard logs it as logged_at.",
+							   &coordinator_xact_start,
+							   "",
+							   PGC_USERSET,
+							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   NULL, NULL, NULL);
+	v = GetConfigOption("citus.propagate_set_commands", true, false);
 
 	rk_citus_loaded = (v != NULL &&
 					   !(GetConfigOptionFlags("citus.propagate_set_commands", true) &
@@ -372,4 +417,102 @@ rk_citus_init(void)
 	ProcessUtility_hook = rk_citus_process_utility;
 	RegisterXactCallback(rk_citus_xact_callback, NULL);
 	RegisterSubXactCallback(rk_citus_subxact_callback, NULL);
+}
+
+/*
+ * The coordinator's transaction start, when this backend runs a shard
+ * query that Citus sent in a transaction of the coordinator (a backend
+ * Citus opened, which received rowkeeper.coordinator_xact_start in this
+ * transaction: the value is SET LOCAL, so never one of an earlier
+ * transaction on a pooled connection).  False elsewhere: the local
+ * transaction start is the time.
+ */
+bool
+rk_citus_coordinator_time(TimestampTz *ts)
+{
+	char	   *end;
+	int64		v;
+
+	if (!rk_citus_loaded || coordinator_xact_start == NULL ||
+		coordinator_xact_start[0] == '\0' || !is_citus_internal_backend())
+		return false;
+	errno = 0;
+	v = strtoi64(coordinator_xact_start, &end, 10);
+	if (errno != 0 || *end != '\0' || v == 0)
+		return false;
+	*ts = (TimestampTz) v;
+	return true;
+}
+
+/*
+ * Whether relid is a shard of a Citus table on this node (a placement: on
+ * a worker, or the coordinator's copy of a reference table); if so, the
+ * Citus table it belongs to (on a worker: the shell table Citus keeps
+ * there) in *logical, and in *log_here whether this placement is the one
+ * that logs its changes: the placement on the node with the lowest group
+ * id among the shard's placements (the only one of a distributed table's
+ * shard; for a reference table, copied to every node, the coordinator's
+ * when the coordinator is in the metadata, else the first worker's).  A
+ * shard is named <table>_<shard id>, in the table's schema.  Called once
+ * per resolution of the audit trigger's configuration, not per row.
+ */
+bool
+rk_citus_shard_of(Oid relid, Oid *logical, bool *log_here)
+{
+	const char *relname;
+	const char *us;
+	char	   *end;
+	int64		shardid;
+	Oid			argtypes[3] = {OIDOID, INT8OID, TEXTOID};
+	Datum		args[3];
+	bool		found = false;
+	int			rc;
+
+	*logical = InvalidOid;
+	*log_here = true;
+	if (!rk_citus_loaded)
+		return false;
+	relname = get_rel_name(relid);
+	us = relname ? strrchr(relname, '_') : NULL;
+	if (us == NULL || us[1] < '0' || us[1] > '9')
+		return false;
+	errno = 0;
+	shardid = strtoi64(us + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+
+	args[0] = ObjectIdGetDatum(get_rel_namespace(relid));
+	args[1] = Int64GetDatum(shardid);
+	args[2] = CStringGetTextDatum(relname);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_class WHERE relname = 'pg_dist_shard' "
+					"AND relnamespace = 'pg_catalog'::pg_catalog.regnamespace", true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+	{
+		rc = SPI_execute_with_args(
+			"SELECT s.logicalrelid::pg_catalog.oid,"
+			"       coalesce((SELECT pg_catalog.min(p.groupid) FROM pg_catalog.pg_dist_placement p"
+			"                  WHERE p.shardid = s.shardid)"
+			"                = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g), true)"
+			"  FROM pg_catalog.pg_dist_shard s"
+			"  JOIN pg_catalog.pg_class c ON c.oid = s.logicalrelid"
+			" WHERE s.shardid = $2 AND c.relnamespace = $1"
+			"   AND c.relname::pg_catalog.text || '_' || s.shardid::pg_catalog.text = $3",
+			3, argtypes, args, NULL, true, 1);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "could not read the Citus metadata: %s", SPI_result_code_string(rc));
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+
+			*logical = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+													  SPI_tuptable->tupdesc, 1, &isnull));
+			*log_here = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 2, &isnull));
+			found = OidIsValid(*logical);
+		}
+	}
+	SPI_finish();
+	return found;
 }

@@ -18,6 +18,7 @@
 #include "names.h"
 
 #include "commands/trigger.h"
+#include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "utils/guc.h"
 #include "utils/relcache.h"
@@ -54,6 +55,8 @@ extern void rk_soft_delete_rewrite_init(void);
 extern bool rk_citus_resending;
 extern void rk_citus_init(void);
 extern void rk_citus_sync(void);
+extern bool rk_citus_coordinator_time(TimestampTz *ts);
+extern bool rk_citus_shard_of(Oid relid, Oid *logical, bool *log_here);
 
 
 /*

@@ -234,7 +234,9 @@ clock_value(const UpdatedAtConfig *cfg)
 			break;
 		case CLOCK_TRANSACTION:
 		default:
-			now = GetCurrentTransactionStartTimestamp();
+			/* a Citus shard: the coordinator's transaction (src/citus.c) */
+			if (!rk_citus_coordinator_time(&now))
+				now = GetCurrentTransactionStartTimestamp();
 			break;
 	}
 

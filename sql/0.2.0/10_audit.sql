@@ -382,16 +382,49 @@ COMMENT ON FUNCTION rowkeeper._grant_partition_readers(regclass) IS
 'Internal: grant SELECT on a new partition of rowkeeper.audit_log to every role that may read rowkeeper.audit_log.';
 
 /*
- * create_audit_partitions: as in 0.1.0, and each new partition gets its
- * indexes and the log's readers.
+ * Partition bounds of the leaf partitions of rowkeeper.audit_log (the
+ * default partition excluded), parsed from their FOR VALUES clause, which
+ * is printed in UTC and ISO style here whatever the session's settings (a
+ * zone abbreviation such as SST would not read back);
+ * create_audit_partitions() and preflight's partition checks read them.
+ */
+CREATE FUNCTION rowkeeper._audit_partition_bounds()
+RETURNS TABLE (part regclass, lower_bound timestamptz, upper_bound timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
+AS $$
+    SELECT t.relid::regclass, m[1]::timestamptz, m[2]::timestamptz
+      FROM pg_catalog.pg_partition_tree('rowkeeper.audit_log') t
+      JOIN pg_catalog.pg_class c ON c.oid = t.relid
+     CROSS JOIN LATERAL pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+                                               'FROM \(''([^'']+)''\) TO \(''([^'']+)''\)') m
+     WHERE t.isleaf AND c.relpartbound IS NOT NULL AND m IS NOT NULL
+$$;
+
+COMMENT ON FUNCTION rowkeeper._audit_partition_bounds() IS
+'Internal: the range of each monthly partition of rowkeeper.audit_log.';
+
+/*
+ * create_audit_partitions: one partition per calendar month in UTC, so that
+ * sessions in different time zones (application servers, pg_cron, psql)
+ * agree on the boundaries; each new partition gets its indexes and the
+ * log's readers.  A partition made before the boundaries were UTC (in the
+ * creating session's zone) is respected: a new month's range is clipped to
+ * start where an overlapping older partition ends and to end where one
+ * begins, so the ranges never overlap and leave no gap.
  */
 CREATE OR REPLACE FUNCTION rowkeeper.create_audit_partitions(months_ahead int DEFAULT 3)
 RETURNS SETOF regclass
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
 AS $$
 DECLARE
     m date;
+    lo timestamptz;
+    hi timestamptz;
     part text;
 BEGIN
     IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 120 THEN
@@ -404,8 +437,15 @@ BEGIN
                                               interval '1 month')::date LOOP
         part := 'audit_log_' || to_char(m, '"y"YYYY"m"MM');
         CONTINUE WHEN to_regclass('rowkeeper.' || part) IS NOT NULL;
+        lo := m::timestamptz;
+        hi := (m + interval '1 month')::timestamptz;
+        SELECT greatest(lo, max(b.upper_bound) FILTER (WHERE b.lower_bound <= lo AND b.upper_bound > lo)),
+               least(hi, min(b.lower_bound) FILTER (WHERE b.lower_bound < hi AND b.upper_bound >= hi))
+          INTO lo, hi
+          FROM rowkeeper._audit_partition_bounds() b;
+        CONTINUE WHEN lo >= hi;
         IF EXISTS (SELECT FROM rowkeeper.audit_log_default
-                    WHERE logged_at >= m AND logged_at < (m + interval '1 month')) THEN
+                    WHERE logged_at >= lo AND logged_at < hi) THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'object_not_in_prerequisite_state',
                 MESSAGE = format('audit entries for %s are in the default partition', to_char(m, 'YYYY-MM')),
@@ -413,7 +453,7 @@ BEGIN
                 HINT = 'Move those rows into a new partition by hand, or schedule rowkeeper.create_audit_partitions() ahead of time (pg_cron).';
         END IF;
         EXECUTE format('CREATE TABLE rowkeeper.%I PARTITION OF rowkeeper.audit_log FOR VALUES FROM (%L) TO (%L)',
-                       part, m::timestamptz, (m + interval '1 month')::timestamptz);
+                       part, lo, hi);
         EXECUTE format('REVOKE ALL ON rowkeeper.%I FROM PUBLIC', part);
         PERFORM rowkeeper._grant_partition_readers(('rowkeeper.' || quote_ident(part))::regclass);
         PERFORM rowkeeper._index_audit_partition(('rowkeeper.' || quote_ident(part))::regclass);
@@ -674,7 +714,7 @@ DECLARE
     since text;
     trig record;
     op text;
-    ref text;
+    ref text; unsafe_triggers text;
 BEGIN
     -- a soft-delete view: its table is what changes (and what is audited)
     tbl := coalesce(rowkeeper._soft_delete_base(tbl), tbl);
@@ -744,6 +784,7 @@ BEGIN
             HINT = 'Excluded columns never appear; redacted ones appear, with their value hidden. Choose one.';
     END IF;
 
+    PERFORM rowkeeper._audit_citus_check(tbl, mode, replicated);
     want_args := ARRAY(SELECT 'exclude=' || c FROM pg_catalog.unnest(exclude_columns) c ORDER BY 1)
               || ARRAY(SELECT 'redact=' || c FROM pg_catalog.unnest(redact_columns) c ORDER BY 1)
               || ARRAY['skip_noop=' || skip_noop, 'require_actor=' || require_actor];
@@ -764,6 +805,7 @@ BEGIN
        AND pg_catalog.cardinality(rowkeeper._audit_drift(tbl)) = 0 THEN
         -- the table's identity: its own, or the one it takes back after a restore
         PERFORM rowkeeper._audit_bind(tbl);
+        PERFORM rowkeeper._audit_citus_share(tbl);     -- and on every Citus worker
         RETURN;                 -- already exactly so
     END IF;
     -- triggers changed away from what this function made: recorded, then repaired
@@ -772,6 +814,7 @@ BEGIN
     END IF;
     since := coalesce(have.since, 'rowkeeper audit since ' || pg_catalog.now()::text);
 
+    unsafe_triggers := rowkeeper._citus_allow_triggers();     -- Citus: the triggers go to the shards
     FOR trig IN SELECT a.tgname FROM rowkeeper._audit_triggers(tbl) a LOOP
         EXECUTE format('DROP TRIGGER %I ON %s', trig.tgname, tbl);
     END LOOP;
@@ -799,8 +842,10 @@ BEGIN
             EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', tbl, trig.tgname);
         END LOOP;
     END IF;
+    PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
     -- the table's identity: its own, the one it takes back after a restore, or a new one
     PERFORM rowkeeper._audit_bind(tbl);
+    PERFORM rowkeeper._audit_citus_share(tbl);     -- and on every Citus worker
 END;
 $$;
 
@@ -816,7 +861,7 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    trig record;
+    trig record; unsafe_triggers text;
 BEGIN
     tbl := coalesce(rowkeeper._soft_delete_base(tbl), tbl);
     PERFORM rowkeeper._require_owned_table(tbl, 'rowkeeper.disable_audit()');
@@ -829,8 +874,10 @@ BEGIN
     FOR trig IN SELECT t.tgname FROM pg_catalog.pg_trigger t
                  WHERE t.tgrelid = tbl AND t.tgparentid = 0
                    AND t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure LOOP
+        unsafe_triggers := coalesce(unsafe_triggers, rowkeeper._citus_allow_triggers());
         EXECUTE format('DROP TRIGGER %I ON %s', trig.tgname, tbl);
     END LOOP;
+    PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
 END;
 $$;
 
@@ -847,9 +894,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT c.oid::regclass,
            m.mode,
-           (SELECT count(*) FROM rowkeeper.audit_log l WHERE l.table_id = d.id),
-           (SELECT coalesce(sum(pg_catalog.pg_column_size(l.*)), 0)::bigint FROM rowkeeper.audit_log l
-             WHERE l.table_id = d.id),
+           -- a Citus table's entries are on every node (see sql/0.2.0/36_citus_audit.sql)
+           CASE WHEN rowkeeper._audit_on_cluster(c.oid)
+                THEN (SELECT count(*) FROM rowkeeper._audit_cluster_log(d.id) x)
+                ELSE (SELECT count(*) FROM rowkeeper.audit_log l WHERE l.table_id = d.id) END,
+           CASE WHEN rowkeeper._audit_on_cluster(c.oid)
+                THEN (SELECT coalesce(sum(pg_catalog.pg_column_size(x.entry)), 0)::bigint
+                        FROM rowkeeper._audit_cluster_log(d.id) x)
+                ELSE (SELECT coalesce(sum(pg_catalog.pg_column_size(l.*)), 0)::bigint FROM rowkeeper.audit_log l
+                       WHERE l.table_id = d.id) END,
            CASE
              WHEN EXISTS (SELECT FROM pg_catalog.unnest(d.problems) p
                            WHERE p ~ '^trigger rowkeeper_audit(_insert|_update|_delete)? '

@@ -42,7 +42,7 @@ DECLARE
     want_args text[];
     want_type int2;
     tgname name;
-    old record;
+    old record; unsafe_triggers text; had boolean;
 BEGIN
     PERFORM rowkeeper._require_owned_table(tbl, caller);
     att := rowkeeper._require_column(tbl, column_name, caller);
@@ -104,10 +104,15 @@ BEGIN
        AND t.tgparentid = 0
        AND (rowkeeper._trigger_args(t.tgargs))[1] = column_name::text;
 
-    IF FOUND THEN
+    had := FOUND;
+    IF had THEN
         IF old.args = want_args AND old.tgtype = want_type THEN
             RETURN;             -- already exactly so: nothing to change
         END IF;
+    END IF;
+    -- Citus: the trigger goes to the shards (it touches nothing but its row)
+    unsafe_triggers := rowkeeper._citus_allow_triggers();
+    IF had THEN
         EXECUTE format('DROP TRIGGER %I ON %s', old.tgname, tbl);
     END IF;
 
@@ -118,6 +123,7 @@ BEGIN
                    CASE WHEN on_insert THEN 'INSERT OR UPDATE' ELSE 'UPDATE' END,
                    tbl,
                    rowkeeper._quote_args(want_args));
+    PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
 END;
 $$;
 
@@ -187,3 +193,42 @@ SELECT t.tgrelid::regclass                          AS table_name,
          ON col.attrelid = t.tgrelid AND col.attname = a.args[1] AND col.attnum > 0 AND NOT col.attisdropped
  WHERE t.tgfoid = 'rowkeeper.updated_at_trigger()'::pg_catalog.regprocedure
    AND t.tgparentid = 0;
+
+/*
+ * disable_updated_at: as in 0.1.0; on a Citus table the DROP TRIGGER needs
+ * citus.enable_unsafe_triggers (Citus drops it on the shards too).
+ */
+CREATE OR REPLACE FUNCTION rowkeeper.disable_updated_at(tbl regclass,
+                                                        column_name name DEFAULT 'updated_at')
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tgname name;
+    unsafe_triggers text;
+BEGIN
+    PERFORM rowkeeper._require_owned_table(tbl, 'rowkeeper.disable_updated_at()');
+    IF column_name IS NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'rowkeeper.disable_updated_at(): the column name must not be NULL';
+    END IF;
+
+    SELECT t.tgname INTO tgname
+      FROM pg_catalog.pg_trigger t
+     WHERE t.tgrelid = tbl
+       AND t.tgfoid = 'rowkeeper.updated_at_trigger()'::pg_catalog.regprocedure
+       AND t.tgparentid = 0
+       AND (rowkeeper._trigger_args(t.tgargs))[1] = column_name::text;
+
+    IF NOT FOUND THEN
+        RAISE NOTICE 'updated_at is not enabled for column % of table %, nothing to do',
+            pg_catalog.quote_ident(column_name), tbl;
+        RETURN;
+    END IF;
+    unsafe_triggers := rowkeeper._citus_allow_triggers();
+    EXECUTE format('DROP TRIGGER %I ON %s', tgname, tbl);
+    PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
+END;
+$$;

@@ -202,8 +202,15 @@ AS $$
 DECLARE
     e rowkeeper.audit_log;
     img jsonb;
+    tbl regclass := rowkeeper._audit_table_of_id(tid);
 BEGIN
-    FOR e IN SELECT * FROM rowkeeper._row_entries(tid, key) r ORDER BY r.id LOOP
+    -- on a Citus coordinator, a Citus table's entries (or a dropped
+    -- table's, which may have been one) are on every node
+    FOR e IN SELECT (r.entry).*
+               FROM rowkeeper._row_entries_ordered(tid, key,
+                        rowkeeper._audit_citus_coordinator()
+                        AND (tbl IS NULL OR (rowkeeper._citus_distribution_column(tbl)).is_citus)) r
+              ORDER BY r.seq LOOP
         img := CASE e.op WHEN 'INSERT' THEN e.new_row
                          WHEN 'DELETE' THEN NULL
                          WHEN 'EVENT' THEN img                   -- about the row, no change of it
@@ -297,8 +304,10 @@ BEGIN
     tbl := rowkeeper._audit_base(tbl);
     key := rowkeeper.normalize_key(tbl, key);
     img := rowkeeper._live_row(tbl, key);
-    FOR e IN SELECT * FROM rowkeeper._row_entries(rowkeeper._history_id(tbl), key) r
-              WHERE r.logged_at > at ORDER BY r.id DESC LOOP
+    FOR e IN SELECT (r.entry).*
+               FROM rowkeeper._row_entries_ordered(rowkeeper._history_id(tbl), key,
+                                                   rowkeeper._audit_on_cluster(tbl)) r
+              WHERE (r.entry).logged_at > at ORDER BY r.seq DESC LOOP
         img := CASE e.op WHEN 'INSERT' THEN NULL
                          WHEN 'DELETE' THEN e.old_row
                          WHEN 'TRUNCATE' THEN img
@@ -333,16 +342,28 @@ BEGIN
         CREATE TEMP TABLE rowkeeper_as_of (k jsonb PRIMARY KEY, r jsonb);
     END IF;
     TRUNCATE rowkeeper_as_of;
-    EXECUTE format('INSERT INTO rowkeeper_as_of
+    -- (a Citus table is read whole first: the key extraction cannot run on the shards)
+    EXECUTE format('WITH t AS %s (SELECT pg_catalog.to_jsonb(t) AS j FROM %s t)
+                    INSERT INTO rowkeeper_as_of
                     SELECT (SELECT pg_catalog.jsonb_object_agg(j.key, j.value)
-                              FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(t)) j WHERE j.key = ANY ($1)),
-                           pg_catalog.to_jsonb(t) - $2
-                      FROM %s t', rowkeeper._rel_ref(tbl))
+                              FROM pg_catalog.jsonb_each(t.j) j WHERE j.key = ANY ($1)),
+                           t.j - $2
+                      FROM t',
+                   CASE WHEN (rowkeeper._citus_distribution_column(tbl)).is_citus THEN 'MATERIALIZED' ELSE '' END,
+                   rowkeeper._rel_ref(tbl))
       USING keys, rowkeeper._excluded_columns(tbl);
-    FOR e IN SELECT l.op, l.row_key, l.old_key, l.old_row
-               FROM rowkeeper.audit_log l
-              WHERE l.logged_at > at AND l.table_id = rowkeeper._history_id(tbl)
-              ORDER BY l.id DESC LOOP
+    -- on a Citus coordinator, a Citus table's entries are on every node
+    FOR e IN EXECUTE CASE WHEN rowkeeper._audit_on_cluster(tbl) THEN
+                 'SELECT (c.entry).op, (c.entry).row_key, (c.entry).old_key, (c.entry).old_row
+                    FROM rowkeeper._audit_cluster_log($1, NULL, $2) c
+                   WHERE (c.entry).logged_at > $2
+                   ORDER BY c.ord DESC, c.node DESC, (c.entry).id DESC'
+             ELSE
+                 'SELECT l.op, l.row_key, l.old_key, l.old_row
+                    FROM rowkeeper.audit_log l
+                   WHERE l.logged_at > $2 AND l.table_id = $1
+                   ORDER BY l.id DESC' END
+             USING rowkeeper._history_id(tbl), at LOOP
         IF e.op = 'INSERT' THEN
             DELETE FROM rowkeeper_as_of WHERE k = e.row_key;
         ELSIF e.op = 'DELETE' THEN
@@ -388,6 +409,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM rowkeeper._audit_reader('rowkeeper.changes()');
+    IF rowkeeper._audit_on_cluster(tbl) THEN      -- a Citus table: entries on every node
+        RETURN QUERY
+            SELECT (c.entry).* FROM rowkeeper._audit_cluster_log(rowkeeper._history_id(tbl), NULL, since, until) c
+             ORDER BY c.ord, c.node, (c.entry).id;
+        RETURN;
+    END IF;
     RETURN QUERY
         SELECT l.* FROM rowkeeper.audit_log l
          WHERE l.logged_at >= since AND l.logged_at <= until
@@ -406,6 +433,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM rowkeeper._audit_reader('rowkeeper.changes_by()');
+    IF rowkeeper._audit_citus_coordinator() THEN  -- entries of Citus tables are on every node
+        RETURN QUERY
+            SELECT (c.entry).* FROM rowkeeper._audit_cluster_log(NULL, NULL, since, until, changes_by.actor) c
+             ORDER BY c.ord, c.node, (c.entry).id;
+        RETURN;
+    END IF;
     RETURN QUERY
         SELECT l.* FROM rowkeeper.audit_log l
          WHERE l.logged_at >= since AND l.logged_at <= until AND l.actor = changes_by.actor
@@ -617,7 +650,7 @@ BEGIN
             MESSAGE = 'rowkeeper.undo(): arguments must not be NULL';
     END IF;
     PERFORM rowkeeper._audit_reader('rowkeeper.undo()');
-    SELECT * INTO e FROM rowkeeper.audit_log l WHERE l.id = audit_id;
+    SELECT * INTO e FROM rowkeeper.audit_log l WHERE l.id = rowkeeper._audit_local_entry(audit_id);
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'no_data_found',
             MESSAGE = format('rowkeeper.undo(): no audit entry %s', audit_id);

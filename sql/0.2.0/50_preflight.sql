@@ -110,26 +110,6 @@ COMMENT ON FUNCTION rowkeeper._preflight_ignored(text, text, text[]) IS
 'Internal: whether a preflight row matches an ignore pattern of preflight_assert() (check name, or check:object; LIKE patterns).';
 
 /*
- * Partition bounds of the leaf partitions of rowkeeper.audit_log (the
- * default partition excluded), parsed from their FOR VALUES clause.
- */
-CREATE FUNCTION rowkeeper._audit_partition_bounds()
-RETURNS TABLE (part regclass, lower_bound timestamptz, upper_bound timestamptz)
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT t.relid::regclass, m[1]::timestamptz, m[2]::timestamptz
-      FROM pg_catalog.pg_partition_tree('rowkeeper.audit_log') t
-      JOIN pg_catalog.pg_class c ON c.oid = t.relid
-     CROSS JOIN LATERAL pg_catalog.regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
-                                               'FROM \(''([^'']+)''\) TO \(''([^'']+)''\)') m
-     WHERE t.isleaf AND c.relpartbound IS NOT NULL AND m IS NOT NULL
-$$;
-
-COMMENT ON FUNCTION rowkeeper._audit_partition_bounds() IS
-'Internal: the range of each monthly partition of rowkeeper.audit_log.';
-
-/*
  * preflight() group "coverage": audit, updated_at and soft delete on every
  * user table (ORM bookkeeping tables skipped, said so).
  */

@@ -12,7 +12,17 @@
 #  - enable_tenant_isolation() before and after create_distributed_table,
 #    disable and enable again on a distributed table;
 #  - preflight() on the coordinator checks the shards' policies: clean on
-#    the cluster, fails on a policy planted on the shards.
+#    the cluster, fails on a policy planted on the shards;
+#  - audit of distributed and reference tables: entries under the logical
+#    name with the coordinator's context and transaction time, once per
+#    change (reference tables, TRUNCATE), history from the coordinator by
+#    row_history, row_as_of, table_as_of, changes, changes_by and
+#    audit_status (also for an application role, and a schema-sharded
+#    table), one history across a shard move; statement mode,
+#    replicated => true, undo of a worker's entry and distributing an
+#    audited table that has rows are refused;
+#  - updated_at on a distributed table: enable/disable, one clock per
+#    transaction (the coordinator's) on every worker.
 # Skipped when Citus is not installed for the server under test
 # (test/citus_setup.sh builds it for PostgreSQL 15 and 17).
 use strict;
@@ -303,6 +313,195 @@ like($coord->safe_psql('postgres', $citus_checks), qr/^tenant.citus_shard_polici
         q{SELECT count(*) FROM pg_policies WHERE tablename = 'accounts' AND policyname LIKE '%soft%'}),
        '0', 'no soft-delete policy was created on the distributed table');
 }
+
+
+################################################################ audit
+# Audit of distributed and reference tables (sql/0.2.0/36_citus_audit.sql):
+# entries under the Citus table's name and identity, with the
+# coordinator's context and transaction time, once per logical change, on
+# the node that holds the shard, read from the coordinator by every history
+# function, one history across a shard move.
+$coord->safe_psql('postgres', q{
+    CREATE ROLE auditor LOGIN IN ROLE rowkeeper_auditor;
+    GRANT SELECT ON accounts, orders, plans TO auditor;
+    SELECT rowkeeper.enable_audit('accounts');
+    SELECT rowkeeper.enable_audit('orders');
+    SELECT rowkeeper.enable_audit('plans');
+});
+# Run SQL on the coordinator as the auditor; returns stdout, fails the
+# test on an error.
+sub as_auditor
+{
+    my ($sql) = @_;
+    return $coord->safe_psql('postgres', "SET ROLE auditor;\n$sql");
+}
+# every node's log, one string per node (coordinator first)
+my $all_logs = q{
+    SELECT string_agg(r.result, ' | ' ORDER BY r.nodeid)
+      FROM run_command_on_all_nodes($$SELECT coalesce(string_agg(table_name || ':' || op || ':' || coalesce(row_key::text, '-')
+                                                                  || ':' || coalesce(actor, '-') || ':' || coalesce(tenant, '-')
+                                                                  || ':' || coalesce(request_id, '-'), ' ' ORDER BY id), '')
+                                         FROM rowkeeper.audit_log WHERE op <> 'AUDIT_REPAIR'$$) r};
+
+tenant1(q{SELECT rowkeeper.set_context(actor => 'alice', request_id => 'req-1') \gset
+          UPDATE accounts SET name = 'audited' WHERE id = 1;
+          UPDATE plans SET code = 'p1-audited';},
+    'audited writes of the own tenant');
+my $logs = $coord->safe_psql('postgres', $all_logs);
+unlike($logs, qr/_\d{6}/, 'no entry on any node carries a shard name') or diag($logs);
+is(join(',', sort map { scalar(() = $_ =~ /accounts:UPDATE:/g) } split /\|/, $logs), '0,0,1',
+    'the accounts change is logged once, on one worker (the one holding the shard)')
+  or diag($logs);
+like($logs, qr/accounts:UPDATE:\{"id": 1, "tenant_id": 1\}:alice:1:req-1/,
+    'the entry on the worker carries the logical name and the coordinator\'s actor, tenant and request id');
+is(scalar(() = $logs =~ /plans:UPDATE:/g), 1,
+    'a reference table change is logged once, not once per copy') or diag($logs);
+
+# one transaction time across workers: a superuser's UPDATE of every tenant
+# (both workers) in one transaction logs the coordinator's transaction start
+my $now = $coord->safe_psql('postgres', q{
+    BEGIN;
+    SELECT rowkeeper.set_context(actor => 'admin') \gset
+    SELECT pg_sleep(0.3) \gset
+    UPDATE orders SET amount = amount + 1 WHERE id = 1;
+    SELECT now()::text;
+    COMMIT;});
+my @per_worker = split /,/, $coord->safe_psql('postgres', q{
+    SELECT string_agg(r.result, ',' ORDER BY r.nodeport)
+      FROM run_command_on_workers($$SELECT count(*) || ':' || coalesce(string_agg(DISTINCT logged_at::text, ';'), '')
+                                     FROM rowkeeper.audit_log WHERE actor = 'admin'$$) r});
+is(scalar(grep { /^[1-9]\d*:\Q$now\E$/ } @per_worker), 2,
+    'one distributed transaction: the entries on both workers carry the coordinator\'s transaction start')
+  or diag("coordinator now(): $now; workers: @per_worker");
+
+# history from the coordinator
+is(as_auditor(q{SELECT string_agg(op || ':' || (row_data ->> 'name') || ':' || actor || ':' || request_id, ',' ORDER BY audit_id)
+                  FROM rowkeeper.row_history('accounts', '{"tenant_id": 1, "id": 1}')}),
+    'UPDATE:audited:alice:req-1', 'row_history() on the coordinator finds the entry on the worker');
+
+# a shard move: the history from before stays on the old node, the new
+# entries land on the new one, row_history() shows both in order
+my ($shard, $from) = split /\|/, $coord->safe_psql('postgres', q{
+    SELECT s.shardid, s.nodeport FROM citus_shards s
+     WHERE s.shardid = get_shard_id_for_distribution_column('accounts', 1)});
+my $to = $from == $w1->port ? $w2 : $w1;
+$coord->safe_psql('postgres', sprintf(q{SELECT citus_move_shard_placement(%d, '%s', %d, '%s', %d, shard_transfer_mode => 'block_writes')},
+        $shard, $coord->host, $from, $to->host, $to->port));
+is($coord->safe_psql('postgres', q{SELECT nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column('accounts', 1) LIMIT 1}),
+    $to->port, 'the shard of tenant 1 moved to the other worker');
+is($to->safe_psql('postgres', q{SELECT count(*) FROM rowkeeper.audit_log WHERE table_name = 'accounts' AND op = 'INSERT'}),
+    '0', 'moving a shard logs nothing (its copy is not a change)');
+tenant1(q{SELECT rowkeeper.set_context(actor => 'bob', request_id => 'req-2') \gset
+          UPDATE accounts SET name = 'moved' WHERE id = 1;},
+    'write after the move');
+is(as_auditor(q{SELECT string_agg(op || ':' || (row_data ->> 'name') || ':' || actor, ',' ORDER BY audit_id)
+                  FROM rowkeeper.row_history('accounts', '{"tenant_id": 1, "id": 1}')}),
+    'UPDATE:audited:alice,UPDATE:moved:bob', 'row_history() across a shard move: one history, in order');
+is($coord->safe_psql('postgres', q{
+    SELECT string_agg(r.result, ',' ORDER BY r.nodeport)
+      FROM run_command_on_workers($$SELECT count(*) FROM rowkeeper.audit_log
+                                     WHERE table_name = 'accounts' AND row_key = '{"id": 1, "tenant_id": 1}'$$) r}),
+    '1,1', 'the two entries of the row are on the two workers');
+is(as_auditor(q{SELECT string_agg(op || ':' || actor, ',' ORDER BY logged_at, id)
+                  FROM rowkeeper.changes('accounts', now() - interval '1 hour')}),
+    'UPDATE:alice,UPDATE:bob', 'changes() on the coordinator reads every node');
+is(as_auditor(q{SELECT string_agg(table_name || ':' || op, ',' ORDER BY table_name)
+                  FROM rowkeeper.changes_by('alice', now() - interval '1 hour')}),
+    'accounts:UPDATE,plans:UPDATE', 'changes_by() on the coordinator reads every node');
+# (they read the live rows too: as the superuser, whom isolation does not confine)
+is($coord->safe_psql('postgres', q{SELECT rowkeeper.row_as_of('accounts', '{"tenant_id": 1, "id": 1}', now() - interval '1 hour') ->> 'name'}),
+    'renamed', 'row_as_of() undoes the changes logged on both workers (to the name from before auditing)');
+is($coord->safe_psql('postgres', q{SELECT j ->> 'name' FROM rowkeeper.table_as_of('accounts', now() - interval '1 hour') j
+                 WHERE j @> '{"tenant_id": 1, "id": 1}'}),
+    'renamed', 'table_as_of() undoes them too');
+is(as_auditor(q{SELECT string_agg(table_name::text || ':' || entries, ',' ORDER BY table_name::text)
+                  FROM rowkeeper.audit_status() WHERE table_name::text IN ('accounts', 'plans')}),
+    'accounts:2,plans:1', 'audit_status() counts the entries on every node');
+# an application role reads its tenant's history from the coordinator (the
+# log's row-level security applies on the workers, with the tenant passed on)
+$coord->safe_psql('postgres', q{GRANT rowkeeper_app TO app;});
+is(tenant1(q{SELECT string_agg(actor, ',' ORDER BY audit_id) FROM rowkeeper.row_history('accounts', '{"tenant_id": 1, "id": 1}');},
+        'app reads its history'),
+    'alice,bob', 'an application role reads its own tenant\'s history from every node');
+($out, $err) = as_app(q{BEGIN; SELECT rowkeeper.set_context(tenant => '2') \gset
+    SELECT count(*) FROM rowkeeper.row_history('accounts', '{"tenant_id": 1, "id": 1}'); COMMIT;});
+is("$out$err", '0', 'another tenant finds none of it');
+
+# entry ids name one entry in the cluster; undo refuses one on a worker
+my $wid = as_auditor(q{SELECT max(audit_id) FROM rowkeeper.row_history('accounts', '{"tenant_id": 1, "id": 1}')});
+cmp_ok($wid, '>=', 2**48, 'an entry written on a worker has an id of that worker\'s range');
+($out, $err) = ('', '');
+$coord->psql('postgres', "SELECT rowkeeper.undo($wid)", stdout => \$out, stderr => \$err);
+like($err, qr/audit entry \d+ is on a Citus worker/, 'undo() of an entry on a worker is refused');
+
+# TRUNCATE: once, by the Citus table's trigger on the coordinator
+$coord->safe_psql('postgres', q{
+    CREATE TABLE scratch (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+    SELECT create_distributed_table('scratch', 'tenant_id', colocate_with => 'accounts');
+    SELECT rowkeeper.enable_audit('scratch');
+    INSERT INTO scratch SELECT t, 1 FROM generate_series(1, 4) t;
+    TRUNCATE scratch;});
+is($coord->safe_psql('postgres', q{
+    SELECT string_agg(r.result, ',' ORDER BY r.nodeid)
+      FROM run_command_on_all_nodes($$SELECT count(*) FROM rowkeeper.audit_log WHERE table_name = 'scratch' AND op = 'TRUNCATE'$$) r}),
+    '1,0,0', 'TRUNCATE of a distributed table is logged once, on the coordinator');
+
+# what is not supported is refused
+($out, $err) = ('', '');
+$coord->psql('postgres', q{SELECT rowkeeper.enable_audit('orders', mode => 'statement')}, stdout => \$out, stderr => \$err);
+like($err, qr/statement mode is not supported on Citus table/, 'statement mode is refused on a Citus table');
+$coord->psql('postgres', q{SELECT rowkeeper.enable_audit('orders', replicated => true)}, stdout => \$out, stderr => \$err);
+like($err, qr/replicated => true is not supported on Citus table/, 'replicated => true is refused on a Citus table');
+# audited before distributing: Citus's copy of the rows would be logged as
+# new rows; the shards have no identity, so it is refused
+$coord->safe_psql('postgres', q{
+    CREATE TABLE early (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+    INSERT INTO early VALUES (1, 1), (2, 1), (3, 1), (4, 1);
+    SELECT rowkeeper.enable_audit('early');});
+$coord->psql('postgres', q{SET citus.enable_unsafe_triggers = on; SELECT create_distributed_table('early', 'tenant_id', colocate_with => 'accounts')},
+    stdout => \$out, stderr => \$err);
+like($err, qr/the audit identity of Citus table public\.early is not known on this node/,
+    'distributing a table audited before, with rows: refused (its copy would be logged)');
+$coord->safe_psql('postgres', q{
+    TRUNCATE early;
+    SET citus.enable_unsafe_triggers = on;
+    SELECT create_distributed_table('early', 'tenant_id', colocate_with => 'accounts');});
+$coord->psql('postgres', q{INSERT INTO early VALUES (1, 2)}, stdout => \$out, stderr => \$err);
+like($err, qr/enable_audit\('public\.early'\)/, 'audited before distributing: writes fail until enable_audit() runs again, with the call in the hint');
+$coord->safe_psql('postgres', q{SELECT rowkeeper.enable_audit('early'); INSERT INTO early VALUES (1, 2);});
+is(as_auditor(q{SELECT string_agg(op, ',') FROM rowkeeper.row_history('early', '{"tenant_id": 1, "id": 2}')}),
+    'INSERT', 'after enable_audit() again the table is audited on the workers');
+
+# a schema-sharded table (a single-shard Citus table) is audited the same way
+$coord->safe_psql('postgres', q{
+    GRANT USAGE ON SCHEMA crm TO auditor;
+    SELECT rowkeeper.enable_audit('crm.contacts');});
+tenant1(q{SELECT rowkeeper.set_context(actor => 'carol') \gset
+          INSERT INTO crm.contacts VALUES (1, 7);}, 'audited write to a schema-sharded table');
+is(as_auditor(q{SELECT string_agg(op || ':' || actor || ':' || tenant, ',') FROM rowkeeper.row_history('crm.contacts', '{"tenant_id": 1, "id": 7}')}),
+    'INSERT:carol:1', 'schema-sharded table: the entry is found from the coordinator, with the context');
+unlike($coord->safe_psql('postgres', $all_logs), qr/contacts_\d+/, 'schema-sharded table: no entry carries the shard name');
+
+################################################################ updated_at
+# enable/disable on a distributed table; the transaction clock is the
+# coordinator's on every worker (one time per transaction)
+$coord->safe_psql('postgres', q{
+    ALTER TABLE orders ADD COLUMN updated_at timestamptz;
+    SELECT rowkeeper.enable_updated_at('orders');});
+$now = $coord->safe_psql('postgres', q{
+    BEGIN;
+    SELECT pg_sleep(0.3) \gset
+    UPDATE orders SET amount = amount + 1 WHERE id = 2;
+    SELECT now()::text;
+    COMMIT;});
+is($coord->safe_psql('postgres', q{
+    SELECT count(DISTINCT s.nodeport) || ':' || string_agg(DISTINCT o.updated_at::text, ',')
+      FROM orders o JOIN citus_shards s ON s.shardid = get_shard_id_for_distribution_column('orders', o.tenant_id)
+     WHERE o.id = 2}),
+    "2:$now", 'updated_at: rows on both workers get the coordinator\'s transaction start');
+$coord->safe_psql('postgres', q{SELECT rowkeeper.disable_updated_at('orders');});
+is($coord->safe_psql('postgres', q{SELECT count(*) FROM rowkeeper.updated_at_tables WHERE table_name = 'orders'::regclass}),
+    '0', 'disable_updated_at() on a distributed table');
 
 for my $node ($coord, $w1, $w2) { $node->stop; }
 done_testing();
