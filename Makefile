@@ -18,7 +18,8 @@ DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 # pg_regress: sql/ + expected/, install first, uninstall last.
 REGRESS     = install hardening_install contracts context updated_at updated_at_errors audit audit_errors \
               audit_statement audit_writer audit_evasion audit_queries audit_identity audit_keys \
-              audit_drift audit_chain audit_app audit_events audit_request orm_noop orm_names orm_sync \
+              audit_drift audit_chain audit_forget audit_app audit_events audit_request orm_noop \
+              orm_names orm_sync \
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
               soft_delete_rewrite soft_delete_unloaded \
               tenant tenant_errors tenant_token tenant_safety tenant_migration tenant_shard_shape \
@@ -26,7 +27,8 @@ REGRESS     = install hardening_install contracts context updated_at updated_at_
 # Isolation tester: test/isolation/specs + test/isolation/expected.
 ISOLATION      = updated_at_concurrent audit_concurrent audit_chain_concurrent \
                  soft_delete_concurrent soft_delete_rewrite_concurrent tenant_concurrent \
-                 purge_concurrent purge_lock audit_app_concurrent
+                 purge_concurrent purge_lock audit_app_concurrent \
+                 audit_forget_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation
 # TAP: test/t/*.pl with PostgreSQL::Test::Cluster.
 TAP_TESTS   = 1

@@ -361,6 +361,10 @@ SELECT p.oid::regprocedure AS definer_owned_otherwise
 --                            on each worker as the table's owner; it checks
 --                            that the caller owns the Citus table and binds
 --                            only an id no other table holds there.
+--   forget, forget_actor     check the role that issued the statement first
+--                            (the table's owner, the database owner or a
+--                            superuser; never rowkeeper_app): tested in
+--                            sql/audit_forget.sql.
 -- (Purge run records are no longer written by SECURITY DEFINER functions:
 -- src/purge.c checks the caller, then writes as the table's owner.)
 SELECT p.oid::regprocedure AS definer, p.proacl IS NULL OR has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
@@ -377,7 +381,9 @@ SELECT p.oid::regprocedure AS definer_public_not_listed
         'rowkeeper._record_audit_drops()',
         'rowkeeper._audit_bind(regclass,boolean)',
         'rowkeeper._audit_citus_adopt(regclass,bigint)',
-        'rowkeeper._audit_refresh_names()');
+        'rowkeeper._audit_refresh_names()',
+        'rowkeeper.forget(regclass,jsonb,name[])',
+        'rowkeeper.forget_actor(text)');
 -- Calling the event trigger function directly is refused.
 \set VERBOSITY terse
 SELECT rowkeeper._record_audit_names();

@@ -995,6 +995,8 @@ write_log_row(AuditConfig *cfg, RkLogWriter *w, const char *op, Jsonb *row_key,
 		values[RKL_METADATA] = md ? cached_parse(md, &metadata_text,
 												 &metadata_value, jsonb_in) : (Datum) 0;
 	}
+	isnull[RKL_ERASED] = true;
+	values[RKL_ERASED] = (Datum) 0;
 
 	rk_audit_log_write(w, values, isnull);
 }
@@ -1465,6 +1467,65 @@ audit_log_event(PG_FUNCTION_ARGS)
 
 	w = rk_audit_log_open(cfg.log_owner, false);
 	write_log_row(&cfg, w, "EVENT", row_key, NULL, NULL, new_row);
+	rk_audit_log_close(w);
+	PG_RETURN_INT64(rk_audit_log_last_id());
+}
+
+/*
+ * rowkeeper._audit_log_erasure(op text, tbl regclass, row_key jsonb,
+ * detail jsonb) RETURNS bigint
+ *
+ * The log entry that records an erasure (see rowkeeper.forget() and
+ * rowkeeper.forget_actor()): op FORGET, in the history of the table's row
+ * (tbl and its normalized row_key), or FORGET_ACTOR (no table); new_row is
+ * detail, which the caller builds without any erased value.  Written by the
+ * audit trigger's own writer, so with the caller's who/when/context and in
+ * the hash chain.  Internal: EXECUTE is revoked from PUBLIC, and the op is
+ * fixed to these two.  Returns the entry's id.
+ */
+PG_FUNCTION_INFO_V1(audit_log_erasure);
+
+Datum
+audit_log_erasure(PG_FUNCTION_ARGS)
+{
+	char	   *op = PG_ARGISNULL(0) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			relid = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
+	Jsonb	   *row_key = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	Jsonb	   *detail = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
+	AuditConfig cfg;
+	RkLogWriter *w;
+
+	if (strcmp(op, "FORGET") != 0 && strcmp(op, "FORGET_ACTOR") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rowkeeper._audit_log_erasure(): unknown op \"%s\"", op),
+				 errdetail("Erasure records are FORGET or FORGET_ACTOR."),
+				 errhint("This function is internal to rowkeeper.")));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.cxt = CurrentMemoryContext;
+	cfg.cached_userid = InvalidOid;
+	cfg.cached_outerid = InvalidOid;
+	if (OidIsValid(relid))
+	{
+		cfg.table_id = rk_audit_table_id(relid, false);
+		cfg.relid = relid;
+		cfg.table_oid = relid;
+		cfg.schema_name = cstring_to_text(get_namespace_name(get_rel_namespace(relid)));
+		cfg.table_name = cstring_to_text(get_rel_name(relid));
+	}
+	else
+	{
+		cfg.schema_name = cstring_to_text("");
+		cfg.table_name = cstring_to_text("");
+		row_key = NULL;
+	}
+	if (cfg.table_id <= 0)
+		cfg.table_id = 0;
+	cfg.table_bits = table_bits(cfg.table_id);
+	cfg.log_owner = audit_log_owner(&cfg.log_relid);
+
+	w = rk_audit_log_open(cfg.log_owner, false);
+	write_log_row(&cfg, w, op, row_key, NULL, NULL, detail);
 	rk_audit_log_close(w);
 	PG_RETURN_INT64(rk_audit_log_last_id());
 }

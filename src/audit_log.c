@@ -98,14 +98,14 @@ static const char *const log_column_names[RKL_NCOLUMNS] = {
 	"row_key", "old_key", "old_row", "new_row",
 	"actor", "db_user", "role_user", "session_user_name", "client_addr",
 	"application_name", "request_id", "tenant", "row_ref", "table_id",
-	"request_addr", "user_agent", "metadata"
+	"request_addr", "user_agent", "metadata", "erased"
 };
 static const Oid log_column_types[RKL_NCOLUMNS] = {
 	TIMESTAMPTZOID, XID8OID, OIDOID, TEXTOID, TEXTOID, TEXTOID,
 	JSONBOID, JSONBOID, JSONBOID, JSONBOID,
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID, TEXTOID, TEXTOID,
 	INT8OID, INT8OID,
-	INETOID, TEXTOID, JSONBOID
+	INETOID, TEXTOID, JSONBOID, JSONBOID
 };
 
 PG_FUNCTION_INFO_V1(_audit_log_columns);

@@ -42,6 +42,7 @@ typedef enum RkLogColumn
 	RKL_REQUEST_ADDR,
 	RKL_USER_AGENT,
 	RKL_METADATA,
+	RKL_ERASED,					/* always NULL when written: see audit_chain.c */
 	RKL_NCOLUMNS
 } RkLogColumn;
 

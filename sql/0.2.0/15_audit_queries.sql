@@ -214,6 +214,7 @@ BEGIN
         img := CASE e.op WHEN 'INSERT' THEN e.new_row
                          WHEN 'DELETE' THEN NULL
                          WHEN 'EVENT' THEN img                   -- about the row, no change of it
+                         WHEN 'FORGET' THEN img                  -- its values erased (forget)
                          ELSE coalesce(img, '{}') || e.new_row   -- UPDATE, SOFT_DELETE, RESTORE
                          END;
         audit_id := e.id; logged_at := e.logged_at; op := e.op; row_key := e.row_key;
@@ -312,6 +313,7 @@ BEGIN
                          WHEN 'DELETE' THEN e.old_row
                          WHEN 'TRUNCATE' THEN img
                          WHEN 'EVENT' THEN img
+                         WHEN 'FORGET' THEN img
                          ELSE coalesce(img, '{}') || e.old_row   -- UPDATE, SOFT_DELETE, RESTORE
                          END;
     END LOOP;
@@ -478,8 +480,8 @@ DECLARE
     cond text;
     n bigint;
 BEGIN
-    IF force THEN               -- redacted columns are left out (defaults on INSERT)
-        image := image - ARRAY(SELECT j.key FROM pg_catalog.jsonb_each(image) j WHERE j.value = '"[redacted]"');
+    IF force THEN               -- redacted and erased columns are left out (defaults on INSERT)
+        image := image - ARRAY(SELECT j.key FROM pg_catalog.jsonb_each(image) j WHERE j.value IN ('"[redacted]"', '"[erased]"'));
     END IF;
     -- the image's columns that can be written: they still exist and are not
     -- generated (those compute themselves)
@@ -496,6 +498,13 @@ BEGIN
             DETAIL = format('Redacted columns: %s.', (SELECT string_agg(j.key, ', ' ORDER BY j.key)
                                                      FROM pg_catalog.jsonb_each(image) j WHERE j.value = '"[redacted]"')),
             HINT = 'Their old values were never logged: pass force => true to write the row without them, then set them by hand.';
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.jsonb_each(image) j WHERE j.value = '"[erased]"' AND j.key = ANY (cols)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('%s: the logged image of %s holds erased values', caller, tbl),
+            DETAIL = format('Erased columns (rowkeeper.forget): %s.', (SELECT string_agg(j.key, ', ' ORDER BY j.key)
+                                                     FROM pg_catalog.jsonb_each(image) j WHERE j.value = '"[erased]"')),
+            HINT = 'Their values were erased from the log: pass force => true to write the row without them.';
     END IF;
     IF where_key IS NULL THEN
         -- the logged identity values come back too (a re-inserted row keeps its id)
@@ -567,7 +576,7 @@ DECLARE
 BEGIN
     cond := rowkeeper._key_join(tbl, 't', 'k');
     SELECT coalesce(string_agg(format('t.%I IS NOT DISTINCT FROM x.%I', j.key, j.key), ' AND '), 'true')
-      INTO same FROM pg_catalog.jsonb_each(image) j WHERE j.value <> '"[redacted]"';
+      INTO same FROM pg_catalog.jsonb_each(image) j WHERE j.value NOT IN ('"[redacted]"', '"[erased]"');
     EXECUTE format('SELECT EXISTS (SELECT FROM %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k, '
                    'pg_catalog.jsonb_populate_record(NULL::%s, $2) x WHERE %s AND %s)',
                    rowkeeper._rel_ref(tbl), tbl, tbl, cond, same)
@@ -677,7 +686,7 @@ BEGIN
     END IF;
     PERFORM rowkeeper._audit_reader('rowkeeper.undo_transaction()');
     FOR e IN SELECT * FROM rowkeeper.audit_log l
-              WHERE l.txid = undo_transaction.txid AND l.op NOT IN ('AUDIT_DRIFT', 'AUDIT_REPAIR', 'EVENT')
+              WHERE l.txid = undo_transaction.txid AND l.op NOT IN ('AUDIT_DRIFT', 'AUDIT_REPAIR', 'EVENT', 'FORGET', 'FORGET_ACTOR')
               ORDER BY l.id DESC LOOP
         PERFORM rowkeeper._undo_entry(e, force, undo_transaction.txid, 'rowkeeper.undo_transaction()');
         n := n + 1;

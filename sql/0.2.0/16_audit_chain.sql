@@ -20,6 +20,17 @@
 -- (NULL distinct from ''), logged_at in microseconds (no time zone), jsonb
 -- in its canonical text form (sorted keys; 1 and 1.0 differ, as they differ
 -- in the log).  Entries not yet sealed are reported as the tail.
+--
+-- Digest versions.  Batches sealed with a salt per entry (audit_seal.salts,
+-- 16 bytes per entry in digest order) use the v2 digest,
+-- audit_entry_digest(e, salt): every value that erasure may remove (each
+-- value of old_row/new_row, actor, request_addr, user_agent, metadata) is
+-- encoded as a salted commitment, so that rowkeeper.forget() can replace the
+-- value by "[erased]" and keep the commitment (in audit_log.erased) while
+-- the entry still matches its sealed digest (src/audit_chain.c).  Batches
+-- sealed before (salts NULL) keep verifying with v1; an entry of such a batch
+-- that was erased is vouched for by its erasure record instead (see
+-- sql/0.2.0/17_audit_forget.sql).
 ------------------------------------------------------------------------------
 
 CREATE TABLE rowkeeper.audit_seal (
@@ -32,13 +43,19 @@ CREATE TABLE rowkeeper.audit_seal (
     hash        bytea       NOT NULL,
     sealed_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     last_logged_at timestamptz NOT NULL,
-    purged_at   timestamptz
+    purged_at   timestamptz,
+    salts       bytea
 );
 REVOKE ALL ON rowkeeper.audit_seal FROM PUBLIC;
 GRANT SELECT ON rowkeeper.audit_seal TO rowkeeper_auditor;
 SELECT pg_catalog.pg_extension_config_dump('rowkeeper.audit_seal', '');
 COMMENT ON TABLE rowkeeper.audit_seal IS
 'Hash chain over rowkeeper.audit_log: one row per sealed batch of finished transactions (see rowkeeper.seal_audit_log()).';
+COMMENT ON COLUMN rowkeeper.audit_seal.salts IS
+'The entry salts of a batch sealed with the v2 digest, 16 bytes per entry in digest order (NULL: a v1 batch); an erased entry''s salt is zeroed.';
+ALTER TABLE rowkeeper.audit_log ADD COLUMN erased jsonb;
+COMMENT ON COLUMN rowkeeper.audit_log.erased IS
+'NULL, or what erasure (forget, forget_actor) left of the entry''s erased values: {"by": [erasure record ids], "c": {commitments of erased values}, "s": {salts of the values left}}.';
 COMMENT ON COLUMN rowkeeper.audit_seal.purged_at IS
 'Set when purge_audit_log() removed the batch''s entries: the batch stays in the chain (its link and hash), its digests are dropped.';
 
@@ -49,6 +66,23 @@ AS 'MODULE_PATHNAME', 'audit_entry_digest';
 
 COMMENT ON FUNCTION rowkeeper.audit_entry_digest(rowkeeper.audit_log) IS
 'SHA-256 of the canonical encoding of one audit entry (every column, length-prefixed UTF-8; see src/audit_chain.c).';
+
+CREATE FUNCTION rowkeeper.audit_entry_digest(e rowkeeper.audit_log, salt bytea)
+RETURNS bytea
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'audit_entry_digest_v2';
+
+COMMENT ON FUNCTION rowkeeper.audit_entry_digest(rowkeeper.audit_log, bytea) IS
+'The v2 digest of one audit entry under its salt: SHA-256 of the canonical encoding with a salted commitment in place of each erasable value (see src/audit_chain.c).';
+
+CREATE FUNCTION rowkeeper._audit_seal_entry(e rowkeeper.audit_log)
+RETURNS bytea
+LANGUAGE C VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'audit_seal_entry';
+
+COMMENT ON FUNCTION rowkeeper._audit_seal_entry(rowkeeper.audit_log) IS
+'Internal: a new random salt (16 bytes) followed by the entry''s v2 digest under it (32 bytes).';
+REVOKE ALL ON FUNCTION rowkeeper._audit_seal_entry(rowkeeper.audit_log) FROM PUBLIC;
 
 /*
  * Seal the entries of every transaction finished since the last batch.
@@ -68,6 +102,7 @@ DECLARE
     h bytea;
     b bigint;
     last_at timestamptz;
+    salts bytea;
 BEGIN
     LOCK TABLE rowkeeper.audit_seal IN EXCLUSIVE MODE;
     SELECT * INTO last FROM rowkeeper.audit_seal s ORDER BY s.batch DESC LIMIT 1;
@@ -76,11 +111,14 @@ BEGIN
     IF hi <= lo THEN
         RETURN;
     END IF;
-    SELECT coalesce(string_agg(rowkeeper.audit_entry_digest(l), ''::bytea ORDER BY l.id), ''::bytea), count(*),
-           max(l.logged_at)
-      INTO d, n, last_at
-      FROM rowkeeper.audit_log l
-     WHERE l.txid >= lo AND l.txid < hi;
+    -- a salt per entry and the entry's v2 digest under it (OFFSET 0: once per entry)
+    SELECT coalesce(string_agg(pg_catalog.substr(x.sd, 17, 32), ''::bytea ORDER BY x.id), ''::bytea),
+           coalesce(string_agg(pg_catalog.substr(x.sd, 1, 16), ''::bytea ORDER BY x.id), ''::bytea),
+           count(*), max(x.logged_at)
+      INTO d, salts, n, last_at
+      FROM (SELECT l.id, l.logged_at, rowkeeper._audit_seal_entry(l) AS sd
+              FROM rowkeeper.audit_log l
+             WHERE l.txid >= lo AND l.txid < hi OFFSET 0) x;
     IF n = 0 THEN
         -- nothing to seal: no batch (the next one starts at lo again, and
         -- no entry can appear for transactions that have finished)
@@ -88,8 +126,8 @@ BEGIN
     END IF;
     b := coalesce(last.batch, 0) + 1;
     h := pg_catalog.sha256(coalesce(last.hash, ''::bytea) || d);
-    INSERT INTO rowkeeper.audit_seal (batch, txid_lo, txid_hi, entries, digests, prev_hash, hash, last_logged_at)
-    VALUES (b, lo, hi, n, d, coalesce(last.hash, ''::bytea), h, last_at);
+    INSERT INTO rowkeeper.audit_seal (batch, txid_lo, txid_hi, entries, digests, prev_hash, hash, last_logged_at, salts)
+    VALUES (b, lo, hi, n, d, coalesce(last.hash, ''::bytea), h, last_at, salts);
     batch := b; entries := n; hash := pg_catalog.encode(h, 'hex');
     RETURN NEXT;
 END;
@@ -181,7 +219,14 @@ BEGIN
             RETURN NEXT; RETURN;
         END IF;
         i := 0;
-        FOR e IN SELECT l.id, rowkeeper.audit_entry_digest(l) AS d
+        -- v2 batches: each entry under its salt; v1 batches: v1, and an
+        -- erased entry as its erasure record vouches for it (_erased_problem)
+        FOR e IN SELECT l.id, l.erased, l.actor,
+                        CASE WHEN s.salts IS NOT NULL
+                             THEN rowkeeper.audit_entry_digest(l, pg_catalog.substr(s.salts,
+                                      (16 * (pg_catalog.row_number() OVER (ORDER BY l.id) - 1) + 1)::int, 16))
+                             WHEN l.erased IS NOT NULL THEN rowkeeper.audit_entry_digest(l, NULL)
+                             ELSE rowkeeper.audit_entry_digest(l) END AS d
                    FROM rowkeeper.audit_log l
                   WHERE l.txid >= s.txid_lo AND l.txid < s.txid_hi
                   ORDER BY l.id LOOP
@@ -190,10 +235,26 @@ BEGIN
                 audit_id := e.id;
                 RETURN NEXT; RETURN;
             END IF;
-            IF e.d <> pg_catalog.substr(s.digests, (32 * i + 1)::int, 32) THEN
+            IF e.erased IS NOT NULL THEN
+                problem := rowkeeper._erased_problem(e.id, e.erased, e.actor, e.d,
+                                                     pg_catalog.substr(s.digests, (32 * i + 1)::int, 32),
+                                                     s.salts IS NULL);
+                IF problem IS NOT NULL THEN
+                    audit_id := e.id;
+                    RETURN NEXT; RETURN;
+                END IF;
+            END IF;
+            IF (e.erased IS NULL OR s.salts IS NOT NULL)
+               AND e.d <> pg_catalog.substr(s.digests, (32 * i + 1)::int, 32) THEN
+                -- a later position's digest (under that position's salt in a v2 batch)
                 problem := CASE
-                    WHEN e.d = ANY (ARRAY(SELECT pg_catalog.substr(s.digests, (32 * k + 1)::int, 32)
-                                            FROM pg_catalog.generate_series(i + 1, s.entries - 1) k))
+                    WHEN (s.salts IS NULL AND e.d = ANY (ARRAY(SELECT pg_catalog.substr(s.digests, (32 * k + 1)::int, 32)
+                                                              FROM pg_catalog.generate_series(i + 1, s.entries - 1) k)))
+                      OR (s.salts IS NOT NULL AND EXISTS (
+                            SELECT FROM rowkeeper.audit_log l, pg_catalog.generate_series(i + 1, s.entries - 1) k
+                             WHERE l.id = e.id AND l.txid >= s.txid_lo AND l.txid < s.txid_hi
+                               AND rowkeeper.audit_entry_digest(l, pg_catalog.substr(s.salts, (16 * k + 1)::int, 16))
+                                   = pg_catalog.substr(s.digests, (32 * k + 1)::int, 32)))
                     THEN 'sealed entries before this one are missing (deleted)'
                     ELSE 'entry does not match its sealed digest (edited, or its id changed)' END;
                 audit_id := e.id;
