@@ -61,6 +61,9 @@ BEGIN
         PERFORM rowkeeper.enable_tenant_isolation(t, 'tenant id');
         PERFORM rowkeeper.enable_audit(s);
         PERFORM rowkeeper.enable_soft_delete(s, 'deleted at', batch_column => 'deleted batch');
+        -- a foreign key added afterwards: the event trigger gives the
+        -- table its cascade trigger (the odd names in its WHEN clause)
+        EXECUTE format('ALTER TABLE %s ADD COLUMN "parent id" int REFERENCES %s ON DELETE CASCADE', s, s);
     END LOOP;
 END;
 $$;
@@ -127,6 +130,19 @@ SELECT schema_name, table_name, op, count(*)
  WHERE (schema_name, table_name) IN
        (SELECT nsp, rel FROM odd UNION ALL SELECT nsp, 'sd ' || rel FROM odd)
  GROUP BY 1, 2, 3 ORDER BY schema_name COLLATE "C", table_name COLLATE "C", op;
+
+-- The foreign keys go again: so do the cascade triggers (event trigger).
+DO $$
+DECLARE
+    o record;
+BEGIN
+    FOR o IN SELECT * FROM odd LOOP
+        EXECUTE format('ALTER TABLE %I.%I DROP COLUMN "parent id"', o.nsp, 'sd ' || o.rel);
+    END LOOP;
+END;
+$$;
+SELECT count(*) AS cascade_triggers_left FROM pg_trigger
+ WHERE tgname = 'rowkeeper_soft_delete_cascade' AND tgrelid IN (SELECT oid FROM odd_rels);
 
 -- Purges, dry run then real, on each (procedures: one CALL each).
 DO $$

@@ -47,6 +47,9 @@ extern text *rk_soft_delete_who(void);
 extern bool rk_soft_delete_hard_deleting(void);
 extern bool rk_soft_delete_visible(Oid relid);
 extern void rk_soft_delete_init(void);
+extern bool rk_soft_delete_referenced(TriggerDesc *trigdesc);
+extern bool rk_soft_delete_cascade_missing(Relation rel);
+extern void rk_soft_delete_cascade_missing_error(const char *relname);
 
 /* soft_delete_rewrite.c: the DELETE-as-UPDATE fast path (hooks, GUC) */
 extern void rk_soft_delete_rewrite_init(void);

@@ -22,6 +22,23 @@
  *		Like PostgreSQL's own RI triggers, the foreign-key queries run as
  *		the child table's owner with row security not forced.
  *
+ *		The table has it only while a foreign key references it (see
+ *		rowkeeper._soft_delete_fkeys_changed() below); a cascade into a
+ *		referenced table that lacks it is refused rather than stopping
+ *		short.
+ *
+ *	  rowkeeper._soft_delete_fkeys_changed()
+ *		Event trigger (ddl_command_end) after DDL that may add or remove a
+ *		foreign key: every soft-delete table (guard trigger and hiding
+ *		policy in place) that is referenced by a foreign key but lacks its
+ *		cascade trigger, or has one and is referenced by none, is brought
+ *		in line by rowkeeper._soft_delete_sync_cascade(), run as the
+ *		table's owner in a security-restricted operation (whoever adds a
+ *		foreign key needs only REFERENCES on the table).  One scan of
+ *		pg_trigger finds them: a referenced table carries PostgreSQL's
+ *		referenced-side RI triggers.  Does nothing while row_security is
+ *		off (pg_restore: the dump has the triggers as they were).
+ *
  *	  rowkeeper.soft_delete_guard()
  *		BEFORE DELETE FOR EACH ROW on the table.  Refuses every physical
  *		delete unless rowkeeper.hard_delete() is running in this backend:
@@ -73,11 +90,16 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/partition.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_class.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -96,6 +118,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/plancache.h"
+#include "utils/rls.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -107,6 +130,7 @@ PG_FUNCTION_INFO_V1(soft_delete_trigger);
 PG_FUNCTION_INFO_V1(soft_delete_guard);
 PG_FUNCTION_INFO_V1(hard_delete);
 PG_FUNCTION_INFO_V1(soft_delete_visible);
+PG_FUNCTION_INFO_V1(soft_delete_fkeys_changed);
 
 /* Parameters every generated query takes before the key values. */
 #define SD_FIXED_PARAMS 3		/* $1 deleted_at, $2 batch, $3 who */
@@ -288,6 +312,88 @@ sd_release_entry(SdEntry *entry)
 	entry->actions = NULL;
 }
 
+/* rowkeeper.<name>() without arguments, or InvalidOid. */
+static Oid
+sd_func_oid(const char *name)
+{
+	Oid			nsp = rk_schema_oid(true);
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+						   CStringGetDatum(name),
+						   PointerGetDatum(buildoidvector(NULL, 0)),
+						   ObjectIdGetDatum(nsp));
+}
+
+/*
+ * Is the table referenced by a foreign key?  It then carries PostgreSQL's
+ * referenced-side RI triggers (the partitioned table too, for a key that
+ * references it).
+ */
+bool
+rk_soft_delete_referenced(TriggerDesc *trigdesc)
+{
+	int			i;
+
+	if (trigdesc == NULL)
+		return false;
+	for (i = 0; i < trigdesc->numtriggers; i++)
+		if (RI_FKey_trigger_type(trigdesc->triggers[i].tgfoid) == RI_TRIGGER_PK)
+			return true;
+	return false;
+}
+
+/*
+ * A soft-delete table referenced by a foreign key but without its cascade
+ * trigger: marking its rows would skip the keys' cascades and
+ * restrictions.  Only when the event trigger did not run (single-user mode,
+ * disabled).
+ */
+bool
+rk_soft_delete_cascade_missing(Relation rel)
+{
+	TriggerDesc *trigdesc = rel->trigdesc;
+	Oid			fn;
+	int			i;
+
+	if (!rk_soft_delete_referenced(trigdesc))
+		return false;
+	fn = sd_func_oid("soft_delete_trigger");
+	for (i = 0; i < trigdesc->numtriggers; i++)
+		if (trigdesc->triggers[i].tgfoid == fn &&
+			strcmp(trigdesc->triggers[i].tgname, RK_TRIGGER_SOFT_DELETE_CASCADE) == 0)
+			return false;
+	return true;
+}
+
+/* The error for such a table (soft_delete_rewrite.c raises it too). */
+void
+rk_soft_delete_cascade_missing_error(const char *relname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot soft-delete rows of table \"%s\": foreign keys reference it but its cascade trigger is missing",
+					relname),
+			 errdetail("The trigger rowkeeper_soft_delete_cascade follows those foreign keys (cascades, RESTRICT); "
+					   "the event trigger rowkeeper_soft_delete_fkeys adds it when a foreign key appears, "
+					   "and did not run (event triggers disabled, single-user mode, or row_security off as pg_restore sets it). "
+					   "Nothing was deleted."),
+			 errhint("Call rowkeeper.enable_soft_delete('%s') again as the table's owner: it adds the trigger.",
+					 relname)));
+}
+
+/* A cascade into table relid: refused if the table lacks its own cascade. */
+static void
+sd_require_cascade_trigger(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+
+	if (rk_soft_delete_cascade_missing(rel))
+		rk_soft_delete_cascade_missing_error(RelationGetRelationName(rel));
+	table_close(rel, NoLock);
+}
+
 /*
  * Read the actions of base table relid from rowkeeper._soft_delete_actions()
  * and prepare their queries.  Must be called inside SPI_connect().
@@ -376,7 +482,36 @@ sd_build_entry(SdEntry *entry)
 		/* a hint only: a quoted identifier containing "$3" costs a lookup */
 		a->uses_who = (strstr(query, "$3") != NULL);
 
-		a->plan = SPI_prepare(query, SD_FIXED_PARAMS + a->nparams, planargs);
+		if (a->kind == SD_CASCADE)
+			sd_require_cascade_trigger(a->target);
+
+		/*
+		 * Row security is applied when the query is analysed, and a kept
+		 * plan is analysed again only when the user id changes, not when
+		 * SECURITY_NOFORCE_RLS does: a foreign-key query is prepared as it
+		 * runs (sd_run_action), as the child's owner with row security not
+		 * forced.  Prepared as the deleting user, it would keep the hiding
+		 * policy's check of the new row (and the tenant policies) whenever
+		 * that user owns the child too.
+		 */
+		if (OidIsValid(a->run_as))
+		{
+			Oid			save_userid;
+			int			save_sec;
+			int			save_nestlevel;
+
+			GetUserIdAndSecContext(&save_userid, &save_sec);
+			save_nestlevel = NewGUCNestLevel();
+			SetUserIdAndSecContext(a->run_as,
+								   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+								   SECURITY_RESTRICTED_OPERATION |
+								   SECURITY_NOFORCE_RLS);
+			a->plan = SPI_prepare(query, SD_FIXED_PARAMS + a->nparams, planargs);
+			AtEOXact_GUC(false, save_nestlevel);
+			SetUserIdAndSecContext(save_userid, save_sec);
+		}
+		else
+			a->plan = SPI_prepare(query, SD_FIXED_PARAMS + a->nparams, planargs);
 		if (a->plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
 				 query, SPI_result_code_string(SPI_result));
@@ -854,6 +989,113 @@ soft_delete_guard(PG_FUNCTION_ARGS)
 			 errhint("Delete with a DELETE statement on the table (rowkeeper.soft_delete_rewrite on), "
 					 "or call rowkeeper.hard_delete() as the table's owner.")));
 	PG_RETURN_NULL();			/* not reached */
+}
+
+/*
+ * Bring the cascade trigger of soft-delete table relid in line with its
+ * foreign keys: rowkeeper._soft_delete_sync_cascade() as the table's owner,
+ * in a security-restricted operation whose settings are rolled back
+ * (src/run_as.c explains why), only if its hiding policy is in place.
+ */
+static void
+sd_sync_cascade(Oid relid)
+{
+	HeapTuple	tup;
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel;
+	Oid			argtypes[2] = {OIDOID, NAMEOID};
+	Datum		args[2];
+	NameData	policy;
+	int			ret;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		return;
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	save_nestlevel = NewGUCNestLevel();
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = ObjectIdGetDatum(relid);
+	namestrcpy(&policy, RK_POLICY_SOFT_DELETE);
+	args[1] = NameGetDatum(&policy);
+	ret = SPI_execute_with_args("SELECT rowkeeper._soft_delete_sync_cascade($1::pg_catalog.regclass)"
+								" WHERE EXISTS (SELECT FROM pg_catalog.pg_policy p"
+								" WHERE p.polrelid OPERATOR(pg_catalog.=) $1"
+								" AND p.polname OPERATOR(pg_catalog.=) $2)",
+								2, argtypes, args, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args returned %s", SPI_result_code_string(ret));
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+/*
+ * rowkeeper._soft_delete_fkeys_changed(): see the file header.
+ */
+Datum
+soft_delete_fkeys_changed(PG_FUNCTION_ARGS)
+{
+	Oid			guard_fn;
+	Oid			cascade_fn;
+	Relation	trel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *guarded = NIL;
+	List	   *cascaded = NIL;
+	List	   *referenced = NIL;
+	ListCell   *lc;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("rowkeeper._soft_delete_fkeys_changed() must be called as an event trigger")));
+	/*
+	 * pg_restore (and a pg_dump script) runs with row_security off: the
+	 * dump carries the cascade triggers as they were, and creating one
+	 * here would race the restore's own CREATE TRIGGER (parallel restore).
+	 */
+	if (!row_security)
+		PG_RETURN_VOID();
+	guard_fn = sd_func_oid("soft_delete_guard");
+	cascade_fn = sd_func_oid("soft_delete_trigger");
+	if (!OidIsValid(guard_fn) || !OidIsValid(cascade_fn))
+		PG_RETURN_VOID();
+
+	trel = table_open(TriggerRelationId, AccessShareLock);
+	scan = systable_beginscan(trel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_trigger t = (Form_pg_trigger) GETSTRUCT(tup);
+
+		if (t->tgfoid == guard_fn && !OidIsValid(t->tgparentid) &&
+			strcmp(NameStr(t->tgname), RK_TRIGGER_SOFT_DELETE) == 0)
+			guarded = lappend_oid(guarded, t->tgrelid);
+		else if (t->tgfoid == cascade_fn && !OidIsValid(t->tgparentid) &&
+				 strcmp(NameStr(t->tgname), RK_TRIGGER_SOFT_DELETE_CASCADE) == 0)
+			cascaded = lappend_oid(cascaded, t->tgrelid);
+		else if (RI_FKey_trigger_type(t->tgfoid) == RI_TRIGGER_PK)
+			referenced = list_append_unique_oid(referenced, t->tgrelid);
+	}
+	systable_endscan(scan);
+	table_close(trel, AccessShareLock);
+
+	foreach(lc, guarded)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (list_member_oid(referenced, relid) != list_member_oid(cascaded, relid))
+			sd_sync_cascade(relid);
+	}
+	PG_RETURN_VOID();
 }
 
 /*

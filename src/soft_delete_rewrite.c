@@ -25,7 +25,9 @@
  *		foreign key references the table (or another trigger is on that
  *		column, or a stored generated column may read it): elsewhere the
  *		trigger would do nothing, and its queue entry and WHEN clause cost
- *		a fifth of a single-row soft DELETE.  RETURNING reports the row as
+ *		a fifth of a single-row soft DELETE (and the trigger exists only
+ *		while a foreign key references the table; a referenced table
+ *		without it is refused, see soft_delete.c).  RETURNING reports the row as
  *		it was before the marking: the bookkeeping columns read NULL, what
  *		every live row holds.  WHERE CURRENT OF gets no extra condition
  *		(the cursor's row is a live row: the policy hides the others).
@@ -146,6 +148,7 @@ typedef struct SdrTable
 	SdrColumn	at;
 	bool		at_utc;			/* timestamp deleted_at written in UTC */
 	bool		at_updated;		/* deleted_at among the updated columns */
+	bool		cascade_missing;	/* referenced, no cascade trigger: refuse */
 	SdrColumn	batch;
 	SdrColumn	by;
 } SdrTable;
@@ -272,20 +275,6 @@ sdr_table_column(Relation rel, const char *name, SdrColumn *col)
 	return true;
 }
 
-/* Is the table referenced by a foreign key (it has the referenced side's triggers)? */
-static bool
-sdr_is_referenced(TriggerDesc *trigdesc)
-{
-	int			i;
-
-	if (trigdesc == NULL)
-		return false;
-	for (i = 0; i < trigdesc->numtriggers; i++)
-		if (RI_FKey_trigger_type(trigdesc->triggers[i].tgfoid) == RI_TRIGGER_PK)
-			return true;
-	return false;
-}
-
 /* An UPDATE trigger for column attno other than our cascade trigger? */
 static bool
 sdr_column_trigger(TriggerDesc *trigdesc, AttrNumber attno)
@@ -341,6 +330,7 @@ sdr_build_table(SdrTable *t)
 	uint64		inval_count = sdr_inval_count;
 
 	t->usable = false;
+	t->cascade_missing = false;
 	memset(&t->at, 0, sizeof(SdrColumn));
 	t->at_utc = false;
 	memset(&t->batch, 0, sizeof(SdrColumn));
@@ -377,9 +367,11 @@ sdr_build_table(SdrTable *t)
 			 * A new foreign key invalidates the table's relcache entry,
 			 * and with it this entry and the plans of its DELETEs.
 			 */
-			t->at_updated = sdr_is_referenced(rel->trigdesc) ||
+			t->at_updated = rk_soft_delete_referenced(rel->trigdesc) ||
 				sdr_column_trigger(rel->trigdesc, t->at.attno) ||
 				(rel->rd_att->constr != NULL && rel->rd_att->constr->has_generated_stored);
+			/* the cascade trigger exists only while the table is referenced */
+			t->cascade_missing = rk_soft_delete_cascade_missing(rel);
 			t->usable = true;
 		}
 	}
@@ -641,6 +633,8 @@ sdr_maybe_rewrite(ParseState *pstate, Query *query)
 	t = sdr_get_table(rte->relid);
 	if (!t->usable || !sdr_trigger_fires(t->tgenabled))
 		return;
+	if (t->cascade_missing)
+		rk_soft_delete_cascade_missing_error(get_rel_name(rte->relid));
 	sdr_rewrite_delete(pstate, query, t);
 }
 

@@ -29,6 +29,7 @@
 --     between partitions.
 --   trigger rowkeeper_soft_delete_cascade  AFTER UPDATE OF deleted_at
 --       WHEN (OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL)
+--     Only while a foreign key references the table (21_soft_delete_cascade.sql).
 --     Foreign keys that reference the table: ON DELETE CASCADE children on
 --     soft-delete tables are marked with the same batch id, RESTRICT / NO
 --     ACTION keys with live referencing rows block.  AFTER: a cascade within
@@ -786,21 +787,9 @@ BEGIN
                        tbl, rowkeeper._quote_args(want_args));
     END IF;
 
-    -- the cascade trigger: only when a row goes from live to deleted
-    SELECT t.tgattr::int2[] AS attrs, t.tgtype INTO old
-      FROM pg_catalog.pg_trigger t
-     WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete_cascade' AND t.tgparentid = 0;
-    IF NOT FOUND OR old.tgtype <> (1 | 16) OR old.attrs IS DISTINCT FROM
-       ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
-               WHERE a.attrelid = tbl AND a.attname = column_name)] THEN
-        IF FOUND THEN
-            EXECUTE format('DROP TRIGGER rowkeeper_soft_delete_cascade ON %s', tbl);
-        END IF;
-        EXECUTE format('CREATE TRIGGER rowkeeper_soft_delete_cascade AFTER UPDATE OF %I ON %s FOR EACH ROW '
-                       'WHEN (OLD.%I IS NULL AND NEW.%I IS NOT NULL) '
-                       'EXECUTE FUNCTION rowkeeper.soft_delete_trigger()',
-                       column_name, tbl, column_name, column_name);
-    END IF;
+    -- the cascade trigger, only while a foreign key references the table
+    -- (21_soft_delete_cascade.sql: the event trigger keeps it so)
+    PERFORM rowkeeper._soft_delete_sync_cascade(tbl);
 
     -- the policies: RLS as the user had it before rowkeeper first touched it
     SELECT pg_catalog.obj_description(p.oid, 'pg_policy') INTO state

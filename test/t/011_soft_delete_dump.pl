@@ -1,7 +1,9 @@
 # 011_soft_delete_dump.pl: a database with soft-delete tables survives
 # pg_dump / pg_restore: the tables under their own names with the hiding
 # policy and forced row-level security, the guard with its configuration,
-# the cascade trigger, the deleted rows with their batch ids,
+# the cascade trigger (on the referenced tables only, and pg_restore, serial
+# or parallel, runs through the event trigger that keeps it so without an
+# error), the deleted rows with their batch ids,
 # and the batch sequence (new deletions get new batch ids, so a restore
 # never takes back rows of an older deletion).
 use strict;
@@ -20,6 +22,8 @@ $node->safe_psql('postgres', q{
     CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent ON DELETE CASCADE);
     INSERT INTO parent VALUES (1, 'a'), (2, 'b');
     INSERT INTO child VALUES (10, 1), (11, 1), (20, 2);
+    CREATE TABLE reply (id int PRIMARY KEY, reply_to int REFERENCES reply ON DELETE CASCADE);
+    SELECT rowkeeper.enable_soft_delete('reply');
     SELECT rowkeeper.enable_soft_delete('child');
     SELECT rowkeeper.enable_soft_delete('parent', deleted_by_column => 'deleted_by');
     CREATE ROLE sd_app;
@@ -36,13 +40,24 @@ $node->safe_psql('postgres', 'CREATE DATABASE copy');
 $node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('copy'), $dump ],
     'pg_restore');
 
+$node->safe_psql('postgres', 'CREATE DATABASE copy_parallel');
+$node->command_ok([ 'pg_restore', '--exit-on-error', '-j', '2', '-d', $node->connstr('copy_parallel'), $dump ],
+    'parallel pg_restore');
+
 sub in_copy { return $node->safe_psql('copy', shift) }
+
+my $cascades = q{SELECT string_agg(tgrelid::regclass::text, ' ' ORDER BY tgrelid::regclass::text)
+                   FROM pg_trigger WHERE tgname = 'rowkeeper_soft_delete_cascade' AND tgparentid = 0};
+is($node->safe_psql('postgres', $cascades), 'parent reply', 'cascade triggers where keys reference the table');
+is(in_copy($cascades), 'parent reply', 'cascade triggers restored');
+is($node->safe_psql('copy_parallel', $cascades), 'parent reply', 'cascade triggers restored in parallel');
 
 is(in_copy(q{SELECT table_name || ' ' || column_name || ' '
               || coalesce(deleted_by_column::text, '-') || ' ' || batch_column || ' ' || guarded || ' ' || hidden
          FROM rowkeeper.soft_delete_tables ORDER BY 1}),
     "child deleted_at - deleted_batch true true\n"
-  . "parent deleted_at deleted_by deleted_batch true true",
+  . "parent deleted_at deleted_by deleted_batch true true\n"
+  . "reply deleted_at - deleted_batch true true",
     'configuration restored');
 is(in_copy(q{SELECT string_agg(relname || ':' || relkind::text || ':' || relforcerowsecurity, ' ' ORDER BY relname)
          FROM pg_class WHERE relname IN ('child', 'parent', 'child_with_deleted', 'parent_with_deleted')}),
@@ -69,7 +84,7 @@ is(in_copy(q{SET ROLE sd_app; SELECT string_agg(id::text, ' ' ORDER BY id) FROM 
 my ($ret, $out, $err) = $node->psql('copy',
     "LOAD 'rowkeeper'; SET rowkeeper.soft_delete_rewrite = off; DELETE FROM child");
 like($err, qr/cannot delete rows of soft-delete table/, 'guard restored');
-$node->safe_psql('copy', 'DROP OWNED BY sd_app');
+$node->safe_psql($_, 'DROP OWNED BY sd_app') for qw(copy copy_parallel);
 $node->safe_psql('postgres', 'DROP OWNED BY sd_app; DROP ROLE sd_app');
 
 $node->stop;
