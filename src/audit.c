@@ -38,7 +38,7 @@
  *	  placement of a shard logs (a reference table's copy on the node with
  *	  the lowest group id), and TRUNCATE is logged by the Citus table's own
  *	  trigger on the coordinator, not by the shards.  See
- *	  sql/0.2.0/36_citus_audit.sql for where the log lives and how it is
+ *	  src/sql/36_citus_audit.sql for where the log lives and how it is
  *	  read.
  *
  *	  The log row is written by audit_log.c as the owner of
