@@ -298,6 +298,7 @@ DECLARE
     victim jsonb;
     bound timestamptz;
     n bigint;
+    citus constant boolean := (rowkeeper._citus_distribution_column(tbl)).is_citus;
 BEGIN
     deleted := 0; skipped := 0; locked := false;
     -- where_equals: its values as a row of the table's type, joined in
@@ -322,14 +323,25 @@ BEGIN
                    CASE WHEN pg_catalog.cardinality(skip) > 0
                         THEN format(' AND NOT (pg_catalog.jsonb_build_object(%s) OPERATOR(pg_catalog.=) ANY ($4))', keyjson) ELSE '' END,
                    column_name,
-                   CASE WHEN skip_locked OR hard THEN ' FOR UPDATE OF t SKIP LOCKED' ELSE '' END);
+                   CASE WHEN (skip_locked OR hard) AND NOT citus THEN ' FOR UPDATE OF t SKIP LOCKED' ELSE '' END);
     -- one statement: pick them, then delete exactly those tuples,
     -- re-checking the purge condition (a row changed or restored since
     -- the pick's snapshot is re-read and stays unless it still qualifies).
     -- A plain table: one TID scan over the picked ctids.  A
     -- partitioned one: ctids repeat across partitions, so (tableoid, ctid)
     -- pairs, a TID lookup each (slower).
-    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = tbl) = 'p' THEN
+    -- A Citus table: ctids are per shard (a shard's ctid names another
+    -- row on the next shard) and Citus plans neither a TID list across
+    -- shards nor FOR UPDATE on a multi-shard query; pick by key instead
+    -- (Citus runs the pick first, then the DELETE on each shard with the
+    -- picked keys as an intermediate result)
+    IF citus THEN
+        del := format('DELETE FROM %s t%s WHERE (%s) IN (SELECT %s %s) AND %s',
+                      rel, CASE WHEN w <> '' THEN ' USING ' || pg_catalog.substr(w, 3) ELSE '' END,
+                      (SELECT string_agg(format('t.%I', k), ', ') FROM pg_catalog.unnest(keys) k),
+                      (SELECT string_agg(format('t.%I', k), ', ') FROM pg_catalog.unnest(keys) k),
+                      pick, cond);
+    ELSIF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = tbl) = 'p' THEN
         del := format('WITH v AS (SELECT t.tableoid AS o, t.ctid AS c %s) '
                       'DELETE FROM %s t%s '
                       'WHERE (t.tableoid, t.ctid) OPERATOR(pg_catalog.=) ANY (SELECT v.o, v.c FROM v) AND %s',

@@ -22,7 +22,13 @@
 #    replicated => true, undo of a worker's entry and distributing an
 #    audited table that has rows are refused;
 #  - updated_at on a distributed table: enable/disable, one clock per
-#    transaction (the coordinator's) on every worker.
+#    transaction (the coordinator's) on every worker;
+#  - soft delete stays refused on Citus tables: enable_soft_delete() on a
+#    distributed table, and distributing a soft-delete table, fail and leave
+#    no hiding policy on any worker;
+#  - purge_expired() on a distributed table, as its owner: dry run, batches
+#    over rows that share one time, where_equals, rows referenced by a
+#    co-located foreign key skipped.
 # Skipped when Citus is not installed for the server under test
 # (test/citus_setup.sh builds it for PostgreSQL 15 and 17).
 use strict;
@@ -312,6 +318,86 @@ like($coord->safe_psql('postgres', $citus_checks), qr/^tenant.citus_shard_polici
     is($coord->safe_psql('postgres',
         q{SELECT count(*) FROM pg_policies WHERE tablename = 'accounts' AND policyname LIKE '%soft%'}),
        '0', 'no soft-delete policy was created on the distributed table');
+}
+# ... and a table that has soft delete cannot be distributed (its policy
+# names the table as a regclass, which the shards cannot be created with):
+# it stays a local table, no shard gets the hiding policy as a permissive one.
+{
+    my ($out, $err) = ('', '');
+    $coord->psql('postgres',
+        q{CREATE TABLE notes (tenant_id int NOT NULL, id int NOT NULL, deleted_at timestamptz,
+                              deleted_batch bigint, PRIMARY KEY (tenant_id, id));
+          SELECT rowkeeper.enable_tenant_isolation('notes');
+          SELECT rowkeeper.enable_soft_delete('notes');
+          SET citus.enable_unsafe_triggers = on;
+          SELECT create_distributed_table('notes', 'tenant_id');},
+        stdout => \$out, stderr => \$err);
+    like($err, qr/ERROR/, 'distributing a soft-delete table fails');
+    is($coord->safe_psql('postgres',
+        q{SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'notes'::regclass}),
+       '0', 'the soft-delete table stays a local table');
+    is($coord->safe_psql('postgres',
+        q{SELECT sum(result::int) FROM run_command_on_workers(
+            $$SELECT count(*) FROM pg_policy WHERE polname = 'rowkeeper_soft_delete'$$)}),
+       '0', 'no worker has a soft-delete policy');
+    $coord->safe_psql('postgres', q{DROP TABLE notes});
+}
+
+
+# purge_expired() on a distributed table, run by the table's owner (the
+# application role): a dry run counts, the real run deletes exactly the
+# expired rows of every tenant in batches, also when they share one time
+# (on a Citus table the batches pick by key: ctids are per shard and
+# Citus plans no TID list across shards).
+$coord->safe_psql('postgres', q{
+    CREATE TABLE events (tenant_id int NOT NULL, id int NOT NULL, at timestamptz NOT NULL,
+                         PRIMARY KEY (tenant_id, id));
+    CREATE INDEX ON events (at);
+    -- not co-located with accounts: the shard move below moves that group, and
+    -- its shards must be owned by roles that may create in schema public
+    SELECT create_distributed_table('events', 'tenant_id', shard_count => 4, colocate_with => 'none');
+    ALTER TABLE events OWNER TO app;
+    INSERT INTO events SELECT t, i, CASE WHEN i <= 4 THEN timestamptz '2020-01-01' ELSE now() END
+      FROM generate_series(1, 4) t, generate_series(1, 6) i;
+});
+{
+    my ($out, $err) = as_app(q{CALL rowkeeper.purge_expired('events', 'at', interval '30 days', dry_run => true) \gset
+        SELECT outcome || ':' || (detail ->> 'public.events') || ':' || rows_deleted FROM rowkeeper.purge_runs
+         WHERE target = 'public.events' ORDER BY id DESC LIMIT 1;
+        SELECT count(*) FROM events;});
+    is($err, '', 'purge_expired dry run on a distributed table: no error');
+    is($out, "dry run:16:0\n24", 'purge_expired dry run counts the expired rows of every shard and deletes nothing');
+    ($out, $err) = as_app(q{CALL rowkeeper.purge_expired('events', 'at', interval '30 days', batch_size => 3) \gset
+        SELECT outcome || ':' || rows_deleted FROM rowkeeper.purge_runs
+         WHERE target = 'public.events' ORDER BY id DESC LIMIT 1;
+        SELECT string_agg(tenant_id || '/' || id, ',' ORDER BY tenant_id, id) FROM events;});
+    is($err, '', 'purge_expired on a distributed table: no error');
+    is($out, "done:16\n1/5,1/6,2/5,2/6,3/5,3/6,4/5,4/6",
+        'purge_expired deletes exactly the expired rows of every tenant, in batches over tied times');
+    # where_equals, and rows still referenced by a co-located foreign key
+    # (the batch fails, then its rows are deleted one by one, skipping those)
+    $coord->safe_psql('postgres', q{
+        INSERT INTO events SELECT t, 10 + i, '2020-01-01' FROM generate_series(1, 4) t, generate_series(1, 3) i;
+        CREATE TABLE event_refs (tenant_id int NOT NULL, id int NOT NULL, event_id int NOT NULL,
+                                 PRIMARY KEY (tenant_id, id),
+                                 FOREIGN KEY (tenant_id, event_id) REFERENCES events (tenant_id, id));
+        SELECT create_distributed_table('event_refs', 'tenant_id', colocate_with => 'events');
+        INSERT INTO event_refs VALUES (1, 1, 11), (3, 1, 12);
+    });
+    ($out, $err) = as_app(q{CALL rowkeeper.purge_expired('events', 'at', interval '30 days', where_equals => '{"tenant_id": 1}', batch_size => 2) \gset
+        SELECT outcome || ':' || rows_deleted || ':' || rows_skipped FROM rowkeeper.purge_runs
+         WHERE target = 'public.events' ORDER BY id DESC LIMIT 1;
+        SELECT string_agg(tenant_id || '/' || id, ',' ORDER BY tenant_id, id) FROM events WHERE id > 10;});
+    is($err, '', 'purge_expired with where_equals on a distributed table: no error');
+    is($out, "done:2:1\n1/11,2/11,2/12,2/13,3/11,3/12,3/13,4/11,4/12,4/13",
+        'purge_expired where_equals: only that tenant\'s expired rows, the referenced one skipped');
+    ($out, $err) = as_app(q{CALL rowkeeper.purge_expired('events', 'at', interval '30 days', batch_size => 3) \gset
+        SELECT outcome || ':' || rows_deleted || ':' || rows_skipped FROM rowkeeper.purge_runs
+         WHERE target = 'public.events' ORDER BY id DESC LIMIT 1;
+        SELECT string_agg(tenant_id || '/' || id, ',' ORDER BY tenant_id, id) FROM events WHERE id > 10;});
+    is($err, '', 'purge_expired with referenced rows on a distributed table: no error');
+    is($out, "done:8:2\n1/11,3/12",
+        'purge_expired skips the rows a co-located foreign key still references, deletes the others');
 }
 
 
