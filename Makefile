@@ -7,7 +7,7 @@ OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
               src/updated_at.o src/audit.o src/audit_log.o src/audit_key.o \
               src/audit_chain.o src/soft_delete.o src/soft_delete_rewrite.o \
               src/tenant.o src/migration.o src/purge.o src/run_as.o src/citus.o \
-              src/guc.o
+              src/guc.o src/table_names.o
 
 # Install scripts as released (never edited) plus upgrade scripts.  An
 # upgrade script under development is assembled from per-capability
@@ -19,6 +19,7 @@ DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
 REGRESS     = install hardening_install contracts context updated_at updated_at_errors audit audit_errors \
               audit_statement audit_writer audit_evasion audit_queries audit_identity audit_keys \
               audit_drift audit_chain audit_forget audit_app audit_events audit_request orm_noop \
+              orm_names orm_sync \
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
               soft_delete_rewrite soft_delete_unloaded soft_delete_cascade_sync \
               tenant tenant_errors tenant_token tenant_safety tenant_migration tenant_shard_shape \

@@ -57,6 +57,16 @@
  *	  with RLS decided afresh).  Migrations are rare; the cost is one
  *	  re-plan per cached statement.
  *
+ *	  One more thing ORMs send: ALTER TABLE ... ALTER COLUMN c TYPE t where
+ *	  t is c's type already (Sequelize's sync({ alter: true }) does it for
+ *	  every column).  It changes nothing, but PostgreSQL refuses it for a
+ *	  column that a policy or a trigger's WHEN uses, as rowkeeper's tenant
+ *	  and soft-delete columns are ("cannot alter type of a column used in a
+ *	  policy definition").  On a table with rowkeeper triggers or policies
+ *	  the hook drops such subcommands (same type, typmod and collation, no
+ *	  USING) from the statement; a real type change runs (and is refused)
+ *	  as before, and other tables are left alone.
+ *
  *	  The hook sees only statements run after the library was loaded: a
  *	  migration session must have rowkeeper preloaded (shared_ or
  *	  session_preload_libraries), which preflight checks.
@@ -67,9 +77,17 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_trigger.h"
+#include "parser/parse_type.h"
+#include "utils/fmgroids.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
@@ -79,6 +97,7 @@
 #include "utils/rls.h"
 #include "utils/syscache.h"
 
+#include "names.h"
 #include "rowkeeper.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
@@ -194,6 +213,113 @@ alter_table_is_fk_migration(AlterTableStmt *stmt)
 	return fk;
 }
 
+/* Does the table carry rowkeeper triggers or policies (rowkeeper_*)? */
+static bool
+relation_has_rowkeeper_objects(Oid relid)
+{
+	Relation	catalog;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	bool		found = false;
+
+	catalog = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(catalog, TriggerRelidNameIndexId, true, NULL, 1, &key);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+		found = strncmp(NameStr(((Form_pg_trigger) GETSTRUCT(tup))->tgname),
+						RK_OBJECT_PREFIX, strlen(RK_OBJECT_PREFIX)) == 0;
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	if (found)
+		return true;
+
+	catalog = table_open(PolicyRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_policy_polrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(catalog, PolicyPolrelidPolnameIndexId, true, NULL, 1, &key);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+		found = strncmp(NameStr(((Form_pg_policy) GETSTRUCT(tup))->polname),
+						RK_OBJECT_PREFIX, strlen(RK_OBJECT_PREFIX)) == 0;
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	return found;
+}
+
+/* ALTER COLUMN ... TYPE to the column's own type, typmod and collation, no USING */
+static bool
+alter_type_is_noop(Oid relid, AlterTableCmd *cmd)
+{
+	ColumnDef  *def = (ColumnDef *) cmd->def;
+	HeapTuple	tup;
+	Form_pg_attribute att;
+	Oid			typid;
+	int32		typmod;
+	Oid			collid;
+	bool		same;
+
+	if (cmd->subtype != AT_AlterColumnType || cmd->name == NULL ||
+		def == NULL || !IsA(def, ColumnDef) || def->typeName == NULL ||
+		def->raw_default != NULL || def->cooked_default != NULL)
+		return false;
+	tup = SearchSysCacheAttName(relid, cmd->name);
+	if (!HeapTupleIsValid(tup))
+		return false;
+	att = (Form_pg_attribute) GETSTRUCT(tup);
+	typenameTypeIdAndMod(NULL, def->typeName, &typid, &typmod);
+	collid = def->collClause ? LookupCollation(NULL, def->collClause->collname, -1)
+		: get_typcollation(typid);
+	same = typid == att->atttypid && typmod == att->atttypmod && collid == att->attcollation;
+	ReleaseSysCache(tup);
+	return same;
+}
+
+/*
+ * The statement without its no-op ALTER COLUMN ... TYPE subcommands, when
+ * it is an ALTER TABLE of a rowkeeper table that has some; else NULL.
+ */
+static PlannedStmt *
+without_noop_type_changes(PlannedStmt *pstmt)
+{
+	AlterTableStmt *stmt = (AlterTableStmt *) pstmt->utilityStmt;
+	PlannedStmt *copy;
+	List	   *keep = NIL;
+	ListCell   *lc;
+	Oid			relid;
+	bool		any = false;
+
+	if (!IsA(stmt, AlterTableStmt) || rk_alter_table_objtype(stmt) != OBJECT_TABLE ||
+		stmt->relation == NULL)
+		return NULL;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		if (cmd->subtype == AT_AlterColumnType)
+			any = true;
+	}
+	if (!any)
+		return NULL;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid) || !relation_has_rowkeeper_objects(relid))
+		return NULL;
+
+	copy = copyObject(pstmt);
+	stmt = (AlterTableStmt *) copy->utilityStmt;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		if (!alter_type_is_noop(relid, cmd))
+			keep = lappend(keep, cmd);
+	}
+	if (list_length(keep) == list_length(stmt->cmds))
+		return NULL;
+	stmt->cmds = keep;
+	return copy;
+}
+
 /* What the hook does for one utility statement. */
 typedef enum RkMigrationAction
 {
@@ -241,7 +367,7 @@ rk_migration_statement_action(Node *stmt)
 }
 
 static void
-rk_migration_process_utility(PlannedStmt *pstmt, const char *queryString,
+rk_migration_run(PlannedStmt *pstmt, const char *queryString,
 							 RK_READONLY_TREE_PARAM ProcessUtilityContext context, ParamListInfo params,
 							 QueryEnvironment *queryEnv, DestReceiver *dest,
 							 QueryCompletion *qc)
@@ -287,6 +413,24 @@ rk_migration_process_utility(PlannedStmt *pstmt, const char *queryString,
 	PG_END_TRY();
 	if (action == RK_MIGRATION_DUMP_FILTERED)
 		AtEOXact_GUC(true, save_nestlevel);
+}
+
+static void
+rk_migration_process_utility(PlannedStmt *pstmt, const char *queryString,
+							 RK_READONLY_TREE_PARAM ProcessUtilityContext context, ParamListInfo params,
+							 QueryEnvironment *queryEnv, DestReceiver *dest,
+							 QueryCompletion *qc)
+{
+	PlannedStmt *trimmed = without_noop_type_changes(pstmt);
+
+	if (trimmed != NULL)
+	{
+		/* nothing left to do: as if the statement had run */
+		if (((AlterTableStmt *) trimmed->utilityStmt)->cmds == NIL)
+			return;
+		pstmt = trimmed;
+	}
+	rk_migration_run(pstmt, queryString, RK_READONLY_TREE_ARG context, params, queryEnv, dest, qc);
 }
 
 /* Install the hook (from _PG_init). */

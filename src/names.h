@@ -26,6 +26,8 @@
 #define RK_TRIGGER_SOFT_DELETE_CASCADE "rowkeeper_soft_delete_cascade"
 #define RK_POLICY_SOFT_DELETE		"rowkeeper_soft_delete"
 /* prefix: rowkeeper_updated_at_<column> (_updated_at_trigger_name()) */
+/* the prefix every trigger and policy rowkeeper creates on user tables has */
+#define RK_OBJECT_PREFIX			"rowkeeper_"
 #define RK_TRIGGER_UPDATED_AT_PREFIX "rowkeeper_updated_at"
 
 /* Roles. */

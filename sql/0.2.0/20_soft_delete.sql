@@ -683,7 +683,7 @@ COMMENT ON FUNCTION rowkeeper._soft_delete_column(regclass, name, regtype[], tex
 CREATE FUNCTION rowkeeper.enable_soft_delete(tbl regclass,
                                              column_name name DEFAULT 'deleted_at',
                                              deleted_by_column name DEFAULT NULL,
-                                             batch_column name DEFAULT 'deleted_batch',
+                                             batch_column name DEFAULT NULL,
                                              time_zone text DEFAULT 'utc')
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -696,10 +696,10 @@ DECLARE
     old record;
     state text;
 BEGIN
-    IF tbl IS NULL OR column_name IS NULL OR batch_column IS NULL OR time_zone IS NULL THEN
+    IF tbl IS NULL OR column_name IS NULL OR time_zone IS NULL THEN
         RAISE EXCEPTION USING
             ERRCODE = 'null_value_not_allowed',
-            MESSAGE = format('%s: the table, column_name, batch_column and time_zone must not be NULL', caller),
+            MESSAGE = format('%s: the table, column_name and time_zone must not be NULL', caller),
             HINT = 'Leave an option out to get its default.';
     END IF;
     IF time_zone NOT IN ('utc', 'session') THEN
@@ -728,6 +728,18 @@ BEGIN
             HINT = 'Soft delete on Citus tables is not supported yet; mark rows with your own UPDATE for now.';
     END IF;
 
+    -- no batch column named: the one configured, else deleted_batch in the
+    -- naming convention of the deleted_at column ("deletedAt" ->
+    -- "deletedBatch"), or of the table's columns when that says nothing
+    IF batch_column IS NULL THEN
+        SELECT rowkeeper._trigger_option((rowkeeper._trigger_args(t.tgargs))[2:], 'batch') INTO batch_column
+          FROM pg_catalog.pg_trigger t
+         WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete' AND t.tgparentid = 0;
+        batch_column := coalesce(nullif(batch_column, ''),
+                                 rowkeeper._name_in_style('deleted_batch',
+                                     coalesce(rowkeeper._name_style(column_name),
+                                              rowkeeper._table_name_style(tbl))));
+    END IF;
     IF column_name = batch_column OR column_name = deleted_by_column
        OR batch_column = deleted_by_column THEN
         RAISE EXCEPTION USING
@@ -813,7 +825,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper.enable_soft_delete(regclass, name, name, name, text) IS
-'Make DELETE on a table mark rows deleted and reads hide them (row-level security policy rowkeeper_soft_delete); the table keeps its name. A timestamp without time zone column_name is written in UTC (time_zone => ''utc'') or the session''s time (''session''). Idempotent; call again to change options. Returns the table.';
+'Make DELETE on a table mark rows deleted and reads hide them (row-level security policy rowkeeper_soft_delete); the table keeps its name. Without batch_column: the one configured, else deleted_batch in the convention of column_name or of the table (camelCase: deletedBatch). A timestamp without time zone column_name is written in UTC (time_zone => ''utc'') or the session''s time (''session''). Idempotent; call again to change options. Returns the table.';
 
 CREATE FUNCTION rowkeeper.disable_soft_delete(tbl regclass, force boolean DEFAULT false)
 RETURNS regclass
