@@ -7,13 +7,21 @@ OBJS        = src/rowkeeper.o src/context.o src/catalog_util.o src/rowjson.o \
               src/updated_at.o src/audit.o src/audit_log.o src/audit_key.o \
               src/audit_chain.o src/soft_delete.o src/soft_delete_rewrite.o \
               src/tenant.o src/migration.o src/purge.o src/run_as.o src/citus.o \
-              src/guc.o src/table_names.o
+              src/guc.o src/table_names.o src/compat_symbols.o
 
-# Install scripts as released (never edited) plus upgrade scripts.  An
-# upgrade script under development is assembled from per-capability
-# fragments in sql/<version>/, applied in file-name order.
-DATA        = $(wildcard sql/$(EXTENSION)--*.sql)
-DATA_built  = $(EXTENSION)--0.1.0--0.2.0.sql
+# Install and upgrade scripts (src/sql/README.md says how to change them):
+# - released scripts, frozen, installed as they are: src/sql/released/;
+# - the install script of this version, rowkeeper--$(EXTVERSION).sql,
+#   concatenated from the living sources src/sql/NN_<capability>.sql;
+# - the upgrade from the previous release, rowkeeper--<prev>--$(EXTVERSION).sql:
+#   the hand-written delta src/sql/upgrade/<prev>--$(EXTVERSION).sql with the
+#   code of the living sources (all but their STATE blocks) replayed at its
+#   "-- REPLAY CODE" line.
+SQL_SOURCES = $(sort $(wildcard src/sql/[0-9]*.sql))
+SQL_DELTAS  = $(wildcard src/sql/upgrade/*--$(EXTVERSION).sql)
+DATA        = $(wildcard src/sql/released/$(EXTENSION)--*.sql)
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql \
+              $(patsubst src/sql/upgrade/%,$(EXTENSION)--%,$(SQL_DELTAS))
 
 # pg_regress: sql/ + expected/, install first, uninstall last.
 REGRESS     = install hardening_install contracts context updated_at updated_at_errors audit audit_errors \
@@ -41,11 +49,17 @@ PG_CPPFLAGS = -I$(srcdir)/src
 # e.g. ROWKEEPER_CFLAGS=-DUSE_ASSERT_CHECKING.
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter $(ROWKEEPER_CFLAGS)
 
+# a script that failed to build is not left behind as if it were built
+.DELETE_ON_ERROR:
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(EXTENSION)--0.1.0--0.2.0.sql: $(sort $(wildcard sql/0.2.0/*.sql))
-	cat $^ > $@
+$(EXTENSION)--$(EXTVERSION).sql: src/sql/build.awk $(SQL_SOURCES)
+	awk -f $< $(SQL_SOURCES) > $@
+
+$(EXTENSION)--%--$(EXTVERSION).sql: src/sql/build.awk src/sql/upgrade/%--$(EXTVERSION).sql $(SQL_SOURCES)
+	awk -v delta=1 -f $< $(filter-out $< src/sql/00_header.sql,$^) > $@
 
 # Print a make variable (used by the test scripts): make -s print-REGRESS
 print-%:

@@ -142,7 +142,7 @@ SELECT what FROM trap.ran ORDER BY what;
 TRUNCATE trap.ran;
 
 ------------------------------------------------------------------------------
--- CREATE EXTENSION (0.1.0 and the 0.1.0--0.2.0 upgrade in one go)
+-- CREATE EXTENSION (the install script of the default version)
 ------------------------------------------------------------------------------
 :hostile;
 CREATE EXTENSION rowkeeper;
@@ -184,16 +184,18 @@ SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'rowkeeper';
 SELECT count(*) AS planted_objects_that_ran FROM trap.ran;
 
 ------------------------------------------------------------------------------
--- CREATE OR REPLACE in the upgrade script.  The 0.1.0--0.2.0 script
+-- CREATE OR REPLACE in the upgrade scripts.  The 0.1.0--0.2.0 script
 -- replaces two functions the 0.1.0 script created
--- (create_audit_partitions, disable_audit).  That is safe only because
--- PostgreSQL refuses CREATE OR REPLACE, inside an extension script, of an
--- object that is not already a member of the extension: an impostor that
--- someone created under that name cannot be taken over.  Shown here by
--- turning one of them into a non-member before the upgrade.  (No install
--- script uses IF NOT EXISTS on an object; the only IF NOT EXISTS in 0.2.0
--- is on indexes of audit log partitions, which live in schema rowkeeper
--- that only the extension's owner can create objects in.)
+-- (create_audit_partitions, disable_audit), and the 0.2.0--0.3.0 script
+-- replays every function and view of the living sources with CREATE OR
+-- REPLACE.  That is safe only because PostgreSQL refuses CREATE OR
+-- REPLACE, inside an extension script, of an object that is not already a
+-- member of the extension: an impostor that someone created under that
+-- name cannot be taken over.  Shown here by turning one of them into a
+-- non-member before each upgrade.  (No install script uses IF NOT EXISTS
+-- on an object; the only IF NOT EXISTS is on indexes of audit log
+-- partitions, which live in schema rowkeeper that only the extension's
+-- owner can create objects in.)
 ------------------------------------------------------------------------------
 DROP EXTENSION rowkeeper;
 CREATE EXTENSION rowkeeper VERSION '0.1.0';
@@ -203,6 +205,14 @@ ALTER EXTENSION rowkeeper UPDATE;
 \set VERBOSITY default
 SELECT extversion FROM pg_extension WHERE extname = 'rowkeeper';
 -- The impostor is not part of the extension: it has to go first.
+DROP FUNCTION rowkeeper.disable_audit(regclass);
+DROP EXTENSION rowkeeper;
+CREATE EXTENSION rowkeeper VERSION '0.2.0';
+ALTER EXTENSION rowkeeper DROP FUNCTION rowkeeper.disable_audit(regclass);
+\set VERBOSITY terse
+ALTER EXTENSION rowkeeper UPDATE;
+\set VERBOSITY default
+SELECT extversion FROM pg_extension WHERE extname = 'rowkeeper';
 DROP FUNCTION rowkeeper.disable_audit(regclass);
 DROP EXTENSION rowkeeper;
 

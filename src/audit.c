@@ -38,7 +38,7 @@
  *	  placement of a shard logs (a reference table's copy on the node with
  *	  the lowest group id), and TRUNCATE is logged by the Citus table's own
  *	  trigger on the coordinator, not by the shards.  See
- *	  sql/0.2.0/36_citus_audit.sql for where the log lives and how it is
+ *	  src/sql/36_citus_audit.sql for where the log lives and how it is
  *	  read.
  *
  *	  The log row is written by audit_log.c as the owner of
@@ -114,7 +114,7 @@
 #include "rowkeeper.h"
 
 PG_FUNCTION_INFO_V1(audit_trigger);
-PG_FUNCTION_INFO_V1(audit_row_ref);
+PG_FUNCTION_INFO_V1(audit_row_ref_0_3);
 
 /* Per-trigger resolved configuration (lives in its own memory context). */
 typedef struct AuditConfig
@@ -331,9 +331,9 @@ rk_audit_table_id(Oid relid, bool create)
 
 /*
  * row_ref: the key of the log's history index.  The high 32 bits hash the
- * table id, the low 32 bits stand for the row key (key_bits).  Lookups
- * recheck table_id and row_key, so two rows sharing a row_ref cost a row
- * read, never a wrong answer.
+ * table id, the low 32 bits stand for the row key (rk_audit_key_bits).
+ * Lookups recheck table_id and row_key, so two rows sharing a row_ref cost
+ * a row read, never a wrong answer.
  */
 static uint32
 table_bits(int64 table_id)
@@ -342,7 +342,7 @@ table_bits(int64 table_id)
 														(uint64) (table_id >> 32)));
 }
 
-/* The int8 range as numerics, for key_bits (made once). */
+/* The int8 range as numerics, for rk_audit_key_bits (made once). */
 static Datum key_min = (Datum) 0;
 static Datum key_max = (Datum) 0;
 
@@ -398,8 +398,8 @@ key_as_int8(Jsonb *row_key, int64 *result)
  * UPDATE wrote 27 MB of them with hashed keys).  Any other key hashes with
  * jsonb's own extended hash, so keys equal as jsonb hash alike.
  */
-static uint32
-key_bits(Jsonb *row_key)
+uint32
+rk_audit_key_bits(Jsonb *row_key)
 {
 	int64		k;
 
@@ -413,15 +413,17 @@ key_bits(Jsonb *row_key)
 static int64
 row_ref(uint32 tbits, Jsonb *row_key)
 {
-	return (int64) (((uint64) tbits << 32) | key_bits(row_key));
+	return (int64) (((uint64) tbits << 32) | rk_audit_key_bits(row_key));
 }
 
 /*
  * rowkeeper.row_ref(table_id bigint, row_key jsonb): the same number for
- * queries, so they can use the history index.
+ * queries, so they can use the history index.  The C name carries the
+ * version: 0.2.0's row_ref(schema_name, table_name, row_key) was bound to
+ * audit_row_ref, which compat_symbols.c keeps for it.
  */
 Datum
-audit_row_ref(PG_FUNCTION_ARGS)
+audit_row_ref_0_3(PG_FUNCTION_ARGS)
 {
 	int64		table_id = PG_GETARG_INT64(0);
 	Jsonb	   *row_key = PG_GETARG_JSONB_P(1);

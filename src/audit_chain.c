@@ -11,7 +11,11 @@
  *
  *	  Encoding "rowkeeper-audit-v1;" followed by every column in a fixed
  *	  order, each as <byte length>:<bytes>; (NULL as "-;", so NULL and ''
- *	  differ).  Integers, oids and transaction ids in decimal; logged_at as
+ *	  differ).  Version 1 is what 0.2.0 sealed (batches without salts): the
+ *	  columns 0.2.0's log had, id to row_ref, with row_ref as 0.2.0
+ *	  computed it from the schema and table names (rk_row_ref_0_2; the
+ *	  upgrade to 0.3.0 recomputes the column from the table id), so that
+ *	  batches sealed before the upgrade keep verifying after it.  Integers, oids and transaction ids in decimal; logged_at as
  *	  microseconds since 2000-01-01 UTC (no time zone or DateStyle
  *	  involved); text in UTF-8; jsonb in its canonical text form (keys
  *	  sorted; 1 and 1.0 differ, as they differ in the log); inet in its
@@ -66,6 +70,7 @@
 #include "utils/xid8.h"
 #include "miscadmin.h"
 
+#include "audit_log.h"
 #include "compat.h"
 
 PG_FUNCTION_INFO_V1(audit_entry_digest);
@@ -110,12 +115,19 @@ static const struct
 };
 
 /* Indexes into chain_fields of the fields erasure touches. */
+#define CF_SCHEMA_NAME 4
+#define CF_TABLE_NAME 5
+#define CF_ROW_KEY 7
 #define CF_OLD_ROW 9
 #define CF_NEW_ROW 10
 #define CF_ACTOR 11
 #define CF_REQUEST_ADDR 21
 #define CF_USER_AGENT 22
 #define CF_METADATA 23
+#define CF_ROW_REF 19
+
+/* Version 1 covers the fields up to row_ref (0.2.0's log). */
+#define N_V1_FIELDS (CF_ROW_REF + 1)
 
 #define SALT_LEN 16
 #define ERASED_MARKER "[erased]"
@@ -131,8 +143,15 @@ typedef struct ChainMap
 	AttrNumber	erased;			/* the "erased" column, or 0 */
 } ChainMap;
 
+/*
+ * The attribute numbers of the chain fields in a row type, cached in
+ * fn_extra.  The first "needed" fields must be there (a v1 digest needs
+ * 0.2.0's columns only, so 0.2.0's SQL can seal with this library before
+ * ALTER EXTENSION UPDATE); the others are mapped when present.
+ */
 static ChainMap *
-chain_map(FunctionCallInfo fcinfo, TupleDesc desc, Oid typid, int32 typmod)
+chain_map(FunctionCallInfo fcinfo, TupleDesc desc, Oid typid, int32 typmod,
+		  int needed)
 {
 	ChainMap   *map = (ChainMap *) fcinfo->flinfo->fn_extra;
 	int			f,
@@ -162,7 +181,7 @@ chain_map(FunctionCallInfo fcinfo, TupleDesc desc, Oid typid, int32 typmod)
 				map->attnum[f] = att->attnum;
 			}
 		}
-		if (map->attnum[f] == InvalidAttrNumber)
+		if (map->attnum[f] == InvalidAttrNumber && f < needed)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("the audit entry has no column \"%s\"", chain_fields[f].name),
@@ -266,7 +285,7 @@ audit_entry_digest(PG_FUNCTION_ARGS)
 	bytea	   *result;
 	int			f;
 
-	map = chain_map(fcinfo, desc, typid, typmod);
+	map = chain_map(fcinfo, desc, typid, typmod, N_V1_FIELDS);
 	tuple.t_len = HeapTupleHeaderGetDatumLength(th);
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
@@ -274,11 +293,26 @@ audit_entry_digest(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "rowkeeper-audit-v1;");
-	for (f = 0; f < N_CHAIN_FIELDS; f++)
+	for (f = 0; f < N_V1_FIELDS; f++)
 	{
 		bool		isnull;
-		Datum		value = heap_getattr(&tuple, map->attnum[f], desc, &isnull);
+		Datum		value;
 
+		if (f == CF_ROW_REF)
+		{
+			bool		null_s,
+						null_t;
+			Datum		key = heap_getattr(&tuple, map->attnum[CF_ROW_KEY], desc, &isnull);
+			Datum		s = heap_getattr(&tuple, map->attnum[CF_SCHEMA_NAME], desc, &null_s);
+			Datum		t = heap_getattr(&tuple, map->attnum[CF_TABLE_NAME], desc, &null_t);
+
+			isnull = isnull || null_s || null_t;
+			if (!isnull)
+				value = Int64GetDatum(rk_row_ref_0_2(DatumGetTextPP(s), DatumGetTextPP(t),
+													 DatumGetJsonbP(key)));
+		}
+		else
+			value = heap_getattr(&tuple, map->attnum[f], desc, &isnull);
 		if (isnull)
 			appendStringInfoString(&buf, "-;");
 		else
@@ -693,7 +727,7 @@ arg_tuple(FunctionCallInfo fcinfo, int argno, HeapTupleData *tuple, ChainMap **m
 	int32		typmod = HeapTupleHeaderGetTypMod(th);
 	TupleDesc	desc = lookup_rowtype_tupdesc(typid, typmod);
 
-	*map = chain_map(fcinfo, desc, typid, typmod);
+	*map = chain_map(fcinfo, desc, typid, typmod, N_CHAIN_FIELDS);
 	tuple->t_len = HeapTupleHeaderGetDatumLength(th);
 	ItemPointerSetInvalid(&tuple->t_self);
 	tuple->t_tableOid = InvalidOid;

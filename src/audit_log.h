@@ -12,6 +12,8 @@
 
 #include "postgres.h"
 
+#include "utils/jsonb.h"
+
 /*
  * The columns the audit trigger supplies, in this order; the log's id comes
  * from its sequence.  audit_log.c maps them onto the target partition by
@@ -57,5 +59,11 @@ extern RkLogWriter *rk_audit_log_open(Oid log_owner, bool batching);
 extern void rk_audit_log_write(RkLogWriter *w, Datum *values, bool *isnull);
 extern void rk_audit_log_close(RkLogWriter *w);
 extern int64 rk_audit_log_last_id(void);
+
+/* The low 32 bits of row_ref for a row key (audit.c). */
+extern uint32 rk_audit_key_bits(Jsonb *row_key);
+
+/* row_ref as 0.2.0 computed it, from the names (compat_symbols.c). */
+extern int64 rk_row_ref_0_2(text *schema_name, text *table_name, Jsonb *row_key);
 
 #endif							/* ROWKEEPER_AUDIT_LOG_H */

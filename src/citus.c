@@ -9,7 +9,7 @@
  *
  *	  On a Citus cluster the rows live in shards on the workers; the
  *	  workers evaluate the row-level security policies (Citus copies them to
- *	  every shard, see sql/0.2.0/30_tenant.sql for why their meaning does
+ *	  every shard, see src/sql/30_tenant.sql for why their meaning does
  *	  not depend on AS RESTRICTIVE), so the workers call current_tenant()
  *	  and read their own rowkeeper.tenant.  Citus sends a setting to the
  *	  workers only for SET LOCAL run through the utility path while

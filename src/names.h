@@ -4,7 +4,7 @@
  *	  The names of rowkeeper's own objects that the C code looks up or
  *	  recognises: its schema and tables, the triggers and policies the
  *	  enable_* functions create on user tables, its roles.  The SQL that
- *	  creates them (the fragments in sql/0.2.0/) spells the same names; a C
+ *	  creates them (the living sources in src/sql/) spells the same names; a C
  *	  file never spells one itself, it uses these.
  *
  * Copyright (c) 2026, rowkeeper developers

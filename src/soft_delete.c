@@ -5,7 +5,7 @@
  *	  still reports them as deleted; the table keeps its name and stays an
  *	  ordinary table.  The DELETE itself becomes the marking UPDATE in
  *	  soft_delete_rewrite.c; reads hide deleted rows through the table's
- *	  row-level security policy rowkeeper_soft_delete (sql/0.2.0/20_...).
+ *	  row-level security policy rowkeeper_soft_delete (src/sql/20_...).
  *	  This file owns the C entry points of the capability:
  *
  *	  rowkeeper.soft_delete_trigger()

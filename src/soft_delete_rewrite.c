@@ -5,7 +5,7 @@
  *	  DELETE on a soft-delete table is parsed, the DELETE becomes, at parse
  *	  analysis, the UPDATE of the same table that marks the rows, and still
  *	  reports itself as a DELETE.  The table keeps its name and stays an
- *	  ordinary table (rowkeeper.enable_soft_delete(), sql/0.2.0/20_...);
+ *	  ordinary table (rowkeeper.enable_soft_delete(), src/sql/20_...);
  *	  reads hide the deleted rows through the table's row-level security
  *	  policy rowkeeper_soft_delete, on every path, whether or not this
  *	  library is loaded.

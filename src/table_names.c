@@ -10,7 +10,7 @@
  *	  before rowkeeper's function runs, with nothing saying why.
  *
  *	  Each of those functions therefore has a text overload (declared in
- *	  sql/0.2.0/55_table_names.sql) that PostgreSQL prefers for a string
+ *	  src/sql/55_table_names.sql) that PostgreSQL prefers for a string
  *	  literal or an untyped parameter.  It is this one C function: it
  *	  resolves the name exactly as regclass does and calls the regclass
  *	  overload of the same name with the same arguments.  When the name

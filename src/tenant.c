@@ -6,7 +6,7 @@
  *	  the row-level security policies and the tenant column's DEFAULT),
  *	  the trigger that keeps the tenant column immutable, and the
  *	  unforgeable mode (signed tenant tokens).  The SQL half
- *	  (enable_tenant_isolation() and friends) is sql/0.2.0/30_tenant.sql.
+ *	  (enable_tenant_isolation() and friends) is src/sql/30_tenant.sql.
  *
  *	  Invariants:
  *	  - Fail closed.  When no tenant is set (never set, RESET, '' or the

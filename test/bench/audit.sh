@@ -95,7 +95,7 @@ run_pgbench() {
 check_installed_scripts() {
     local dir f
     dir=$("$PG_CONFIG" --sharedir)/extension
-    for f in "$ROOT/rowkeeper.control" "$ROOT"/sql/rowkeeper--*.sql; do
+    for f in "$ROOT/rowkeeper.control" "$ROOT"/src/sql/released/rowkeeper--*.sql "$ROOT"/rowkeeper--*.sql; do
         cmp -s "$f" "$dir/$(basename "$f")" && continue
         echo "$dir/$(basename "$f") is not this checkout's ($1):"
         echo "another checkout installed rowkeeper meanwhile; run the bench again."

@@ -402,7 +402,7 @@ $coord->safe_psql('postgres', q{
 
 
 ################################################################ audit
-# Audit of distributed and reference tables (sql/0.2.0/36_citus_audit.sql):
+# Audit of distributed and reference tables (src/sql/36_citus_audit.sql):
 # entries under the Citus table's name and identity, with the
 # coordinator's context and transaction time, once per logical change, on
 # the node that holds the shard, read from the coordinator by every history

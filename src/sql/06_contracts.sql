@@ -1,3 +1,5 @@
+
+-- src/sql/06_contracts.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Contracts between C and SQL with their owner in C.
 --
@@ -7,7 +9,7 @@
 -- nothing in SQL splits one.
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION rowkeeper._trigger_option(args text[], key text)
+CREATE OR REPLACE FUNCTION rowkeeper._trigger_option(args text[], key text)
 RETURNS text
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', '_trigger_option';
@@ -15,7 +17,7 @@ AS 'MODULE_PATHNAME', '_trigger_option';
 COMMENT ON FUNCTION rowkeeper._trigger_option(text[], text) IS
 'Internal: the value of option key among trigger arguments (key=value; the last one wins, as the triggers read them), or NULL.';
 
-CREATE FUNCTION rowkeeper._trigger_option_list(args text[], key text)
+CREATE OR REPLACE FUNCTION rowkeeper._trigger_option_list(args text[], key text)
 RETURNS text[]
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', '_trigger_option_list';
@@ -29,7 +31,7 @@ COMMENT ON FUNCTION rowkeeper._trigger_option_list(text[], text) IS
 -- against it.
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION rowkeeper._audit_log_columns(OUT names text[], OUT types regtype[])
+CREATE OR REPLACE FUNCTION rowkeeper._audit_log_columns(OUT names text[], OUT types regtype[])
 LANGUAGE C IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', '_audit_log_columns';
 

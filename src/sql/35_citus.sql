@@ -1,3 +1,5 @@
+
+-- src/sql/35_citus.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Citus: what tenant isolation needs on a distributed cluster
 --
@@ -20,7 +22,7 @@
 ------------------------------------------------------------------------------
 
 /* The distribution column of a Citus table; NULL for others (and reference tables). */
-CREATE FUNCTION rowkeeper._citus_distribution_column(tbl regclass, OUT is_citus boolean, OUT dist_column name)
+CREATE OR REPLACE FUNCTION rowkeeper._citus_distribution_column(tbl regclass, OUT is_citus boolean, OUT dist_column name)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -45,7 +47,7 @@ COMMENT ON FUNCTION rowkeeper._citus_distribution_column(regclass) IS
  * distribution column of a Citus table only the coordinator's table gets
  * it: Citus refuses the ALTER there, and fills defaults before routing.
  */
-CREATE FUNCTION rowkeeper._tenant_set_default(tbl regclass, col name, fn text)
+CREATE OR REPLACE FUNCTION rowkeeper._tenant_set_default(tbl regclass, col name, fn text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -78,7 +80,7 @@ COMMENT ON FUNCTION rowkeeper._tenant_set_default(regclass, name, text) IS
  * return its previous value, or put a previous value back; NULL (and
  * nothing done) when Citus is not loaded.
  */
-CREATE FUNCTION rowkeeper._citus_allow_triggers(previous text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION rowkeeper._citus_allow_triggers(previous text DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -98,7 +100,7 @@ COMMENT ON FUNCTION rowkeeper._citus_allow_triggers(text) IS
 'Internal: citus.enable_unsafe_triggers on while rowkeeper creates its row triggers on Citus tables (returns the value to put back).';
 
 /* Preflight rows for a Citus cluster; none when Citus is not installed. */
-CREATE FUNCTION rowkeeper._citus_checks(schemas name[] DEFAULT NULL)
+CREATE OR REPLACE FUNCTION rowkeeper._citus_checks(schemas name[] DEFAULT NULL)
 RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp

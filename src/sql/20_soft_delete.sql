@@ -1,3 +1,5 @@
+
+-- src/sql/20_soft_delete.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Soft delete (issue 5; redesigned in issue 16: the table keeps its name)
 --
@@ -45,11 +47,13 @@
 -- reading and WAL-logging the sequence's page on every soft DELETE (ids stay
 -- unique; across sessions they are not in deletion order, and a session's
 -- unused ids are skipped)
+-- STATE BEGIN
 CREATE SEQUENCE rowkeeper.soft_delete_batch_seq CACHE 100;
 REVOKE ALL ON SEQUENCE rowkeeper.soft_delete_batch_seq FROM PUBLIC;
 COMMENT ON SEQUENCE rowkeeper.soft_delete_batch_seq IS
 'Deletion batch ids: one per soft-deleting transaction, shared by every row it soft-deletes.';
 SELECT pg_catalog.pg_extension_config_dump('rowkeeper.soft_delete_batch_seq', '');
+-- STATE END
 
 -- Who may see soft-deleted rows (after SET [LOCAL] rowkeeper.show_deleted =
 -- on): members of rowkeeper_see_deleted, granted by an administrator to
@@ -57,6 +61,7 @@ SELECT pg_catalog.pg_extension_config_dump('rowkeeper.soft_delete_batch_seq', ''
 -- databases of a cluster: the role is created when missing, and an existing
 -- one is adopted (its members then see the deleted rows of this database's
 -- soft-delete tables too).
+-- STATE BEGIN
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = 'rowkeeper_see_deleted') THEN
@@ -64,8 +69,9 @@ BEGIN
     END IF;
 END;
 $$;
+-- STATE END
 
-CREATE FUNCTION rowkeeper.soft_delete_trigger()
+CREATE OR REPLACE FUNCTION rowkeeper.soft_delete_trigger()
 RETURNS trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'soft_delete_trigger';
@@ -73,7 +79,7 @@ AS 'MODULE_PATHNAME', 'soft_delete_trigger';
 COMMENT ON FUNCTION rowkeeper.soft_delete_trigger() IS
 'AFTER UPDATE OF deleted_at row trigger (rowkeeper_soft_delete_cascade) on a soft-delete table: when a row is marked deleted, marks its ON DELETE CASCADE children on soft-delete tables and refuses while RESTRICT / NO ACTION children are live. Attach it with rowkeeper.enable_soft_delete().';
 
-CREATE FUNCTION rowkeeper.soft_delete_guard()
+CREATE OR REPLACE FUNCTION rowkeeper.soft_delete_guard()
 RETURNS trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'soft_delete_guard';
@@ -81,7 +87,7 @@ AS 'MODULE_PATHNAME', 'soft_delete_guard';
 COMMENT ON FUNCTION rowkeeper.soft_delete_guard() IS
 'BEFORE DELETE row trigger on a soft-delete table: refuses physical deletes outside rowkeeper.hard_delete() (a DELETE the library did not turn into the marking, ON DELETE CASCADE from a table without soft delete). Its arguments are the soft-delete configuration.';
 
-CREATE FUNCTION rowkeeper.hard_delete(tbl regclass, key jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper.hard_delete(tbl regclass, key jsonb)
 RETURNS bigint
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'hard_delete';
@@ -98,7 +104,7 @@ COMMENT ON FUNCTION rowkeeper.hard_delete(regclass, jsonb) IS
  * user; called anywhere else they raise.  EXECUTE stays with PUBLIC:
  * every role that may soft-delete calls them.
  */
-CREATE FUNCTION rowkeeper._soft_delete_batch()
+CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_batch()
 RETURNS bigint
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'soft_delete_batch';
@@ -106,7 +112,7 @@ AS 'MODULE_PATHNAME', 'soft_delete_batch';
 COMMENT ON FUNCTION rowkeeper._soft_delete_batch() IS
 'Internal: the deletion batch id of the soft DELETE being executed (one per transaction). An UPDATE that assigns it is reported as a DELETE: do not call it yourself.';
 
-CREATE FUNCTION rowkeeper._soft_delete_who()
+CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_who()
 RETURNS text
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'soft_delete_who';
@@ -119,7 +125,7 @@ COMMENT ON FUNCTION rowkeeper._soft_delete_who() IS
  * arguments: column, by=<column or empty>, batch=<column>, and for a
  * timestamp without time zone column time_zone=utc|session), or NULLs.
  */
-CREATE FUNCTION rowkeeper._soft_delete_config(tbl regclass,
+CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_config(tbl regclass,
     OUT column_name name, OUT deleted_by_column name, OUT batch_column name,
     OUT time_zone text)
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -147,7 +153,7 @@ COMMENT ON FUNCTION rowkeeper._soft_delete_config(regclass) IS
  * with time_zone=utc, else the session's local time (the assignment cast).
  * The fast path (src/soft_delete_rewrite.c) builds the same expression.
  */
-CREATE FUNCTION rowkeeper._soft_delete_stamp(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_stamp(tbl regclass)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -168,7 +174,7 @@ COMMENT ON FUNCTION rowkeeper._soft_delete_stamp(regclass) IS
  * deleted_at column of a soft-delete table kept in UTC (compared as is, a
  * timestamp column would be read in the session's TimeZone), else $1.
  */
-CREATE FUNCTION rowkeeper._soft_delete_cutoff(tbl regclass, column_name name)
+CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_cutoff(tbl regclass, column_name name)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -185,7 +191,7 @@ COMMENT ON FUNCTION rowkeeper._soft_delete_cutoff(regclass, name) IS
  * Who sees soft-deleted rows: the second half of the hiding policy
  * (deleted_at IS NULL OR this), see src/soft_delete.c.
  */
-CREATE FUNCTION rowkeeper._soft_delete_visible(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_visible(tbl regclass)
 RETURNS boolean
 LANGUAGE C STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'soft_delete_visible';
@@ -194,7 +200,7 @@ COMMENT ON FUNCTION rowkeeper._soft_delete_visible(regclass) IS
 'Internal: may the current user see the soft-deleted rows of a table now (rowkeeper.show_deleted on and member of rowkeeper_see_deleted or the owner, or inside hard_delete())?';
 
 /* The table itself when it has soft delete, else NULL. */
-CREATE FUNCTION rowkeeper._soft_delete_base(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_base(tbl regclass)
 RETURNS regclass
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -206,7 +212,7 @@ COMMENT ON FUNCTION rowkeeper._soft_delete_base(regclass) IS
 'Internal: the table if it has soft delete, or NULL.';
 
 /* The base table, or a clear error when tbl has no soft delete. */
-CREATE FUNCTION rowkeeper._soft_delete_require(tbl regclass, caller text)
+CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_require(tbl regclass, caller text)
 RETURNS regclass
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -242,7 +248,7 @@ COMMENT ON FUNCTION rowkeeper._soft_delete_require(regclass, text) IS
  * clause compares the child's columns with $<first_param>... which are the
  * parent's referenced columns (ref_columns), with the key's own operators.
  */
-CREATE FUNCTION rowkeeper._soft_delete_fkeys(tbl regclass, first_param int)
+CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_fkeys(tbl regclass, first_param int)
 RETURNS TABLE (conname name, child regclass, child_owner oid, action text,
                child_column name, child_batch_column name, child_by_column name,
                ref_columns name[], ref_types regtype[], child_where text)
@@ -291,7 +297,7 @@ COMMENT ON FUNCTION rowkeeper._soft_delete_fkeys(regclass, int) IS
  *   cascade   mark the live referencing rows (their own cascade trigger
  *             carries on to their children)
  */
-CREATE FUNCTION rowkeeper._soft_delete_actions(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_actions(tbl regclass)
 RETURNS TABLE (kind text, target regclass, run_as oid, conname name,
                param_names name[], param_types regtype[], query text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -361,7 +367,7 @@ COMMENT ON FUNCTION rowkeeper._soft_delete_actions(regclass) IS
  * the table's row key and turned into a WHERE condition on alias, with
  * literals: every key column present, nothing else, no NULL.
  */
-CREATE FUNCTION rowkeeper._key_condition(tbl regclass, key jsonb, alias text, caller text)
+CREATE OR REPLACE FUNCTION rowkeeper._key_condition(tbl regclass, key jsonb, alias text, caller text)
 RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -425,7 +431,7 @@ COMMENT ON FUNCTION rowkeeper._key_condition(regclass, jsonb, text, text) IS
  * The DELETE that rowkeeper.hard_delete() runs (it runs it with the guard
  * lifted): only rows already soft-deleted, only by the table's owner.
  */
-CREATE FUNCTION rowkeeper._hard_delete_sql(tbl regclass, key jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper._hard_delete_sql(tbl regclass, key jsonb)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -461,7 +467,7 @@ COMMENT ON FUNCTION rowkeeper._hard_delete_sql(regclass, jsonb) IS
  * before the parent, as ORMs do in the parent's transaction.  Returns
  * their number.
  */
-CREATE FUNCTION rowkeeper._restore_children(tbl regclass, prow jsonb, batch bigint)
+CREATE OR REPLACE FUNCTION rowkeeper._restore_children(tbl regclass, prow jsonb, batch bigint)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -503,7 +509,7 @@ COMMENT ON FUNCTION rowkeeper._restore_children(regclass, jsonb, bigint) IS
  * soft-deleted row through a foreign key: it would come back as a live row
  * whose parent the application cannot see.
  */
-CREATE FUNCTION rowkeeper._restore_check_parents(tbl regclass, row_ jsonb, caller text)
+CREATE OR REPLACE FUNCTION rowkeeper._restore_check_parents(tbl regclass, row_ jsonb, caller text)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -548,7 +554,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._restore_check_parents(regclass, jsonb, text) IS
 'Internal: refuse to restore a row whose foreign key points at a soft-deleted row.';
 
-CREATE FUNCTION rowkeeper.restore(tbl regclass, key jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper.restore(tbl regclass, key jsonb)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -615,7 +621,7 @@ COMMENT ON FUNCTION rowkeeper.restore(regclass, jsonb) IS
 'Undelete soft-deleted rows by key (a jsonb object, or an array of them) with the rows that referenced them and were deleted in the same transaction; all or nothing. For members of rowkeeper_see_deleted and the table''s owner. Returns the number of rows restored.';
 
 /* Every soft-delete table and its columns. */
-CREATE VIEW rowkeeper.soft_delete_tables AS
+CREATE OR REPLACE VIEW rowkeeper.soft_delete_tables AS
 SELECT t.tgrelid::regclass                          AS table_name,
        cfg.column_name,
        cfg.deleted_by_column,
@@ -639,7 +645,7 @@ COMMENT ON VIEW rowkeeper.soft_delete_tables IS
  * A soft-delete column: validated when it exists (exact name, type), else
  * added.  want is the accepted type list, the first one is created.
  */
-CREATE FUNCTION rowkeeper._soft_delete_column(tbl regclass, column_name name,
+CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_column(tbl regclass, column_name name,
                                               want regtype[], purpose text, caller text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -680,7 +686,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._soft_delete_column(regclass, name, regtype[], text, text) IS
 'Internal: validate or add a soft-delete column.';
 
-CREATE FUNCTION rowkeeper.enable_soft_delete(tbl regclass,
+CREATE OR REPLACE FUNCTION rowkeeper.enable_soft_delete(tbl regclass,
                                              column_name name DEFAULT 'deleted_at',
                                              deleted_by_column name DEFAULT NULL,
                                              batch_column name DEFAULT NULL,
@@ -827,7 +833,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.enable_soft_delete(regclass, name, name, name, text) IS
 'Make DELETE on a table mark rows deleted and reads hide them (row-level security policy rowkeeper_soft_delete); the table keeps its name. Without batch_column: the one configured, else deleted_batch in the convention of column_name or of the table (camelCase: deletedBatch). A timestamp without time zone column_name is written in UTC (time_zone => ''utc'') or the session''s time (''session''). Idempotent; call again to change options. Returns the table.';
 
-CREATE FUNCTION rowkeeper.disable_soft_delete(tbl regclass, force boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION rowkeeper.disable_soft_delete(tbl regclass, force boolean DEFAULT false)
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -900,7 +906,7 @@ COMMENT ON FUNCTION rowkeeper.disable_soft_delete(regclass, boolean) IS
  * partial unique index over live rows, so that a value can be reused after
  * its row is soft-deleted.  Keeps the name; returns the index.
  */
-CREATE FUNCTION rowkeeper.soft_delete_unique(tbl regclass, constraint_name name)
+CREATE OR REPLACE FUNCTION rowkeeper.soft_delete_unique(tbl regclass, constraint_name name)
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp

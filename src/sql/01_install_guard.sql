@@ -1,17 +1,27 @@
 
+-- src/sql/01_install_guard.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
--- Install guard: the reader role rowkeeper_auditor
+-- Roles and the install guard: the reader role rowkeeper_auditor
 --
--- Roles are shared by every database of a cluster, so the 0.1.0 script
--- creates rowkeeper_auditor only when it is missing, and then grants it
--- read access to the audit log.  A role of that name that existed before
--- (made for another database, or by someone with CREATEROLE) is adopted:
+-- Roles are shared by every database of a cluster, so the install creates
+-- rowkeeper_auditor only when it is missing, and then grants it read
+-- access to the audit log.  A role of that name that existed before (made
+-- for another database, or by someone with CREATEROLE) is adopted:
 -- whoever can log in as it or is a member of it can read this database's
 -- log from then on.  That must never happen silently: when the role was
 -- not created together with this database's rowkeeper schema (its catalog
 -- row was written by another transaction), a WARNING names those roles,
--- on CREATE EXTENSION and on the first ALTER EXTENSION UPDATE alike.
+-- on CREATE EXTENSION and on the upgrade from 0.1.0 alike.
 ------------------------------------------------------------------------------
+
+-- STATE BEGIN
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rowkeeper_auditor') THEN
+        CREATE ROLE rowkeeper_auditor NOLOGIN;
+    END IF;
+END
+$$;
 
 DO $$
 DECLARE
@@ -20,7 +30,7 @@ BEGIN
     IF (SELECT a.xmin FROM pg_catalog.pg_authid a WHERE a.rolname = 'rowkeeper_auditor')
        OPERATOR(pg_catalog.=)
        (SELECT n.xmin FROM pg_catalog.pg_namespace n WHERE n.nspname = 'rowkeeper') THEN
-        RETURN;                 -- created by this database's 0.1.0 script
+        RETURN;                 -- created just now, with the schema
     END IF;
 
     SELECT pg_catalog.string_agg(pg_catalog.quote_ident(r.rolname), ', ' ORDER BY r.rolname)
@@ -39,6 +49,8 @@ BEGIN
 END;
 $$;
 
+-- STATE END
+
 ------------------------------------------------------------------------------
 -- Superuser-only settings, read through C
 --
@@ -49,7 +61,7 @@ $$;
 -- checks) first.  See src/purge.c.
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION rowkeeper._audit_min_retention()
+CREATE OR REPLACE FUNCTION rowkeeper._audit_min_retention()
 RETURNS interval
 LANGUAGE C STABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', '_audit_min_retention';
@@ -63,7 +75,7 @@ COMMENT ON FUNCTION rowkeeper._audit_min_retention() IS
 -- rowkeeper_app reads the audit log through row-level security: exactly
 -- the entries of the current tenant (rowkeeper.current_tenant(), so no
 -- tenant is an error), through every query function (see the audit query
--- fragment).  Table privileges plus GRANT rowkeeper_app TO <app role> is
+-- file).  Table privileges plus GRANT rowkeeper_app TO <app role> is
 -- all an application needs.  Like rowkeeper_auditor it is cluster-wide:
 -- made when missing, adopted (with the same WARNING when someone already
 -- holds it) when another database made it.
@@ -83,6 +95,7 @@ COMMENT ON FUNCTION rowkeeper._audit_min_retention() IS
 -- (managed) cluster.
 ------------------------------------------------------------------------------
 
+-- STATE BEGIN
 DO $$
 DECLARE
     holders text;
@@ -119,3 +132,4 @@ BEGIN
     END IF;
 END;
 $$;
+-- STATE END

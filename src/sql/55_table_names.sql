@@ -1,3 +1,5 @@
+
+-- src/sql/55_table_names.sql -- Copyright (c) 2026, rowkeeper developers
 -- Table names given as text (src/table_names.c).
 --
 -- Every enable_* / disable_* function that takes a table as regclass has a
@@ -9,7 +11,7 @@
 -- `relation "users" does not exist` from the literal's conversion.
 -- Same parameter names and defaults as the regclass functions.
 
-CREATE FUNCTION rowkeeper.enable_audit(tbl text,
+CREATE OR REPLACE FUNCTION rowkeeper.enable_audit(tbl text,
                                        exclude_columns text[] DEFAULT '{}',
                                        redact_columns text[] DEFAULT '{}',
                                        skip_noop boolean DEFAULT true,
@@ -23,7 +25,7 @@ AS 'MODULE_PATHNAME', 'rowkeeper_by_table_name';
 COMMENT ON FUNCTION rowkeeper.enable_audit(text, text[], text[], boolean, boolean, boolean, text) IS
 'enable_audit() with the table named by text (''users'', ''"Users"'', ''app.users''); a name that matches only case-insensitively is an error whose hint names the quoted form.';
 
-CREATE FUNCTION rowkeeper.disable_audit(tbl text)
+CREATE OR REPLACE FUNCTION rowkeeper.disable_audit(tbl text)
 RETURNS void
 LANGUAGE c VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'rowkeeper_by_table_name';
@@ -31,7 +33,7 @@ AS 'MODULE_PATHNAME', 'rowkeeper_by_table_name';
 COMMENT ON FUNCTION rowkeeper.disable_audit(text) IS
 'disable_audit() with the table named by text; a name that matches only case-insensitively is an error whose hint names the quoted form.';
 
-CREATE FUNCTION rowkeeper.enable_updated_at(tbl text,
+CREATE OR REPLACE FUNCTION rowkeeper.enable_updated_at(tbl text,
                                             column_name name DEFAULT 'updated_at',
                                             keep_explicit boolean DEFAULT false,
                                             skip_noop boolean DEFAULT true,
@@ -46,7 +48,7 @@ AS 'MODULE_PATHNAME', 'rowkeeper_by_table_name';
 COMMENT ON FUNCTION rowkeeper.enable_updated_at(text, name, boolean, boolean, boolean, text, text, boolean) IS
 'enable_updated_at() with the table named by text; a name that matches only case-insensitively is an error whose hint names the quoted form.';
 
-CREATE FUNCTION rowkeeper.disable_updated_at(tbl text, column_name name DEFAULT 'updated_at')
+CREATE OR REPLACE FUNCTION rowkeeper.disable_updated_at(tbl text, column_name name DEFAULT 'updated_at')
 RETURNS void
 LANGUAGE c VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'rowkeeper_by_table_name';
@@ -54,7 +56,7 @@ AS 'MODULE_PATHNAME', 'rowkeeper_by_table_name';
 COMMENT ON FUNCTION rowkeeper.disable_updated_at(text, name) IS
 'disable_updated_at() with the table named by text; a name that matches only case-insensitively is an error whose hint names the quoted form.';
 
-CREATE FUNCTION rowkeeper.enable_soft_delete(tbl text,
+CREATE OR REPLACE FUNCTION rowkeeper.enable_soft_delete(tbl text,
                                              column_name name DEFAULT 'deleted_at',
                                              deleted_by_column name DEFAULT NULL,
                                              batch_column name DEFAULT NULL,
@@ -66,7 +68,7 @@ AS 'MODULE_PATHNAME', 'rowkeeper_by_table_name';
 COMMENT ON FUNCTION rowkeeper.enable_soft_delete(text, name, name, name, text) IS
 'enable_soft_delete() with the table named by text; a name that matches only case-insensitively is an error whose hint names the quoted form.';
 
-CREATE FUNCTION rowkeeper.disable_soft_delete(tbl text, force boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION rowkeeper.disable_soft_delete(tbl text, force boolean DEFAULT false)
 RETURNS regclass
 LANGUAGE c VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'rowkeeper_by_table_name';
@@ -74,7 +76,7 @@ AS 'MODULE_PATHNAME', 'rowkeeper_by_table_name';
 COMMENT ON FUNCTION rowkeeper.disable_soft_delete(text, boolean) IS
 'disable_soft_delete() with the table named by text; a name that matches only case-insensitively is an error whose hint names the quoted form.';
 
-CREATE FUNCTION rowkeeper.enable_tenant_isolation(tbl text,
+CREATE OR REPLACE FUNCTION rowkeeper.enable_tenant_isolation(tbl text,
                                                   column_name name DEFAULT 'tenant_id',
                                                   create_index boolean DEFAULT true,
                                                   grant_access boolean DEFAULT true)
@@ -85,7 +87,7 @@ AS 'MODULE_PATHNAME', 'rowkeeper_by_table_name';
 COMMENT ON FUNCTION rowkeeper.enable_tenant_isolation(text, name, boolean, boolean) IS
 'enable_tenant_isolation() with the table named by text; a name that matches only case-insensitively is an error whose hint names the quoted form.';
 
-CREATE FUNCTION rowkeeper.disable_tenant_isolation(tbl text)
+CREATE OR REPLACE FUNCTION rowkeeper.disable_tenant_isolation(tbl text)
 RETURNS void
 LANGUAGE c VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'rowkeeper_by_table_name';
@@ -96,7 +98,7 @@ COMMENT ON FUNCTION rowkeeper.disable_tenant_isolation(text) IS
 -- Column names rowkeeper adds follow the table's convention: deleted_batch
 -- next to deleted_at, "deletedBatch" next to "deletedAt" (Prisma,
 -- Sequelize, TypeORM), "DeletedBatch" next to "DeletedAt".
-CREATE FUNCTION rowkeeper._name_style(n text)
+CREATE OR REPLACE FUNCTION rowkeeper._name_style(n text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -109,7 +111,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._name_style(text) IS
 'Internal: the naming convention of a multi-word name (camel, pascal or snake), NULL for one word or anything else.';
 
-CREATE FUNCTION rowkeeper._table_name_style(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._table_name_style(tbl regclass)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -127,7 +129,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._table_name_style(regclass) IS
 'Internal: the naming convention most of a table''s multi-word column names follow (camel, pascal or snake; snake when none).';
 
-CREATE FUNCTION rowkeeper._name_in_style(snake text, style text)
+CREATE OR REPLACE FUNCTION rowkeeper._name_in_style(snake text, style text)
 RETURNS name
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp

@@ -1,7 +1,36 @@
 
+-- src/sql/12_updated_at.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
--- updated_at: timestamp without time zone in UTC
+-- updated_at
 ------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION rowkeeper.updated_at_trigger()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'updated_at_trigger';
+
+COMMENT ON FUNCTION rowkeeper.updated_at_trigger() IS
+'BEFORE INSERT/UPDATE row trigger that keeps a timestamp column current. Attach it with rowkeeper.enable_updated_at().';
+
+/*
+ * Name of the trigger that maintains column_name: rowkeeper_updated_at_<col>,
+ * or, when that would not fit in 63 bytes, a name with a hash of the column
+ * so that two long column names never truncate to the same trigger name.
+ */
+CREATE OR REPLACE FUNCTION rowkeeper._updated_at_trigger_name(column_name name)
+RETURNS name
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN pg_catalog.octet_length('rowkeeper_updated_at_' || column_name) <= 63
+        THEN ('rowkeeper_updated_at_' || column_name)::name
+        ELSE ('rowkeeper_updated_at_' || pg_catalog.substr(pg_catalog.md5(column_name), 1, 16))::name
+    END
+$$;
+
+COMMENT ON FUNCTION rowkeeper._updated_at_trigger_name(name) IS
+'Internal: the name of the updated_at trigger for a column.';
 
 -- Prisma (DateTime = timestamp(3)), TypeORM and Sequelize write timestamp
 -- without time zone columns in UTC and read them back as UTC.  0.1.0 wrote
@@ -21,10 +50,33 @@
 -- true; trigger argument skip_stamp_only=false turns it off) an UPDATE
 -- whose only difference is this column keeps the old row; as soon as
 -- anything else changes, the clock (or keep_explicit) decides the value.
-DROP FUNCTION rowkeeper.enable_updated_at_in_schema(name, name, boolean, boolean, boolean, text);
-DROP FUNCTION rowkeeper.enable_updated_at(regclass, name, boolean, boolean, boolean, text);
 
-CREATE FUNCTION rowkeeper.enable_updated_at(tbl regclass,
+/*
+ * The tables of a schema that have column_name, excluding partitions (the
+ * trigger on their partitioned parent reaches them).
+ */
+CREATE OR REPLACE FUNCTION rowkeeper._tables_with_column(schema_name name, column_name name)
+RETURNS SETOF regclass
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.oid::regclass
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+     WHERE n.nspname = schema_name
+       AND c.relkind IN ('r', 'p')
+       AND NOT c.relispartition
+       AND a.attname = column_name
+       AND a.attnum > 0 AND NOT a.attisdropped
+     ORDER BY c.relname
+$$;
+
+COMMENT ON FUNCTION rowkeeper._tables_with_column(name, name) IS
+'Internal: tables (not partitions) of a schema that have a column, by name.';
+
+
+CREATE OR REPLACE FUNCTION rowkeeper.enable_updated_at(tbl regclass,
                                             column_name name DEFAULT 'updated_at',
                                             keep_explicit boolean DEFAULT false,
                                             skip_noop boolean DEFAULT true,
@@ -130,7 +182,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.enable_updated_at(regclass, name, boolean, boolean, boolean, text, text, boolean) IS
 'Keep column_name (timestamptz or timestamp) set to the time of the last change of each row; a timestamp column gets UTC (time_zone => ''utc'') or the session''s local time (''session''). With skip_noop and skip_stamp_only, an UPDATE that sets nothing but this column itself (an ORM''s no-op save) changes nothing. Idempotent; call again to change options.';
 
-CREATE FUNCTION rowkeeper.enable_updated_at_in_schema(schema_name name,
+CREATE OR REPLACE FUNCTION rowkeeper.enable_updated_at_in_schema(schema_name name,
                                                       column_name name DEFAULT 'updated_at',
                                                       keep_explicit boolean DEFAULT false,
                                                       skip_noop boolean DEFAULT true,
@@ -162,8 +214,12 @@ $$;
 COMMENT ON FUNCTION rowkeeper.enable_updated_at_in_schema(name, name, boolean, boolean, boolean, text, text, boolean) IS
 'enable_updated_at() on every table of a schema that has the column; returns the tables. All or nothing: one unsuitable table fails the call.';
 
--- the listing shows the time zone of timestamp columns (NULL for
--- timestamptz); a trigger without the argument writes the session's
+/*
+ * Every updated_at trigger rowkeeper created (not the clones on
+ * partitions).  The listing shows the time zone of timestamp columns (NULL
+ * for timestamptz); a trigger without the argument writes the session's
+ * time ('session').
+ */
 CREATE OR REPLACE VIEW rowkeeper.updated_at_tables AS
 SELECT t.tgrelid::regclass                          AS table_name,
        n.nspname                                    AS schema_name,
@@ -194,9 +250,15 @@ SELECT t.tgrelid::regclass                          AS table_name,
  WHERE t.tgfoid = 'rowkeeper.updated_at_trigger()'::pg_catalog.regprocedure
    AND t.tgparentid = 0;
 
+GRANT SELECT ON rowkeeper.updated_at_tables TO PUBLIC;
+
+COMMENT ON VIEW rowkeeper.updated_at_tables IS
+'Tables whose updated_at column rowkeeper maintains, with the options of each trigger.';
+
 /*
- * disable_updated_at: as in 0.1.0; on a Citus table the DROP TRIGGER needs
- * citus.enable_unsafe_triggers (Citus drops it on the shards too).
+ * Remove the updated_at trigger of a column; on a Citus table the DROP
+ * TRIGGER needs citus.enable_unsafe_triggers (Citus drops it on the shards
+ * too).
  */
 CREATE OR REPLACE FUNCTION rowkeeper.disable_updated_at(tbl regclass,
                                                         column_name name DEFAULT 'updated_at')
@@ -232,3 +294,28 @@ BEGIN
     PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
 END;
 $$;
+
+COMMENT ON FUNCTION rowkeeper.disable_updated_at(regclass, name) IS
+'Remove the updated_at trigger that enable_updated_at() put on a column (the column itself stays).';
+
+CREATE OR REPLACE FUNCTION rowkeeper.disable_updated_at_in_schema(schema_name name,
+                                                       column_name name DEFAULT 'updated_at')
+RETURNS SETOF regclass
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass;
+BEGIN
+    FOR tbl IN SELECT u.table_name FROM rowkeeper.updated_at_tables u
+                WHERE u.schema_name = disable_updated_at_in_schema.schema_name
+                  AND u.column_name = disable_updated_at_in_schema.column_name
+                ORDER BY u.relname LOOP
+        PERFORM rowkeeper.disable_updated_at(tbl, column_name);
+        RETURN NEXT tbl;
+    END LOOP;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper.disable_updated_at_in_schema(name, name) IS
+'disable_updated_at() on every table of a schema where it is enabled for the column; returns the tables.';

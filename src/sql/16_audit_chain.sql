@@ -1,4 +1,5 @@
 
+-- src/sql/16_audit_chain.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Tamper evidence: a SHA-256 hash chain over the audit log
 --
@@ -28,11 +29,14 @@
 -- encoded as a salted commitment, so that rowkeeper.forget() can replace the
 -- value by "[erased]" and keep the commitment (in audit_log.erased) while
 -- the entry still matches its sealed digest (src/audit_chain.c).  Batches
--- sealed before (salts NULL) keep verifying with v1; an entry of such a batch
--- that was erased is vouched for by its erasure record instead (see
--- sql/0.2.0/17_audit_forget.sql).
+-- sealed before (salts NULL: by 0.2.0) keep verifying with v1, which covers
+-- the columns 0.2.0's log had (id to row_ref, row_ref as 0.2.0 computed it
+-- from the names: the upgrade recomputed the column); an entry of such a
+-- batch that was erased is vouched for by its erasure record instead (see
+-- src/sql/17_audit_forget.sql).
 ------------------------------------------------------------------------------
 
+-- STATE BEGIN
 CREATE TABLE rowkeeper.audit_seal (
     batch       bigint      PRIMARY KEY,
     txid_lo     xid8        NOT NULL,
@@ -53,21 +57,19 @@ COMMENT ON TABLE rowkeeper.audit_seal IS
 'Hash chain over rowkeeper.audit_log: one row per sealed batch of finished transactions (see rowkeeper.seal_audit_log()).';
 COMMENT ON COLUMN rowkeeper.audit_seal.salts IS
 'The entry salts of a batch sealed with the v2 digest, 16 bytes per entry in digest order (NULL: a v1 batch); an erased entry''s salt is zeroed.';
-ALTER TABLE rowkeeper.audit_log ADD COLUMN erased jsonb;
-COMMENT ON COLUMN rowkeeper.audit_log.erased IS
-'NULL, or what erasure (forget, forget_actor) left of the entry''s erased values: {"by": [erasure record ids], "c": {commitments of erased values}, "s": {salts of the values left}}.';
 COMMENT ON COLUMN rowkeeper.audit_seal.purged_at IS
 'Set when purge_audit_log() removed the batch''s entries: the batch stays in the chain (its link and hash), its digests are dropped.';
+-- STATE END
 
-CREATE FUNCTION rowkeeper.audit_entry_digest(e rowkeeper.audit_log)
+CREATE OR REPLACE FUNCTION rowkeeper.audit_entry_digest(e rowkeeper.audit_log)
 RETURNS bytea
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'audit_entry_digest';
 
 COMMENT ON FUNCTION rowkeeper.audit_entry_digest(rowkeeper.audit_log) IS
-'SHA-256 of the canonical encoding of one audit entry (every column, length-prefixed UTF-8; see src/audit_chain.c).';
+'SHA-256 of the v1 canonical encoding of one audit entry, the digest of batches sealed by 0.2.0 (the columns id to row_ref, length-prefixed UTF-8, row_ref as 0.2.0 computed it; see src/audit_chain.c).';
 
-CREATE FUNCTION rowkeeper.audit_entry_digest(e rowkeeper.audit_log, salt bytea)
+CREATE OR REPLACE FUNCTION rowkeeper.audit_entry_digest(e rowkeeper.audit_log, salt bytea)
 RETURNS bytea
 LANGUAGE C IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'audit_entry_digest_v2';
@@ -75,7 +77,7 @@ AS 'MODULE_PATHNAME', 'audit_entry_digest_v2';
 COMMENT ON FUNCTION rowkeeper.audit_entry_digest(rowkeeper.audit_log, bytea) IS
 'The v2 digest of one audit entry under its salt: SHA-256 of the canonical encoding with a salted commitment in place of each erasable value (see src/audit_chain.c).';
 
-CREATE FUNCTION rowkeeper._audit_seal_entry(e rowkeeper.audit_log)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_seal_entry(e rowkeeper.audit_log)
 RETURNS bytea
 LANGUAGE C VOLATILE STRICT
 AS 'MODULE_PATHNAME', 'audit_seal_entry';
@@ -88,7 +90,7 @@ REVOKE ALL ON FUNCTION rowkeeper._audit_seal_entry(rowkeeper.audit_log) FROM PUB
  * Seal the entries of every transaction finished since the last batch.
  * One sealer at a time (a lock on audit_seal); writers never wait.
  */
-CREATE FUNCTION rowkeeper.seal_audit_log()
+CREATE OR REPLACE FUNCTION rowkeeper.seal_audit_log()
 RETURNS TABLE (batch bigint, entries bigint, hash text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -139,7 +141,7 @@ GRANT EXECUTE ON FUNCTION rowkeeper.seal_audit_log() TO rowkeeper_auditor;
 COMMENT ON FUNCTION rowkeeper.seal_audit_log() IS
 'Seal the audit entries of every transaction finished since the last seal into the hash chain (one batch). Schedule it (pg_cron), e.g. every minute.';
 
-CREATE FUNCTION rowkeeper.audit_chain_head()
+CREATE OR REPLACE FUNCTION rowkeeper.audit_chain_head()
 RETURNS TABLE (batch bigint, hash text, sealed_at timestamptz, entries_sealed bigint)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -160,7 +162,7 @@ COMMENT ON FUNCTION rowkeeper.audit_chain_head() IS
  * are not sealed yet.  expected_head, a hash from audit_chain_head() kept
  * elsewhere, must be in the chain.
  */
-CREATE FUNCTION rowkeeper.verify_audit_chain(since timestamptz DEFAULT NULL,
+CREATE OR REPLACE FUNCTION rowkeeper.verify_audit_chain(since timestamptz DEFAULT NULL,
                                              until timestamptz DEFAULT NULL,
                                              expected_head text DEFAULT NULL)
 RETURNS TABLE (verified bigint, problem text, audit_id bigint, batch bigint, unsealed bigint)

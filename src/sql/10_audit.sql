@@ -1,16 +1,85 @@
 
+-- src/sql/10_audit.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Audit trail
 ------------------------------------------------------------------------------
 
--- The audit trigger writes rows straight into the partition when nothing on
--- the log needs the executor (see src/audit_log.c); a CHECK constraint would
--- send every row through a planned INSERT.  op is written only by the
--- trigger (and the drift entries' writer, the same C code), which knows its
--- values.
-ALTER TABLE rowkeeper.audit_log DROP CONSTRAINT audit_log_op_check;
+-- STATE BEGIN
+CREATE SEQUENCE rowkeeper.audit_log_id_seq AS bigint;
+
+/*
+ * One row per change.  Partitioned by month on logged_at; the default
+ * partition makes sure a write never fails for want of a partition.
+ *
+ * The audit trigger writes rows straight into the partition when nothing on
+ * the log needs the executor (see src/audit_log.c), mapping its values onto
+ * the partition's columns by name; a CHECK constraint would send every row
+ * through a planned INSERT, so op has none: it is written only by the
+ * trigger (and the drift entries' writer, the same C code), which knows its
+ * values.  The columns are in the order an install upgraded from 0.1.0
+ * has them.
+ */
+CREATE TABLE rowkeeper.audit_log (
+    id                bigint      NOT NULL DEFAULT pg_catalog.nextval('rowkeeper.audit_log_id_seq'),
+    logged_at         timestamptz NOT NULL,
+    txid              xid8        NOT NULL,
+    table_oid         oid         NOT NULL,
+    schema_name       text        NOT NULL,
+    table_name        text        NOT NULL,
+    op                text        NOT NULL,
+    row_key           jsonb,
+    old_key           jsonb,
+    old_row           jsonb,
+    new_row           jsonb,
+    actor             text,
+    db_user           text        NOT NULL,
+    role_user         text        NOT NULL,
+    session_user_name text        NOT NULL,
+    client_addr       inet,
+    application_name  text,
+    request_id        text,
+    tenant            text,
+    row_ref           bigint,
+    table_id          bigint,
+    request_addr      inet,
+    user_agent        text,
+    metadata          jsonb,
+    erased            jsonb
+) PARTITION BY RANGE (logged_at);
+
+COMMENT ON TABLE rowkeeper.audit_log IS
+'rowkeeper audit trail: one row per audited INSERT, UPDATE, DELETE or TRUNCATE, written in the same transaction.';
+COMMENT ON COLUMN rowkeeper.audit_log.logged_at IS 'Start of the transaction that made the change (now()).';
 COMMENT ON COLUMN rowkeeper.audit_log.op IS
 'INSERT, UPDATE, DELETE or TRUNCATE; SOFT_DELETE or RESTORE (an UPDATE that sets or clears deleted_at); AUDIT_DRIFT or AUDIT_REPAIR (the table''s audit triggers were changed, or enable_audit put them back); EVENT (written by rowkeeper.log_event()).';
+COMMENT ON COLUMN rowkeeper.audit_log.row_key IS 'Primary key (or replica identity) of the row after the change; before it for DELETE.';
+COMMENT ON COLUMN rowkeeper.audit_log.old_key IS 'Key before an UPDATE that changed it, else NULL.';
+COMMENT ON COLUMN rowkeeper.audit_log.old_row IS 'DELETE: the old row. UPDATE: old values of the changed columns.';
+COMMENT ON COLUMN rowkeeper.audit_log.new_row IS 'INSERT: the new row. UPDATE: new values of the changed columns.';
+COMMENT ON COLUMN rowkeeper.audit_log.db_user IS 'current_user when the change was made (the owner inside a SECURITY DEFINER function).';
+COMMENT ON COLUMN rowkeeper.audit_log.role_user IS 'The role that issued the statement (SET ROLE included), not hidden by SECURITY DEFINER.';
+COMMENT ON COLUMN rowkeeper.audit_log.row_ref IS
+'rowkeeper.row_ref(table_id, row_key): the key of the history index (NULL for TRUNCATE).';
+COMMENT ON COLUMN rowkeeper.audit_log.table_id IS
+'The audited table''s identity (rowkeeper.audit_incarnations): stable across renames and dump/restore, new for a re-created table.';
+COMMENT ON COLUMN rowkeeper.audit_log.request_addr IS
+'The end user''s client address given to set_context(client_addr => ...) (client_addr is the connection''s, a pooler''s behind one).';
+COMMENT ON COLUMN rowkeeper.audit_log.user_agent IS
+'The end user''s user agent given to set_context(user_agent => ...).';
+COMMENT ON COLUMN rowkeeper.audit_log.metadata IS
+'Free request metadata (a JSON object) given to set_context(metadata => ...).';
+COMMENT ON COLUMN rowkeeper.audit_log.erased IS
+'NULL, or what erasure (forget, forget_actor) left of the entry''s erased values: {"by": [erasure record ids], "c": {commitments of erased values}, "s": {salts of the values left}}.';
+
+CREATE TABLE rowkeeper.audit_log_default PARTITION OF rowkeeper.audit_log DEFAULT;
+
+REVOKE ALL ON rowkeeper.audit_log FROM PUBLIC;
+REVOKE ALL ON rowkeeper.audit_log_default FROM PUBLIC;
+GRANT SELECT ON rowkeeper.audit_log TO rowkeeper_auditor;
+
+SELECT pg_catalog.pg_extension_config_dump('rowkeeper.audit_log_default', '');
+SELECT pg_catalog.pg_extension_config_dump('rowkeeper.audit_log_id_seq', '');
+-- STATE END
 
 /*
  * Table identity.  A table's history belongs to the table, not to a name:
@@ -38,6 +107,7 @@ COMMENT ON COLUMN rowkeeper.audit_log.op IS
  * attacker cannot use that path while the table lives: its name is taken,
  * and the row of a renamed table carries its new name.
  */
+-- STATE BEGIN
 CREATE SEQUENCE rowkeeper.audit_incarnations_id_seq AS bigint;
 CREATE TABLE rowkeeper.audit_incarnations (
     table_id     bigint      PRIMARY KEY DEFAULT pg_catalog.nextval('rowkeeper.audit_incarnations_id_seq'),
@@ -71,16 +141,14 @@ GRANT SELECT ON rowkeeper.audit_incarnation_oids TO rowkeeper_auditor;
 COMMENT ON TABLE rowkeeper.audit_incarnation_oids IS
 'Which relation (by OID, in this database) holds which audit table_id; not dumped, rebuilt by name after a restore.';
 
-ALTER TABLE rowkeeper.audit_log ADD COLUMN table_id bigint;
-COMMENT ON COLUMN rowkeeper.audit_log.table_id IS
-'The audited table''s identity (rowkeeper.audit_incarnations): stable across renames and dump/restore, new for a re-created table.';
+-- STATE END
 
 /*
  * The table id a relation holds, or would take back by name (read only:
  * queries, also on a standby).  NULL: it has none.  The partition root
  * stands for its partitions, as in the log.
  */
-CREATE FUNCTION rowkeeper._audit_table_id(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_table_id(tbl regclass)
 RETURNS bigint
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -105,7 +173,7 @@ COMMENT ON FUNCTION rowkeeper._audit_table_id(regclass) IS
  * The relation that holds a table id now, or NULL (dropped, or not
  * restored).  The inverse of _audit_table_id().
  */
-CREATE FUNCTION rowkeeper._audit_table_of_id(id bigint)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_table_of_id(id bigint)
 RETURNS regclass
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -136,7 +204,7 @@ COMMENT ON FUNCTION rowkeeper._audit_table_of_id(bigint) IS
  * records only facts of the catalog, for ordinary permanent tables.  Also
  * brings the recorded name up to date.
  */
-CREATE FUNCTION rowkeeper._audit_bind(tbl regclass, make_new boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_bind(tbl regclass, make_new boolean DEFAULT true)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -197,7 +265,7 @@ COMMENT ON FUNCTION rowkeeper._audit_bind(regclass, boolean) IS
 'Internal: the audit table_id of a table, taken back by name after a restore or made new (see rowkeeper.audit_incarnations).';
 
 /* Bring every recorded name up to date (after RENAME, SET SCHEMA, ALTER SCHEMA ... RENAME). */
-CREATE FUNCTION rowkeeper._audit_refresh_names()
+CREATE OR REPLACE FUNCTION rowkeeper._audit_refresh_names()
 RETURNS void
 LANGUAGE sql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -218,7 +286,7 @@ COMMENT ON FUNCTION rowkeeper._audit_refresh_names() IS
  * sql_drop: a dropped table's id becomes a previous incarnation; its OID,
  * which a new relation may get, no longer points to it.
  */
-CREATE FUNCTION rowkeeper._record_audit_drops()
+CREATE OR REPLACE FUNCTION rowkeeper._record_audit_drops()
 RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -238,8 +306,10 @@ $$;
 COMMENT ON FUNCTION rowkeeper._record_audit_drops() IS
 'Internal event trigger: marks the identity of a dropped audited table as a previous incarnation.';
 
+-- STATE BEGIN
 CREATE EVENT TRIGGER rowkeeper_audit_drops ON sql_drop
     EXECUTE FUNCTION rowkeeper._record_audit_drops();
+-- STATE END
 
 -- History index: a btree on (schema_name, table_name, row_key) compared two
 -- collated strings and then two jsonb values per tree level on every
@@ -247,46 +317,13 @@ CREATE EVENT TRIGGER rowkeeper_audit_drops ON sql_drop
 -- id and the key (the id hashed in the high half, an integer key's value
 -- or any other key's hash in the low half), is cheap to compare, and
 -- (row_ref, id) returns a row's history in order.
-CREATE FUNCTION rowkeeper.row_ref(table_id bigint, row_key jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper.row_ref(table_id bigint, row_key jsonb)
 RETURNS bigint
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'audit_row_ref';
+AS 'MODULE_PATHNAME', 'audit_row_ref_0_3';
 
 COMMENT ON FUNCTION rowkeeper.row_ref(bigint, jsonb) IS
 'The history index key of a row as stored in rowkeeper.audit_log.row_ref (high 32 bits: a hash of the table id; low 32 bits: the value of a one-column integer key, else a hash of the key); filter on it (and table_id and row_key) to use the history index.';
-
-ALTER TABLE rowkeeper.audit_log ADD COLUMN row_ref bigint;
-COMMENT ON COLUMN rowkeeper.audit_log.row_ref IS
-'rowkeeper.row_ref(table_id, row_key): the key of the history index (NULL for TRUNCATE).';
-
-/*
- * Entries logged by 0.1.0 carry names and the OID only: each goes to the
- * identity of the relation that has its OID now, else of the table that
- * has its name now (0.1.0 found history by name), else to a previous
- * incarnation per name.
- */
-SELECT rowkeeper._audit_bind(coalesce(pg_catalog.pg_partition_root(t.tgrelid), t.tgrelid))
-  FROM (SELECT DISTINCT t.tgrelid FROM pg_catalog.pg_trigger t
-         WHERE t.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure) t;
-UPDATE rowkeeper.audit_log l SET table_id = b.table_id
-  FROM rowkeeper.audit_incarnation_oids b WHERE b.table_oid = l.table_oid;
-UPDATE rowkeeper.audit_log l SET table_id = i.table_id
-  FROM rowkeeper.audit_incarnations i
- WHERE l.table_id IS NULL AND i.schema_name = l.schema_name AND i.table_name = l.table_name;
-INSERT INTO rowkeeper.audit_incarnations (schema_name, table_name, dropped_at)
-SELECT DISTINCT l.schema_name, l.table_name, pg_catalog.now()
-  FROM rowkeeper.audit_log l WHERE l.table_id IS NULL;
-UPDATE rowkeeper.audit_log l SET table_id = i.table_id
-  FROM rowkeeper.audit_incarnations i
- WHERE l.table_id IS NULL AND i.dropped_at IS NOT NULL
-   AND i.schema_name = l.schema_name AND i.table_name = l.table_name;
-UPDATE rowkeeper.audit_log
-   SET row_ref = rowkeeper.row_ref(table_id, row_key)
- WHERE row_key IS NOT NULL;
-
-DROP INDEX rowkeeper.audit_log_row_idx;
-DROP INDEX rowkeeper.audit_log_id_idx;
-DROP INDEX rowkeeper.audit_log_logged_at_idx;
 
 /*
  * The log's indexes are made per partition, not on the partitioned table.
@@ -313,6 +350,7 @@ DROP INDEX rowkeeper.audit_log_logged_at_idx;
  * one below is PostgreSQL's generic minmax support over xid8's comparison
  * operators, as its integer_minmax_ops are over int8's.
  */
+-- STATE BEGIN
 CREATE OPERATOR CLASS rowkeeper.xid8_minmax_ops
     FOR TYPE pg_catalog.xid8 USING brin AS
     OPERATOR 1 pg_catalog.< (pg_catalog.xid8, pg_catalog.xid8),
@@ -327,8 +365,9 @@ CREATE OPERATOR CLASS rowkeeper.xid8_minmax_ops
 
 COMMENT ON OPERATOR CLASS rowkeeper.xid8_minmax_ops USING brin IS
 'BRIN minmax summaries of xid8 values: the txid column of rowkeeper.audit_log''s time index.';
+-- STATE END
 
-CREATE FUNCTION rowkeeper._index_audit_partition(part regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._index_audit_partition(part regclass)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -346,9 +385,9 @@ $$;
 COMMENT ON FUNCTION rowkeeper._index_audit_partition(regclass) IS
 'Internal: create the history index and the time (and transaction) index of one partition of rowkeeper.audit_log.';
 
-SELECT rowkeeper._index_audit_partition(t.relid)
-  FROM pg_catalog.pg_partition_tree('rowkeeper.audit_log') t
- WHERE t.isleaf;
+-- STATE BEGIN
+SELECT rowkeeper._index_audit_partition('rowkeeper.audit_log_default');
+-- STATE END
 
 /*
  * A new partition of the log is readable by whoever was granted SELECT on
@@ -356,9 +395,9 @@ SELECT rowkeeper._index_audit_partition(t.relid)
  * grant_dump_access(): pg_dump reads every partition as a table of its own),
  * except rowkeeper_app: it reads the log through the partitioned table
  * only, where row-level security limits it to its tenant's entries; a
- * partition read directly has no policy (see the audit app fragment).
+ * partition read directly has no policy (see 31_audit_app.sql).
  */
-CREATE FUNCTION rowkeeper._grant_partition_readers(part regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._grant_partition_readers(part regclass)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -388,7 +427,7 @@ COMMENT ON FUNCTION rowkeeper._grant_partition_readers(regclass) IS
  * zone abbreviation such as SST would not read back);
  * create_audit_partitions() and preflight's partition checks read them.
  */
-CREATE FUNCTION rowkeeper._audit_partition_bounds()
+CREATE OR REPLACE FUNCTION rowkeeper._audit_partition_bounds()
 RETURNS TABLE (part regclass, lower_bound timestamptz, upper_bound timestamptz)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -462,24 +501,16 @@ BEGIN
 END;
 $$;
 
--- The "auditing since" comment moves to the TRUNCATE trigger, which both
--- modes have.
-DO $$
-DECLARE
-    t record;
-BEGIN
-    FOR t IN SELECT r.tgrelid::regclass AS tbl,
-                    pg_catalog.obj_description(r.oid, 'pg_trigger') AS since
-               FROM pg_catalog.pg_trigger r
-              WHERE r.tgname = 'rowkeeper_audit' AND r.tgparentid = 0
-                AND r.tgfoid = 'rowkeeper.audit_trigger()'::pg_catalog.regprocedure
-                AND EXISTS (SELECT FROM pg_catalog.pg_trigger x
-                             WHERE x.tgrelid = r.tgrelid AND x.tgname = 'rowkeeper_audit_truncate') LOOP
-        EXECUTE format('COMMENT ON TRIGGER rowkeeper_audit_truncate ON %s IS %L', t.tbl, t.since);
-        EXECUTE format('COMMENT ON TRIGGER rowkeeper_audit ON %s IS NULL', t.tbl);
-    END LOOP;
-END;
-$$;
+COMMENT ON FUNCTION rowkeeper.create_audit_partitions(int) IS
+'Create monthly partitions of rowkeeper.audit_log from this month to months_ahead months ahead; returns the new ones. Anyone may call it (enable_audit does); schedule it monthly.';
+
+CREATE OR REPLACE FUNCTION rowkeeper.audit_trigger()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'audit_trigger';
+
+COMMENT ON FUNCTION rowkeeper.audit_trigger() IS
+'AFTER row/TRUNCATE trigger that writes rowkeeper.audit_log. Attach it with rowkeeper.enable_audit().';
 
 /*
  * Drift: whether a table's audit triggers are still what enable_audit made.
@@ -495,7 +526,7 @@ $$;
  * (missing triggers, enabled states and arguments that differ between
  * them): the event trigger checks each command that way.
  */
-CREATE FUNCTION rowkeeper._audit_drift(tbl regclass, complete boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_drift(tbl regclass, complete boolean DEFAULT true)
 RETURNS text[]
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -573,7 +604,7 @@ COMMENT ON FUNCTION rowkeeper._audit_drift(regclass, boolean) IS
  * could have changed the triggers (the owner, or one with TRIGGER on the
  * table) may call it.  Returns whether it wrote an entry.
  */
-CREATE FUNCTION rowkeeper._audit_log_drift(tbl regclass, op text, complete boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_log_drift(tbl regclass, op text, complete boolean DEFAULT true)
 RETURNS boolean
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'audit_log_drift';
@@ -592,7 +623,7 @@ COMMENT ON FUNCTION rowkeeper._audit_log_drift(regclass, text, boolean) IS
  * command: the identity functions are
  * SECURITY DEFINER, the drift entry carries who made the change.
  */
-CREATE FUNCTION rowkeeper._record_audit_names()
+CREATE OR REPLACE FUNCTION rowkeeper._record_audit_names()
 RETURNS event_trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -629,9 +660,11 @@ $$;
 COMMENT ON FUNCTION rowkeeper._record_audit_names() IS
 'Internal event trigger: audit identity and names after DDL on audited tables, and an AUDIT_DRIFT log entry when their audit triggers were changed away from what enable_audit makes.';
 
+-- STATE BEGIN
 CREATE EVENT TRIGGER rowkeeper_audit_names ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'ALTER TRIGGER', 'ALTER SCHEMA')
     EXECUTE FUNCTION rowkeeper._record_audit_names();
+-- STATE END
 
 /*
  * One row per audited table.  The options are read from the arguments of
@@ -639,8 +672,7 @@ CREATE EVENT TRIGGER rowkeeper_audit_names ON ddl_command_end
  * rowkeeper_audit_insert, its siblings carry the same ones) by the C
  * parser the trigger uses (rowkeeper._trigger_option()).
  */
-DROP VIEW rowkeeper.audited_tables;
-CREATE VIEW rowkeeper.audited_tables AS
+CREATE OR REPLACE VIEW rowkeeper.audited_tables AS
 SELECT t.tgrelid::regclass                                             AS table_name,
        n.nspname                                                       AS schema_name,
        c.relname                                                       AS relname,
@@ -670,13 +702,11 @@ COMMENT ON VIEW rowkeeper.audited_tables IS
 'Tables audited by rowkeeper, with their options, mode (row or statement) and the time auditing began.';
 
 /*
- * enable_audit gains mode => 'row' | 'statement'.  Statement mode: one
+ * enable_audit: mode => 'row' | 'statement'.  Statement mode: one
  * AFTER ... FOR EACH STATEMENT trigger per operation with transition tables,
  * so a bulk statement costs one trigger call and one pass over its rows.
  */
-DROP FUNCTION rowkeeper.enable_audit(regclass, text[], text[], boolean, boolean, boolean);
-
-CREATE FUNCTION rowkeeper._audit_triggers(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_triggers(tbl regclass)
 RETURNS TABLE (tgname name, tgenabled "char", args text[], comment text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -692,7 +722,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._audit_triggers(regclass) IS
 'Internal: the rowkeeper audit triggers of a table (not inherited clones), with their arguments.';
 
-CREATE FUNCTION rowkeeper.enable_audit(tbl regclass,
+CREATE OR REPLACE FUNCTION rowkeeper.enable_audit(tbl regclass,
                                        exclude_columns text[] DEFAULT '{}',
                                        redact_columns text[] DEFAULT '{}',
                                        skip_noop boolean DEFAULT true,
@@ -852,9 +882,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.enable_audit(regclass, text[], text[], boolean, boolean, boolean, text) IS
 'Audit INSERT, UPDATE, DELETE and TRUNCATE on a table into rowkeeper.audit_log, per row (mode => ''row'') or per statement (''statement''). Idempotent; call again to change options.';
 
-/*
- * disable_audit: as in 0.1.0, and a soft-delete view stands for its table.
- */
+/* Stop auditing a table; its log entries stay. */
 CREATE OR REPLACE FUNCTION rowkeeper.disable_audit(tbl regclass)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -881,12 +909,14 @@ BEGIN
 END;
 $$;
 
+COMMENT ON FUNCTION rowkeeper.disable_audit(regclass) IS
+'Stop auditing a table (its log entries stay).';
+
 /*
  * audit_status: entries and bytes found through the history index's
  * columns, and the state of every audit trigger the mode needs.
  */
-DROP FUNCTION rowkeeper.audit_status();
-CREATE FUNCTION rowkeeper.audit_status()
+CREATE OR REPLACE FUNCTION rowkeeper.audit_status()
 RETURNS TABLE (table_name regclass, mode text, entries bigint, bytes bigint,
                row_trigger text, truncate_trigger text, problems text[])
 LANGUAGE sql STABLE
@@ -894,7 +924,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT c.oid::regclass,
            m.mode,
-           -- a Citus table's entries are on every node (see sql/0.2.0/36_citus_audit.sql)
+           -- a Citus table's entries are on every node (see src/sql/36_citus_audit.sql)
            CASE WHEN rowkeeper._audit_on_cluster(c.oid)
                 THEN (SELECT count(*) FROM rowkeeper._audit_cluster_log(d.id) x)
                 ELSE (SELECT count(*) FROM rowkeeper.audit_log l WHERE l.table_id = d.id) END,

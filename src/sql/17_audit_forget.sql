@@ -1,10 +1,11 @@
 
+-- src/sql/17_audit_forget.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Erasure that keeps tamper evidence: forget() and forget_actor()
 --
 -- The right to be forgotten collides with an append-only, hash-chained log.
 -- Here it does not: the v2 entry digest (src/audit_chain.c, sealing in
--- sql/0.2.0/16_audit_chain.sql) commits to each erasable value through a
+-- src/sql/16_audit_chain.sql) commits to each erasable value through a
 -- salted hash, so an erased value is replaced by "[erased]" and leaves its
 -- commitment behind, in audit_log.erased, while the entry keeps matching
 -- its sealed digest and any other change to it still does not.
@@ -53,6 +54,7 @@
  * forget_actor() (not at install: pg_restore would then find a row of the
  * new install next to the dumped one), dumped.
  */
+-- STATE BEGIN
 CREATE TABLE rowkeeper.audit_erasure_key (
     one boolean PRIMARY KEY DEFAULT true CHECK (one),
     key bytea   NOT NULL CHECK (pg_catalog.octet_length(key) = 32)
@@ -61,8 +63,9 @@ REVOKE ALL ON rowkeeper.audit_erasure_key FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('rowkeeper.audit_erasure_key', '');
 COMMENT ON TABLE rowkeeper.audit_erasure_key IS
 'The secret key of forget_actor() pseudonyms (stable across calls, and across pg_dump/pg_restore). Whoever reads it can test a guessed actor against a pseudonym: keep it to the extension''s owner.';
+-- STATE END
 
-CREATE FUNCTION rowkeeper._audit_random_bytes(n integer)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_random_bytes(n integer)
 RETURNS bytea
 LANGUAGE C VOLATILE STRICT
 AS 'MODULE_PATHNAME', 'audit_random_bytes';
@@ -70,14 +73,14 @@ COMMENT ON FUNCTION rowkeeper._audit_random_bytes(integer) IS
 'Internal: n bytes from the server''s strong random source.';
 REVOKE ALL ON FUNCTION rowkeeper._audit_random_bytes(integer) FROM PUBLIC;
 
-CREATE FUNCTION rowkeeper._audit_outer_user()
+CREATE OR REPLACE FUNCTION rowkeeper._audit_outer_user()
 RETURNS oid
 LANGUAGE C STABLE
 AS 'MODULE_PATHNAME', 'audit_outer_user';
 COMMENT ON FUNCTION rowkeeper._audit_outer_user() IS
 'Internal: the role that issued the statement (login role or SET ROLE), not hidden by SECURITY DEFINER.';
 
-CREATE FUNCTION rowkeeper._audit_erase(e rowkeeper.audit_log, salt bytea, columns text[],
+CREATE OR REPLACE FUNCTION rowkeeper._audit_erase(e rowkeeper.audit_log, salt bytea, columns text[],
                                        identity boolean, pseudonym text, erased_by bigint)
 RETURNS rowkeeper.audit_log
 LANGUAGE C IMMUTABLE
@@ -86,7 +89,7 @@ COMMENT ON FUNCTION rowkeeper._audit_erase(rowkeeper.audit_log, bytea, text[], b
 'Internal: the entry with the values of columns (and with identity its actor and request metadata) erased, their commitments and the salts of the values left in its erased column.';
 REVOKE ALL ON FUNCTION rowkeeper._audit_erase(rowkeeper.audit_log, bytea, text[], boolean, text, bigint) FROM PUBLIC;
 
-CREATE FUNCTION rowkeeper._audit_log_erasure(op text, tbl regclass, row_key jsonb, detail jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_log_erasure(op text, tbl regclass, row_key jsonb, detail jsonb)
 RETURNS bigint
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'audit_log_erasure';
@@ -99,7 +102,7 @@ REVOKE ALL ON FUNCTION rowkeeper._audit_log_erasure(text, regclass, jsonb, jsonb
  * (forget), or of every table (tbl NULL: forget_actor).  An error naming
  * who may, else nothing.
  */
-CREATE FUNCTION rowkeeper._erasure_allowed(caller text, tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._erasure_allowed(caller text, tbl regclass)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -135,7 +138,7 @@ COMMENT ON FUNCTION rowkeeper._erasure_allowed(text, regclass) IS
 'Internal: raise unless the role that issued the statement may erase audit entries of the table (NULL: of every table).';
 
 /* forget and the sealer must see each other's batches: READ COMMITTED only. */
-CREATE FUNCTION rowkeeper._erasure_isolation(caller text)
+CREATE OR REPLACE FUNCTION rowkeeper._erasure_isolation(caller text)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -158,7 +161,7 @@ COMMENT ON FUNCTION rowkeeper._erasure_isolation(text) IS
  * SHA-256 of it, sha256(key || sha256(key || actor)), so stable across
  * entries and calls, and not computable without the key.
  */
-CREATE FUNCTION rowkeeper._actor_pseudonym(actor text)
+CREATE OR REPLACE FUNCTION rowkeeper._actor_pseudonym(actor text)
 RETURNS text
 LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
@@ -179,7 +182,7 @@ REVOKE ALL ON FUNCTION rowkeeper._actor_pseudonym(text) FROM PUBLIC;
  * "batch" and "pos" for an entry of a v2 batch, whose salt the caller
  * zeroes (once per batch, in _erasure_finish).
  */
-CREATE FUNCTION rowkeeper._erase_entry(e rowkeeper.audit_log, cols text[], identity boolean,
+CREATE OR REPLACE FUNCTION rowkeeper._erase_entry(e rowkeeper.audit_log, cols text[], identity boolean,
                                        pseudonym text, rid bigint, caller text)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
@@ -250,7 +253,7 @@ COMMENT ON FUNCTION rowkeeper._erase_entry(rowkeeper.audit_log, text[], boolean,
  * be guessed back from its commitment; zeroed: {batch: {position: true}}), and
  * the erasure record's final new_row: what was erased, never a value.
  */
-CREATE FUNCTION rowkeeper._erasure_finish(rid bigint, detail jsonb, n bigint, attested jsonb, zeroed jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper._erasure_finish(rid bigint, detail jsonb, n bigint, attested jsonb, zeroed jsonb)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -279,7 +282,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._erasure_finish(bigint, jsonb, bigint, jsonb, jsonb) IS
 'Internal: zero the salts of erased entries, and complete (or drop, if nothing was erased) the erasure record.';
 
-CREATE FUNCTION rowkeeper.forget(tbl regclass, key jsonb, columns name[] DEFAULT NULL)
+CREATE OR REPLACE FUNCTION rowkeeper.forget(tbl regclass, key jsonb, columns name[] DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -373,7 +376,7 @@ COMMENT ON FUNCTION rowkeeper.forget(regclass, jsonb, name[]) IS
 'Erase the logged values of one row (every column but the key, or the listed columns) from every audit entry of it; the hash chain still verifies. Records the erasure (op FORGET, never the values). Returns the number of entries changed (0: none held them). For the table owner, the database owner or a superuser.';
 -- EXECUTE stays with PUBLIC: who may erase is checked inside (_erasure_allowed).
 
-CREATE FUNCTION rowkeeper.forget_actor(actor text)
+CREATE OR REPLACE FUNCTION rowkeeper.forget_actor(actor text)
 RETURNS TABLE (pseudonym text, entries bigint)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -434,7 +437,7 @@ COMMENT ON FUNCTION rowkeeper.forget_actor(text) IS
  * erasure record vouches for (its sealed v1 digest and its v2 digest now).
  * The problem, or NULL.
  */
-CREATE FUNCTION rowkeeper._erased_problem(entry_id bigint, entry_erased jsonb, entry_actor text, digest bytea,
+CREATE OR REPLACE FUNCTION rowkeeper._erased_problem(entry_id bigint, entry_erased jsonb, entry_actor text, digest bytea,
                                           sealed bytea, v1 boolean)
 RETURNS text
 LANGUAGE plpgsql STABLE

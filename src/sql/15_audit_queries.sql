@@ -1,4 +1,5 @@
 
+-- src/sql/15_audit_queries.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Audit queries and undo
 --
@@ -10,7 +11,7 @@
 -- privileges on it (and row-level security on it applies).  Rows are found through the
 -- log's indexes: (row_ref, id) for one row, BRIN (logged_at, id, txid) for a
 -- time window or a transaction.  A table's entries are those of its identity
--- (table_id, see rowkeeper.audit_incarnations in the audit fragment), never
+-- (table_id, see rowkeeper.audit_incarnations in 10_audit.sql), never
 -- those of whatever other table once had its name; keys are read as the
 -- key columns' types (normalize_key), so they match however they are spelt;
 -- undo and restore write only the table that holds the entry's identity.
@@ -20,7 +21,7 @@
  * The table whose changes the log holds for tbl: a soft-delete view's base
  * table (the audit triggers are there), else tbl itself.
  */
-CREATE FUNCTION rowkeeper._audit_base(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_base(tbl regclass)
 RETURNS regclass
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -33,7 +34,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._audit_base(regclass) IS
 'Internal: the audited table behind tbl (a soft-delete view''s base table, else tbl).';
 
-/* Who reads which entries: see sql/0.2.0/31_audit_app.sql (row-level security on the log). */
+/* Who reads which entries: see src/sql/31_audit_app.sql (row-level security on the log). */
 
 /*
  * The check at the top of every query function: the caller may read the
@@ -43,7 +44,7 @@ COMMENT ON FUNCTION rowkeeper._audit_base(regclass) IS
  * empty instead of failing closed.  Called first, with PERFORM: a SQL
  * function would check its table privileges before any of its quals.
  */
-CREATE FUNCTION rowkeeper._audit_reader(caller text)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_reader(caller text)
 RETURNS boolean
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -76,7 +77,7 @@ COMMENT ON FUNCTION rowkeeper._audit_reader(text) IS
  * history, and neither has it the entries of another table that once had
  * its name.
  */
-CREATE FUNCTION rowkeeper._history_id(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._history_id(tbl regclass)
 RETURNS bigint
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -94,7 +95,7 @@ COMMENT ON FUNCTION rowkeeper._history_id(regclass) IS
  * '{"id": 1}' and '{"id": 1.0}' find the same row of a bigint key (ORMs
  * hand bigint ids to applications as strings).  In C: src/audit_key.c.
  */
-CREATE FUNCTION rowkeeper.normalize_key(tbl regclass, key jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper.normalize_key(tbl regclass, key jsonb)
 RETURNS jsonb
 LANGUAGE C STABLE STRICT
 AS 'MODULE_PATHNAME', 'audit_normalize_key';
@@ -103,7 +104,7 @@ COMMENT ON FUNCTION rowkeeper.normalize_key(regclass, jsonb) IS
 'A row key (jsonb object of the key columns, values as strings, numbers or the column''s text form) as the audit log stores it; an error for a missing or a non-key column or a value the column type does not accept.';
 
 /* Columns excluded from the log (their values are not history). */
-CREATE FUNCTION rowkeeper._excluded_columns(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._excluded_columns(tbl regclass)
 RETURNS text[]
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -119,7 +120,7 @@ COMMENT ON FUNCTION rowkeeper._excluded_columns(regclass) IS
  * inheritance child logs under its own name), the table itself for a
  * partitioned one (its partitions log under its name).
  */
-CREATE FUNCTION rowkeeper._rel_ref(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._rel_ref(tbl regclass)
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -132,7 +133,7 @@ COMMENT ON FUNCTION rowkeeper._rel_ref(regclass) IS
 'Internal: the table as generated SQL names it (ONLY unless partitioned).';
 
 /* The live row of tbl with this key, as jsonb without excluded columns. */
-CREATE FUNCTION rowkeeper._live_row(tbl regclass, key jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper._live_row(tbl regclass, key jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -158,7 +159,7 @@ COMMENT ON FUNCTION rowkeeper._live_row(regclass, jsonb) IS
  * changed it.  A loop of constant lookups, so each is an index scan on
  * (row_ref, id) whatever the planner thinks of the names and keys.
  */
-CREATE FUNCTION rowkeeper._row_entries(tid bigint, key jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper._row_entries(tid bigint, key jsonb)
 RETURNS SETOF rowkeeper.audit_log
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -192,7 +193,7 @@ COMMENT ON FUNCTION rowkeeper._row_entries(bigint, jsonb) IS
 'Internal: log entries of one row of one table identity, across key changes (unordered; order by id).';
 
 /* The history of one row of one table identity, with the row after each change. */
-CREATE FUNCTION rowkeeper._history(tid bigint, key jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper._history(tid bigint, key jsonb)
 RETURNS TABLE (audit_id bigint, logged_at timestamptz, op text, row_key jsonb,
                row_data jsonb, old_values jsonb, new_values jsonb,
                actor text, db_user text, role_user text, request_id text, tenant text, txid xid8)
@@ -229,7 +230,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._history(bigint, jsonb) IS
 'Internal: the history of one row of one table identity (see row_history).';
 
-CREATE FUNCTION rowkeeper.row_history(tbl regclass, key jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper.row_history(tbl regclass, key jsonb)
 RETURNS TABLE (audit_id bigint, logged_at timestamptz, op text, row_key jsonb,
                row_data jsonb, old_values jsonb, new_values jsonb,
                actor text, db_user text, role_user text, request_id text, tenant text, txid xid8)
@@ -256,7 +257,7 @@ COMMENT ON FUNCTION rowkeeper.row_history(regclass, jsonb) IS
  * lists them with dropped_at).  The key is read as the live table's key
  * when a table holds the id, else compared as given.
  */
-CREATE FUNCTION rowkeeper.incarnation_history(table_id bigint, key jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper.incarnation_history(table_id bigint, key jsonb)
 RETURNS TABLE (audit_id bigint, logged_at timestamptz, op text, row_key jsonb,
                row_data jsonb, old_values jsonb, new_values jsonb,
                actor text, db_user text, role_user text, request_id text, tenant text, txid xid8)
@@ -288,7 +289,7 @@ COMMENT ON FUNCTION rowkeeper.incarnation_history(bigint, jsonb) IS
  * column, also for rows that predate auditing; excluded columns are left
  * out, redacted ones read "[redacted]" where a change was undone.
  */
-CREATE FUNCTION rowkeeper.row_as_of(tbl regclass, key jsonb, at timestamptz)
+CREATE OR REPLACE FUNCTION rowkeeper.row_as_of(tbl regclass, key jsonb, at timestamptz)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -324,7 +325,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.row_as_of(regclass, jsonb, timestamptz) IS
 'One row as it was at a time, as jsonb (NULL if it did not exist then). For the table''s row type: jsonb_populate_record(NULL::tbl, rowkeeper.row_as_of(...)).';
 
-CREATE FUNCTION rowkeeper.table_as_of(tbl regclass, at timestamptz)
+CREATE OR REPLACE FUNCTION rowkeeper.table_as_of(tbl regclass, at timestamptz)
 RETURNS SETOF jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -388,7 +389,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.table_as_of(regclass, timestamptz) IS
 'The whole table as it was at a time, one jsonb per row: the current rows with every later logged change undone. Typed: SELECT t.* FROM rowkeeper.table_as_of(''tbl'', ts) j, jsonb_populate_record(NULL::tbl, j) t.';
 
-CREATE FUNCTION rowkeeper.diff(tbl regclass, key jsonb, t1 timestamptz, t2 timestamptz)
+CREATE OR REPLACE FUNCTION rowkeeper.diff(tbl regclass, key jsonb, t1 timestamptz, t2 timestamptz)
 RETURNS TABLE (column_name text, value_at_t1 jsonb, value_at_t2 jsonb)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -404,7 +405,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.diff(regclass, jsonb, timestamptz, timestamptz) IS
 'The columns of one row whose values differ between two times (NULL where the row or column did not exist).';
 
-CREATE FUNCTION rowkeeper.changes(tbl regclass, since timestamptz, until timestamptz DEFAULT pg_catalog.now())
+CREATE OR REPLACE FUNCTION rowkeeper.changes(tbl regclass, since timestamptz, until timestamptz DEFAULT pg_catalog.now())
 RETURNS SETOF rowkeeper.audit_log
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -428,7 +429,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.changes(regclass, timestamptz, timestamptz) IS
 'Log entries of one table (its own, under all its names) in a time window, in order.';
 
-CREATE FUNCTION rowkeeper.changes_by(actor text, since timestamptz, until timestamptz DEFAULT pg_catalog.now())
+CREATE OR REPLACE FUNCTION rowkeeper.changes_by(actor text, since timestamptz, until timestamptz DEFAULT pg_catalog.now())
 RETURNS SETOF rowkeeper.audit_log
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -451,7 +452,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.changes_by(text, timestamptz, timestamptz) IS
 'Log entries made under one rowkeeper.actor in a time window, in order.';
 
-CREATE FUNCTION rowkeeper.transaction_changes(txid xid8)
+CREATE OR REPLACE FUNCTION rowkeeper.transaction_changes(txid xid8)
 RETURNS SETOF rowkeeper.audit_log
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -470,7 +471,7 @@ COMMENT ON FUNCTION rowkeeper.transaction_changes(xid8) IS
  * Write a row image back into a table: insert it, or set the given columns
  * of the row with key where_key.  Redacted values cannot be written back.
  */
-CREATE FUNCTION rowkeeper._write_image(tbl regclass, where_key jsonb, image jsonb, force boolean, caller text)
+CREATE OR REPLACE FUNCTION rowkeeper._write_image(tbl regclass, where_key jsonb, image jsonb, force boolean, caller text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -535,7 +536,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._write_image(regclass, jsonb, jsonb, boolean, text) IS
 'Internal: insert a logged row image, or set its columns on the row with a key.';
 
-CREATE FUNCTION rowkeeper._delete_row(tbl regclass, key jsonb, caller text)
+CREATE OR REPLACE FUNCTION rowkeeper._delete_row(tbl regclass, key jsonb, caller text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -564,7 +565,7 @@ COMMENT ON FUNCTION rowkeeper._delete_row(regclass, jsonb, text) IS
  * as the column's type (so a timestamp logged under another TimeZone still
  * matches).  Redacted values are not compared.
  */
-CREATE FUNCTION rowkeeper._row_matches(tbl regclass, key jsonb, image jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper._row_matches(tbl regclass, key jsonb, image jsonb)
 RETURNS boolean
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -593,7 +594,7 @@ COMMENT ON FUNCTION rowkeeper._row_matches(regclass, jsonb, jsonb) IS
  * entry (a later entry, other than those in skip_txid, or a live row that
  * no longer matches the entry's result).  force => true reverts anyway.
  */
-CREATE FUNCTION rowkeeper._undo_entry(e rowkeeper.audit_log, force boolean, skip_txid xid8, caller text)
+CREATE OR REPLACE FUNCTION rowkeeper._undo_entry(e rowkeeper.audit_log, force boolean, skip_txid xid8, caller text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -646,7 +647,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._undo_entry(rowkeeper.audit_log, boolean, xid8, text) IS
 'Internal: revert one audit entry, with conflict detection.';
 
-CREATE FUNCTION rowkeeper.undo(audit_id bigint, force boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION rowkeeper.undo(audit_id bigint, force boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -671,7 +672,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.undo(bigint, boolean) IS
 'Revert one logged change (delete an inserted row, re-insert a deleted one, restore the old values of an update); refuses if the row changed since, unless force. The revert is itself audited.';
 
-CREATE FUNCTION rowkeeper.undo_transaction(txid xid8, force boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION rowkeeper.undo_transaction(txid xid8, force boolean DEFAULT false)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -702,7 +703,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.undo_transaction(xid8, boolean) IS
 'Revert everything one transaction logged, newest first, atomically; refuses if any row changed since (unless force). Returns the number of entries reverted.';
 
-CREATE FUNCTION rowkeeper.restore_row(tbl regclass, key jsonb, at timestamptz)
+CREATE OR REPLACE FUNCTION rowkeeper.restore_row(tbl regclass, key jsonb, at timestamptz)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp

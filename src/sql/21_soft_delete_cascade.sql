@@ -1,3 +1,5 @@
+
+-- src/sql/21_soft_delete_cascade.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Soft delete: the cascade trigger only where a foreign key references the
 -- table (issue 16, performance)
@@ -35,7 +37,7 @@
  * deleted_at column.  Returns whether the table now has it.  Needs the
  * rights to create and drop triggers on tbl (its owner).
  */
-CREATE FUNCTION rowkeeper._soft_delete_sync_cascade(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_sync_cascade(tbl regclass)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -101,7 +103,7 @@ COMMENT ON FUNCTION rowkeeper._soft_delete_sync_cascade(regclass) IS
  * creates the triggers before the foreign keys and the policies after
  * them, restores what was dumped.
  */
-CREATE FUNCTION rowkeeper._soft_delete_fkeys_changed()
+CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_fkeys_changed()
 RETURNS event_trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'soft_delete_fkeys_changed';
@@ -109,8 +111,10 @@ AS 'MODULE_PATHNAME', 'soft_delete_fkeys_changed';
 COMMENT ON FUNCTION rowkeeper._soft_delete_fkeys_changed() IS
 'Internal event trigger: soft-delete tables get their cascade trigger when a foreign key starts referencing them, and lose it when none does any more.';
 
+-- STATE BEGIN
 CREATE EVENT TRIGGER rowkeeper_soft_delete_fkeys ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'DROP TABLE', 'CREATE SCHEMA', 'DROP SCHEMA',
                  'DROP OWNED', 'CREATE EXTENSION', 'ALTER EXTENSION', 'DROP EXTENSION')
     EXECUTE FUNCTION rowkeeper._soft_delete_fkeys_changed();
 ALTER EVENT TRIGGER rowkeeper_soft_delete_fkeys ENABLE ALWAYS;
+-- STATE END

@@ -1,3 +1,5 @@
+
+-- src/sql/45_dump_access.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- pg_dump by the database owner
 --
@@ -27,7 +29,7 @@
 ------------------------------------------------------------------------------
 
 /* What pg_dump reads in schema rowkeeper: its tables, partitions and sequences. */
-CREATE FUNCTION rowkeeper._dump_objects()
+CREATE OR REPLACE FUNCTION rowkeeper._dump_objects()
 RETURNS TABLE (obj regclass, relkind "char")
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -42,7 +44,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._dump_objects() IS
 'Internal: the tables, audit log partitions and sequences of schema rowkeeper that pg_dump reads.';
 
-CREATE FUNCTION rowkeeper.grant_dump_access(grantee regrole)
+CREATE OR REPLACE FUNCTION rowkeeper.grant_dump_access(grantee regrole)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -69,7 +71,7 @@ REVOKE ALL ON FUNCTION rowkeeper.grant_dump_access(regrole) FROM PUBLIC;
 COMMENT ON FUNCTION rowkeeper.grant_dump_access(regrole) IS
 'Let a role run pg_dump (and pg_dump -s) of this database: SELECT on rowkeeper''s configuration tables, audit log partitions and sequences, and on audit log partitions created later. Granted to the database owner on CREATE EXTENSION when it is not a superuser. The role can read the audit log.';
 
-CREATE FUNCTION rowkeeper.revoke_dump_access(grantee regrole)
+CREATE OR REPLACE FUNCTION rowkeeper.revoke_dump_access(grantee regrole)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -97,16 +99,12 @@ REVOKE ALL ON FUNCTION rowkeeper.revoke_dump_access(regrole) FROM PUBLIC;
 COMMENT ON FUNCTION rowkeeper.revoke_dump_access(regrole) IS
 'Take back what rowkeeper.grant_dump_access() granted a role.';
 
--- Monthly partitions made before this version (by 0.1.0) get the log's
--- readers as new ones do; then the database owner (when not a superuser)
--- gets dump access.
+-- The database owner (when not a superuser) gets dump access.
+-- STATE BEGIN
 DO $$
 DECLARE
     dbowner regrole;
 BEGIN
-    PERFORM rowkeeper._grant_partition_readers(t.relid)
-       FROM pg_catalog.pg_partition_tree('rowkeeper.audit_log') t
-      WHERE t.isleaf AND t.relid <> 'rowkeeper.audit_log_default'::regclass;
     SELECT d.datdba::regrole INTO dbowner
       FROM pg_catalog.pg_database d
       JOIN pg_catalog.pg_roles r ON r.oid = d.datdba
@@ -116,3 +114,4 @@ BEGIN
     END IF;
 END;
 $$;
+-- STATE END

@@ -1,4 +1,5 @@
 
+-- src/sql/40_purge.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Purge and retention jobs
 --
@@ -43,6 +44,7 @@
 -- SECURITY DEFINER) and leave the work to functions that do pin it.
 ------------------------------------------------------------------------------
 
+-- STATE BEGIN
 CREATE TABLE rowkeeper.purge_runs (
     id            bigserial   PRIMARY KEY,
     kind          text        NOT NULL,
@@ -83,6 +85,7 @@ COMMENT ON COLUMN rowkeeper.purge_runs.target_owner IS
 'The owner of the purged table when the run started: its members (and rowkeeper_auditor) can read the record. Set on every record a run writes.';
 COMMENT ON COLUMN rowkeeper.purge_runs.outcome IS
 'running, done, dry run, stopped (max_batches / max_duration / lock timeout), skipped (another run holds the lock), interrupted (the backend died), failed.';
+-- STATE END
 
 /*
  * Run records are written through rowkeeper._purge_run_start() and
@@ -90,7 +93,7 @@ COMMENT ON COLUMN rowkeeper.purge_runs.outcome IS
  * these bodies as the owner of purge_runs.  Callers need no privilege on
  * purge_runs and cannot forge a record or write another session's.
  */
-CREATE FUNCTION rowkeeper._purge_run_start_body(kind text, tbl regclass, cutoff timestamptz, options jsonb,
+CREATE OR REPLACE FUNCTION rowkeeper._purge_run_start_body(kind text, tbl regclass, cutoff timestamptz, options jsonb,
                                                 run_by text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -119,7 +122,7 @@ REVOKE ALL ON FUNCTION rowkeeper._purge_run_start_body(text, regclass, timestamp
 COMMENT ON FUNCTION rowkeeper._purge_run_start_body(text, regclass, timestamptz, jsonb, text) IS
 'Internal: the work of _purge_run_start(), run as the owner of purge_runs.';
 
-CREATE FUNCTION rowkeeper._purge_run_start(kind text, tbl regclass, cutoff timestamptz, options jsonb,
+CREATE OR REPLACE FUNCTION rowkeeper._purge_run_start(kind text, tbl regclass, cutoff timestamptz, options jsonb,
                                            run_by text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE C VOLATILE
@@ -128,7 +131,7 @@ AS 'MODULE_PATHNAME', '_purge_run_start';
 COMMENT ON FUNCTION rowkeeper._purge_run_start(text, regclass, timestamptz, jsonb, text) IS
 'Internal: record the start of a purge run of tbl (the caller must be able to act as its owner; run_by is always the caller) and mark runs whose backend died as interrupted.';
 
-CREATE FUNCTION rowkeeper._purge_run_update_body(run bigint, deleted bigint, skipped bigint, retries int,
+CREATE OR REPLACE FUNCTION rowkeeper._purge_run_update_body(run bigint, deleted bigint, skipped bigint, retries int,
                                                  outcome text DEFAULT NULL, detail jsonb DEFAULT NULL,
                                                  error text DEFAULT NULL)
 RETURNS void
@@ -153,7 +156,7 @@ REVOKE ALL ON FUNCTION rowkeeper._purge_run_update_body(bigint, bigint, bigint, 
 COMMENT ON FUNCTION rowkeeper._purge_run_update_body(bigint, bigint, bigint, int, text, jsonb, text) IS
 'Internal: the work of _purge_run_update(), run as the owner of purge_runs.';
 
-CREATE FUNCTION rowkeeper._purge_run_update(run bigint, deleted bigint, skipped bigint, retries int,
+CREATE OR REPLACE FUNCTION rowkeeper._purge_run_update(run bigint, deleted bigint, skipped bigint, retries int,
                                             outcome text DEFAULT NULL, detail jsonb DEFAULT NULL,
                                             error text DEFAULT NULL)
 RETURNS void
@@ -167,7 +170,7 @@ COMMENT ON FUNCTION rowkeeper._purge_run_update(bigint, bigint, bigint, int, tex
  * The lock of one purge (src/purge.c): session-level, taken without
  * waiting, only by a role that may run the purge.
  */
-CREATE FUNCTION rowkeeper._purge_lock(kind text, tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._purge_lock(kind text, tbl regclass)
 RETURNS boolean
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', '_purge_lock';
@@ -175,7 +178,7 @@ AS 'MODULE_PATHNAME', '_purge_lock';
 COMMENT ON FUNCTION rowkeeper._purge_lock(text, regclass) IS
 'Internal: take the session lock of one purge (kind, table) without waiting; false if another session holds it. Only for a role that may act as the table''s owner.';
 
-CREATE FUNCTION rowkeeper._purge_unlock(kind text, tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._purge_unlock(kind text, tbl regclass)
 RETURNS boolean
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', '_purge_unlock';
@@ -184,7 +187,7 @@ COMMENT ON FUNCTION rowkeeper._purge_unlock(text, regclass) IS
 'Internal: release the session lock of one purge.';
 
 /* Who holds the lock of one purge, for the record of a skipped run. */
-CREATE FUNCTION rowkeeper._purge_lock_holder(kind text, tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._purge_lock_holder(kind text, tbl regclass)
 RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -212,7 +215,7 @@ COMMENT ON FUNCTION rowkeeper._purge_lock_holder(text, regclass) IS
 'Internal: the session holding the lock of one purge (pid, user, application, its running purge run if it is one), for the record of a skipped run.';
 
 /* A cutoff from older_than: refused if negative. */
-CREATE FUNCTION rowkeeper._purge_cutoff(older_than interval, caller text)
+CREATE OR REPLACE FUNCTION rowkeeper._purge_cutoff(older_than interval, caller text)
 RETURNS timestamptz
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -239,7 +242,7 @@ COMMENT ON FUNCTION rowkeeper._purge_cutoff(interval, text) IS
  * took took seconds, aiming at 50 ms a batch, at most four times larger
  * and at least half as large as the last, within 100 to 100,000 rows.
  */
-CREATE FUNCTION rowkeeper._purge_next_size(size int, took float8)
+CREATE OR REPLACE FUNCTION rowkeeper._purge_next_size(size int, took float8)
 RETURNS int
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -275,7 +278,7 @@ COMMENT ON FUNCTION rowkeeper._purge_next_size(int, float8) IS
  * try the value bound first (the caller turns it off for a while after a
  * batch found ties instead).
  */
-CREATE FUNCTION rowkeeper._purge_batch_body(tbl regclass, column_name name, cutoff timestamptz,
+CREATE OR REPLACE FUNCTION rowkeeper._purge_batch_body(tbl regclass, column_name name, cutoff timestamptz,
                                        where_equals jsonb, batch_size int, lock_timeout interval,
                                        caller_path text, hard boolean, skip_locked boolean,
                                        by_value boolean, INOUT skip jsonb[], INOUT after timestamptz,
@@ -431,7 +434,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._purge_batch_body(regclass, name, timestamptz, jsonb, int, interval, text, boolean, boolean, boolean, jsonb[], timestamptz) IS
 'Internal: one batch of a table purge (under lock_timeout; row locks only with skip_locked); run as the table owner by _purge_batch().';
 
-CREATE FUNCTION rowkeeper._purge_batch(tbl regclass, column_name name, cutoff timestamptz,
+CREATE OR REPLACE FUNCTION rowkeeper._purge_batch(tbl regclass, column_name name, cutoff timestamptz,
                                        where_equals jsonb, batch_size int, lock_timeout interval,
                                        caller_path text, hard boolean, skip_locked boolean,
                                        by_value boolean, INOUT skip jsonb[], INOUT after timestamptz,
@@ -458,7 +461,7 @@ COMMENT ON FUNCTION rowkeeper._purge_batch(regclass, name, timestamptz, jsonb, i
  * row locks stay short.  A full batch the value bound could not bound
  * (ties) sends the next 10 straight to the TID list.
  */
-CREATE PROCEDURE rowkeeper._purge_rows(run bigint, tbl regclass, column_name name, cutoff timestamptz,
+CREATE OR REPLACE PROCEDURE rowkeeper._purge_rows(run bigint, tbl regclass, column_name name, cutoff timestamptz,
                                        where_equals jsonb, batch_size int, max_batches int,
                                        max_duration interval, pause interval, lock_timeout interval,
                                        caller_path text, hard boolean, INOUT failure text)
@@ -551,7 +554,7 @@ COMMENT ON PROCEDURE rowkeeper._purge_rows(bigint, regclass, name, timestamptz, 
 'Internal: the batch loop of the table purges (one COMMIT per batch).';
 
 /* Checks shared by the purges of table rows; returns the options as jsonb. */
-CREATE FUNCTION rowkeeper._purge_check(tbl regclass, column_name name, where_equals jsonb,
+CREATE OR REPLACE FUNCTION rowkeeper._purge_check(tbl regclass, column_name name, where_equals jsonb,
                                        batch_size int, max_batches int, max_duration interval,
                                        pause interval, lock_timeout interval, caller text)
 RETURNS void
@@ -619,7 +622,7 @@ COMMENT ON FUNCTION rowkeeper._purge_check(regclass, name, jsonb, int, int, inte
 'Internal: validate the arguments of a table purge.';
 
 /* Rows a purge would delete, and the rows ON DELETE CASCADE would take. */
-CREATE FUNCTION rowkeeper._purge_dry_run_body(tbl regclass, column_name name, cutoff timestamptz, where_equals jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper._purge_dry_run_body(tbl regclass, column_name name, cutoff timestamptz, where_equals jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -666,7 +669,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._purge_dry_run_body(regclass, name, timestamptz, jsonb) IS
 'Internal: count what a purge would delete, per table and through foreign keys (NULL: a referencing table the owner cannot read); run as the table owner by _purge_dry_run().';
 
-CREATE FUNCTION rowkeeper._purge_dry_run(tbl regclass, column_name name, cutoff timestamptz, where_equals jsonb)
+CREATE OR REPLACE FUNCTION rowkeeper._purge_dry_run(tbl regclass, column_name name, cutoff timestamptz, where_equals jsonb)
 RETURNS jsonb
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', '_purge_dry_run';
@@ -675,7 +678,7 @@ COMMENT ON FUNCTION rowkeeper._purge_dry_run(regclass, name, timestamptz, jsonb)
 'Internal: count what a purge would delete, as the table''s owner in a security-restricted operation (the caller must be able to act as the owner).';
 
 /* Shared driver of purge_expired and purge_soft_deleted. */
-CREATE PROCEDURE rowkeeper._purge_table(kind text, tbl regclass, column_name name, cutoff timestamptz,
+CREATE OR REPLACE PROCEDURE rowkeeper._purge_table(kind text, tbl regclass, column_name name, cutoff timestamptz,
                                         where_equals jsonb, batch_size int, max_batches int,
                                         max_duration interval, pause interval, lock_timeout interval,
                                         dry_run boolean, caller_path text, INOUT run_id bigint)
@@ -717,7 +720,7 @@ $$;
 COMMENT ON PROCEDURE rowkeeper._purge_table(text, regclass, name, timestamptz, jsonb, int, int, interval, interval, interval, boolean, text, bigint) IS
 'Internal: run one table purge (record, lock, batches).';
 
-CREATE PROCEDURE rowkeeper.purge_expired(tbl regclass,
+CREATE OR REPLACE PROCEDURE rowkeeper.purge_expired(tbl regclass,
                                          column_name name,
                                          older_than interval DEFAULT '0',
                                          where_equals jsonb DEFAULT NULL,
@@ -752,7 +755,7 @@ COMMENT ON PROCEDURE rowkeeper.purge_expired(regclass, name, interval, jsonb, in
  * rowkeeper.hard_delete() (the only way past the table's guard), batch by
  * batch; foreign-key cascades of the hard delete go with them.
  */
-CREATE PROCEDURE rowkeeper.purge_soft_deleted(tbl regclass,
+CREATE OR REPLACE PROCEDURE rowkeeper.purge_soft_deleted(tbl regclass,
                                               older_than interval DEFAULT '30 days',
                                               batch_size int DEFAULT NULL,
                                               max_batches int DEFAULT NULL,
@@ -801,7 +804,7 @@ COMMENT ON PROCEDURE rowkeeper.purge_soft_deleted(regclass, interval, int, int, 
  * first (the order the log's BRIN index reads them; the log has no btree on
  * txid or logged_at that could hand the entries over in key order).
  */
-CREATE FUNCTION rowkeeper._audit_purge_plan(cutoff timestamptz)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_purge_plan(cutoff timestamptz)
 RETURNS TABLE (txid_bound xid8, chained boolean, last_batch bigint)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -821,7 +824,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._audit_purge_plan(timestamptz) IS
 'Internal: how far purge_audit_log may go without breaking the hash chain.';
 
-CREATE FUNCTION rowkeeper._audit_purge_partitions(cutoff timestamptz, txid_bound xid8, keep_detached boolean)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_purge_partitions(cutoff timestamptz, txid_bound xid8, keep_detached boolean)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -856,7 +859,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._audit_purge_partitions(timestamptz, xid8, boolean) IS
 'Internal: detach (and drop) the audit log partitions entirely past the purge boundary.';
 
-CREATE FUNCTION rowkeeper._audit_purge_batch(cutoff timestamptz, txid_bound xid8, batch_size int,
+CREATE OR REPLACE FUNCTION rowkeeper._audit_purge_batch(cutoff timestamptz, txid_bound xid8, batch_size int,
                                              lock_timeout interval)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -884,7 +887,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._audit_purge_batch(timestamptz, xid8, int, interval) IS
 'Internal: one batch of audit log retention (-1: could not get its locks in time).';
 
-CREATE FUNCTION rowkeeper._audit_purge_check(older_than interval)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_purge_check(older_than interval)
 RETURNS timestamptz
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -906,7 +909,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._audit_purge_check(interval) IS
 'Internal: the cutoff of an audit log purge, refusing a retention below rowkeeper.audit_min_retention.';
 
-CREATE PROCEDURE rowkeeper.purge_audit_log(older_than interval,
+CREATE OR REPLACE PROCEDURE rowkeeper.purge_audit_log(older_than interval,
                                            keep_detached boolean DEFAULT false,
                                            batch_size int DEFAULT 10000,
                                            max_batches int DEFAULT NULL,

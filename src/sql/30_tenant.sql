@@ -1,3 +1,5 @@
+
+-- src/sql/30_tenant.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Tenant isolation
 --
@@ -38,7 +40,7 @@
 -- in the comment of the restrictive policy, so that disable puts it back.
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION rowkeeper.current_tenant()
+CREATE OR REPLACE FUNCTION rowkeeper.current_tenant()
 RETURNS text
 LANGUAGE C STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'current_tenant';
@@ -46,7 +48,7 @@ AS 'MODULE_PATHNAME', 'current_tenant';
 COMMENT ON FUNCTION rowkeeper.current_tenant() IS
 'The tenant of the current transaction (rowkeeper.tenant). Raises an error when none is set: never NULL, never all rows.';
 
-CREATE FUNCTION rowkeeper.current_tenant_uuid()
+CREATE OR REPLACE FUNCTION rowkeeper.current_tenant_uuid()
 RETURNS uuid
 LANGUAGE C STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'current_tenant_uuid';
@@ -54,7 +56,7 @@ AS 'MODULE_PATHNAME', 'current_tenant_uuid';
 COMMENT ON FUNCTION rowkeeper.current_tenant_uuid() IS
 'The current tenant as uuid, for policies on uuid tenant columns. Raises when none is set or it is not a uuid.';
 
-CREATE FUNCTION rowkeeper.current_tenant_bigint()
+CREATE OR REPLACE FUNCTION rowkeeper.current_tenant_bigint()
 RETURNS bigint
 LANGUAGE C STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'current_tenant_bigint';
@@ -62,7 +64,7 @@ AS 'MODULE_PATHNAME', 'current_tenant_bigint';
 COMMENT ON FUNCTION rowkeeper.current_tenant_bigint() IS
 'The current tenant as bigint, for policies on bigint tenant columns. Raises when none is set or it is not an integer.';
 
-CREATE FUNCTION rowkeeper.current_tenant_int()
+CREATE OR REPLACE FUNCTION rowkeeper.current_tenant_int()
 RETURNS integer
 LANGUAGE C STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'current_tenant_int';
@@ -70,7 +72,7 @@ AS 'MODULE_PATHNAME', 'current_tenant_int';
 COMMENT ON FUNCTION rowkeeper.current_tenant_int() IS
 'The current tenant as integer, for policies on integer tenant columns. Raises when none is set or it is not an integer.';
 
-CREATE FUNCTION rowkeeper.tenant_immutable_trigger()
+CREATE OR REPLACE FUNCTION rowkeeper.tenant_immutable_trigger()
 RETURNS trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'tenant_immutable_trigger';
@@ -78,7 +80,7 @@ AS 'MODULE_PATHNAME', 'tenant_immutable_trigger';
 COMMENT ON FUNCTION rowkeeper.tenant_immutable_trigger() IS
 'BEFORE UPDATE OF <tenant column> row trigger: the tenant column never changes. Attached by rowkeeper.enable_tenant_isolation().';
 
-CREATE FUNCTION rowkeeper.set_tenant_token(token text)
+CREATE OR REPLACE FUNCTION rowkeeper.set_tenant_token(token text)
 RETURNS text
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'set_tenant_token';
@@ -86,7 +88,7 @@ AS 'MODULE_PATHNAME', 'set_tenant_token';
 COMMENT ON FUNCTION rowkeeper.set_tenant_token(text) IS
 'Verify a signed tenant token (HMAC-SHA256 with rowkeeper.tenant_key, not expired) and set its tenant for the rest of the transaction; returns the tenant. The only way to set the tenant when rowkeeper.tenant_mode = token.';
 
-CREATE FUNCTION rowkeeper.sign_tenant_token(tenant text,
+CREATE OR REPLACE FUNCTION rowkeeper.sign_tenant_token(tenant text,
                                             expires_at timestamptz DEFAULT pg_catalog.now() + interval '5 minutes')
 RETURNS text
 LANGUAGE C VOLATILE PARALLEL SAFE
@@ -101,7 +103,7 @@ COMMENT ON FUNCTION rowkeeper.sign_tenant_token(text, timestamptz) IS
  * The tenant function for a column type, or an error naming the types that
  * are supported.
  */
-CREATE FUNCTION rowkeeper._tenant_function(tbl regclass, att pg_catalog.pg_attribute)
+CREATE OR REPLACE FUNCTION rowkeeper._tenant_function(tbl regclass, att pg_catalog.pg_attribute)
 RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -128,7 +130,7 @@ COMMENT ON FUNCTION rowkeeper._tenant_function(regclass, pg_catalog.pg_attribute
 'Internal: the rowkeeper.current_tenant*() call that matches a tenant column''s type.';
 
 /* The policy predicate: column = current tenant, compared in the column's type and collation. */
-CREATE FUNCTION rowkeeper._tenant_predicate(tbl regclass, att pg_catalog.pg_attribute)
+CREATE OR REPLACE FUNCTION rowkeeper._tenant_predicate(tbl regclass, att pg_catalog.pg_attribute)
 RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -150,7 +152,7 @@ COMMENT ON FUNCTION rowkeeper._tenant_predicate(regclass, pg_catalog.pg_attribut
 'Internal: the tenant predicate of the policies on a table, as SQL text.';
 
 /* Drop rowkeeper's tenant policies from one table, if there. */
-CREATE FUNCTION rowkeeper._tenant_drop_policies(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._tenant_drop_policies(tbl regclass)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -170,7 +172,7 @@ COMMENT ON FUNCTION rowkeeper._tenant_drop_policies(regclass) IS
 'Internal: drop the policies rowkeeper''s tenant isolation created on one table.';
 
 /* Every table (and partition) under rowkeeper tenant isolation. */
-CREATE VIEW rowkeeper.tenant_isolated_tables AS
+CREATE OR REPLACE VIEW rowkeeper.tenant_isolated_tables AS
 SELECT c.oid::regclass                                      AS table_name,
        n.nspname                                            AS schema_name,
        c.relname                                            AS relname,
@@ -212,7 +214,7 @@ COMMENT ON VIEW rowkeeper.tenant_isolated_tables IS
  * the caller walks it).  Restores RLS to the state recorded when isolation
  * was first enabled.
  */
-CREATE FUNCTION rowkeeper._tenant_remove(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._tenant_remove(tbl regclass)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -241,7 +243,7 @@ COMMENT ON FUNCTION rowkeeper._tenant_remove(regclass) IS
 'Internal: drop rowkeeper''s tenant policies from one table and restore its RLS settings.';
 
 /* Enable and force RLS on one table (or partition) and (re)create the policies. */
-CREATE FUNCTION rowkeeper._tenant_apply(tbl regclass, predicate text, grant_access boolean)
+CREATE OR REPLACE FUNCTION rowkeeper._tenant_apply(tbl regclass, predicate text, grant_access boolean)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -279,7 +281,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._tenant_apply(regclass, text, boolean) IS
 'Internal: enable and force RLS on one table and create rowkeeper''s tenant policies with the given predicate.';
 
-CREATE FUNCTION rowkeeper.disable_tenant_isolation(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper.disable_tenant_isolation(tbl regclass)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -347,7 +349,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.disable_tenant_isolation(regclass) IS
 'Remove exactly what enable_tenant_isolation() added: policies, the column default, the trigger, the index it created; RLS goes back to how it was.';
 
-CREATE FUNCTION rowkeeper.enable_tenant_isolation(tbl regclass,
+CREATE OR REPLACE FUNCTION rowkeeper.enable_tenant_isolation(tbl regclass,
                                                   column_name name DEFAULT 'tenant_id',
                                                   create_index boolean DEFAULT true,
                                                   grant_access boolean DEFAULT true)
@@ -461,7 +463,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.enable_tenant_isolation(regclass, name, boolean, boolean) IS
 'Put a table (and its partitions) under forced row-level security confining every role without BYPASSRLS to the current tenant''s rows; fill the tenant column on INSERT; keep it immutable. Idempotent.';
 
-CREATE FUNCTION rowkeeper.enable_tenant_isolation_in_schema(schema_name name,
+CREATE OR REPLACE FUNCTION rowkeeper.enable_tenant_isolation_in_schema(schema_name name,
                                                             column_name name DEFAULT 'tenant_id',
                                                             create_index boolean DEFAULT true,
                                                             grant_access boolean DEFAULT true)
@@ -487,7 +489,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.enable_tenant_isolation_in_schema(name, name, boolean, boolean) IS
 'enable_tenant_isolation() on every table of a schema that has the column; returns the tables. All or nothing.';
 
-CREATE FUNCTION rowkeeper.disable_tenant_isolation_in_schema(schema_name name)
+CREATE OR REPLACE FUNCTION rowkeeper.disable_tenant_isolation_in_schema(schema_name name)
 RETURNS SETOF regclass
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -516,7 +518,7 @@ COMMENT ON FUNCTION rowkeeper.disable_tenant_isolation_in_schema(name) IS
  * Set the tenant for the probes: set_config() in context mode; in token
  * mode a token signed with the key (so the caller must be able to sign).
  */
-CREATE FUNCTION rowkeeper._probe_set_tenant(tenant text, token text)
+CREATE OR REPLACE FUNCTION rowkeeper._probe_set_tenant(tenant text, token text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -538,7 +540,7 @@ COMMENT ON FUNCTION rowkeeper._probe_set_tenant(text, text) IS
  * given, or the first two found in the table (read as the caller, who
  * should bypass RLS for that), or made-up ones of the column's type.
  */
-CREATE FUNCTION rowkeeper._probe_tenants(tbl regclass, col name, typ text,
+CREATE OR REPLACE FUNCTION rowkeeper._probe_tenants(tbl regclass, col name, typ text,
                                          tenant_a text, tenant_b text)
 RETURNS text[]
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -581,7 +583,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._probe_tenants(regclass, name, text, text, text) IS
 'Internal: the two tenants assert_isolated() probes with (given, found in the table, or made up).';
 
-CREATE FUNCTION rowkeeper.assert_isolated(tbl regclass,
+CREATE OR REPLACE FUNCTION rowkeeper.assert_isolated(tbl regclass,
                                           tenant_a text DEFAULT NULL,
                                           tenant_b text DEFAULT NULL,
                                           probe_role regrole DEFAULT NULL)
@@ -670,7 +672,7 @@ COMMENT ON FUNCTION rowkeeper.assert_isolated(regclass, text, text, regrole) IS
  * Runs as the probe role, inside _isolation_probes_body()'s rolled-back
  * subtransaction; appends its entry to names / oks / details.
  */
-CREATE FUNCTION rowkeeper._probe_no_tenant(tbl regclass,
+CREATE OR REPLACE FUNCTION rowkeeper._probe_no_tenant(tbl regclass,
                                            INOUT names text[], INOUT oks boolean[],
                                            INOUT details text[])
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -705,7 +707,7 @@ COMMENT ON FUNCTION rowkeeper._probe_no_tenant(regclass, text[], boolean[], text
  * inside _isolation_probes_body()'s rolled-back subtransaction; appends
  * one entry per check to names / oks / details.
  */
-CREATE FUNCTION rowkeeper._probe_as_tenant(tbl regclass, col name, typ text,
+CREATE OR REPLACE FUNCTION rowkeeper._probe_as_tenant(tbl regclass, col name, typ text,
                                            me text, other text, token text,
                                            INOUT names text[], INOUT oks boolean[],
                                            INOUT details text[])
@@ -807,7 +809,7 @@ COMMENT ON FUNCTION rowkeeper._probe_as_tenant(regclass, name, text, text, text,
  * (_probe_as_tenant()); one entry per check appended to names / oks /
  * details.  All of it is rolled back.
  */
-CREATE FUNCTION rowkeeper._isolation_probes_body(tbl regclass, probe_role regrole, col name, typ text,
+CREATE OR REPLACE FUNCTION rowkeeper._isolation_probes_body(tbl regclass, probe_role regrole, col name, typ text,
                                                  tenants text[], tokens text[],
                                                  INOUT names text[], INOUT oks boolean[],
                                                  INOUT details text[])
@@ -837,7 +839,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._isolation_probes_body(regclass, regrole, name, text, text[], text[], text[], boolean[], text[]) IS
 'Internal: the probes of assert_isolated(), run by _isolation_probes() as the probe role; rolled back.';
 
-CREATE FUNCTION rowkeeper._isolation_probes(tbl regclass, probe_role regrole, col name, typ text,
+CREATE OR REPLACE FUNCTION rowkeeper._isolation_probes(tbl regclass, probe_role regrole, col name, typ text,
                                             tenants text[], tokens text[],
                                             INOUT names text[], INOUT oks boolean[],
                                             INOUT details text[])
@@ -856,7 +858,7 @@ COMMENT ON FUNCTION rowkeeper._isolation_probes(regclass, regrole, name, text, t
  * isolation, and every other table outside the system schemas that has a
  * column named column_name.
  */
-CREATE FUNCTION rowkeeper._tenant_tables(column_name name)
+CREATE OR REPLACE FUNCTION rowkeeper._tenant_tables(column_name name)
 RETURNS TABLE (tbl regclass, tenant_attnum int2, owner oid, isolated boolean)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -881,7 +883,7 @@ COMMENT ON FUNCTION rowkeeper._tenant_tables(name) IS
  * given, else every role granted a privilege on a tenant table other than
  * its owner, and the login roles in them.
  */
-CREATE FUNCTION rowkeeper._tenant_app_roles(column_name name, app_roles regrole[])
+CREATE OR REPLACE FUNCTION rowkeeper._tenant_app_roles(column_name name, app_roles regrole[])
 RETURNS oid[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -915,7 +917,7 @@ COMMENT ON FUNCTION rowkeeper._tenant_app_roles(name, regrole[]) IS
  * tenant_safety_checks() group "tables": every tenant table is under forced
  * tenant isolation (check 1).
  */
-CREATE FUNCTION rowkeeper._tenant_check_tables(column_name name)
+CREATE OR REPLACE FUNCTION rowkeeper._tenant_check_tables(column_name name)
 RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -954,7 +956,7 @@ COMMENT ON FUNCTION rowkeeper._tenant_check_tables(name) IS
  * tenant_safety_checks() group "roles": application roles that bypass RLS,
  * own a tenant table or may TRUNCATE one (checks 2-4).
  */
-CREATE FUNCTION rowkeeper._tenant_check_roles(column_name name, apps oid[])
+CREATE OR REPLACE FUNCTION rowkeeper._tenant_check_roles(column_name name, apps oid[])
 RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -1020,7 +1022,7 @@ COMMENT ON FUNCTION rowkeeper._tenant_check_roles(name, oid[]) IS
  * tenant_safety_checks() group "schema": views without security_invoker,
  * unique keys and foreign keys without the tenant column (checks 5-7).
  */
-CREATE FUNCTION rowkeeper._tenant_check_schema(column_name name)
+CREATE OR REPLACE FUNCTION rowkeeper._tenant_check_schema(column_name name)
 RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -1112,7 +1114,7 @@ COMMENT ON FUNCTION rowkeeper._tenant_check_schema(name) IS
  * tenant_safety_checks() group "settings": default tenants in role or
  * database settings, the tenant mode (checks 8-9).
  */
-CREATE FUNCTION rowkeeper._tenant_check_settings()
+CREATE OR REPLACE FUNCTION rowkeeper._tenant_check_settings()
 RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -1154,7 +1156,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._tenant_check_settings() IS
 'Internal: default tenants in role or database settings, the tenant mode (checks 8-9); rows of tenant_safety_checks().';
 
-CREATE FUNCTION rowkeeper.tenant_safety_checks(column_name name DEFAULT 'tenant_id',
+CREATE OR REPLACE FUNCTION rowkeeper.tenant_safety_checks(column_name name DEFAULT 'tenant_id',
                                                app_roles regrole[] DEFAULT NULL)
 RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE

@@ -1,3 +1,5 @@
+
+-- src/sql/36_citus_audit.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Citus: the audit trail of distributed and reference tables
 --
@@ -39,7 +41,7 @@
  * table's owner may (as for enable_audit); an id another table holds here
  * is refused.
  */
-CREATE FUNCTION rowkeeper._audit_citus_adopt(tbl regclass, id bigint)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_citus_adopt(tbl regclass, id bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -96,7 +98,7 @@ COMMENT ON FUNCTION rowkeeper._audit_citus_adopt(regclass, bigint) IS
  * Is this node a Citus coordinator with workers?  Then the history of a
  * Citus table is read from every node.
  */
-CREATE FUNCTION rowkeeper._audit_citus_coordinator()
+CREATE OR REPLACE FUNCTION rowkeeper._audit_citus_coordinator()
 RETURNS boolean
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -125,7 +127,7 @@ COMMENT ON FUNCTION rowkeeper._audit_citus_coordinator() IS
  * and rolls back, the next call binds again (the binding follows the
  * coordinator's).
  */
-CREATE FUNCTION rowkeeper._audit_citus_share(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_citus_share(tbl regclass)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -160,7 +162,7 @@ COMMENT ON FUNCTION rowkeeper._audit_citus_share(regclass) IS
  * logical replication that moves a shard: the move would log every change
  * made during it twice).
  */
-CREATE FUNCTION rowkeeper._audit_citus_check(tbl regclass, mode text, replicated boolean)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_citus_check(tbl regclass, mode text, replicated boolean)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -195,7 +197,7 @@ COMMENT ON FUNCTION rowkeeper._audit_citus_check(regclass, text, boolean) IS
  * role, as the coordinator has it).  Run on each worker by
  * _audit_cluster_log() on the coordinator, with the caller's rights.
  */
-CREATE FUNCTION rowkeeper._audit_node_log(tenant text, tid bigint, refs bigint[],
+CREATE OR REPLACE FUNCTION rowkeeper._audit_node_log(tenant text, tid bigint, refs bigint[],
                                           since timestamptz, until timestamptz, by_actor text)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
@@ -238,7 +240,7 @@ COMMENT ON FUNCTION rowkeeper._audit_node_log(text, bigint, bigint[], timestampt
  * shorter history.  An application role's tenant is passed on, so that
  * the log's row-level security applies on the workers as here.
  */
-CREATE FUNCTION rowkeeper._audit_cluster_log(tid bigint, refs bigint[] DEFAULT NULL,
+CREATE OR REPLACE FUNCTION rowkeeper._audit_cluster_log(tid bigint, refs bigint[] DEFAULT NULL,
                                              since timestamptz DEFAULT NULL,
                                              until timestamptz DEFAULT NULL,
                                              by_actor text DEFAULT NULL)
@@ -282,7 +284,7 @@ COMMENT ON FUNCTION rowkeeper._audit_cluster_log(bigint, bigint[], timestamptz, 
 'Internal: audit log entries on every node of a Citus cluster (filtered), each with its node and an order key; order by (ord, node, (entry).id).';
 
 /* The current tenant, or NULL when none is set (no error). */
-CREATE FUNCTION rowkeeper._tenant_or_empty()
+CREATE OR REPLACE FUNCTION rowkeeper._tenant_or_empty()
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -294,7 +296,7 @@ COMMENT ON FUNCTION rowkeeper._tenant_or_empty() IS
 'Internal: rowkeeper.tenant, NULL when unset.';
 
 /* Whether the history of tbl (its identity tid) is read from every node. */
-CREATE FUNCTION rowkeeper._audit_on_cluster(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_on_cluster(tbl regclass)
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -311,7 +313,7 @@ COMMENT ON FUNCTION rowkeeper._audit_on_cluster(regclass) IS
  * order (see _row_entries), as (seq, entry): from every node of a Citus
  * cluster when on_cluster.
  */
-CREATE FUNCTION rowkeeper._row_entries_ordered(tid bigint, key jsonb, on_cluster boolean)
+CREATE OR REPLACE FUNCTION rowkeeper._row_entries_ordered(tid bigint, key jsonb, on_cluster boolean)
 RETURNS TABLE (seq bigint, entry rowkeeper.audit_log)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -364,7 +366,7 @@ COMMENT ON FUNCTION rowkeeper._row_entries_ordered(bigint, jsonb, boolean) IS
  * range (group id << 48, see _audit_citus_adopt) asked for on the Citus
  * coordinator is refused with its own error; other ids are returned.
  */
-CREATE FUNCTION rowkeeper._audit_local_entry(audit_id bigint)
+CREATE OR REPLACE FUNCTION rowkeeper._audit_local_entry(audit_id bigint)
 RETURNS bigint
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp

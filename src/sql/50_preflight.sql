@@ -1,3 +1,5 @@
+
+-- src/sql/50_preflight.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Preflight: the production checklist, as a query
 --
@@ -26,7 +28,7 @@
  * that are not partitions (rowkeeper works on the partitioned table), not
  * system, not rowkeeper's, not temporary, not an extension's member.
  */
-CREATE FUNCTION rowkeeper._preflight_tables(schemas name[])
+CREATE OR REPLACE FUNCTION rowkeeper._preflight_tables(schemas name[])
 RETURNS TABLE (tbl regclass, schema_name name, owner oid)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -56,7 +58,7 @@ COMMENT ON FUNCTION rowkeeper._preflight_tables(name[]) IS
  * mistaken for one.  Auditing them records nothing of the application's;
  * preflight skips them in coverage.audit and says so (an info row).
  */
-CREATE FUNCTION rowkeeper._orm_bookkeeping(tbl regclass)
+CREATE OR REPLACE FUNCTION rowkeeper._orm_bookkeeping(tbl regclass)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -92,7 +94,7 @@ COMMENT ON FUNCTION rowkeeper._orm_bookkeeping(regclass) IS
  * ('coverage.audit:public."_prisma_migrations"'); double quotes in the
  * object are optional on both sides.
  */
-CREATE FUNCTION rowkeeper._preflight_ignored(check_name text, object text, ignore text[])
+CREATE OR REPLACE FUNCTION rowkeeper._preflight_ignored(check_name text, object text, ignore text[])
 RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -113,7 +115,7 @@ COMMENT ON FUNCTION rowkeeper._preflight_ignored(text, text, text[]) IS
  * preflight() group "coverage": audit, updated_at and soft delete on every
  * user table (ORM bookkeeping tables skipped, said so).
  */
-CREATE FUNCTION rowkeeper._preflight_coverage(schemas name[])
+CREATE OR REPLACE FUNCTION rowkeeper._preflight_coverage(schemas name[])
 RETURNS TABLE (check_name text, status text, object text, detail text, fix text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -200,7 +202,7 @@ COMMENT ON FUNCTION rowkeeper._preflight_coverage(name[]) IS
  * tenant.*, its table check narrowed to the schemas; on a Citus
  * coordinator, the shards' policies.
  */
-CREATE FUNCTION rowkeeper._preflight_tenant(schemas name[])
+CREATE OR REPLACE FUNCTION rowkeeper._preflight_tenant(schemas name[])
 RETURNS TABLE (check_name text, status text, object text, detail text, fix text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -223,7 +225,7 @@ BEGIN
      WHERE NOT EXISTS (SELECT FROM kept k WHERE k.check_name = c.check_name)
      ORDER BY 1, 3;
 
-    -- on a Citus coordinator: the shards' policies (sql/0.2.0/35_citus.sql)
+    -- on a Citus coordinator: the shards' policies (src/sql/35_citus.sql)
     RETURN QUERY SELECT * FROM rowkeeper._citus_checks(schemas);
 END;
 $$;
@@ -236,7 +238,7 @@ COMMENT ON FUNCTION rowkeeper._preflight_tenant(name[]) IS
  * own tables; PUBLIC CREATE on schemas; passwords and pg_hba.conf
  * (superusers only).
  */
-CREATE FUNCTION rowkeeper._preflight_roles(schemas name[])
+CREATE OR REPLACE FUNCTION rowkeeper._preflight_roles(schemas name[])
 RETURNS TABLE (check_name text, status text, object text, detail text, fix text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -361,7 +363,7 @@ COMMENT ON FUNCTION rowkeeper._preflight_roles(name[]) IS
  * archiving, wal_level, timeouts, ...) and whether rowkeeper is preloaded
  * where it needs to be.
  */
-CREATE FUNCTION rowkeeper._preflight_settings()
+CREATE OR REPLACE FUNCTION rowkeeper._preflight_settings()
 RETURNS TABLE (check_name text, status text, object text, detail text, fix text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -552,7 +554,7 @@ COMMENT ON FUNCTION rowkeeper._preflight_settings() IS
  * preflight() group "hygiene": invalid and unused indexes, dead rows, audit
  * log partitions, purge runs, the hash chain.
  */
-CREATE FUNCTION rowkeeper._preflight_hygiene(schemas name[])
+CREATE OR REPLACE FUNCTION rowkeeper._preflight_hygiene(schemas name[])
 RETURNS TABLE (check_name text, status text, object text, detail text, fix text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -719,7 +721,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper._preflight_hygiene(name[]) IS
 'Internal: the hygiene checks of rowkeeper.preflight() (invalid and unused indexes, dead rows, audit log partitions, purge runs, the hash chain).';
 
-CREATE FUNCTION rowkeeper.preflight(schemas name[] DEFAULT NULL)
+CREATE OR REPLACE FUNCTION rowkeeper.preflight(schemas name[] DEFAULT NULL)
 RETURNS TABLE (check_name text, status text, object text, detail text, fix text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -737,7 +739,7 @@ $$;
 COMMENT ON FUNCTION rowkeeper.preflight(name[]) IS
 'The production checklist: coverage (audit, updated_at, soft delete, tenant isolation), roles, server settings and hygiene (indexes, dead rows, audit partitions, purge runs, hash chain). One row per finding (info/warn/fail) and one ok row per clean check, with the fix. schemas limits the table checks; read only (runs on a standby).';
 
-CREATE FUNCTION rowkeeper.preflight_assert(schemas name[] DEFAULT NULL, ignore text[] DEFAULT NULL)
+CREATE OR REPLACE FUNCTION rowkeeper.preflight_assert(schemas name[] DEFAULT NULL, ignore text[] DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp

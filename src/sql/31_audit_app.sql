@@ -1,9 +1,10 @@
 
+-- src/sql/31_audit_app.sql -- Copyright (c) 2026, rowkeeper developers
 ------------------------------------------------------------------------------
 -- Audit for the application: tenant-scoped reads of the log
 --
--- After the tenant fragment, since the policy calls current_tenant().
--- The query functions (audit query fragment) run with the caller's rights
+-- After the tenant file, since the policy calls current_tenant().
+-- The query functions (15_audit_queries.sql) run with the caller's rights
 -- and check first that the caller may read the log (_audit_reader); what
 -- the caller then sees of the log is decided here, once, for every path.
 ------------------------------------------------------------------------------
@@ -24,6 +25,7 @@
  * constant true folds the tenant check away, so no tenant is needed then).
  * Superusers and roles with BYPASSRLS see every entry, as for any table.
  */
+-- STATE BEGIN
 GRANT SELECT ON rowkeeper.audit_log TO rowkeeper_app;
 GRANT SELECT ON rowkeeper.audit_incarnations TO rowkeeper_app;
 GRANT SELECT ON rowkeeper.audit_incarnation_oids TO rowkeeper_app;
@@ -36,6 +38,7 @@ COMMENT ON POLICY audit_log_auditor ON rowkeeper.audit_log IS
 'rowkeeper_auditor reads every entry.';
 COMMENT ON POLICY audit_log_tenant ON rowkeeper.audit_log IS
 'rowkeeper_app reads the entries of the current tenant only (no tenant set: an error).';
+-- STATE END
 
 
 /*
@@ -48,7 +51,7 @@ COMMENT ON POLICY audit_log_tenant ON rowkeeper.audit_log IS
  * roles cannot write the log otherwise, and op is fixed to EVENT, so no
  * event can pass for a row change.
  */
-CREATE FUNCTION rowkeeper.log_event(action text, target text DEFAULT NULL,
+CREATE OR REPLACE FUNCTION rowkeeper.log_event(action text, target text DEFAULT NULL,
                                     key jsonb DEFAULT NULL, details jsonb DEFAULT NULL)
 RETURNS bigint
 LANGUAGE C VOLATILE
@@ -59,36 +62,3 @@ COMMENT ON FUNCTION rowkeeper.log_event(text, text, jsonb, jsonb) IS
 
 REVOKE ALL ON FUNCTION rowkeeper.log_event(text, text, jsonb, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rowkeeper.log_event(text, text, jsonb, jsonb) TO rowkeeper_app;
-
-/*
- * Request metadata: the end user's side of a request, set with
- * set_context() next to actor, tenant and request id, transaction-local
- * like them (so safe behind transaction pooling), recorded with every entry
- * (src/context.c, src/audit.c) and covered by the hash chain
- * (src/audit_chain.c).  client_addr is the log's existing column: the
- * address of the connection, which behind a pooler or an application
- * server is theirs.
- */
-ALTER TABLE rowkeeper.audit_log ADD COLUMN request_addr inet;
-ALTER TABLE rowkeeper.audit_log ADD COLUMN user_agent text;
-ALTER TABLE rowkeeper.audit_log ADD COLUMN metadata jsonb;
-COMMENT ON COLUMN rowkeeper.audit_log.request_addr IS
-'The end user''s client address given to set_context(client_addr => ...) (client_addr is the connection''s, a pooler''s behind one).';
-COMMENT ON COLUMN rowkeeper.audit_log.user_agent IS
-'The end user''s user agent given to set_context(user_agent => ...).';
-COMMENT ON COLUMN rowkeeper.audit_log.metadata IS
-'Free request metadata (a JSON object) given to set_context(metadata => ...).';
-
-DROP FUNCTION rowkeeper.set_context(text, text, text);
-CREATE FUNCTION rowkeeper.set_context(actor text DEFAULT NULL,
-                                      tenant text DEFAULT NULL,
-                                      request_id text DEFAULT NULL,
-                                      client_addr inet DEFAULT NULL,
-                                      user_agent text DEFAULT NULL,
-                                      metadata jsonb DEFAULT NULL)
-RETURNS void
-LANGUAGE C VOLATILE PARALLEL UNSAFE
-AS 'MODULE_PATHNAME', 'set_context';
-
-COMMENT ON FUNCTION rowkeeper.set_context(text, text, text, inet, text, jsonb) IS
-'Set the request context (actor, tenant, request id; the end user''s client address, user agent and metadata object) for the rest of the current transaction. NULL leaves a part unchanged, '''' (''{}'' for metadata) clears it.';
