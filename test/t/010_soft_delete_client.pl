@@ -11,19 +11,15 @@
 use strict;
 use warnings;
 use Cwd;
-use File::Copy;
+use FindBin;
+use lib $FindBin::RealBin;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use RowkeeperNode;
 use Test::More;
 
-my $client = getcwd() . "/test/client";
-my $work = PostgreSQL::Test::Utils::tempdir;
-copy("$client/package.json", "$work/package.json") or die "copy: $!";
-copy("$client/soft_delete.js", "$work/soft_delete.js") or die "copy: $!";
-my ($ok, $stdout, $stderr) = (0, '', '');
-$ok = IPC::Run::run(['npm', 'install', '--no-audit', '--no-fund', '--loglevel=error'],
-                    '>', \$stdout, '2>', \$stderr, init => sub { chdir $work });
-ok($ok, 'npm install of node-postgres') or diag("$stdout\n$stderr");
+my $work = copy_project(getcwd() . "/test/client", ['package.json', 'soft_delete.js']);
+npm_install($work, 'node-postgres');
 
 my $node = PostgreSQL::Test::Cluster->new('client');
 $node->init;
@@ -49,9 +45,9 @@ sub run_client
          qr/^Update on users/, "$label: the plan");
     my ($out, $err) = ('', '');
     {
-        local $ENV{PGUSER} = 'app';
-        IPC::Run::run(['node', "$work/soft_delete.js"], '>', \$out, '2>', \$err)
-          or diag("node failed: $err");
+        my $ran;
+        ($ran, $out, $err) = node_run($work, { PGUSER => 'app' }, "$work/soft_delete.js");
+        $ran or diag("node failed: $err");
     }
     chomp $out;
     is($out,

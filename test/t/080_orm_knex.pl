@@ -13,61 +13,26 @@
 use strict;
 use warnings;
 use Cwd qw(getcwd);
-use File::Copy qw(copy);
-use File::Path qw(make_path);
-use PostgreSQL::Test::Cluster;
+use FindBin;
+use lib $FindBin::RealBin;
 use PostgreSQL::Test::Utils;
+use RowkeeperNode;
 use Test::More;
 
-my $src = getcwd() . "/test/orm/knex";
-my $work = PostgreSQL::Test::Utils::tempdir;
-make_path("$work/migrations");
-for my $f ('package.json', 'knexfile.js', 'app.js') {
-    copy("$src/$f", "$work/$f") or die "copy $f: $!";
-}
-opendir(my $dh, "$src/migrations") or die "opendir: $!";
-for my $f (grep { /\.js$/ } readdir($dh)) {
-    copy("$src/migrations/$f", "$work/migrations/$f") or die "copy $f: $!";
-}
-closedir($dh);
-my ($ok, $stdout, $stderr) = (0, '', '');
-$ok = IPC::Run::run(['npm', 'install', '--no-audit', '--no-fund', '--loglevel=error'],
-                    '>', \$stdout, '2>', \$stderr, init => sub { chdir $work });
-ok($ok, 'npm install of knex and pg') or diag("$stdout\n$stderr");
-
-my $node = PostgreSQL::Test::Cluster->new('knex');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'rowkeeper'");
-$node->start;
-$node->safe_psql('postgres', q{
-    CREATE ROLE app_owner LOGIN;
-    CREATE ROLE app LOGIN;
-    CREATE DATABASE appdb OWNER app_owner;
-});
-$node->safe_psql('appdb', q{
-    CREATE EXTENSION rowkeeper;
-    GRANT CREATE ON SCHEMA public TO app_owner;
-});
-
-local $ENV{PGHOST} = $node->host;
-local $ENV{PGPORT} = $node->port;
-local $ENV{PGDATABASE} = 'appdb';
+my $work = copy_project(getcwd() . "/test/orm/knex", ['package.json', 'knexfile.js', 'app.js'],
+                        migrations => qr/\.js$/);
+npm_install($work, 'knex and pg');
+my $node = orm_cluster('knex');
 
 sub knex_cli {
     my ($user, @args) = @_;
-    local $ENV{KNEX_USER} = $user;
-    my ($out, $err) = ('', '');
-    my $ran = IPC::Run::run(['node', "$work/node_modules/knex/bin/cli.js", '--knexfile', "$work/knexfile.js", @args],
-                            '>', \$out, '2>', \$err, init => sub { chdir $work });
+    my ($ran, $out, $err) = node_run($work, { KNEX_USER => $user },
+                                     "$work/node_modules/knex/bin/cli.js", '--knexfile', "$work/knexfile.js", @args);
     return ($ran, "$out$err");
 }
 sub app {
     my ($stage) = @_;
-    local $ENV{KNEX_USER} = 'app';
-    my ($out, $err) = ('', '');
-    my $ran = IPC::Run::run(['node', "$work/app.js", $stage], '>', \$out, '2>', \$err,
-                            init => sub { chdir $work });
-    return ($ran, $out, $err);
+    return node_run($work, { KNEX_USER => 'app' }, "$work/app.js", $stage);
 }
 
 # the schema and the enable_* migration (two of three: stop before the follow-up)

@@ -18,80 +18,33 @@
 use strict;
 use warnings;
 use Cwd qw(getcwd);
-use File::Copy qw(copy);
-use File::Path qw(make_path);
-use PostgreSQL::Test::Cluster;
+use FindBin;
+use lib $FindBin::RealBin;
 use PostgreSQL::Test::Utils;
+use RowkeeperNode;
 use Test::More;
 
-my $src = getcwd() . "/test/orm/sequelize";
-my $work = PostgreSQL::Test::Utils::tempdir;
-make_path("$work/migrations", "$work/tmp");
-for my $f ('package.json', '.sequelizerc', 'config.js', 'models.js', 'app.js', 'introspect.js') {
-    copy("$src/$f", "$work/$f") or die "copy $f: $!";
-}
-opendir(my $dh, "$src/migrations") or die "opendir: $!";
-for my $f (grep { /\.js$/ } readdir($dh)) {
-    copy("$src/migrations/$f", "$work/migrations/$f") or die "copy $f: $!";
-}
-closedir($dh);
+my $work = copy_project(getcwd() . "/test/orm/sequelize",
+                        ['package.json', '.sequelizerc', 'config.js', 'models.js', 'app.js', 'introspect.js'],
+                        migrations => qr/\.js$/);
+npm_install($work, 'sequelize, sequelize-cli and pg', cache => 1);
+my $node = orm_cluster('sequelize', app_roles => 1);
 
-# npm's cache where the next run finds it, else in the work directory
-my $cache = ($ENV{TMPDIR} // '/tmp') . '/rowkeeper-npm-cache';
-mkdir $cache unless -d $cache;
-$cache = "$work/.npm-cache" unless -d $cache && -w $cache;
-local $ENV{npm_config_cache} = $cache;
-local $ENV{TMPDIR} = "$work/tmp";
-my ($ok, $stdout, $stderr) = (0, '', '');
-$ok = IPC::Run::run(['npm', 'install', '--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline'],
-                    '>', \$stdout, '2>', \$stderr, init => sub { chdir $work });
-ok($ok, 'npm install of sequelize, sequelize-cli and pg') or diag("$stdout\n$stderr");
-
-my $node = PostgreSQL::Test::Cluster->new('sequelize');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'rowkeeper'");
-$node->start;
-$node->safe_psql('postgres', q{
-    CREATE ROLE app_owner LOGIN;
-    CREATE ROLE app LOGIN;
-    CREATE DATABASE appdb OWNER app_owner;
-});
-$node->safe_psql('appdb', q{
-    CREATE EXTENSION rowkeeper;
-    GRANT CREATE ON SCHEMA public TO app_owner;
-    GRANT rowkeeper_app, rowkeeper_see_deleted TO app;   -- history reads, restore
-});
-
-local $ENV{PGHOST} = $node->host;
-local $ENV{PGPORT} = $node->port;
-local $ENV{PGDATABASE} = 'appdb';
-
-sub node_run {
+sub node_run_as {
     my ($user, $stage, @cmd) = @_;
-    local $ENV{SEQ_USER} = $user;
-    local $ENV{SEQ_STAGE} = $stage;
-    my ($out, $err) = ('', '');
-    my $ran = IPC::Run::run(['node', @cmd], '>', \$out, '2>', \$err, init => sub { chdir $work });
-    return ($ran, $out, $err);
+    return node_run($work, { SEQ_USER => $user, SEQ_STAGE => $stage }, @cmd);
 }
 sub cli {
-    my ($ran, $out, $err) = node_run('app_owner', '', "$work/node_modules/sequelize-cli/lib/sequelize", @_);
+    my ($ran, $out, $err) = node_run_as('app_owner', '', "$work/node_modules/sequelize-cli/lib/sequelize", @_);
     return ($ran, "$out$err");
 }
 sub describe {
     my ($stage) = @_;
-    my ($ran, $out, $err) = node_run('app_owner', $stage, "$work/introspect.js", 'describe');
+    my ($ran, $out, $err) = node_run_as('app_owner', $stage, "$work/introspect.js", 'describe');
     ok($ran, 'describeTable as the owner, without a tenant') or diag($err);
     return $out;
 }
-sub config {
-    return $node->safe_psql('appdb', q{
-        SELECT coalesce(string_agg(x, ' ' ORDER BY x), '') FROM (
-            SELECT 'audit:' || table_name AS x FROM rowkeeper.audited_tables
-            UNION ALL SELECT 'updated_at:' || table_name FROM rowkeeper.updated_at_tables
-            UNION ALL SELECT 'soft_delete:' || table_name FROM rowkeeper.soft_delete_tables
-            UNION ALL SELECT 'tenant:' || table_name FROM rowkeeper.tenant_isolated_tables) s});
-}
+sub config { return configured_tables($node); }
 
 my ($ran, $log) = cli('db:migrate', '--to', '20261206000000-schema.js');
 ok($ran, 'sequelize-cli db:migrate (schema) as the owner') or diag($log);
@@ -116,7 +69,7 @@ like($after, qr/^Users\.tenantId \{"type":"BIGINT","allowNull":false,"defaultVal
      "the tenant column's default is the current tenant");
 
 my ($out, $err);
-($ran, $out, $err) = node_run('app', '', "$work/app.js", 'before');
+($ran, $out, $err) = node_run_as('app', '', "$work/app.js", 'before');
 ok($ran, 'the app through Sequelize, per tenant') or diag($err);
 like($out, qr/"id_type":"string","tenant1_posts":\[\{"title":"post of 1","tenantId":"1"\}\]/,
      "tenant 1 sees its own post only, the tenant filled in by the column's default") or diag($out);
@@ -140,14 +93,14 @@ like($followup, qr/^Comments\.UserId /m, 'describeTable: the new table');
 # sync({ alter: true }) with the follow-up models: Sequelize alters every
 # column to what the model says (ALTER COLUMN ... TYPE each time); on the
 # tenant and soft-delete columns that is a no-op rowkeeper lets through
-($ran, $out, $err) = node_run('app_owner', 'followup', "$work/introspect.js", 'sync');
+($ran, $out, $err) = node_run_as('app_owner', 'followup', "$work/introspect.js", 'sync');
 ok($ran, 'sequelize.sync({ alter: true }) as the owner') or diag($err);
 like($out, qr/ALTER TABLE \\"Users\\" ALTER COLUMN \\"tenantId\\" TYPE BIGINT/, 'it sent ALTER COLUMN "tenantId" TYPE BIGINT')
   or diag($out);
 is(describe('followup'), $followup, 'describeTable after sync: unchanged');
 is(config(), 'audit:"Comments" audit:"Posts" audit:"Users" soft_delete:"Posts" soft_delete:"Users" tenant:"Comments" tenant:"Posts" tenant:"Users" updated_at:"Posts" updated_at:"Users"',
    'the rowkeeper configuration survives sync');
-($ran, $out, $err) = node_run('app', 'followup', "$work/app.js", 'after');
+($ran, $out, $err) = node_run_as('app', 'followup', "$work/app.js", 'after');
 ok($ran, 'the app after the follow-up migration') or diag($err);
 like($out, qr/"tenant2":\[\{"displayName":"renamed 2"\}\],"tenant2_posts":\[\{"title":"post of 2","body":"text"\}\]/,
      'renamed and added columns written for tenant 2') or diag($out);

@@ -18,17 +18,15 @@ use strict;
 use warnings;
 use Cwd qw(getcwd);
 use File::Copy qw(copy);
-use File::Path qw(make_path);
-use PostgreSQL::Test::Cluster;
+use FindBin;
+use lib $FindBin::RealBin;
 use PostgreSQL::Test::Utils;
+use RowkeeperNode;
 use Test::More;
 
 my $src = getcwd() . "/test/orm/typeorm";
-my $work = PostgreSQL::Test::Utils::tempdir;
-make_path("$work/migrations", "$work/tmp");
-for my $f ('package.json', 'datasource.js', 'entities.js', 'app.js') {
-    copy("$src/$f", "$work/$f") or die "copy $f: $!";
-}
+my $work = copy_project($src, ['package.json', 'datasource.js', 'entities.js', 'app.js'],
+                        migrations => undef);
 # the migrations become visible to TypeORM one at a time
 my @migrations = do {
     opendir(my $dh, "$src/migrations") or die "opendir: $!";
@@ -40,43 +38,13 @@ sub add_migration {
     copy("$src/migrations/$f", "$work/migrations/$f") or die "copy $f: $!";
 }
 
-# npm's cache where the next run finds it, else in the work directory
-my $cache = ($ENV{TMPDIR} // '/tmp') . '/rowkeeper-npm-cache';
-mkdir $cache unless -d $cache;
-$cache = "$work/.npm-cache" unless -d $cache && -w $cache;
-local $ENV{npm_config_cache} = $cache;
-local $ENV{TMPDIR} = "$work/tmp";
-my ($ok, $stdout, $stderr) = (0, '', '');
-$ok = IPC::Run::run(['npm', 'install', '--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline'],
-                    '>', \$stdout, '2>', \$stderr, init => sub { chdir $work });
-ok($ok, 'npm install of typeorm and pg') or diag("$stdout\n$stderr");
-
-my $node = PostgreSQL::Test::Cluster->new('typeorm');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'rowkeeper'");
-$node->start;
-$node->safe_psql('postgres', q{
-    CREATE ROLE app_owner LOGIN;
-    CREATE ROLE app LOGIN;
-    CREATE DATABASE appdb OWNER app_owner;
-});
-$node->safe_psql('appdb', q{
-    CREATE EXTENSION rowkeeper;
-    GRANT CREATE ON SCHEMA public TO app_owner;
-    GRANT rowkeeper_app, rowkeeper_see_deleted TO app;   -- history reads, restore
-});
-
-local $ENV{PGHOST} = $node->host;
-local $ENV{PGPORT} = $node->port;
-local $ENV{PGDATABASE} = 'appdb';
+npm_install($work, 'typeorm and pg', cache => 1);
+my $node = orm_cluster('typeorm', app_roles => 1);
 
 sub cli {
     my ($stage, @args) = @_;
-    local $ENV{TYPEORM_USER} = 'app_owner';
-    local $ENV{TYPEORM_STAGE} = $stage;
-    my ($out, $err) = ('', '');
-    my $ran = IPC::Run::run(['node', "$work/node_modules/typeorm/cli.js", @args, '-d', "$work/datasource.js"],
-                            '>', \$out, '2>', \$err, init => sub { chdir $work });
+    my ($ran, $out, $err) = node_run($work, { TYPEORM_USER => 'app_owner', TYPEORM_STAGE => $stage },
+                                     "$work/node_modules/typeorm/cli.js", @args, '-d', "$work/datasource.js");
     return ($ran, "$out$err");
 }
 sub drift {
@@ -85,21 +53,9 @@ sub drift {
 }
 sub app {
     my ($stage, $arg) = @_;
-    local $ENV{TYPEORM_USER} = 'app';
-    local $ENV{TYPEORM_STAGE} = $stage;
-    my ($out, $err) = ('', '');
-    my $ran = IPC::Run::run(['node', "$work/app.js", $arg], '>', \$out, '2>', \$err,
-                            init => sub { chdir $work });
-    return ($ran, $out, $err);
+    return node_run($work, { TYPEORM_USER => 'app', TYPEORM_STAGE => $stage }, "$work/app.js", $arg);
 }
-sub config {
-    return $node->safe_psql('appdb', q{
-        SELECT coalesce(string_agg(x, ' ' ORDER BY x), '') FROM (
-            SELECT 'audit:' || table_name AS x FROM rowkeeper.audited_tables
-            UNION ALL SELECT 'updated_at:' || table_name FROM rowkeeper.updated_at_tables
-            UNION ALL SELECT 'soft_delete:' || table_name FROM rowkeeper.soft_delete_tables
-            UNION ALL SELECT 'tenant:' || table_name FROM rowkeeper.tenant_isolated_tables) s});
-}
+sub config { return configured_tables($node); }
 
 add_migration();
 my ($ran, $log) = cli('', 'migration:run');

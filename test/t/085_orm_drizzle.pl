@@ -18,63 +18,23 @@
 use strict;
 use warnings;
 use Cwd qw(getcwd);
-use File::Copy qw(copy);
-use File::Path qw(make_path);
+use FindBin;
+use lib $FindBin::RealBin;
 use JSON::PP;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use RowkeeperNode;
 use Test::More;
 
 my $src = getcwd() . "/test/orm/drizzle";
-my $work = PostgreSQL::Test::Utils::tempdir;
-make_path("$work/drizzle/meta");
-for my $f ('package.json', 'drizzle.config.js', 'schema.js', 'app.js') {
-    copy("$src/$f", "$work/$f") or die "copy $f: $!";
-}
-opendir(my $dh, "$src/drizzle") or die "opendir: $!";
-for my $f (grep { /\.sql$/ } readdir($dh)) {
-    copy("$src/drizzle/$f", "$work/drizzle/$f") or die "copy $f: $!";
-}
-closedir($dh);
-opendir($dh, "$src/drizzle/meta") or die "opendir: $!";
-for my $f (grep { /_snapshot\.json$/ } readdir($dh)) {
-    copy("$src/drizzle/meta/$f", "$work/drizzle/meta/$f") or die "copy $f: $!";
-}
-closedir($dh);
+my $work = copy_project($src, ['package.json', 'drizzle.config.js', 'schema.js', 'app.js'],
+                        drizzle => qr/\.sql$/, 'drizzle/meta' => qr/_snapshot\.json$/);
 my $journal = decode_json(slurp_file("$src/drizzle/meta/_journal.json"));
 is(scalar @{ $journal->{entries} }, 5, 'five migrations in the journal');
 
-# npm's cache where the next run finds it, else in the work directory
-my $cache = ($ENV{TMPDIR} // '/tmp') . '/rowkeeper-npm-cache';
-mkdir $cache unless -d $cache;
-$cache = "$work/.npm-cache" unless -d $cache && -w $cache;
-local $ENV{npm_config_cache} = $cache;
-# node's own temporary files (tsx, which drizzle-kit loads its config with)
-make_path("$work/tmp");
-local $ENV{TMPDIR} = "$work/tmp";
-my ($ok, $stdout, $stderr) = (0, '', '');
-$ok = IPC::Run::run(['npm', 'install', '--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline'],
-                    '>', \$stdout, '2>', \$stderr, init => sub { chdir $work });
-ok($ok, 'npm install of drizzle-kit, drizzle-orm and pg') or diag("$stdout\n$stderr");
-
-my $node = PostgreSQL::Test::Cluster->new('drizzle');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'rowkeeper'");
-$node->start;
-$node->safe_psql('postgres', q{
-    CREATE ROLE app_owner LOGIN;
-    CREATE ROLE app LOGIN;
-    CREATE DATABASE appdb OWNER app_owner;
-});
-$node->safe_psql('appdb', q{
-    CREATE EXTENSION rowkeeper;
-    GRANT CREATE ON SCHEMA public TO app_owner;
-    GRANT rowkeeper_app, rowkeeper_see_deleted TO app;   -- history reads, restore
-});
-
-local $ENV{PGHOST} = $node->host;
-local $ENV{PGPORT} = $node->port;
-local $ENV{PGDATABASE} = 'appdb';
+# (TMPDIR in the work directory: node's own temporary files, tsx's
+# included, which drizzle-kit loads its config with)
+npm_install($work, 'drizzle-kit, drizzle-orm and pg', cache => 1);
+my $node = orm_cluster('drizzle', app_roles => 1);
 
 # the journal as it is after the first $n migrations were written
 sub journal {
@@ -89,10 +49,7 @@ sub kit {
     my (%env) = (DZ_USER => 'app_owner');
     my @args = @_;
     %env = (%env, %{ shift @args }) if ref $args[0];
-    local @ENV{ keys %env } = values %env;
-    my ($out, $err) = ('', '');
-    my $ran = IPC::Run::run(['node', "$work/node_modules/drizzle-kit/bin.cjs", @args],
-                            '<', \'', '>', \$out, '2>', \$err, init => sub { chdir $work });
+    my ($ran, $out, $err) = node_run($work, \%env, "$work/node_modules/drizzle-kit/bin.cjs", @args);
     (my $log = "$out$err") =~ s/\e\[[0-9;]*[A-Za-z]//g;
     return ($ran, $log);
 }
@@ -110,20 +67,9 @@ sub pull {
 }
 sub app {
     my ($stage) = @_;
-    local $ENV{DZ_USER} = 'app';
-    my ($out, $err) = ('', '');
-    my $ran = IPC::Run::run(['node', "$work/app.js", $stage], '>', \$out, '2>', \$err,
-                            init => sub { chdir $work });
-    return ($ran, $out, $err);
+    return node_run($work, { DZ_USER => 'app' }, "$work/app.js", $stage);
 }
-sub config {
-    return $node->safe_psql('appdb', q{
-        SELECT coalesce(string_agg(x, ' ' ORDER BY x), '') FROM (
-            SELECT 'audit:' || table_name AS x FROM rowkeeper.audited_tables
-            UNION ALL SELECT 'updated_at:' || table_name FROM rowkeeper.updated_at_tables
-            UNION ALL SELECT 'soft_delete:' || table_name FROM rowkeeper.soft_delete_tables
-            UNION ALL SELECT 'tenant:' || table_name FROM rowkeeper.tenant_isolated_tables) s});
-}
+sub config { return configured_tables($node); }
 # lines of a pulled schema.ts, comments and imports left out
 sub lines_of {
     my ($ts) = @_;

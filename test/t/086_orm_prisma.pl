@@ -25,18 +25,14 @@ use strict;
 use warnings;
 use Cwd qw(getcwd);
 use Digest::SHA qw(sha256_hex);
-use File::Copy qw(copy);
-use File::Path qw(make_path);
-use PostgreSQL::Test::Cluster;
+use FindBin;
+use lib $FindBin::RealBin;
 use PostgreSQL::Test::Utils;
+use RowkeeperNode;
 use Test::More;
 
 my $src = getcwd() . "/test/orm/prisma";
-my $work = PostgreSQL::Test::Utils::tempdir;
-make_path("$work/prisma", "$work/tmp");
-for my $f ('package.json', 'app.js', 'prisma/schema.prisma', 'prisma/schema.followup.prisma') {
-    copy("$src/$f", "$work/$f") or die "copy $f: $!";
-}
+my $work = copy_project($src, ['package.json', 'app.js', 'prisma/schema.prisma', 'prisma/schema.followup.prisma']);
 my @migrations = do {
     opendir(my $dh, "$src/prisma/migrations") or die "opendir: $!";
     sort grep { /^\d{14}_/ } readdir($dh);
@@ -44,46 +40,17 @@ my @migrations = do {
 is(join(' ', @migrations), '20261206000000_init 20261206000001_rowkeeper 20261206000002_followup',
    'three Prisma migrations');
 
-# npm's cache where the next run finds it, else in the work directory
-my $cache = ($ENV{TMPDIR} // '/tmp') . '/rowkeeper-npm-cache';
-mkdir $cache unless -d $cache;
-$cache = "$work/.npm-cache" unless -d $cache && -w $cache;
-local $ENV{npm_config_cache} = $cache;
-local $ENV{TMPDIR} = "$work/tmp";
 local $ENV{PRISMA_HIDE_UPDATE_MESSAGE} = 1;
 local $ENV{CHECKPOINT_DISABLE} = 1;
-my ($ok, $stdout, $stderr) = (0, '', '');
-$ok = IPC::Run::run(['npm', 'install', '--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline'],
-                    '>', \$stdout, '2>', \$stderr, init => sub { chdir $work });
-ok($ok, 'npm install of prisma, @prisma/client, @prisma/adapter-pg and pg') or diag("$stdout\n$stderr");
+npm_install($work, 'prisma, @prisma/client, @prisma/adapter-pg and pg', cache => 1);
 for my $schema ('schema.prisma', 'schema.followup.prisma') {
-    local $ENV{PRISMA_SCHEMA_ENGINE_BINARY} = '/bin/false';
-    ($stdout, $stderr) = ('', '');
-    $ok = IPC::Run::run(['node', "$work/node_modules/prisma/build/index.js", 'generate', '--schema', "prisma/$schema"],
-                        '>', \$stdout, '2>', \$stderr, init => sub { chdir $work });
+    my ($ok, $stdout, $stderr) = node_run($work, { PRISMA_SCHEMA_ENGINE_BINARY => '/bin/false' },
+                                          "$work/node_modules/prisma/build/index.js", 'generate', '--schema', "prisma/$schema");
     ok($ok && "$stdout$stderr" =~ /Generated Prisma Client \(v7\.10\.1\)/, "prisma generate ($schema)")
       or diag("$stdout\n$stderr");
 }
 
-my $node = PostgreSQL::Test::Cluster->new('prisma');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'rowkeeper'");
-$node->start;
-$node->safe_psql('postgres', q{
-    CREATE ROLE app_owner LOGIN;
-    CREATE ROLE app LOGIN;
-    ALTER ROLE app SET TimeZone = 'America/New_York';
-    CREATE DATABASE appdb OWNER app_owner;
-});
-$node->safe_psql('appdb', q{
-    CREATE EXTENSION rowkeeper;
-    GRANT CREATE ON SCHEMA public TO app_owner;
-    GRANT rowkeeper_app, rowkeeper_see_deleted TO app;   -- history reads, restore
-});
-
-local $ENV{PGHOST} = $node->host;
-local $ENV{PGPORT} = $node->port;
-local $ENV{PGDATABASE} = 'appdb';
+my $node = orm_cluster('prisma', app_roles => 1, roles_sql => q{ALTER ROLE app SET TimeZone = 'America/New_York';});
 
 sub owner_psql {
     my ($sql) = @_;
@@ -119,20 +86,9 @@ sub down {
 }
 sub app {
     my ($stage) = @_;
-    local $ENV{PRISMA_USER} = 'app';
-    my ($out, $err) = ('', '');
-    my $ran = IPC::Run::run(['node', "$work/app.js", $stage], '>', \$out, '2>', \$err,
-                            init => sub { chdir $work });
-    return ($ran, $out, $err);
+    return node_run($work, { PRISMA_USER => 'app' }, "$work/app.js", $stage);
 }
-sub config {
-    return $node->safe_psql('appdb', q{
-        SELECT coalesce(string_agg(x, ' ' ORDER BY x), '') FROM (
-            SELECT 'audit:' || table_name AS x FROM rowkeeper.audited_tables
-            UNION ALL SELECT 'updated_at:' || table_name FROM rowkeeper.updated_at_tables
-            UNION ALL SELECT 'soft_delete:' || table_name FROM rowkeeper.soft_delete_tables
-            UNION ALL SELECT 'tenant:' || table_name FROM rowkeeper.tenant_isolated_tables) s});
-}
+sub config { return configured_tables($node); }
 # what `prisma db pull` reads of the two tables, one line per item
 my $introspect = q{
     SELECT c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
