@@ -8,8 +8,10 @@
 # every tenant).  The application role works through the ORM per tenant;
 # a no-op save() (auto_now stamps updated_at) keeps the row and writes no
 # audit entry; `makemigrations --check` finds no drift; preflight_assert()
-# does not fail on django_migrations; `migrate shop zero` runs every
-# reverse migration and leaves nothing behind.
+# does not fail on django_migrations; `inspectdb` of a table before and
+# after enable_soft_delete() differs only by the batch column (the table
+# keeps its name and form); `migrate shop zero` runs every reverse
+# migration and leaves nothing behind.
 use strict;
 use warnings;
 use Cwd qw(getcwd);
@@ -86,6 +88,27 @@ like($node->safe_psql('appdb', q{
     SELECT string_agg(object || ' ' || status, ', ' ORDER BY object)
       FROM rowkeeper.preflight('{public}') WHERE check_name = 'coverage.audit'}),
      qr/^public\.django_migrations info$/, 'preflight: django_migrations skipped, the rest audited');
+
+# Soft delete keeps the table: Django's introspection of a table before and
+# after enable_soft_delete() differs only by the column it adds.  inspectdb
+# reads a row of each table (SELECT * ... LIMIT 1), a query like any other
+# under tenant isolation, so it runs with a tenant (doc/migrations.md).
+local $ENV{PGOPTIONS} = '-c rowkeeper.tenant=1';
+$node->safe_psql('appdb', q{ALTER TABLE shop_note ADD COLUMN deleted_at timestamptz});
+my ($ran_before, $before, $err_before) = run_py('app_owner', 'manage.py', 'inspectdb', 'shop_note');
+ok($ran_before, 'inspectdb shop_note before enable_soft_delete') or diag("$before\n$err_before");
+$node->safe_psql('appdb', q{SELECT rowkeeper.enable_soft_delete('shop_note')});
+my ($ran_after, $after, $err_after) = run_py('app_owner', 'manage.py', 'inspectdb', 'shop_note');
+ok($ran_after, 'inspectdb shop_note after enable_soft_delete') or diag("$after\n$err_after");
+like($before, qr/^class ShopNote\(models\.Model\):$/m, 'inspectdb describes the table before') or diag($before);
+my %in_before = map { $_ => 1 } split /\n/, $before;
+my %in_after = map { $_ => 1 } split /\n/, $after;
+is(join("\n", grep { !$in_after{$_} } split /\n/, $before), '', 'inspectdb after: nothing of the table is gone');
+like(join("\n", grep { !$in_before{$_} } split /\n/, $after),
+     qr/^\s+deleted_batch = models\.\w+Field\(blank=True, null=True\)$/,
+     'inspectdb after: only the batch column is new') or diag($after);
+$node->safe_psql('appdb', q{SELECT rowkeeper.disable_soft_delete('shop_note')});
+delete $ENV{PGOPTIONS};
 
 ($ran, $out, $err) = run_py('app_owner', 'manage.py', 'migrate', 'shop', 'zero');
 ok($ran, 'manage.py migrate shop zero as the owner') or diag("$out\n$err");
