@@ -450,7 +450,7 @@ soft_delete_column(Relation rel)
 		Trigger    *t = &td->triggers[i];
 		int			attnum;
 
-		if (strcmp(t->tgname, RK_TRIGGER_SOFT_DELETE) != 0 || t->tgnargs < 1)
+		if (!rk_trigger_is(t->tgname, RK_TRIGGER_SOFT_DELETE) || t->tgnargs < 1)
 			continue;
 		attnum = SPI_fnumber(RelationGetDescr(rel), t->tgargs[0]);
 		return attnum > 0 ? attnum - 1 : -1;

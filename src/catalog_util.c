@@ -122,6 +122,28 @@ rk_own_name(const char *name)
 }
 
 /*
+ * Is tgname the trigger rowkeeper names "name": that name, or its copy on
+ * a Citus shard, which Citus names <name>_<shard id>?
+ */
+bool
+rk_trigger_is(const char *tgname, const char *name)
+{
+	size_t		len = strlen(name);
+	const char *p;
+
+	if (strncmp(tgname, name, len) != 0)
+		return false;
+	if (tgname[len] == '\0')
+		return true;
+	if (tgname[len] != '_' || tgname[len + 1] == '\0')
+		return false;
+	for (p = tgname + len + 1; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+/*
  * Report a trigger argument that its enable_* function would not have
  * written (a trigger created by hand, or edited).
  */

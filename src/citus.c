@@ -88,6 +88,7 @@
 #include "utils/memutils.h"
 
 #include "compat.h"
+#include "guc.h"
 #include "rowkeeper.h"
 
 /* Is Citus loaded in this backend?  Decided once, in rk_citus_init(). */
@@ -101,28 +102,40 @@ static bool rk_citus_loaded = false;
 bool		rk_citus_resending = false;
 
 /*
- * The context settings sent to the workers.  The tenant is sent once in
- * every transaction, even when empty (see rk_citus_sync()); actor and
- * request id (recorded by triggers on the shards) when they differ from
- * what was sent.
+ * The settings sent to the workers.  The tenant and the transaction start
+ * are sent once in every transaction, even when empty (see
+ * rk_citus_sync()); the others when they differ from what was sent, or,
+ * the first time in a transaction, from their default:
+ *	- actor and request id: recorded by triggers on the shards;
+ *	- rowkeeper.coordinator_xact_start: the coordinator's transaction
+ *	  start (microseconds since 2000-01-01, as text); the audit trigger on
+ *	  a shard logs it as logged_at, and updated_at writes it, so that one
+ *	  distributed transaction carries one time (rk_citus_coordinator_time());
+ *	- rowkeeper.show_deleted: who sees soft-deleted rows is decided on
+ *	  the shards, where the rows are;
+ *	- rowkeeper.coordinator_soft_delete_batch: the transaction's
+ *	  soft-delete batch id, allocated before a soft DELETE starts, which
+ *	  a worker requires in the marking UPDATE it receives
+ *	  (soft_delete_rewrite.c, sdr_shard_marking());
+ *	- rowkeeper.coordinator_hard_delete: "on" while rowkeeper.hard_delete()
+ *	  runs its DELETE; a worker then lets the table's owner, and only the
+ *	  owner, past the soft-delete guard (soft_delete.c).
  */
-#define RK_NSETTINGS 4
+#define RK_NSETTINGS 7
 static const char *const setting_names[RK_NSETTINGS] = {
 	"rowkeeper.tenant", "rowkeeper.actor", "rowkeeper.request_id",
-	"rowkeeper.coordinator_xact_start"
+	"rowkeeper.coordinator_xact_start", "rowkeeper.show_deleted",
+	"rowkeeper.coordinator_soft_delete_batch", "rowkeeper.coordinator_hard_delete"
 };
 #define RK_TENANT 0
+#define RK_ACTOR 1
+#define RK_REQUEST_ID 2
 #define RK_XACT_START 3
+#define RK_SHOW_DELETED 4
+#define RK_BATCH 5
+#define RK_HARD_DELETE 6
 
-/*
- * rowkeeper.coordinator_xact_start: the coordinator's transaction start
- * (microseconds since 2000-01-01, as text), sent like the tenant, once per
- * transaction.  The audit trigger on a shard logs it as logged_at, so that
- * every entry of one distributed transaction carries one time, the
- * coordinator's (see rk_citus_coordinator_time()).
- */
-static char *coordinator_xact_start = NULL;
-static char xact_start_buf[32];
+static char value_buf[32];
 
 /*
  * What the workers are known to get, per setting: NULL when nothing was
@@ -159,21 +172,38 @@ setting_index(const char *name)
 	return -1;
 }
 
-/* The current value of a context setting, "" when unset. */
+/* The current value of a setting, "" when unset. */
 static const char *
 current_value(int i)
 {
-	const char *v;
+	const char *v = NULL;
+	int64		batch;
 
-	if (i == RK_XACT_START)
+	switch (i)
 	{
-		snprintf(xact_start_buf, sizeof(xact_start_buf), INT64_FORMAT,
-				 (int64) GetCurrentTransactionStartTimestamp());
-		return xact_start_buf;
+		case RK_TENANT:
+			v = rk_context_tenant();
+			break;
+		case RK_ACTOR:
+			v = rk_context_actor();
+			break;
+		case RK_REQUEST_ID:
+			v = rk_context_request_id();
+			break;
+		case RK_XACT_START:
+			snprintf(value_buf, sizeof(value_buf), INT64_FORMAT,
+					 (int64) GetCurrentTransactionStartTimestamp());
+			return value_buf;
+		case RK_SHOW_DELETED:
+			return rk_show_deleted ? "on" : "off";
+		case RK_BATCH:
+			if (!rk_soft_delete_current_batch(&batch))
+				return "";
+			snprintf(value_buf, sizeof(value_buf), INT64_FORMAT, batch);
+			return value_buf;
+		case RK_HARD_DELETE:
+			return rk_soft_delete_hard_deleting() ? "on" : "";
 	}
-	v = (i == RK_TENANT) ? rk_context_tenant() :
-		(i == 1) ? rk_context_actor() : rk_context_request_id();
-
 	return v != NULL ? v : "";
 }
 
@@ -184,7 +214,8 @@ needs_send(int i)
 	const char *cur = current_value(i);
 
 	if (sent[i] == NULL)
-		return i == RK_TENANT || i == RK_XACT_START || cur[0] != '\0';
+		return i == RK_TENANT || i == RK_XACT_START ||
+			strcmp(cur, i == RK_SHOW_DELETED ? "off" : "") != 0;
 	return sent[i] == RK_UNKNOWN || strcmp(sent[i], cur) != 0;
 }
 
@@ -269,6 +300,9 @@ rk_citus_sync(void)
 static void
 rk_citus_executor_start(QueryDesc *queryDesc, int eflags)
 {
+	/* a soft DELETE: its batch id goes to the workers with the context */
+	if (rk_soft_delete_plan_marks(queryDesc->plannedstmt))
+		(void) rk_soft_delete_next_batch();
 	rk_citus_sync();
 	if (prev_executor_start)
 		prev_executor_start(queryDesc, eflags);
@@ -395,14 +429,6 @@ rk_citus_init(void)
 {
 	const char *v;
 
-	DefineCustomStringVariable("rowkeeper.coordinator_xact_start",
-							   "Internal: the start of the Citus coordinator's transaction, sent to the workers.",
-							   "Set by rowkeeper on the coordinator; the audit trigger on a shard logs it as logged_at.",
-							   &coordinator_xact_start,
-							   "",
-							   PGC_USERSET,
-							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
-							   NULL, NULL, NULL);
 	v = GetConfigOption("citus.propagate_set_commands", true, false);
 
 	rk_citus_loaded = (v != NULL &&
@@ -433,11 +459,11 @@ rk_citus_coordinator_time(TimestampTz *ts)
 	char	   *end;
 	int64		v;
 
-	if (!rk_citus_loaded || coordinator_xact_start == NULL ||
-		coordinator_xact_start[0] == '\0' || !is_citus_internal_backend())
+	if (!rk_citus_loaded || rk_coordinator_xact_start == NULL ||
+		rk_coordinator_xact_start[0] == '\0' || !is_citus_internal_backend())
 		return false;
 	errno = 0;
-	v = strtoi64(coordinator_xact_start, &end, 10);
+	v = strtoi64(rk_coordinator_xact_start, &end, 10);
 	if (errno != 0 || *end != '\0' || v == 0)
 		return false;
 	*ts = (TimestampTz) v;
@@ -515,4 +541,43 @@ rk_citus_shard_of(Oid relid, Oid *logical, bool *log_here)
 	}
 	SPI_finish();
 	return found;
+}
+
+/*
+ * The soft-delete batch id the coordinator sent for this transaction
+ * (rowkeeper.coordinator_soft_delete_batch); false if none.  In the
+ * coordinator's own backend it is the batch it sent (a placement on the
+ * coordinator is changed there).
+ */
+bool
+rk_citus_coordinator_batch(int64 *batch)
+{
+	char	   *end;
+
+	if (!rk_citus_loaded || rk_coordinator_soft_delete_batch == NULL ||
+		rk_coordinator_soft_delete_batch[0] == '\0')
+		return false;
+	errno = 0;
+	*batch = strtoi64(rk_coordinator_soft_delete_batch, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
+/*
+ * Whether the coordinator runs rowkeeper.hard_delete() in this
+ * transaction's current statement (rowkeeper.coordinator_hard_delete).
+ * Anyone can SET it; soft_delete.c honours it only for the table's owner,
+ * who may hard-delete anyway.
+ */
+bool
+rk_citus_coordinator_hard_delete(void)
+{
+	return rk_citus_loaded && rk_coordinator_hard_delete != NULL &&
+		strcmp(rk_coordinator_hard_delete, "on") == 0;
+}
+
+/* Is Citus loaded in this backend? */
+bool
+rk_citus_active(void)
+{
+	return rk_citus_loaded;
 }

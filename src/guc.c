@@ -11,6 +11,10 @@
  *	  rowkeeper.audit_min_retention			purge.c
  *	  rowkeeper.show_deleted				soft_delete.c
  *	  rowkeeper.soft_delete_rewrite			soft_delete_rewrite.c
+ *	  rowkeeper.coordinator_xact_start,
+ *	  .coordinator_soft_delete_batch,
+ *	  .coordinator_hard_delete				citus.c: internal, what a Citus
+ *											coordinator sends its workers
  *
  *	  The mode is defined before rowkeeper.tenant, so that a tenant given
  *	  before the library was loaded is checked against the configured mode
@@ -42,6 +46,9 @@ char	   *rk_tenant_key = NULL;
 char	   *rk_audit_min_retention = NULL;
 bool		rk_show_deleted = false;
 bool		rk_soft_delete_rewrite = true;
+char	   *rk_coordinator_xact_start = NULL;
+char	   *rk_coordinator_soft_delete_batch = NULL;
+char	   *rk_coordinator_hard_delete = NULL;
 
 static const struct config_enum_entry tenant_mode_options[] = {
 	{"context", RK_TENANT_MODE_CONTEXT, false},
@@ -186,6 +193,39 @@ define_soft_delete_gucs(void)
 }
 
 /*
+ * Citus (citus.c): what the coordinator sends the workers of a transaction
+ * besides the request context, as SET LOCAL.  Internal: not shown, never
+ * in a file; the workers trust them only as far as citus.c says.
+ */
+static void
+define_citus_gucs(void)
+{
+	const int	flags = GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE;
+
+	DefineCustomStringVariable("rowkeeper.coordinator_xact_start",
+							   "Internal: the start of the Citus coordinator's transaction, sent to the workers.",
+							   "Set by rowkeeper on the coordinator; the audit trigger on a shard logs it as logged_at.",
+							   &rk_coordinator_xact_start,
+							   "",
+							   PGC_USERSET, flags,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("rowkeeper.coordinator_soft_delete_batch",
+							   "Internal: the Citus coordinator transaction's soft-delete batch id, sent to the workers.",
+							   "Set by rowkeeper on the coordinator; a worker accepts a marking UPDATE of a soft-delete shard only with this batch id.",
+							   &rk_coordinator_soft_delete_batch,
+							   "",
+							   PGC_USERSET, flags,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("rowkeeper.coordinator_hard_delete",
+							   "Internal: \"on\" while rowkeeper.hard_delete() runs on the Citus coordinator, sent to the workers.",
+							   "Set by rowkeeper on the coordinator; a worker lets the table's owner past the soft-delete guard while it is on.",
+							   &rk_coordinator_hard_delete,
+							   "",
+							   PGC_USERSET, flags,
+							   NULL, NULL, NULL);
+}
+
+/*
  * Define every rowkeeper.* setting, then reserve the prefix.  Called once,
  * first thing in _PG_init.
  */
@@ -197,5 +237,6 @@ rk_define_gucs(void)
 	define_context_gucs();
 	define_purge_gucs();
 	define_soft_delete_gucs();
+	define_citus_gucs();
 	rk_reserve_guc_prefix(RK_GUC_PREFIX);
 }

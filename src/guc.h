@@ -43,6 +43,11 @@ extern char *rk_audit_min_retention;	/* rowkeeper.audit_min_retention */
 extern bool rk_show_deleted;	/* rowkeeper.show_deleted */
 extern bool rk_soft_delete_rewrite; /* rowkeeper.soft_delete_rewrite */
 
+/* Citus (citus.c): internal, sent by a coordinator to its workers. */
+extern char *rk_coordinator_xact_start; /* rowkeeper.coordinator_xact_start */
+extern char *rk_coordinator_soft_delete_batch;	/* .coordinator_soft_delete_batch */
+extern char *rk_coordinator_hard_delete;	/* .coordinator_hard_delete */
+
 /* Define them all and reserve the prefix (from _PG_init). */
 extern void rk_define_gucs(void);
 

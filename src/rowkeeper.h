@@ -20,6 +20,7 @@
 #include "commands/trigger.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
+#include "nodes/plannodes.h"
 #include "utils/guc.h"
 #include "utils/relcache.h"
 
@@ -45,6 +46,8 @@ extern Datum rk_call_restricted(FunctionCallInfo fcinfo, Oid role,
 extern int64 rk_soft_delete_next_batch(void);
 extern text *rk_soft_delete_who(void);
 extern bool rk_soft_delete_hard_deleting(void);
+extern bool rk_soft_delete_hard_deleting_rel(Oid relid);
+extern bool rk_soft_delete_current_batch(int64 *batch);
 extern bool rk_soft_delete_visible(Oid relid);
 extern void rk_soft_delete_init(void);
 extern bool rk_soft_delete_referenced(TriggerDesc *trigdesc);
@@ -53,6 +56,7 @@ extern void rk_soft_delete_cascade_missing_error(const char *relname);
 
 /* soft_delete_rewrite.c: the DELETE-as-UPDATE fast path (hooks, GUC) */
 extern void rk_soft_delete_rewrite_init(void);
+extern bool rk_soft_delete_plan_marks(PlannedStmt *stmt);
 
 /* citus.c */
 extern bool rk_citus_resending;
@@ -60,6 +64,9 @@ extern void rk_citus_init(void);
 extern void rk_citus_sync(void);
 extern bool rk_citus_coordinator_time(TimestampTz *ts);
 extern bool rk_citus_shard_of(Oid relid, Oid *logical, bool *log_here);
+extern bool rk_citus_coordinator_batch(int64 *batch);
+extern bool rk_citus_coordinator_hard_delete(void);
+extern bool rk_citus_active(void);
 
 
 /*
@@ -79,6 +86,7 @@ typedef struct RkTriggerArgs
 extern Oid	rk_schema_oid(bool missing_ok);
 extern Oid	rk_own_relid(const char *relname, bool missing_ok);
 extern List *rk_own_name(const char *name);
+extern bool rk_trigger_is(const char *tgname, const char *name);
 
 rk_noreturn extern void rk_bad_trigger_argument(const RkTriggerArgs *ta,
 												const char *arg);

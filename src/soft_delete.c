@@ -362,7 +362,7 @@ rk_soft_delete_cascade_missing(Relation rel)
 	fn = sd_func_oid("soft_delete_trigger");
 	for (i = 0; i < trigdesc->numtriggers; i++)
 		if (trigdesc->triggers[i].tgfoid == fn &&
-			strcmp(trigdesc->triggers[i].tgname, RK_TRIGGER_SOFT_DELETE_CASCADE) == 0)
+			rk_trigger_is(trigdesc->triggers[i].tgname, RK_TRIGGER_SOFT_DELETE_CASCADE))
 			return false;
 	return true;
 }
@@ -781,11 +781,49 @@ rk_soft_delete_next_batch(void)
 	return sd_batch;
 }
 
+/* The transaction's batch id, if it has one yet. */
+bool
+rk_soft_delete_current_batch(int64 *batch)
+{
+	if (sd_batch_lxid != rk_local_xid() || sd_batch_lxid == InvalidLocalTransactionId)
+		return false;
+	*batch = sd_batch;
+	return true;
+}
+
 /* Is rowkeeper.hard_delete() running its DELETE in this backend? */
 bool
 rk_soft_delete_hard_deleting(void)
 {
 	return rk_hard_delete_depth > 0;
+}
+
+/*
+ * Is a hard delete of table relid under way here: rowkeeper.hard_delete()
+ * in this backend, or, on a Citus worker (or a placement on the
+ * coordinator), in the coordinator's transaction, and the current user
+ * may hard-delete the table (its owner, what hard_delete() requires).  The
+ * coordinator's word is a setting anyone can SET (citus.c), so it counts
+ * only for the owner, who could remove the guard anyway.
+ */
+bool
+rk_soft_delete_hard_deleting_rel(Oid relid)
+{
+	HeapTuple	tup;
+	bool		owner = false;
+
+	if (rk_hard_delete_depth > 0)
+		return true;
+	if (!rk_citus_coordinator_hard_delete())
+		return false;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (HeapTupleIsValid(tup))
+	{
+		owner = has_privs_of_role(GetUserId(),
+								  ((Form_pg_class) GETSTRUCT(tup))->relowner);
+		ReleaseSysCache(tup);
+	}
+	return owner;
 }
 
 /*
@@ -954,7 +992,7 @@ soft_delete_guard(PG_FUNCTION_ARGS)
 		return PointerGetDatum(trigdata->tg_newtuple);
 	}
 
-	if (rk_hard_delete_depth > 0)
+	if (rk_soft_delete_hard_deleting_rel(RelationGetRelid(trigdata->tg_relation)))
 		return PointerGetDatum(trigdata->tg_trigtuple);
 
 	if (rk_updating_rel == RelationGetRelid(trigdata->tg_relation) &&
@@ -1109,7 +1147,7 @@ rk_soft_delete_visible(Oid relid)
 	Oid			role;
 	HeapTuple	tup;
 
-	if (rk_hard_delete_depth > 0)
+	if (rk_soft_delete_hard_deleting_rel(relid))
 		return true;
 	if (!rk_show_deleted)
 		return false;

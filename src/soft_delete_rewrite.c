@@ -88,6 +88,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
+#include "optimizer/optimizer.h"
 #include "optimizer/planner.h"
 #include "parser/analyze.h"
 #include "parser/parse_coerce.h"
@@ -101,6 +102,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "compat.h"
 #include "guc.h"
@@ -289,7 +291,7 @@ sdr_column_trigger(TriggerDesc *trigdesc, AttrNumber attno)
 		Trigger    *t = &trigdesc->triggers[i];
 
 		if (!TRIGGER_FOR_UPDATE(t->tgtype) ||
-			strcmp(t->tgname, RK_TRIGGER_SOFT_DELETE_CASCADE) == 0)
+			rk_trigger_is(t->tgname, RK_TRIGGER_SOFT_DELETE_CASCADE))
 			continue;
 		for (j = 0; j < t->tgnattr; j++)
 			if (t->tgattr[j] == attno)
@@ -311,7 +313,7 @@ sdr_guard(TriggerDesc *trigdesc)
 		Trigger    *t = &trigdesc->triggers[i];
 
 		if (t->tgfoid == sdr_funcs.guard &&
-			strcmp(t->tgname, RK_TRIGGER_SOFT_DELETE) == 0 &&
+			rk_trigger_is(t->tgname, RK_TRIGGER_SOFT_DELETE) &&
 			(t->tgnargs == 3 ||
 			 (t->tgnargs == 4 && rk_option_value(t->tgargs[3], "time_zone") != NULL)) &&
 			rk_option_value(t->tgargs[1], "by") != NULL &&
@@ -621,12 +623,15 @@ sdr_maybe_rewrite(ParseState *pstate, Query *query)
 
 	if (query->resultRelation <= 0)
 		return;
-	/* hard_delete()'s own DELETE; PostgreSQL's foreign-key actions */
-	if (rk_soft_delete_hard_deleting() || InNoForceRLSOperation())
+	/* PostgreSQL's foreign-key actions */
+	if (InNoForceRLSOperation())
 		return;
 	rte = rt_fetch(query->resultRelation, query->rtable);
 	if (rte->rtekind != RTE_RELATION ||
 		(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE))
+		return;
+	/* hard_delete()'s own DELETE (here, or the coordinator's on a shard) */
+	if (rk_soft_delete_hard_deleting_rel(rte->relid))
 		return;
 	if (!sdr_lookup_funcs())
 		return;
@@ -708,6 +713,27 @@ sdr_drop_hiding_check(Query *parse)
 static Node *sdr_hiding_qual(Node *qual, Oid *relid);
 
 /*
+ * The Citus form of the hiding policy names its table by text, resolved
+ * when it runs (a worker knows the table by the shell Citus keeps there,
+ * not by the coordinator's OID): 'schema.table'::text::regclass.
+ */
+static bool
+sdr_citus_table_name(Node *arg)
+{
+	Node	   *inner;
+
+	if (IsA(arg, FuncExpr) && ((FuncExpr *) arg)->funcid == F_REGCLASS &&
+		list_length(((FuncExpr *) arg)->args) == 1)
+		inner = linitial(((FuncExpr *) arg)->args);
+	else if (IsA(arg, CoerceViaIO) && ((CoerceViaIO *) arg)->resulttype == REGCLASSOID)
+		inner = (Node *) ((CoerceViaIO *) arg)->arg;
+	else
+		return false;
+	return IsA(inner, Const) && ((Const *) inner)->consttype == TEXTOID &&
+		!((Const *) inner)->constisnull;
+}
+
+/*
  * A marking UPDATE (sdr_rewrite_delete) checks less than PostgreSQL's row
  * security would add to it: the hiding policy's check of the new row goes
  * (sdr_drop_hiding_check), and so do the hiding policy's condition on the
@@ -769,9 +795,12 @@ sdr_hiding_qual(Node *qual, Oid *relid)
 	if (!IsA(f, FuncExpr) || f->funcid != sdr_funcs.visible || list_length(f->args) != 1)
 		return NULL;
 	c = (Const *) linitial(f->args);
-	if (!IsA(c, Const) || c->constisnull)
+	if (IsA(c, Const) && !c->constisnull)
+		*relid = DatumGetObjectId(c->constvalue);
+	else if (sdr_citus_table_name((Node *) c))
+		*relid = InvalidOid;
+	else
 		return NULL;
-	*relid = DatumGetObjectId(c->constvalue);
 	return (Node *) linitial(or->args);
 }
 
@@ -800,7 +829,8 @@ sdr_plan_walker(Node *node, void *cx)
 			Oid			relid;
 			Node	   *live = sdr_hiding_qual((Node *) lfirst(lc), &relid);
 
-			if (live != NULL && !rk_soft_delete_visible(relid))
+			/* (the Citus form names no OID: left as it is) */
+			if (live != NULL && OidIsValid(relid) && !rk_soft_delete_visible(relid))
 				lfirst(lc) = live;
 		}
 		return false;
@@ -816,15 +846,218 @@ sdr_plan_walker(Node *node, void *cx)
 	return expression_tree_walker(node, sdr_plan_walker, cx);
 }
 
+/* ---------------------------------------------------------------------
+ * Citus: the marking UPDATE as a shard receives it
+ * ---------------------------------------------------------------------
+ *
+ * On the coordinator a DELETE on a soft-delete Citus table becomes the
+ * marking UPDATE as on one node; Citus evaluates its now(),
+ * _soft_delete_batch() and _soft_delete_who() there and sends each shard
+ * a plain UPDATE with those values as constants.  On the shard every
+ * policy is permissive (Citus drops AS RESTRICTIVE), so the check of the
+ * new row against the SELECT policies is one ORed condition, in which
+ * every policy carries the hiding condition (src/sql/20_soft_delete.sql,
+ * the Citus form): the marked row would fail it.  sdr_shard_marking()
+ * recognises the marking, and only it:
+ *	- an UPDATE of a soft-delete table (a shard: its guard trigger says
+ *	  which columns) in a backend with Citus loaded;
+ *	- that sets exactly the marking columns, to constants: the batch id
+ *	  the coordinator sent for this transaction
+ *	  (rowkeeper.coordinator_soft_delete_batch), deleted_at the
+ *	  coordinator's transaction start (now() there), deleted_by who
+ *	  deletes (the actor the coordinator sent, else the user);
+ *	- of live rows only ("deleted_at IS NULL" is a condition of its WHERE).
+ * Then the hiding condition inside the new-row checks becomes true (the
+ * tenant's condition stays), and the statement needs the DELETE privilege
+ * on the shard instead of UPDATE, as on the coordinator.  An UPDATE
+ * written to look like one (the settings can be SET by anyone) marks only
+ * rows its user could soft-delete with a DELETE, with the values a DELETE
+ * would have written; anything else is an ordinary UPDATE and fails the
+ * check as on one node.
+ */
+
+/* Is expr, folded, a non-null constant?  Returns it or NULL. */
+static Const *
+sdr_const(Expr *expr)
+{
+	Node	   *n = eval_const_expressions(NULL, (Node *) expr);
+
+	return IsA(n, Const) && !((Const *) n)->constisnull ? (Const *) n : NULL;
+}
+
+/* Is "Var(rti, attno) IS NULL" one of the ANDed conditions of qual? */
+static bool
+sdr_has_live_condition(Node *qual, Index rti, AttrNumber attno)
+{
+	ListCell   *lc;
+
+	if (qual == NULL)
+		return false;
+	if (IsA(qual, List))
+	{
+		foreach(lc, (List *) qual)
+			if (sdr_has_live_condition(lfirst(lc), rti, attno))
+				return true;
+		return false;
+	}
+	if (IsA(qual, BoolExpr) && ((BoolExpr *) qual)->boolop == AND_EXPR)
+		return sdr_has_live_condition((Node *) ((BoolExpr *) qual)->args, rti, attno);
+	if (IsA(qual, NullTest) && ((NullTest *) qual)->nulltesttype == IS_NULL &&
+		IsA(((NullTest *) qual)->arg, Var))
+	{
+		Var		   *v = (Var *) ((NullTest *) qual)->arg;
+
+		return (Index) v->varno == rti && v->varattno == attno && v->varlevelsup == 0;
+	}
+	return false;
+}
+
+/* Do the SET values equal what the coordinator's marking wrote? */
+static bool
+sdr_shard_marking_values(Query *parse, SdrTable *t)
+{
+	TimestampTz coordinator_time;
+	int64		batch;
+	int			nset = 0;
+	ListCell   *lc;
+
+	if (!rk_citus_coordinator_batch(&batch))
+		return false;
+	if (!rk_citus_coordinator_time(&coordinator_time))
+		coordinator_time = GetCurrentTransactionStartTimestamp();
+	foreach(lc, parse->targetList)
+	{
+		TargetEntry *tle = (TargetEntry *) lfirst(lc);
+		Const	   *c;
+
+		if (tle->resjunk)
+			continue;
+		nset++;
+		c = sdr_const(tle->expr);
+		if (c == NULL)
+			return false;
+		if (tle->resno == t->batch.attno)
+		{
+			if (c->consttype != INT8OID || DatumGetInt64(c->constvalue) != batch)
+				return false;
+		}
+		else if (tle->resno == t->at.attno)
+		{
+			/*
+			 * timestamptz, or timestamp kept in UTC: the same microseconds
+			 * (a timestamp in the session's zone cannot be checked here)
+			 */
+			if (!(c->consttype == TIMESTAMPTZOID ||
+				  (c->consttype == TIMESTAMPOID && t->at_utc)) ||
+				DatumGetTimestampTz(c->constvalue) != coordinator_time)
+				return false;
+		}
+		else if (t->by.attno != 0 && tle->resno == t->by.attno)
+		{
+			text	   *who = rk_soft_delete_who();
+
+			if ((c->consttype != TEXTOID && c->consttype != VARCHAROID) ||
+				!DatumGetBool(DirectFunctionCall2Coll(texteq, DEFAULT_COLLATION_OID,
+													  c->constvalue, PointerGetDatum(who))))
+				return false;
+		}
+		else
+			return false;
+	}
+	return nset == (t->by.attno != 0 ? 3 : 2);
+}
+
+/* Is parse the marking UPDATE of a shard (see above)?  Its table in *tp. */
+static bool
+sdr_shard_marking(Query *parse, SdrTable **tp)
+{
+	RangeTblEntry *rte;
+	SdrTable   *t;
+
+	if (parse->commandType != CMD_UPDATE || !parse->canSetTag ||
+		parse->resultRelation <= 0 || !rk_citus_active() || !sdr_lookup_funcs())
+		return false;
+	rte = rt_fetch(parse->resultRelation, parse->rtable);
+	if (rte->rtekind != RTE_RELATION ||
+		(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE))
+		return false;
+	t = sdr_get_table(rte->relid);
+	if (!t->usable || !sdr_trigger_fires(t->tgenabled) ||
+		!sdr_has_live_condition(parse->jointree->quals, parse->resultRelation, t->at.attno) ||
+		!sdr_shard_marking_values(parse, t))
+		return false;
+	*tp = t;
+	return true;
+}
+
+/* The hiding condition, wherever it is in a check, becomes true. */
+static Node *
+sdr_unhide_mutator(Node *node, void *cx)
+{
+	Oid			relid;
+
+	if (node == NULL)
+		return NULL;
+	if (sdr_hiding_qual(node, &relid) != NULL)
+		return makeBoolConst(true, false);
+	return expression_tree_mutator(node, sdr_unhide_mutator, cx);
+}
+
+/* Let the shard's marking UPDATE through as the coordinator's DELETE. */
+static void
+sdr_trim_shard_marking(Query *parse)
+{
+	RkPermInfo *perm = rk_query_perminfo(parse, rt_fetch(parse->resultRelation, parse->rtable));
+	ListCell   *lc;
+
+	foreach(lc, parse->withCheckOptions)
+	{
+		WithCheckOption *wco = (WithCheckOption *) lfirst(lc);
+
+		if (wco->kind == WCO_RLS_UPDATE_CHECK)
+			wco->qual = sdr_unhide_mutator(wco->qual, NULL);
+	}
+	perm->requiredPerms = (perm->requiredPerms & ~ACL_UPDATE) | ACL_DELETE;
+}
+
+/*
+ * Does this plan soft-delete rows of a soft-delete table (a DELETE that was
+ * rewritten, here or by Citus's planner)?  For citus.c, which sends the
+ * transaction's batch id to the workers before the statement runs.
+ */
+bool
+rk_soft_delete_plan_marks(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (stmt->commandType != CMD_DELETE || !rk_soft_delete_rewrite ||
+		!sdr_lookup_funcs())
+		return false;
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION &&
+			(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_PARTITIONED_TABLE) &&
+			!rk_soft_delete_hard_deleting_rel(rte->relid) &&
+			sdr_get_table(rte->relid)->usable)
+			return true;
+	}
+	return false;
+}
+
 static PlannedStmt *
 sdr_planner(Query *parse, const char *query_string, int cursorOptions,
 			ParamListInfo boundParams)
 {
 	bool		marking = sdr_is_marking(parse, true);
 	PlannedStmt *stmt;
+	SdrTable   *shard;
 
 	if ((parse->hasRowSecurity || parse->hasModifyingCTE) && sdr_lookup_funcs())
 		sdr_plan_walker((Node *) parse, NULL);
+	if (!marking && parse->hasRowSecurity && sdr_shard_marking(parse, &shard))
+		sdr_trim_shard_marking(parse);
 	if (prev_planner)
 		stmt = prev_planner(parse, query_string, cursorOptions, boundParams);
 	else
