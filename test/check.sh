@@ -186,15 +186,17 @@ for m in "${majors[@]}"; do
     summary+=("$version: $p passed, $f failed in ${secs}s${failures:+ (failed: ${failures//,/, })}${skips:+ (skipped, see its output: $skips)}")
 done
 
-# The package, once (Debian's PostgreSQL 15): META.json against the PGXN
-# Meta Spec, and the Debian package built, installed, smoke-tested and
+# The package, once (Debian's PostgreSQL 15): the source tree's own checks
+# (test/source_check.sh: settings defined in src/guc.c only, file headers),
+# META.json against the PGXN Meta Spec, and the Debian package built, installed, smoke-tested and
 # removed (test/deb.sh).  RK_CHECK_PACKAGE=0 skips both.
 if [ "${RK_CHECK_PACKAGE:-1}" != 0 ]; then
     pkg_passed=0 pkg_failed=0 pkg_failures=()
     mkdir -p "${TMPDIR:-/tmp}"
-    for t in meta deb; do
+    for t in source meta deb; do
         rk_say "package: $t"
         case $t in
+            source) cmd=(bash "$ROOT/test/source_check.sh") ;;
             meta) cmd=(perl "$ROOT/test/meta_check.pl") ;;
             deb)  cmd=(bash "$ROOT/test/deb.sh") ;;
         esac
@@ -207,7 +209,7 @@ if [ "${RK_CHECK_PACKAGE:-1}" != 0 ]; then
         fi
     done
     total_passed=$((total_passed + pkg_passed)); total_failed=$((total_failed + pkg_failed))
-    summary+=("package (META.json, .deb): $pkg_passed passed, $pkg_failed failed${pkg_failures[*]:+ (failed: ${pkg_failures[*]})}")
+    summary+=("package (source, META.json, .deb): $pkg_passed passed, $pkg_failed failed${pkg_failures[*]:+ (failed: ${pkg_failures[*]})}")
 fi
 
 rk_say "summary ($(( $(date +%s) - start_all ))s)"
