@@ -589,6 +589,11 @@ $$;
 COMMENT ON FUNCTION rowkeeper._restore_check_parents(regclass, jsonb, text) IS
 'Internal: refuse to restore a row whose foreign key points at a soft-deleted row.';
 
+/*
+ * The restored row is returned by the UPDATE as it is and made jsonb in
+ * the query around it: Citus refuses functions that are not IMMUTABLE in
+ * the RETURNING list of a distributed table's UPDATE.
+ */
 CREATE OR REPLACE FUNCTION rowkeeper.restore(tbl regclass, key jsonb)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -601,7 +606,6 @@ DECLARE
     cfg record;
     one jsonb;
     r record;
-    restored record;
     n bigint := 0;
     found_rows bigint;
     msg text;
@@ -625,16 +629,13 @@ BEGIN
                     MESSAGE = format('%s: no soft-deleted row of %s with key %s', caller, tbl, one),
                     HINT = 'The row is live already, was hard-deleted, or is not visible to you: restoring needs to see soft-deleted rows (role rowkeeper_see_deleted, or the table''s owner).';
             END IF;
-            -- RETURNING the row, made jsonb here: Citus refuses functions
-            -- that are not IMMUTABLE in RETURNING on a distributed table
-            EXECUTE format('UPDATE %s AS r SET %I = NULL, %I = NULL%s WHERE %s AND r.%I IS NOT NULL '
-                           'RETURNING r.*',
+            EXECUTE format('WITH u AS (UPDATE %s AS r SET %I = NULL, %I = NULL%s WHERE %s AND r.%I IS NOT NULL '
+                           'RETURNING r.*) SELECT pg_catalog.to_jsonb(u.*) FROM u',
                            base, cfg.column_name, cfg.batch_column,
                            CASE WHEN cfg.deleted_by_column IS NOT NULL
                                 THEN format(', %I = NULL', cfg.deleted_by_column) ELSE '' END,
                            rowkeeper._key_condition(base, one, 'r', caller), cfg.column_name)
-               INTO restored;
-            one := pg_catalog.to_jsonb(restored);
+               INTO one;
             PERFORM rowkeeper._restore_check_parents(base, one, caller);
             n := n + 1;
             IF r.batch IS NOT NULL THEN
@@ -907,9 +908,6 @@ DECLARE
     cfg record;
     deleted bigint;
     state text;
-    citus boolean;
-    ten record;
-    unsafe_triggers text;
 BEGIN
     IF tbl IS NULL OR force IS NULL THEN
         RAISE EXCEPTION USING
@@ -925,10 +923,7 @@ BEGIN
     PERFORM rowkeeper._require_owned_table(base, caller);
     cfg := rowkeeper._soft_delete_config(base);
 
-    -- every row, not RLS's view; a Citus table's are in its shards
-    citus := (rowkeeper._citus_distribution_column(base)).is_citus;
-    deleted := CASE WHEN citus THEN rowkeeper._citus_count_not_null(base, cfg.column_name)
-                    ELSE rowkeeper._count_not_null(base, cfg.column_name) END;
+    deleted := rowkeeper._citus_count_not_null(base, cfg.column_name);  -- every row, not RLS's view
     IF deleted > 0 AND NOT force THEN
         RAISE EXCEPTION USING
             ERRCODE = 'object_not_in_prerequisite_state',
@@ -937,21 +932,25 @@ BEGIN
             HINT = 'Restore or hard-delete them first, or pass force => true to keep them as they are.';
     END IF;
 
-    unsafe_triggers := rowkeeper._citus_allow_triggers();
-    EXECUTE format('DROP TRIGGER rowkeeper_soft_delete ON %s', base);
-    IF EXISTS (SELECT FROM pg_catalog.pg_trigger t
-                WHERE t.tgrelid = base AND t.tgname = 'rowkeeper_soft_delete_cascade' AND t.tgparentid = 0) THEN
-        EXECUTE format('DROP TRIGGER rowkeeper_soft_delete_cascade ON %s', base);
-    END IF;
-    PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
+    -- on a Citus table: triggers need citus.enable_unsafe_triggers
+    DECLARE
+        unsafe_triggers text := rowkeeper._citus_allow_triggers();
+    BEGIN
+        EXECUTE format('DROP TRIGGER rowkeeper_soft_delete ON %s', base);
+        IF EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                    WHERE t.tgrelid = base AND t.tgname = 'rowkeeper_soft_delete_cascade' AND t.tgparentid = 0) THEN
+            EXECUTE format('DROP TRIGGER rowkeeper_soft_delete_cascade ON %s', base);
+        END IF;
+        PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
+    END;
     SELECT pg_catalog.obj_description(p.oid, 'pg_policy') INTO state
       FROM pg_catalog.pg_policy p
      WHERE p.polrelid = base AND p.polname = 'rowkeeper_soft_delete';
-    IF citus THEN
+    IF (rowkeeper._citus_distribution_column(base)).is_citus THEN
         -- the soft-delete policies go, the tenant's back to their plain form
         -- (the guard, and with it the configuration, is gone already)
-        ten := rowkeeper._tenant_config(base);
-        PERFORM rowkeeper._citus_policies(base, ten.predicate, ten.grant_access);
+        PERFORM rowkeeper._citus_policies(base, ten.predicate, ten.grant_access)
+           FROM rowkeeper._tenant_config(base) ten;
     ELSE
         IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = base AND p.polname = 'rowkeeper_soft_delete') THEN
             EXECUTE format('DROP POLICY rowkeeper_soft_delete ON %s', base);

@@ -199,11 +199,14 @@ COMMENT ON FUNCTION rowkeeper._citus_policies(regclass, text, boolean) IS
 'Internal: (re)write rowkeeper''s policies on a Citus table for its tenant isolation and soft delete, each USING the whole read predicate and each WITH CHECK the whole write predicate, so that they mean the same on the shards, where Citus makes every policy permissive.';
 
 /*
- * The rows of a Citus table whose column is not NULL, regardless of
- * row-level security: rowkeeper._count_not_null() on one placement of
- * every shard (the coordinator's table of a distributed table is empty),
- * run as the caller, who must own the table.  A shard that cannot be
- * counted is an error, never a smaller count.
+ * The rows of a table whose column is not NULL, regardless of row-level
+ * security, wherever they are: on a Citus table rowkeeper._count_not_null()
+ * on one placement of every shard (the coordinator's table of a
+ * distributed table is empty), run as the caller, who must own the table;
+ * on any other table rowkeeper._count_not_null() itself.  A shard that
+ * cannot be counted is an error, never a smaller count.  The shards are
+ * read through separate connections: rows the caller's transaction itself
+ * changed and has not committed are counted as they were before.
  */
 CREATE OR REPLACE FUNCTION rowkeeper._citus_count_not_null(tbl regclass, column_name name)
 RETURNS bigint
@@ -216,6 +219,9 @@ DECLARE
     shards bigint;
     r record;
 BEGIN
+    IF NOT (rowkeeper._citus_distribution_column(tbl)).is_citus THEN
+        RETURN rowkeeper._count_not_null(tbl, column_name);
+    END IF;
     -- %%L: the shard's name, filled in by run_command_on_shards (its
     -- format(command, shard name): a % of the column's name is doubled)
     FOR r IN EXECUTE 'SELECT s.shardid, s.success, s.result FROM pg_catalog.run_command_on_shards($1, $2) s'
@@ -245,7 +251,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION rowkeeper._citus_count_not_null(regclass, name) IS
-'Internal: rows of a Citus table whose column is not NULL, counted on every shard regardless of row-level security. Table owner only.';
+'Internal: rows of a table whose column is not NULL regardless of row-level security, on a Citus table counted on every shard. Table owner only.';
 
 /*
  * The Citus tables that have rowkeeper policies (tenant isolation, soft
