@@ -31,6 +31,7 @@ REGRESS     = install hardening_install contracts context updated_at updated_at_
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
               soft_delete_rewrite soft_delete_unloaded soft_delete_cascade_sync \
               tenant tenant_errors tenant_token tenant_safety tenant_migration tenant_shard_shape \
+              soft_delete_shard_shape \
               preflight purge purge_security hardening_calls hardening_names uninstall
 # Isolation tester: test/isolation/specs + test/isolation/expected.
 ISOLATION      = updated_at_concurrent audit_concurrent audit_chain_concurrent \

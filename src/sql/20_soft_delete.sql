@@ -102,11 +102,15 @@ COMMENT ON FUNCTION rowkeeper.hard_delete(regclass, jsonb) IS
  * [, <by> = _soft_delete_who()] and still reports "DELETE n".  These two
  * functions give that statement its batch id (the transaction's) and its
  * user; called anywhere else they raise.  EXECUTE stays with PUBLIC:
- * every role that may soft-delete calls them.
+ * every role that may soft-delete calls them.  STABLE: their value is
+ * fixed within a statement (the batch id per transaction, the user per
+ * statement), and Citus evaluates STABLE functions of an UPDATE's SET list
+ * on the coordinator and sends the shards constants (it refuses VOLATILE
+ * ones there on distributed tables).
  */
 CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_batch()
 RETURNS bigint
-LANGUAGE C VOLATILE PARALLEL UNSAFE
+LANGUAGE C STABLE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'soft_delete_batch';
 
 COMMENT ON FUNCTION rowkeeper._soft_delete_batch() IS
@@ -114,7 +118,7 @@ COMMENT ON FUNCTION rowkeeper._soft_delete_batch() IS
 
 CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_who()
 RETURNS text
-LANGUAGE C VOLATILE PARALLEL UNSAFE
+LANGUAGE C STABLE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'soft_delete_who';
 
 COMMENT ON FUNCTION rowkeeper._soft_delete_who() IS
@@ -198,6 +202,29 @@ AS 'MODULE_PATHNAME', 'soft_delete_visible';
 
 COMMENT ON FUNCTION rowkeeper._soft_delete_visible(regclass) IS
 'Internal: may the current user see the soft-deleted rows of a table now (rowkeeper.show_deleted on and member of rowkeeper_see_deleted or the owner, or inside hard_delete())?';
+
+/*
+ * The hiding condition of the policies of soft-delete table tbl, as SQL:
+ * "column_name IS NULL OR rowkeeper._soft_delete_visible(<tbl>)", the
+ * shape src/soft_delete_rewrite.c recognises.  On one node the table is a
+ * regclass constant (its OID: the table keeps it through renames, and a
+ * table with it cannot be distributed by Citus, whose workers do not know
+ * the OID: fail closed).  In the Citus form (citus => true, see
+ * rowkeeper._citus_policies()) it is the table's name as text, cast to
+ * regclass when the policy runs: on a worker that finds the Citus table
+ * (its shell), never the shard.
+ */
+CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_hiding(tbl regclass, column_name name, citus boolean)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.format('%I IS NULL OR rowkeeper._soft_delete_visible(%L%s::pg_catalog.regclass)',
+                             column_name, tbl::text, CASE WHEN citus THEN '::pg_catalog.text' ELSE '' END)
+$$;
+
+COMMENT ON FUNCTION rowkeeper._soft_delete_hiding(regclass, name, boolean) IS
+'Internal: the hiding condition of a soft-delete table''s policies, as SQL (the table as a regclass constant on one node, as its name cast at run time in the Citus form).';
 
 /* The table itself when it has soft delete, else NULL. */
 CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_base(tbl regclass)
@@ -474,26 +501,34 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     fk record;
-    crow jsonb;
+    crow record;
     n bigint := 0;
-    args text;
+    parts text[];
+    params int[];
+    cond text;
+    i int;
 BEGIN
     FOR fk IN SELECT * FROM rowkeeper._soft_delete_fkeys(tbl, 1) f
                WHERE f.child_column IS NOT NULL AND f.action IN ('cascade', 'restrict') LOOP
-        -- the parent's referenced values, in order, as the $n the where clause uses
-        SELECT string_agg(format('%L::%s', prow ->> c, fk.ref_types[i]), ', ' ORDER BY i) INTO args
-          FROM unnest(fk.ref_columns) WITH ORDINALITY u(c, i);
+        -- the where clause with the parent's referenced values as literals
+        -- in place of its $n (in one pass: a value is never read as SQL)
+        parts := regexp_split_to_array(fk.child_where, '\$[0-9]+::');
+        SELECT array_agg(m[1]::int ORDER BY k) INTO params
+          FROM regexp_matches(fk.child_where, '\$([0-9]+)::', 'g') WITH ORDINALITY x(m, k);
+        cond := parts[1];
+        FOR i IN 1..coalesce(cardinality(params), 0) LOOP
+            cond := cond || format('%L::', prow ->> fk.ref_columns[params[i]]) || parts[i + 1];
+        END LOOP;
+        -- RETURNING the row, made jsonb here: Citus refuses functions that
+        -- are not IMMUTABLE in RETURNING on a distributed table
         FOR crow IN EXECUTE format(
-                'WITH p AS (SELECT %s) UPDATE %s AS c SET %I = NULL, %I = NULL%s '
-                'FROM p WHERE %s AND c.%I IS NOT NULL AND c.%I = %s RETURNING pg_catalog.to_jsonb(c.*)',
-                (SELECT string_agg(format('%L::%s AS p%s', prow ->> c, fk.ref_types[i], i), ', ' ORDER BY i)
-                   FROM unnest(fk.ref_columns) WITH ORDINALITY u(c, i)),
+                'UPDATE %s AS c SET %I = NULL, %I = NULL%s '
+                'WHERE %s AND c.%I IS NOT NULL AND c.%I = %s RETURNING c.*',
                 fk.child, fk.child_column, fk.child_batch_column,
                 CASE WHEN fk.child_by_column IS NOT NULL
                      THEN format(', %I = NULL', fk.child_by_column) ELSE '' END,
-                regexp_replace(fk.child_where, '\$([0-9]+)::', 'p.p\1::', 'g'),
-                fk.child_column, fk.child_batch_column, batch) LOOP
-            n := n + 1 + rowkeeper._restore_children(fk.child, crow,
+                cond, fk.child_column, fk.child_batch_column, batch) LOOP
+            n := n + 1 + rowkeeper._restore_children(fk.child, pg_catalog.to_jsonb(crow),
                                                      batch);
         END LOOP;
     END LOOP;
@@ -554,6 +589,11 @@ $$;
 COMMENT ON FUNCTION rowkeeper._restore_check_parents(regclass, jsonb, text) IS
 'Internal: refuse to restore a row whose foreign key points at a soft-deleted row.';
 
+/*
+ * The restored row is returned by the UPDATE as it is and made jsonb in
+ * the query around it: Citus refuses functions that are not IMMUTABLE in
+ * the RETURNING list of a distributed table's UPDATE.
+ */
 CREATE OR REPLACE FUNCTION rowkeeper.restore(tbl regclass, key jsonb)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -589,8 +629,8 @@ BEGIN
                     MESSAGE = format('%s: no soft-deleted row of %s with key %s', caller, tbl, one),
                     HINT = 'The row is live already, was hard-deleted, or is not visible to you: restoring needs to see soft-deleted rows (role rowkeeper_see_deleted, or the table''s owner).';
             END IF;
-            EXECUTE format('UPDATE %s AS r SET %I = NULL, %I = NULL%s WHERE %s AND r.%I IS NOT NULL '
-                           'RETURNING pg_catalog.to_jsonb(r.*)',
+            EXECUTE format('WITH u AS (UPDATE %s AS r SET %I = NULL, %I = NULL%s WHERE %s AND r.%I IS NOT NULL '
+                           'RETURNING r.*) SELECT pg_catalog.to_jsonb(u.*) FROM u',
                            base, cfg.column_name, cfg.batch_column,
                            CASE WHEN cfg.deleted_by_column IS NOT NULL
                                 THEN format(', %I = NULL', cfg.deleted_by_column) ELSE '' END,
@@ -701,6 +741,10 @@ DECLARE
     want_type int2;
     old record;
     state text;
+    citus boolean;
+    own_policies text;
+    ten record;
+    unsafe_triggers text;
 BEGIN
     IF tbl IS NULL OR column_name IS NULL OR time_zone IS NULL THEN
         RAISE EXCEPTION USING
@@ -723,15 +767,25 @@ BEGIN
             DETAIL = 'Soft delete is enabled on the partitioned table; its partitions share the configuration.',
             HINT = format('Call it on %s.', (SELECT i.inhparent::regclass FROM pg_catalog.pg_inherits i WHERE i.inhrelid = tbl));
     END IF;
-    -- Citus copies policies to the shards without AS RESTRICTIVE: the
-    -- policy that hides deleted rows would become permissive there and be
-    -- OR'ed with the tenant policies, opening every tenant's live rows.
-    IF (rowkeeper._citus_distribution_column(tbl)).is_citus THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'feature_not_supported',
-            MESSAGE = format('%s: %s is a Citus table', caller, tbl),
-            DETAIL = 'Soft delete hides deleted rows with a restrictive row-level security policy, and Citus copies policies to the shards as permissive ones, which would undo tenant isolation there.',
-            HINT = 'Soft delete on Citus tables is not supported yet; mark rows with your own UPDATE for now.';
+    -- Citus copies policies to the shards without AS RESTRICTIVE, where
+    -- every policy is permissive and they are ORed: rowkeeper's own are
+    -- written so that each means the same either way
+    -- (rowkeeper._citus_policies()), but a policy of the table's own would
+    -- show on the shards whatever rows it allows, deleted ones included.
+    citus := (rowkeeper._citus_distribution_column(tbl)).is_citus;
+    IF citus THEN
+        SELECT string_agg(quote_ident(p.polname), ', ' ORDER BY p.polname) INTO own_policies
+          FROM pg_catalog.pg_policy p
+         WHERE p.polrelid = tbl
+           AND p.polname NOT IN ('rowkeeper_soft_delete', 'rowkeeper_soft_delete_access',
+                                 'rowkeeper_tenant_isolation', 'rowkeeper_tenant_access');
+        IF own_policies IS NOT NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'feature_not_supported',
+                MESSAGE = format('%s: Citus table %s has row-level security policies of its own', caller, tbl),
+                DETAIL = format('Policies: %s. Citus copies policies to the shards without AS RESTRICTIVE, where they are ORed with the condition that hides deleted rows: the shards would show the rows they allow, deleted ones included.', own_policies),
+                HINT = 'Drop them (fold their conditions into views or the application''s queries), then call rowkeeper.enable_soft_delete() again.';
+        END IF;
     END IF;
 
     -- no batch column named: the one configured, else deleted_batch in the
@@ -784,6 +838,8 @@ BEGIN
       FROM pg_catalog.pg_trigger t
      WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete' AND t.tgparentid = 0;
     IF NOT FOUND OR old.args IS DISTINCT FROM want_args OR old.tgtype <> want_type THEN
+        -- on a Citus table: triggers need citus.enable_unsafe_triggers
+        unsafe_triggers := rowkeeper._citus_allow_triggers();
         IF FOUND THEN
             EXECUTE format('DROP TRIGGER rowkeeper_soft_delete ON %s', tbl);
         END IF;
@@ -791,38 +847,46 @@ BEGIN
                        'EXECUTE FUNCTION rowkeeper.soft_delete_guard(%s)',
                        CASE WHEN want_type & 16 <> 0 THEN 'UPDATE OR DELETE' ELSE 'DELETE' END,
                        tbl, rowkeeper._quote_args(want_args));
+        PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
     END IF;
 
     -- the cascade trigger, only while a foreign key references the table
     -- (21_soft_delete_cascade.sql: the event trigger keeps it so)
     PERFORM rowkeeper._soft_delete_sync_cascade(tbl);
 
-    -- the policies: RLS as the user had it before rowkeeper first touched it
-    SELECT pg_catalog.obj_description(p.oid, 'pg_policy') INTO state
-      FROM pg_catalog.pg_policy p
-     WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete';
-    IF state IS NULL THEN
-        SELECT format('rowkeeper soft delete; before it: rls_was_enabled=%s, rls_was_forced=%s',
-                      c.relrowsecurity::text, c.relforcerowsecurity::text) INTO state
-          FROM pg_catalog.pg_class c WHERE c.oid = tbl;
-    END IF;
-    IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete') THEN
-        EXECUTE format('DROP POLICY rowkeeper_soft_delete ON %s', tbl);
-    END IF;
-    EXECUTE format('CREATE POLICY rowkeeper_soft_delete ON %s AS RESTRICTIVE FOR SELECT TO PUBLIC '
-                   'USING (%I IS NULL OR rowkeeper._soft_delete_visible(%L::pg_catalog.regclass))',
-                   tbl, column_name, tbl::text);
-    EXECUTE format('COMMENT ON POLICY rowkeeper_soft_delete ON %s IS %L', tbl, state);
-    IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete_access') THEN
-        EXECUTE format('DROP POLICY rowkeeper_soft_delete_access ON %s', tbl);
-    END IF;
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
-                    WHERE p.polrelid = tbl AND p.polpermissive
-                      AND p.polname NOT IN ('rowkeeper_soft_delete_access', 'rowkeeper_tenant_access')) THEN
-        EXECUTE format('CREATE POLICY rowkeeper_soft_delete_access ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
-                       'USING (true) WITH CHECK (true)', tbl);
-        EXECUTE format('COMMENT ON POLICY rowkeeper_soft_delete_access ON %s IS %L', tbl,
-                       'rowkeeper soft delete: rows are accessible; policy rowkeeper_soft_delete hides the deleted ones');
+    -- the policies.  On a Citus table, the Citus form: every rowkeeper
+    -- policy of the table (the tenant's included) rewritten from its
+    -- configuration so that none depends on AS RESTRICTIVE
+    IF citus THEN
+        ten := rowkeeper._tenant_config(tbl);
+        PERFORM rowkeeper._citus_policies(tbl, ten.predicate, ten.grant_access);
+    ELSE
+        -- RLS as the user had it before rowkeeper first touched it
+        SELECT pg_catalog.obj_description(p.oid, 'pg_policy') INTO state
+          FROM pg_catalog.pg_policy p
+         WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete';
+        IF state IS NULL THEN
+            SELECT format('rowkeeper soft delete; before it: rls_was_enabled=%s, rls_was_forced=%s',
+                          c.relrowsecurity::text, c.relforcerowsecurity::text) INTO state
+              FROM pg_catalog.pg_class c WHERE c.oid = tbl;
+        END IF;
+        IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete') THEN
+            EXECUTE format('DROP POLICY rowkeeper_soft_delete ON %s', tbl);
+        END IF;
+        EXECUTE format('CREATE POLICY rowkeeper_soft_delete ON %s AS RESTRICTIVE FOR SELECT TO PUBLIC USING (%s)',
+                       tbl, rowkeeper._soft_delete_hiding(tbl, column_name, false));
+        EXECUTE format('COMMENT ON POLICY rowkeeper_soft_delete ON %s IS %L', tbl, state);
+        IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete_access') THEN
+            EXECUTE format('DROP POLICY rowkeeper_soft_delete_access ON %s', tbl);
+        END IF;
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
+                        WHERE p.polrelid = tbl AND p.polpermissive
+                          AND p.polname NOT IN ('rowkeeper_soft_delete_access', 'rowkeeper_tenant_access')) THEN
+            EXECUTE format('CREATE POLICY rowkeeper_soft_delete_access ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
+                           'USING (true) WITH CHECK (true)', tbl);
+            EXECUTE format('COMMENT ON POLICY rowkeeper_soft_delete_access ON %s IS %L', tbl,
+                           'rowkeeper soft delete: rows are accessible; policy rowkeeper_soft_delete hides the deleted ones');
+        END IF;
     END IF;
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
     EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
@@ -859,7 +923,7 @@ BEGIN
     PERFORM rowkeeper._require_owned_table(base, caller);
     cfg := rowkeeper._soft_delete_config(base);
 
-    deleted := rowkeeper._count_not_null(base, cfg.column_name);  -- every row, not RLS's view
+    deleted := rowkeeper._citus_count_not_null(base, cfg.column_name);  -- every row, not RLS's view
     IF deleted > 0 AND NOT force THEN
         RAISE EXCEPTION USING
             ERRCODE = 'object_not_in_prerequisite_state',
@@ -868,19 +932,32 @@ BEGIN
             HINT = 'Restore or hard-delete them first, or pass force => true to keep them as they are.';
     END IF;
 
-    EXECUTE format('DROP TRIGGER rowkeeper_soft_delete ON %s', base);
-    IF EXISTS (SELECT FROM pg_catalog.pg_trigger t
-                WHERE t.tgrelid = base AND t.tgname = 'rowkeeper_soft_delete_cascade' AND t.tgparentid = 0) THEN
-        EXECUTE format('DROP TRIGGER rowkeeper_soft_delete_cascade ON %s', base);
-    END IF;
+    -- on a Citus table: triggers need citus.enable_unsafe_triggers
+    DECLARE
+        unsafe_triggers text := rowkeeper._citus_allow_triggers();
+    BEGIN
+        EXECUTE format('DROP TRIGGER rowkeeper_soft_delete ON %s', base);
+        IF EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                    WHERE t.tgrelid = base AND t.tgname = 'rowkeeper_soft_delete_cascade' AND t.tgparentid = 0) THEN
+            EXECUTE format('DROP TRIGGER rowkeeper_soft_delete_cascade ON %s', base);
+        END IF;
+        PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
+    END;
     SELECT pg_catalog.obj_description(p.oid, 'pg_policy') INTO state
       FROM pg_catalog.pg_policy p
      WHERE p.polrelid = base AND p.polname = 'rowkeeper_soft_delete';
-    IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = base AND p.polname = 'rowkeeper_soft_delete') THEN
-        EXECUTE format('DROP POLICY rowkeeper_soft_delete ON %s', base);
-    END IF;
-    IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = base AND p.polname = 'rowkeeper_soft_delete_access') THEN
-        EXECUTE format('DROP POLICY rowkeeper_soft_delete_access ON %s', base);
+    IF (rowkeeper._citus_distribution_column(base)).is_citus THEN
+        -- the soft-delete policies go, the tenant's back to their plain form
+        -- (the guard, and with it the configuration, is gone already)
+        PERFORM rowkeeper._citus_policies(base, ten.predicate, ten.grant_access)
+           FROM rowkeeper._tenant_config(base) ten;
+    ELSE
+        IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = base AND p.polname = 'rowkeeper_soft_delete') THEN
+            EXECUTE format('DROP POLICY rowkeeper_soft_delete ON %s', base);
+        END IF;
+        IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = base AND p.polname = 'rowkeeper_soft_delete_access') THEN
+            EXECUTE format('DROP POLICY rowkeeper_soft_delete_access ON %s', base);
+        END IF;
     END IF;
     -- RLS back as it was, unless tenant isolation still needs it
     IF state IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy p

@@ -48,6 +48,7 @@ DECLARE
     old record;
     have boolean;
     locked boolean := false;
+    unsafe_triggers text;
 BEGIN
     cfg := rowkeeper._soft_delete_config(tbl);
     LOOP
@@ -74,6 +75,8 @@ BEGIN
         EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
         locked := true;
     END LOOP;
+    -- on a Citus table: triggers need citus.enable_unsafe_triggers
+    unsafe_triggers := rowkeeper._citus_allow_triggers();
     IF have THEN    -- IF EXISTS: gone meanwhile, for a snapshot older than the lock
         EXECUTE format('DROP TRIGGER IF EXISTS rowkeeper_soft_delete_cascade ON %s', tbl);
     END IF;
@@ -87,6 +90,7 @@ BEGIN
             NULL;   -- made meanwhile by a transaction this snapshot does not see
         END;
     END IF;
+    PERFORM rowkeeper._citus_allow_triggers(unsafe_triggers);
     RETURN want;
 END;
 $$;

@@ -171,6 +171,46 @@ $$;
 COMMENT ON FUNCTION rowkeeper._tenant_drop_policies(regclass) IS
 'Internal: drop the policies rowkeeper''s tenant isolation created on one table.';
 
+/*
+ * The tenant isolation of one table (or partition) as it is now: the
+ * predicate of its policies (NULL when it is not isolated) and whether it
+ * has rowkeeper_tenant_access (grant_access).  The predicate is made again
+ * from the tenant column that the trigger rowkeeper_tenant_immutable names.
+ */
+CREATE OR REPLACE FUNCTION rowkeeper._tenant_config(tbl regclass, OUT predicate text, OUT grant_access boolean)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    att pg_catalog.pg_attribute;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
+                    WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_tenant_isolation') THEN
+        RETURN;
+    END IF;
+    SELECT a.* INTO att
+      FROM pg_catalog.pg_trigger t
+      JOIN pg_catalog.pg_attribute a
+        ON a.attrelid = t.tgrelid AND a.attname = (rowkeeper._trigger_args(t.tgargs))[1]::name
+       AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_tenant_immutable'
+       AND t.tgfoid = 'rowkeeper.tenant_immutable_trigger()'::pg_catalog.regprocedure;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('the tenant isolation of table %s is incomplete', tbl),
+            DETAIL = 'It has the policy rowkeeper_tenant_isolation but not the trigger rowkeeper_tenant_immutable that names its tenant column.',
+            HINT = 'Call rowkeeper.enable_tenant_isolation() again on the table (on its partitioned table for a partition).';
+    END IF;
+    predicate := rowkeeper._tenant_predicate(tbl, att);
+    grant_access := EXISTS (SELECT FROM pg_catalog.pg_policy p
+                             WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_tenant_access');
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._tenant_config(regclass) IS
+'Internal: the tenant isolation of one table as it is now: its policy predicate (NULL when not isolated) and whether it grants access.';
+
 /* Every table (and partition) under rowkeeper tenant isolation. */
 CREATE OR REPLACE VIEW rowkeeper.tenant_isolated_tables AS
 SELECT c.oid::regclass                                      AS table_name,
@@ -225,7 +265,12 @@ BEGIN
     SELECT pg_catalog.obj_description(p.oid, 'pg_policy') INTO state
       FROM pg_catalog.pg_policy p
      WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_tenant_isolation';
-    PERFORM rowkeeper._tenant_drop_policies(tbl);
+    IF (rowkeeper._citus_distribution_column(tbl)).is_citus THEN
+        -- the tenant policies go, soft delete's take their form without a tenant
+        PERFORM rowkeeper._citus_policies(tbl, NULL, NULL);
+    ELSE
+        PERFORM rowkeeper._tenant_drop_policies(tbl);
+    END IF;
     -- soft delete's hiding policy still needs RLS (disable_soft_delete puts it back)
     IF state IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
                                           WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete') THEN
@@ -261,17 +306,23 @@ BEGIN
           FROM pg_catalog.pg_class c WHERE c.oid = tbl;
     END IF;
 
-    PERFORM rowkeeper._tenant_drop_policies(tbl);
-    EXECUTE format('CREATE POLICY rowkeeper_tenant_isolation ON %s AS RESTRICTIVE FOR ALL TO PUBLIC '
-                   'USING (%s) WITH CHECK (%s)', tbl, predicate, predicate);
-    EXECUTE format('COMMENT ON POLICY rowkeeper_tenant_isolation ON %s IS %L', tbl, state);
-    IF grant_access THEN
-        -- the predicate again, not true: Citus makes every policy on a
-        -- shard permissive, and there the two are ORed (see the header)
-        EXECUTE format('CREATE POLICY rowkeeper_tenant_access ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
+    IF (rowkeeper._citus_distribution_column(tbl)).is_citus THEN
+        -- with soft delete's policies, in the form that means the same on
+        -- the shards (see rowkeeper._citus_policies())
+        PERFORM rowkeeper._citus_policies(tbl, predicate, grant_access);
+    ELSE
+        PERFORM rowkeeper._tenant_drop_policies(tbl);
+        EXECUTE format('CREATE POLICY rowkeeper_tenant_isolation ON %s AS RESTRICTIVE FOR ALL TO PUBLIC '
                        'USING (%s) WITH CHECK (%s)', tbl, predicate, predicate);
-        EXECUTE format('COMMENT ON POLICY rowkeeper_tenant_access ON %s IS %L', tbl,
-                       'rowkeeper tenant isolation: the current tenant''s rows are accessible (the same predicate as rowkeeper_tenant_isolation, so that the pair confines to the tenant where policies lose AS RESTRICTIVE, as on Citus shards)');
+        EXECUTE format('COMMENT ON POLICY rowkeeper_tenant_isolation ON %s IS %L', tbl, state);
+        IF grant_access THEN
+            -- the predicate again, not true: Citus makes every policy on a
+            -- shard permissive, and there the two are ORed (see the header)
+            EXECUTE format('CREATE POLICY rowkeeper_tenant_access ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
+                           'USING (%s) WITH CHECK (%s)', tbl, predicate, predicate);
+            EXECUTE format('COMMENT ON POLICY rowkeeper_tenant_access ON %s IS %L', tbl,
+                           'rowkeeper tenant isolation: the current tenant''s rows are accessible (the same predicate as rowkeeper_tenant_isolation, so that the pair confines to the tenant where policies lose AS RESTRICTIVE, as on Citus shards)');
+        END IF;
     END IF;
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
     EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);

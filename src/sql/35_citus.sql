@@ -14,6 +14,10 @@
 --     that one statement);
 --   - _citus_allow_triggers(on): citus.enable_unsafe_triggers around the
 --     creation of rowkeeper's triggers (they touch nothing but their row);
+--   - _citus_policies(tbl, ...): rowkeeper's policies on a Citus table in
+--     the form whose meaning does not depend on AS RESTRICTIVE, which
+--     Citus drops on the shards (tenant isolation with soft delete);
+--   - _citus_count_not_null(tbl, col): a count over every shard;
 --   - _citus_checks(): the preflight rows for a Citus coordinator: rowkeeper
 --     preloaded, no other policy on an isolated Citus table (Citus makes
 --     every policy permissive on the shards, where it would be ORed with
@@ -99,6 +103,184 @@ $$;
 COMMENT ON FUNCTION rowkeeper._citus_allow_triggers(text) IS
 'Internal: citus.enable_unsafe_triggers on while rowkeeper creates its row triggers on Citus tables (returns the value to put back).';
 
+/*
+ * (Re)write rowkeeper's policies on one Citus table (or partition) for its
+ * configuration: tenant isolation with tenant_predicate T (NULL: none) and
+ * grant_access, and soft delete as its guard trigger says (the hiding
+ * condition H, in its Citus form, see _soft_delete_hiding()).
+ *
+ * Citus copies policies to the shards without AS RESTRICTIVE: there every
+ * policy is permissive, and the USING conditions that apply to a command
+ * are ORed.  So here every USING is the whole read predicate R and every
+ * WITH CHECK the whole write predicate W, and the set means the same
+ * restrictive or not:
+ *   with tenant isolation:  R = (T) AND (H), W = T
+ *     rowkeeper_tenant_isolation  RESTRICTIVE FOR ALL    USING (R) WITH CHECK (W)
+ *     rowkeeper_tenant_access     PERMISSIVE  FOR ALL    USING (R) WITH CHECK (W)   (grant_access)
+ *     rowkeeper_soft_delete       RESTRICTIVE FOR SELECT USING (R)
+ *   without:                R = H, W = true
+ *     rowkeeper_soft_delete       RESTRICTIVE FOR SELECT USING (R)
+ *     rowkeeper_soft_delete_access PERMISSIVE FOR ALL    USING (R) WITH CHECK (true)
+ *   without soft delete: R = T, the tenant pair of _tenant_apply().
+ * The policies of a capability the table does not have are dropped.  The
+ * comments (how RLS was before rowkeeper) are kept; RLS itself is the
+ * caller's.
+ */
+CREATE OR REPLACE FUNCTION rowkeeper._citus_policies(tbl regclass, tenant_predicate text, grant_access boolean)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name := (rowkeeper._soft_delete_config(tbl)).column_name;
+    hiding text;
+    reads text;
+    tenant_state text;
+    hiding_state text;
+    pol name;
+BEGIN
+    IF col IS NOT NULL THEN
+        hiding := rowkeeper._soft_delete_hiding(tbl, col, true);
+    END IF;
+    reads := CASE WHEN tenant_predicate IS NULL THEN hiding
+                  WHEN hiding IS NULL THEN tenant_predicate
+                  ELSE pg_catalog.format('(%s) AND (%s)', tenant_predicate, hiding) END;
+
+    -- RLS as the user had it before rowkeeper first touched the table
+    SELECT pg_catalog.obj_description(p.oid, 'pg_policy') INTO tenant_state
+      FROM pg_catalog.pg_policy p
+     WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_tenant_isolation';
+    SELECT pg_catalog.obj_description(p.oid, 'pg_policy') INTO hiding_state
+      FROM pg_catalog.pg_policy p
+     WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete';
+    SELECT coalesce(tenant_state,
+                    pg_catalog.format('rowkeeper tenant isolation; before it: rls_was_enabled=%s, rls_was_forced=%s',
+                                      c.relrowsecurity::text, c.relforcerowsecurity::text)),
+           coalesce(hiding_state,
+                    pg_catalog.format('rowkeeper soft delete; before it: rls_was_enabled=%s, rls_was_forced=%s',
+                                      c.relrowsecurity::text, c.relforcerowsecurity::text))
+      INTO tenant_state, hiding_state
+      FROM pg_catalog.pg_class c WHERE c.oid = tbl;
+
+    FOR pol IN SELECT p.polname FROM pg_catalog.pg_policy p
+                WHERE p.polrelid = tbl
+                  AND p.polname IN ('rowkeeper_tenant_isolation', 'rowkeeper_tenant_access',
+                                    'rowkeeper_soft_delete', 'rowkeeper_soft_delete_access')
+                ORDER BY p.polname LOOP
+        EXECUTE pg_catalog.format('DROP POLICY %I ON %s', pol, tbl);
+    END LOOP;
+
+    IF tenant_predicate IS NOT NULL THEN
+        EXECUTE pg_catalog.format('CREATE POLICY rowkeeper_tenant_isolation ON %s AS RESTRICTIVE FOR ALL TO PUBLIC '
+                                  'USING (%s) WITH CHECK (%s)', tbl, reads, tenant_predicate);
+        EXECUTE pg_catalog.format('COMMENT ON POLICY rowkeeper_tenant_isolation ON %s IS %L', tbl, tenant_state);
+        IF grant_access THEN
+            EXECUTE pg_catalog.format('CREATE POLICY rowkeeper_tenant_access ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
+                                      'USING (%s) WITH CHECK (%s)', tbl, reads, tenant_predicate);
+            EXECUTE pg_catalog.format('COMMENT ON POLICY rowkeeper_tenant_access ON %s IS %L', tbl,
+                                      'rowkeeper tenant isolation: the current tenant''s rows are accessible (the same conditions as rowkeeper_tenant_isolation, so that the policies confine to the tenant where they lose AS RESTRICTIVE, as on Citus shards)');
+        END IF;
+    END IF;
+    IF col IS NOT NULL THEN
+        EXECUTE pg_catalog.format('CREATE POLICY rowkeeper_soft_delete ON %s AS RESTRICTIVE FOR SELECT TO PUBLIC '
+                                  'USING (%s)', tbl, reads);
+        EXECUTE pg_catalog.format('COMMENT ON POLICY rowkeeper_soft_delete ON %s IS %L', tbl, hiding_state);
+        IF tenant_predicate IS NULL THEN
+            EXECUTE pg_catalog.format('CREATE POLICY rowkeeper_soft_delete_access ON %s AS PERMISSIVE FOR ALL TO PUBLIC '
+                                      'USING (%s) WITH CHECK (true)', tbl, reads);
+            EXECUTE pg_catalog.format('COMMENT ON POLICY rowkeeper_soft_delete_access ON %s IS %L', tbl,
+                                      'rowkeeper soft delete: live rows are accessible (the hiding condition again, not true, so that the policies hide the deleted rows where they lose AS RESTRICTIVE, as on Citus shards)');
+        END IF;
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._citus_policies(regclass, text, boolean) IS
+'Internal: (re)write rowkeeper''s policies on a Citus table for its tenant isolation and soft delete, each USING the whole read predicate and each WITH CHECK the whole write predicate, so that they mean the same on the shards, where Citus makes every policy permissive.';
+
+/*
+ * The rows of a table whose column is not NULL, regardless of row-level
+ * security, wherever they are: on a Citus table rowkeeper._count_not_null()
+ * on one placement of every shard (the coordinator's table of a
+ * distributed table is empty), run as the caller, who must own the table;
+ * on any other table rowkeeper._count_not_null() itself.  A shard that
+ * cannot be counted is an error, never a smaller count.  The shards are
+ * read through separate connections: rows the caller's transaction itself
+ * changed and has not committed are counted as they were before.
+ */
+CREATE OR REPLACE FUNCTION rowkeeper._citus_count_not_null(tbl regclass, column_name name)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    total bigint := 0;
+    counted bigint := 0;
+    shards bigint;
+    r record;
+BEGIN
+    IF NOT (rowkeeper._citus_distribution_column(tbl)).is_citus THEN
+        RETURN rowkeeper._count_not_null(tbl, column_name);
+    END IF;
+    -- %%L: the shard's name, filled in by run_command_on_shards (its
+    -- format(command, shard name): a % of the column's name is doubled)
+    FOR r IN EXECUTE 'SELECT s.shardid, s.success, s.result FROM pg_catalog.run_command_on_shards($1, $2) s'
+                USING tbl, pg_catalog.format('SELECT rowkeeper._count_not_null(%%L::pg_catalog.regclass, %s)',
+                                             pg_catalog.replace(pg_catalog.quote_literal(column_name), '%', '%%')) LOOP
+        counted := counted + 1;
+        IF NOT r.success THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = pg_catalog.format('cannot count the rows of shard %s of %s', r.shardid, tbl),
+                DETAIL = r.result,
+                HINT = 'Make sure every worker is reachable, then try again.';
+        END IF;
+        total := total + r.result::bigint;
+    END LOOP;
+    EXECUTE 'SELECT pg_catalog.count(*) FROM pg_catalog.pg_dist_shard s WHERE s.logicalrelid = $1'
+       INTO shards USING tbl;
+    IF counted <> shards THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = pg_catalog.format('cannot count the rows of %s: %s of its %s shards have no active placement',
+                                        tbl, shards - counted, shards),
+            HINT = 'Repair the shard placements, then try again.';
+    END IF;
+    RETURN total;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._citus_count_not_null(regclass, name) IS
+'Internal: rows of a table whose column is not NULL regardless of row-level security, on a Citus table counted on every shard. Table owner only.';
+
+/*
+ * The Citus tables that have rowkeeper policies (tenant isolation, soft
+ * delete), in the given schemas (all when NULL), for preflight.
+ */
+CREATE OR REPLACE FUNCTION rowkeeper._citus_policy_tables(schemas name[])
+RETURNS TABLE (tbl regclass, tenant_isolated boolean, soft_delete_column name)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.oid::pg_catalog.regclass,
+           EXISTS (SELECT FROM pg_catalog.pg_policy p
+                    WHERE p.polrelid = c.oid AND p.polname = 'rowkeeper_tenant_isolation'),
+           (rowkeeper._soft_delete_config(c.oid)).column_name
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p')
+       AND (schemas IS NULL OR n.nspname = ANY (schemas))
+       AND (EXISTS (SELECT FROM pg_catalog.pg_policy p
+                     WHERE p.polrelid = c.oid AND p.polname = 'rowkeeper_tenant_isolation')
+            OR EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                        WHERE t.tgrelid = c.oid AND t.tgname = 'rowkeeper_soft_delete' AND t.tgparentid = 0
+                          AND t.tgfoid = 'rowkeeper.soft_delete_guard()'::pg_catalog.regprocedure))
+       AND (rowkeeper._citus_distribution_column(c.oid)).is_citus
+$$;
+
+COMMENT ON FUNCTION rowkeeper._citus_policy_tables(name[]) IS
+'Internal: the Citus tables under rowkeeper tenant isolation or soft delete, for preflight.';
+
 /* Preflight rows for a Citus cluster; none when Citus is not installed. */
 CREATE OR REPLACE FUNCTION rowkeeper._citus_checks(schemas name[] DEFAULT NULL)
 RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
@@ -109,8 +291,10 @@ DECLARE
     n int;
     bad boolean := false;
     t record;
-    expected text;
+    hiding text;
+    reads text;
     probe text;
+    problem text;
 BEGIN
     IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
         RETURN;
@@ -130,18 +314,20 @@ BEGIN
                                            || ',' || pg_catalog.current_setting('session_preload_libraries'),
                                            ' ', ''), ',')) AS ok) s;
 
-    -- 2. no other policy on an isolated Citus table: on the shards every
-    --    policy is permissive, ORed with the tenant predicate
+    -- 2. no other policy on an isolated or soft-delete Citus table: on the
+    --    shards every policy is permissive, ORed with rowkeeper's conditions
     RETURN QUERY
-    SELECT 'tenant.citus_foreign_policy', 'fail', format('%s: %s', i.table_name, p.polname),
-           format('Policy %I on Citus table %s is copied to the shards without AS RESTRICTIVE and is ORed with the tenant predicate there: it can give access to other tenants'' rows.',
-                  p.polname, i.table_name),
-           format('DROP POLICY %I ON %s; (or fold its condition into a view or the application''s queries)', p.polname, i.table_name)
-      FROM rowkeeper.tenant_isolated_tables i
-      JOIN pg_catalog.pg_policy p ON p.polrelid = i.table_name
-     WHERE (rowkeeper._citus_distribution_column(i.table_name)).is_citus
-       AND p.polname NOT IN ('rowkeeper_tenant_isolation', 'rowkeeper_tenant_access')
-       AND (schemas IS NULL OR i.schema_name = ANY (schemas))
+    SELECT 'tenant.citus_foreign_policy', 'fail', format('%s: %s', x.tbl, p.polname),
+           format('Policy %I on Citus table %s is copied to the shards without AS RESTRICTIVE and is ORed with rowkeeper''s conditions there: it can give access to %s.',
+                  p.polname, x.tbl,
+                  CASE WHEN x.soft_delete_column IS NULL THEN 'other tenants'' rows'
+                       WHEN x.tenant_isolated THEN 'other tenants'' rows and soft-deleted rows'
+                       ELSE 'soft-deleted rows' END),
+           format('DROP POLICY %I ON %s; (or fold its condition into a view or the application''s queries)', p.polname, x.tbl)
+      FROM rowkeeper._citus_policy_tables(schemas) x
+      JOIN pg_catalog.pg_policy p ON p.polrelid = x.tbl
+     WHERE p.polname NOT IN ('rowkeeper_tenant_isolation', 'rowkeeper_tenant_access',
+                             'rowkeeper_soft_delete', 'rowkeeper_soft_delete_access')
      ORDER BY 3;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n = 0 THEN
@@ -149,47 +335,74 @@ BEGIN
                             'No isolated Citus table has a policy besides rowkeeper''s.', NULL::text;
     END IF;
 
-    -- 3. every placement of every shard: RLS forced, every policy confines
-    --    to the tenant (the qualifier of rowkeeper_tenant_isolation)
-    FOR t IN SELECT i.table_name, p.oid AS pol
-               FROM rowkeeper.tenant_isolated_tables i
-               JOIN pg_catalog.pg_policy p
-                 ON p.polrelid = i.table_name AND p.polname = 'rowkeeper_tenant_isolation'
-              WHERE (rowkeeper._citus_distribution_column(i.table_name)).is_citus
-                AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.table_name)
-                AND (schemas IS NULL OR i.schema_name = ANY (schemas))
+    -- 3. on the coordinator and every placement of every shard: RLS forced,
+    --    and every policy USING the whole read predicate R and WITH CHECK
+    --    the write predicate W (or R) of the table's configuration, the
+    --    form of _citus_policies(): ORed or not, they confine to the
+    --    tenant's (live) rows.  W is the tenant policy's WITH CHECK (true
+    --    without tenant isolation); R adds the hiding condition in its
+    --    Citus form, as pg_get_expr() shows it, when the table has soft
+    --    delete (the one-node form, a regclass constant, does not match).
+    FOR t IN SELECT x.tbl, x.soft_delete_column,
+                    CASE WHEN x.tenant_isolated THEN 'rowkeeper_tenant_isolation'
+                         ELSE 'rowkeeper_soft_delete' END AS required,
+                    CASE WHEN x.tenant_isolated
+                         THEN (SELECT pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)
+                                 FROM pg_catalog.pg_policy p
+                                WHERE p.polrelid = x.tbl AND p.polname = 'rowkeeper_tenant_isolation')
+                         ELSE 'true' END AS writes
+               FROM rowkeeper._citus_policy_tables(schemas) x
+              WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_inherits h WHERE h.inhrelid = x.tbl)
               ORDER BY 1 LOOP
-        SELECT pg_catalog.pg_get_expr(p.polqual, p.polrelid) INTO expected
-          FROM pg_catalog.pg_policy p WHERE p.oid = t.pol;
+        hiding := CASE WHEN t.soft_delete_column IS NOT NULL
+                       THEN format('((%I IS NULL) OR rowkeeper._soft_delete_visible((%L::text)::regclass))',
+                                   t.soft_delete_column, t.tbl::text) END;
+        reads := CASE WHEN hiding IS NULL THEN t.writes
+                      WHEN t.writes = 'true' THEN hiding
+                      ELSE format('(%s AND %s)', t.writes, hiding) END;
         -- %%1$L: the shard's name as a literal, filled in by
-        -- run_command_on_placements (its format(command, shard name))
+        -- run_command_on_placements (its format(command, shard name)), for
+        -- which a % in the other literals is doubled
         probe := format($probe$
             SELECT coalesce(pg_catalog.string_agg(x.problem, '; '), 'ok') FROM (
                 SELECT 'row-level security is not enabled and forced' AS problem
                   FROM pg_catalog.pg_class c
                  WHERE c.oid = %%1$L::pg_catalog.regclass AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
                 UNION ALL
-                SELECT 'policy rowkeeper_tenant_isolation is missing'
+                SELECT 'policy %3$s is missing'
                  WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
                                     WHERE p.polrelid = %%1$L::pg_catalog.regclass
-                                      AND p.polname = 'rowkeeper_tenant_isolation')
+                                      AND p.polname = %3$L)
                 UNION ALL
-                SELECT pg_catalog.format('policy %%%%I allows rows of other tenants', p.polname)
+                SELECT pg_catalog.format('policy %%%%I allows %4$s', p.polname)
                   FROM pg_catalog.pg_policy p
                  WHERE p.polrelid = %%1$L::pg_catalog.regclass
-                   AND (coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), %1$L) <> %1$L
+                   AND (coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), %1$s) <> %1$s
                         OR coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),
-                                    pg_catalog.pg_get_expr(p.polqual, p.polrelid), %1$L) <> %1$L)) x
-            $probe$, expected);
+                                    pg_catalog.pg_get_expr(p.polqual, p.polrelid), %1$s) NOT IN (%1$s, %2$s))) x
+            $probe$, replace(quote_literal(reads), '%', '%%'), replace(quote_literal(t.writes), '%', '%%'),
+            t.required,
+            CASE WHEN t.soft_delete_column IS NULL THEN 'rows of other tenants'
+                 WHEN t.writes = 'true' THEN 'soft-deleted rows'
+                 ELSE 'rows of other tenants or soft-deleted rows' END);
+        -- the coordinator's table (where the policies come from) ...
+        EXECUTE format(probe, t.tbl::text) INTO problem;
+        IF problem <> 'ok' THEN
+            RETURN QUERY SELECT 'tenant.citus_shard_policies', 'fail', t.tbl::text,
+                                format('Citus table %s on the coordinator: %s.', t.tbl, problem),
+                                'Call rowkeeper.enable_tenant_isolation() or rowkeeper.enable_soft_delete() again on the table, and drop policies created by hand.';
+            bad := true;
+        END IF;
+        -- ... and every placement of every shard
         RETURN QUERY EXECUTE
             'SELECT ''tenant.citus_shard_policies'', ''fail'', $1::text,
                     pg_catalog.format(''Shard %s of %s on node %s:%s: %s.'', r.shardid, $1, r.nodename, r.nodeport,
                                       CASE WHEN r.success THEN r.result ELSE ''could not be checked: '' || r.result END),
-                    ''Call rowkeeper.enable_tenant_isolation() again on the table, and drop policies created on shards directly.''
+                    ''Call rowkeeper.enable_tenant_isolation() or rowkeeper.enable_soft_delete() again on the table, and drop policies created on shards directly.''
                FROM pg_catalog.run_command_on_placements($1, $2) r
               WHERE NOT r.success OR r.result <> ''ok''
               ORDER BY r.shardid, r.nodename, r.nodeport'
-            USING t.table_name, probe;
+            USING t.tbl, probe;
         GET DIAGNOSTICS n = ROW_COUNT;
         bad := bad OR n > 0;
     END LOOP;
