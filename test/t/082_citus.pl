@@ -23,51 +23,23 @@
 #    audited table that has rows are refused;
 #  - updated_at on a distributed table: enable/disable, one clock per
 #    transaction (the coordinator's) on every worker;
-#  - soft delete stays refused on Citus tables: enable_soft_delete() on a
-#    distributed table, and distributing a soft-delete table, fail and leave
-#    no hiding policy on any worker;
 #  - purge_expired() on a distributed table, as its owner: dry run, batches
 #    over rows that share one time, where_equals, rows referenced by a
 #    co-located foreign key skipped.
-# Skipped when Citus is not installed for the server under test
-# (test/citus_setup.sh builds it for PostgreSQL 15 and 17).
+# Soft delete and its purges on Citus tables: 087_citus_soft_delete.pl.
+# The cluster comes from RowkeeperCitus.pm; skipped when Citus is not
+# installed for the server under test (test/citus_setup.sh builds it for
+# PostgreSQL 15 and 17).
 use strict;
 use warnings;
+use FindBin;
+use lib $FindBin::RealBin;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use RowkeeperCitus;
 
-my $coord = PostgreSQL::Test::Cluster->new('coordinator');
-my $libdir = $coord->config_data('--pkglibdir');
-my $sharedir = $coord->config_data('--sharedir');
-if (!-f "$libdir/citus.so" || !-f "$sharedir/extension/citus.control")
-{
-    my $version = $coord->config_data('--version');
-    plan skip_all => "Citus is not installed for this server ($version); "
-      . 'test/citus_setup.sh builds it for PostgreSQL 15 and 17';
-}
-
-my $w1 = PostgreSQL::Test::Cluster->new('worker1');
-my $w2 = PostgreSQL::Test::Cluster->new('worker2');
-for my $node ($coord, $w1, $w2)
-{
-    $node->init;
-    $node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'citus,rowkeeper'
-max_prepared_transactions = 20
-citus.local_hostname = '@{[$node->host]}'
-});
-    $node->start;
-    $node->safe_psql('postgres', 'CREATE EXTENSION citus');
-}
-$coord->safe_psql('postgres', sprintf(q{SELECT citus_set_coordinator_host('%s', %d)},
-        $coord->host, $coord->port));
-for my $w ($w1, $w2)
-{
-    $coord->safe_psql('postgres', sprintf(q{SELECT citus_add_node('%s', %d)}, $w->host, $w->port));
-}
-is($coord->safe_psql('postgres', q{SELECT count(*) FROM citus_get_active_worker_nodes()}),
-    '2', 'two workers');
+my ($coord, $w1, $w2) = citus_cluster();
 
 # Schema and data, as the superuser (extension and role are propagated).
 $coord->safe_psql('postgres', q{
@@ -305,44 +277,6 @@ $coord->safe_psql('postgres', q{
 is($out, '1,2,3,4', 'the planted policy leaks (this is what preflight must find)');
 like($coord->safe_psql('postgres', $citus_checks), qr/^tenant.citus_shard_policies fail public.orders$/m,
     'preflight fails on the planted policy');
-
-# Soft delete is refused on Citus tables: its restrictive policy would reach
-# the shards as a permissive one and be OR'ed with the tenant policies.
-{
-    my ($ret, $out, $err) = (0, '', '');
-    $ret = $coord->psql('postgres',
-        q{ALTER TABLE accounts ADD COLUMN deleted_at timestamptz, ADD COLUMN deleted_batch bigint;
-          SELECT rowkeeper.enable_soft_delete('accounts');},
-        stdout => \$out, stderr => \$err);
-    like($err, qr/is a Citus table/, 'enable_soft_delete refuses a distributed table');
-    is($coord->safe_psql('postgres',
-        q{SELECT count(*) FROM pg_policies WHERE tablename = 'accounts' AND policyname LIKE '%soft%'}),
-       '0', 'no soft-delete policy was created on the distributed table');
-}
-# ... and a table that has soft delete cannot be distributed (its policy
-# names the table as a regclass, which the shards cannot be created with):
-# it stays a local table, no shard gets the hiding policy as a permissive one.
-{
-    my ($out, $err) = ('', '');
-    $coord->psql('postgres',
-        q{CREATE TABLE notes (tenant_id int NOT NULL, id int NOT NULL, deleted_at timestamptz,
-                              deleted_batch bigint, PRIMARY KEY (tenant_id, id));
-          SELECT rowkeeper.enable_tenant_isolation('notes');
-          SELECT rowkeeper.enable_soft_delete('notes');
-          SET citus.enable_unsafe_triggers = on;
-          SELECT create_distributed_table('notes', 'tenant_id');},
-        stdout => \$out, stderr => \$err);
-    like($err, qr/ERROR/, 'distributing a soft-delete table fails');
-    is($coord->safe_psql('postgres',
-        q{SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = 'notes'::regclass}),
-       '0', 'the soft-delete table stays a local table');
-    is($coord->safe_psql('postgres',
-        q{SELECT sum(result::int) FROM run_command_on_workers(
-            $$SELECT count(*) FROM pg_policy WHERE polname = 'rowkeeper_soft_delete'$$)}),
-       '0', 'no worker has a soft-delete policy');
-    $coord->safe_psql('postgres', q{DROP TABLE notes});
-}
-
 
 # purge_expired() on a distributed table, run by the table's owner (the
 # application role): a dry run counts, the real run deletes exactly the
