@@ -29,7 +29,7 @@ REGRESS     = install hardening_install contracts context updated_at updated_at_
               audit_drift audit_chain audit_forget audit_app audit_events audit_request orm_noop \
               orm_names orm_sync \
               soft_delete soft_delete_errors soft_delete_fk soft_delete_compose \
-              soft_delete_rewrite soft_delete_unloaded soft_delete_cascade_sync \
+              soft_delete_rewrite soft_delete_unloaded soft_delete_cascade_sync soft_delete_hidden_update \
               tenant tenant_errors tenant_token tenant_safety tenant_migration tenant_shard_shape \
               soft_delete_shard_shape \
               preflight purge purge_security hardening_calls hardening_names uninstall

@@ -6,8 +6,12 @@
 -- enable_soft_delete(t) leaves t an ordinary table under its own name, so
 -- migrations (ALTER TABLE, CREATE INDEX, foreign keys to it), schema readers
 -- and grants work as on any table.  What it adds:
---   policy rowkeeper_soft_delete  AS RESTRICTIVE FOR SELECT TO PUBLIC
+--   policy rowkeeper_soft_delete  AS RESTRICTIVE FOR ALL TO PUBLIC
 --       USING (deleted_at IS NULL OR rowkeeper._soft_delete_visible(t))
+--       WITH CHECK (true)
+--     Reads, UPDATEs and DELETEs reach no deleted row (FOR ALL: an UPDATE
+--     that reads no column is not subject to SELECT policies); new rows
+--     are not checked (the marking writes a deleted one).
 --     Reads hide deleted rows on every path (joins, subqueries, views and
 --     functions over the table, COPY, cursors, prepared statements), with
 --     or without the library loaded; restrictive, so it narrows whatever
@@ -873,7 +877,12 @@ BEGIN
         IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete') THEN
             EXECUTE format('DROP POLICY rowkeeper_soft_delete ON %s', tbl);
         END IF;
-        EXECUTE format('CREATE POLICY rowkeeper_soft_delete ON %s AS RESTRICTIVE FOR SELECT TO PUBLIC USING (%s)',
+        -- FOR ALL, not FOR SELECT: PostgreSQL applies SELECT policies to an
+        -- UPDATE only when it reads the table, and an UPDATE that reads no
+        -- column (SET deleted_at = NULL, no WHERE) would reach deleted rows;
+        -- WITH CHECK (true): a new row (the marking's) is not checked by it
+        EXECUTE format('CREATE POLICY rowkeeper_soft_delete ON %s AS RESTRICTIVE FOR ALL TO PUBLIC USING (%s) '
+                       'WITH CHECK (true)',
                        tbl, rowkeeper._soft_delete_hiding(tbl, column_name, false));
         EXECUTE format('COMMENT ON POLICY rowkeeper_soft_delete ON %s IS %L', tbl, state);
         IF EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_soft_delete_access') THEN
