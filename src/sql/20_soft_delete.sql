@@ -41,6 +41,14 @@
 --     ACTION keys with live referencing rows block.  AFTER: a cascade within
 --     one table (replies to a comment) finds the rows the statement itself
 --     marked already marked, instead of changing them under it.
+-- On a Citus table (distributed, reference or schema-sharded) the policies
+-- take their Citus form (rowkeeper._citus_policies(), 35_citus.sql): Citus
+-- copies policies to the shards without AS RESTRICTIVE, where the USING
+-- conditions are ORed, so every USING of rowkeeper's policies on the table
+-- is the whole read predicate (the tenant's with tenant isolation, AND the
+-- hiding condition, which names the table by text there) and
+-- rowkeeper_soft_delete_access is not "true".  A Citus table with policies
+-- of its own, or that foreign keys reference, is refused.
 -- The batch id is the transaction's, so restore() brings back a row with the
 -- rows of its cascade and the children an ORM deleted itself in the same
 -- transaction.  How RLS was set before is recorded in the comment of the

@@ -55,6 +55,21 @@ BEGIN
         want := cfg.column_name IS NOT NULL
                 AND EXISTS (SELECT FROM pg_catalog.pg_constraint c
                              WHERE c.contype = 'f' AND c.confrelid = tbl);
+        -- On a Citus table the cascade trigger fires on the shards, where
+        -- it finds neither its table's configuration nor its children's
+        -- (Citus names the shards' triggers <name>_<shard id>): refused
+        -- until it follows them there
+        IF want AND (rowkeeper._citus_distribution_column(tbl)).is_citus THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'feature_not_supported',
+                MESSAGE = format('soft delete on Citus table %s cannot follow the foreign keys that reference it', tbl),
+                DETAIL = format('Referencing: %s. A soft delete marks or refuses the referencing rows from a trigger on the shards, which is not supported on Citus yet.',
+                                (SELECT string_agg(format('%I on %s', c.conname, c.conrelid::regclass), ', '
+                                                   ORDER BY c.conname)
+                                   FROM pg_catalog.pg_constraint c
+                                  WHERE c.contype = 'f' AND c.confrelid = tbl AND c.conparentid = 0)),
+                HINT = 'Keep soft delete off on a Citus table that foreign keys reference (or drop those foreign keys); tables that reference others can have it.';
+        END IF;
         SELECT t.tgattr::int2[] AS attrs, t.tgtype, t.tgfoid INTO old
           FROM pg_catalog.pg_trigger t
          WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete_cascade' AND t.tgparentid = 0;

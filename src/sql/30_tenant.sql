@@ -26,6 +26,8 @@
 --     table's own permissive policies decide which of the tenant's rows are
 --     reachable (the restrictive one still confines them to the tenant; on
 --     Citus shards it cannot, and preflight() fails on such a table).
+--     On a Citus table with soft delete both policies USING also hide the
+--     deleted rows (rowkeeper._citus_policies(), 35_citus.sql).
 --   DEFAULT rowkeeper.current_tenant_<type>() on the column: filled on
 --     INSERT when omitted (an explicit other tenant fails WITH CHECK).
 --   trigger rowkeeper_tenant_immutable BEFORE UPDATE OF col: the column

@@ -19,10 +19,11 @@
 --     Citus drops on the shards (tenant isolation with soft delete);
 --   - _citus_count_not_null(tbl, col): a count over every shard;
 --   - _citus_checks(): the preflight rows for a Citus coordinator: rowkeeper
---     preloaded, no other policy on an isolated Citus table (Citus makes
---     every policy permissive on the shards, where it would be ORed with
---     the tenant predicate), and on every placement of every shard the
---     policies and forced RLS that confine to the tenant.
+--     preloaded, no other policy on an isolated or soft-delete Citus table
+--     (Citus makes every policy permissive on the shards, where it would be
+--     ORed with rowkeeper's conditions), and on the coordinator and every
+--     placement of every shard the policies (the form _citus_policies()
+--     writes) and forced RLS that confine to the tenant's live rows.
 ------------------------------------------------------------------------------
 
 /* The distribution column of a Citus table; NULL for others (and reference tables). */
@@ -332,7 +333,7 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n = 0 THEN
         RETURN QUERY SELECT 'tenant.citus_foreign_policy', 'ok', NULL::text,
-                            'No isolated Citus table has a policy besides rowkeeper''s.', NULL::text;
+                            'No isolated or soft-delete Citus table has a policy besides rowkeeper''s.', NULL::text;
     END IF;
 
     -- 3. on the coordinator and every placement of every shard: RLS forced,
@@ -408,7 +409,7 @@ BEGIN
     END LOOP;
     IF NOT bad THEN
         RETURN QUERY SELECT 'tenant.citus_shard_policies', 'ok', NULL::text,
-                            'On every placement of every isolated Citus table, row-level security is forced and every policy confines to the tenant.', NULL::text;
+                            'On the coordinator and every placement of every isolated or soft-delete Citus table, row-level security is forced and every policy confines to the tenant''s (live) rows.', NULL::text;
     END IF;
 END;
 $$;
