@@ -9,18 +9,31 @@
 #   tenant_id, co-located, 8 shards (test/bench/citus/setup.sql):
 #     bare   c_bare: no rowkeeper (the bare Citus baseline), script bare.pgbench:
 #              BEGIN; UPDATE c_bare SET v = v + 1 WHERE tenant_id = :t AND id = :i; COMMIT;
-#     plain  c_plain: rowkeeper.enable_tenant_isolation(), script update.pgbench:
+#     ctx    c_bare with script update.pgbench: the context is set, the table
+#              has no rowkeeper (what set_context() costs alone: one more
+#              statement, and its SET LOCALs sent on to the worker):
 #              BEGIN; SELECT rowkeeper.set_context(tenant => :t::text, actor => 'bench');
-#              UPDATE c_plain SET v = v + 1 WHERE tenant_id = :t AND id = :i; COMMIT;
+#              UPDATE c_bare SET v = v + 1 WHERE tenant_id = :t AND id = :i; COMMIT;
+#     plain  c_plain: rowkeeper.enable_tenant_isolation(), script update.pgbench
 #     audit  c_audit: tenant isolation and rowkeeper.enable_audit() (row
-#              mode, enabled after distributing), the same script as plain
-#   Reported per round: each variant's TPS and the ratios audit/plain (what
-#   audit costs), plain/bare (what isolation costs, the set_context()
-#   statement included: an application without rowkeeper does not send it)
-#   and audit/bare; then the median of the per-round ratios.  After the
-#   runs, the audit entries on the workers are counted against the audited
-#   transactions pgbench reports (every one logged, nothing for the other
-#   tables).
+#              mode, enabled after distributing), script update.pgbench
+#   1. Interleaved runs: every variant runs DURATION seconds on its own, in
+#      each of ROUNDS rounds, the order rotated from round to round.
+#      Reported per round: each variant's TPS and the ratios audit/plain
+#      (what audit costs), plain/bare (what isolation costs an application,
+#      the set_context() statement included), plain/ctx (the policies alone)
+#      and audit/bare; then the median of the per-round ratios.
+#   2. Mixed runs: on a machine whose load changes within seconds, runs
+#      after one another do not see the same machine.  So each round ends
+#      with one pgbench run of DURATION seconds of all four scripts at once
+#      (equal weights: every transaction picks one at random), and the
+#      variants are compared by their average latency in that run, the same
+#      ratios as above taken as baseline latency / variant latency (1.00 =
+#      the same, lower = slower).  Every variant sees the same load; the
+#      price is that the variants share the machine with each other too.
+#   After the runs, the audit entries on the workers are counted against the
+#   audited transactions pgbench reports (every one logged, nothing for the
+#   other tables).
 #
 # How
 #   Three throwaway clusters (test/lib.sh: initdb as the postgres user, unix
@@ -31,9 +44,8 @@
 #   checkpoint; citus_set_coordinator_host() and citus_add_node() over the
 #   sockets (as test/t/082_citus.pl).  TENANTS tenants of PER_TENANT rows
 #   (default 100 x 1000 = 100,000 rows per table).  pgbench -n -c 2 -j 2
-#   -T DURATION; every run starts after VACUUM ANALYZE of its table and a
-#   CHECKPOINT on every node.  ROUNDS rounds, the variant order rotated from
-#   round to round; the load average is printed with every round.
+#   -T DURATION; every run starts after VACUUM ANALYZE of its table(s) and a
+#   CHECKPOINT on every node.  The load average is printed with every round.
 #
 # Prerequisite: Citus installed for the PG_CONFIG used, e.g.
 #   PG_CONFIG=... bash ../shared/citus/build.sh     (Citus 13.2: PostgreSQL 15, 16, 17)
@@ -53,7 +65,7 @@ DURATION=${DURATION:-10}                # seconds per pgbench run
 TENANTS=${TENANTS:-100}
 PER_TENANT=${PER_TENANT:-1000}          # rows per tenant
 
-VARIANTS=(plain audit bare)
+VARIANTS=(plain audit bare ctx)
 NODES=(worker1 worker2 coordinator)
 BENCH=$ROOT/test/bench/citus
 
@@ -79,8 +91,34 @@ sql_on() {
 sql() { sql_on coordinator "$@"; }
 sql_value() { sql -At -c "$1"; }
 
-table_of() { echo "c_$1"; }
-script_of() { case $1 in bare) echo bare.pgbench ;; *) echo update.pgbench ;; esac; }
+table_of() { case $1 in ctx) echo c_bare ;; *) echo "c_$1" ;; esac; }
+
+# script_of VARIANT: the variant's pgbench script, its table written in
+# (a mixed run gives several scripts, and -D would set one table for all)
+script_of() {
+    local v=$1 out=$RK_WORK/scripts/$1.pgbench
+    sed "s/:tbl\b/$(table_of "$v")/g" \
+        "$BENCH/$(case $v in bare) echo bare.pgbench ;; *) echo update.pgbench ;; esac)" > "$out"
+    chown postgres: "$out"
+    echo "$out"
+}
+
+# pgbench_run OUTFILE pgbench-args...: pgbench as the application role
+# against the coordinator
+pgbench_run() {
+    local out=$1; shift
+    rk_as_pg env PGHOST="$(sock_of coordinator)" PGPORT=5432 PGUSER=bench_app \
+        "$PG_BINDIR/pgbench" -n -c 2 -j 2 -T "$DURATION" \
+        -D tenants="$TENANTS" -D per_tenant="$PER_TENANT" "$@" \
+        postgres > "$out" 2>&1 || { cat "$out"; return 1; }
+}
+
+# before_run TABLE...: VACUUM ANALYZE, and a CHECKPOINT on every node
+before_run() {
+    local node
+    sql -c "VACUUM ANALYZE $(IFS=,; echo "$*")"
+    for node in "${NODES[@]}"; do sql_on "$node" -c "CHECKPOINT"; done
+}
 
 # --- steps ------------------------------------------------------------------
 
@@ -119,7 +157,7 @@ check_module() {
 setup_schema() {
     rk_say "loading 3 tables of $((TENANTS * PER_TENANT)) rows ($TENANTS tenants), distributed by tenant_id, 8 shards"
     sql -v tenants="$TENANTS" -v per_tenant="$PER_TENANT" -f "$BENCH/setup.sql" >/dev/null
-    rk_as_pg mkdir -p "$RK_WORK/runs"
+    rk_as_pg mkdir -p "$RK_WORK/runs" "$RK_WORK/scripts"
     # the shards are on both workers, the three tables are alike but for
     # rowkeeper (same indexes: isolation adds none, the key leads with tenant_id)
     sql_value "SELECT '  ' || table_name || ': ' || count(*) || ' shards on '
@@ -138,15 +176,10 @@ setup_schema() {
 
 # run_one ROUND VARIANT: one timed run, appended to $RESULTS
 run_one() {
-    local round=$1 v=$2 tbl out tps n node
-    tbl=$(table_of "$v")
+    local round=$1 v=$2 out tps n
     out=$RK_WORK/runs/r$round-$v.txt
-    sql -c "VACUUM ANALYZE $tbl"
-    for node in "${NODES[@]}"; do sql_on "$node" -c "CHECKPOINT"; done
-    rk_as_pg env PGHOST="$(sock_of coordinator)" PGPORT=5432 PGUSER=bench_app \
-        "$PG_BINDIR/pgbench" -n -c 2 -j 2 -T "$DURATION" -f "$BENCH/$(script_of "$v")" \
-        -D tbl="$tbl" -D tenants="$TENANTS" -D per_tenant="$PER_TENANT" \
-        postgres > "$out" 2>&1 || { cat "$out"; return 1; }
+    before_run "$(table_of "$v")"
+    pgbench_run "$out" -f "$(script_of "$v")"
     tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$out")
     n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
     [ -n "$tps" ] && [ -n "$n" ] || { echo "cannot read pgbench output:"; cat "$out"; return 1; }
@@ -154,11 +187,36 @@ run_one() {
     printf '  round %s  %-5s  %8.1f tps  (%s transactions)\n' "$round" "$v" "$tps" "$n"
 }
 
+# run_mixed ROUND: one run of every variant's script at once; each
+# variant's average latency and transactions appended to $MIXED
+run_mixed() {
+    local round=$1 out args=() v k lat n
+    out=$RK_WORK/runs/r$round-mixed.txt
+    before_run c_bare c_plain c_audit
+    for v in "${VARIANTS[@]}"; do args+=(-f "$(script_of "$v")"); done
+    pgbench_run "$out" "${args[@]}"
+    printf '  round %s  mixed:' "$round"
+    for (( k = 1; k <= ${#VARIANTS[@]}; k++ )); do
+        v=${VARIANTS[$((k - 1))]}
+        # the block of "SQL script K: ..." in pgbench's report
+        read -r n lat < <(awk -v k="$k" '
+            /^SQL script [0-9]+:/ { in_k = ($3 == k ":") }
+            in_k && / - [0-9]+ transactions/ { n = $2 }
+            in_k && / - latency average = / { lat = $5 }
+            END { print n, lat }' "$out")
+        [ -n "$n" ] && [ -n "$lat" ] || { echo "cannot read pgbench output:"; cat "$out"; return 1; }
+        printf '%s\t%s\t%s\t%s\n' "$round" "$v" "$lat" "$n" >> "$MIXED"
+        printf '  %s %s ms (%s)' "$v" "$lat" "$n"
+    done
+    echo
+}
+
 run_rounds() {
     local r k i load
     RESULTS=$RK_WORK/results.tsv
+    MIXED=$RK_WORK/mixed.tsv
     LOADS=$RK_WORK/loads.tsv
-    : > "$RESULTS"; : > "$LOADS"
+    : > "$RESULTS"; : > "$MIXED"; : > "$LOADS"
     for (( r = 1; r <= ROUNDS; r++ )); do
         load=$(cut -d' ' -f1-3 /proc/loadavg)
         printf '%s\t%s\n' "$r" "$load" >> "$LOADS"
@@ -167,6 +225,7 @@ run_rounds() {
             i=$(( (k + r - 1) % ${#VARIANTS[@]} ))
             run_one "$r" "${VARIANTS[$i]}"
         done
+        run_mixed "$r"
         # --- soft DELETE on Citus: NOT MEASURED YET ------------------------
         # rowkeeper.enable_soft_delete() refuses Citus tables (see
         # test/t/082_citus.pl).  When soft delete on Citus lands, a fourth
@@ -180,30 +239,46 @@ run_rounds() {
     done
 }
 
-# report: per-round TPS and ratios, then the medians of the per-round ratios
+# report: per round the figures and their ratios, then the medians of the
+# per-round ratios; for the interleaved runs (TPS) and the mixed runs
+# (average latency, ratios inverted so that for both lower = slower)
 report() {
-    rk_say "results: $ROUNDS rounds of ${DURATION}s per variant, pgbench -c 2 -j 2 against the coordinator"
+    rk_say "results: $ROUNDS rounds, ${DURATION}s per run, pgbench -c 2 -j 2 against the coordinator"
     echo
-    echo "| round | load avg (1/5/15 min) | bare tps | plain tps | audit tps | audit/plain | plain/bare | audit/bare |"
-    echo "|---:|---|---:|---:|---:|---:|---:|---:|"
-    awk -F'\t' '
+    echo "Interleaved runs, throughput (tps); ratios per round, and the median of the per-round ratios:"
+    echo
+    echo "| round | load avg (1/5/15 min) | bare tps | ctx tps | plain tps | audit tps | audit/plain | plain/bare | plain/ctx | audit/bare |"
+    echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    summarize tps "$LOADS" "$RESULTS"
+    echo
+    echo "Mixed runs (the four scripts in one run), average latency (ms); ratios baseline latency / variant latency:"
+    echo
+    echo "| round | load avg (1/5/15 min) | bare ms | ctx ms | plain ms | audit ms | audit/plain | plain/bare | plain/ctx | audit/bare |"
+    echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    summarize latency "$LOADS" "$MIXED"
+}
+
+# summarize tps|latency LOADS FILE: a table row per round of FILE's third
+# column (round, variant, figure, transactions), the ratios, then medians
+summarize() {
+    awk -F'\t' -v kind="$1" '
         FILENAME == ARGV[1] { load[$1] = $2; next }
-        { tps[$1, $2] = $3; if ($1 > n) n = $1 }
+        { x[$1, $2] = $3; if ($1 + 0 > n) n = $1 + 0 }
         function med(a, k,   i, j, t) {
             for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
             return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
+        function ratio(v, base) { return kind == "tps" ? v / base : base / v }
         END {
+            fmt = kind == "tps" ? "%.0f" : "%.2f"
             for (r = 1; r <= n; r++) {
-                b = tps[r, "bare"]; p = tps[r, "plain"]; a = tps[r, "audit"]
-                ap[r] = a / p; pb[r] = p / b; ab[r] = a / b
-                tb[r] = b; tp[r] = p; ta[r] = a
-                printf "| %d | %s | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f |\n", r, load[r], b, p, a, ap[r], pb[r], ab[r]
+                b[r] = x[r, "bare"]; c[r] = x[r, "ctx"]; p[r] = x[r, "plain"]; a[r] = x[r, "audit"]
+                ap[r] = ratio(a[r], p[r]); pb[r] = ratio(p[r], b[r]); pc[r] = ratio(p[r], c[r]); ab[r] = ratio(a[r], b[r])
+                printf "| %d | %s | " fmt " | " fmt " | " fmt " | " fmt " | %.2f | %.2f | %.2f | %.2f |\n",
+                    r, load[r], b[r], c[r], p[r], a[r], ap[r], pb[r], pc[r], ab[r]
             }
-            printf "| **median** | | %.0f | %.0f | %.0f | **%.2f** | **%.2f** | **%.2f** |\n",
-                med(tb, n), med(tp, n), med(ta, n), med(ap, n), med(pb, n), med(ab, n)
-        }' "$LOADS" "$RESULTS"
-    echo
-    echo "(ratios: per round, then the median of the $ROUNDS per-round ratios; the median tps row is the median of each column)"
+            printf "| **median** | | " fmt " | " fmt " | " fmt " | " fmt " | **%.2f** | **%.2f** | **%.2f** | **%.2f** |\n",
+                med(b, n), med(c, n), med(p, n), med(a, n), med(ap, n), med(pb, n), med(pc, n), med(ab, n)
+        }' "$2" "$3"
 }
 
 # check_log_counts: every audited transaction left one entry (on the worker
@@ -211,7 +286,7 @@ report() {
 check_log_counts() {
     local want got other
     rk_say "audit entries against committed transactions"
-    want=$(awk -F'\t' '$2 == "audit" { s += $4 } END { print s + 0 }' "$RESULTS")
+    want=$(awk -F'\t' '$2 == "audit" { s += $4 } END { print s + 0 }' "$RESULTS" "$MIXED")
     got=$(sql_value "SELECT coalesce(sum(result::bigint), 0) FROM run_command_on_all_nodes(
                        \$\$SELECT count(*) FROM rowkeeper.audit_log WHERE table_name = 'c_audit' AND op = 'UPDATE'\$\$)")
     other=$(sql_value "SELECT coalesce(sum(result::bigint), 0) FROM run_command_on_all_nodes(
