@@ -282,19 +282,24 @@ summarize() {
 }
 
 # check_log_counts: every audited transaction left one entry (on the worker
-# that holds the row), the other tables none
+# that holds the row), the other tables none.  A few more entries than
+# pgbench counted are expected: when -T runs out, a COMMIT that the server
+# has done may not be counted any more (at most one per client and run).
 check_log_counts() {
-    local want got other
+    local want got other slack
     rk_say "audit entries against committed transactions"
     want=$(awk -F'\t' '$2 == "audit" { s += $4 } END { print s + 0 }' "$RESULTS" "$MIXED")
+    slack=$(( 2 * 2 * ROUNDS ))         # 2 clients, 2 runs with c_audit per round
     got=$(sql_value "SELECT coalesce(sum(result::bigint), 0) FROM run_command_on_all_nodes(
                        \$\$SELECT count(*) FROM rowkeeper.audit_log WHERE table_name = 'c_audit' AND op = 'UPDATE'\$\$)")
     other=$(sql_value "SELECT coalesce(sum(result::bigint), 0) FROM run_command_on_all_nodes(
                        \$\$SELECT count(*) FROM rowkeeper.audit_log WHERE table_name IN ('c_plain', 'c_bare')\$\$)")
     printf '  c_audit UPDATE  pgbench: %s  log (all nodes): %s  %s\n' "$want" "$got" \
-        "$([ "$want" = "$got" ] && echo ok || echo MISMATCH)"
+        "$( (( got == want )) && echo ok || { (( got > want && got - want <= slack )) \
+            && echo "ok ($((got - want)) committed as pgbench's time ran out, not counted by it)"; } \
+            || echo MISMATCH)"
     printf '  c_plain, c_bare entries: %s  %s\n' "$other" "$([ "$other" = 0 ] && echo ok || echo MISMATCH)"
-    [ "$want" = "$got" ] && [ "$other" = 0 ] || return 1
+    (( got >= want && got - want <= slack )) && [ "$other" = 0 ] || return 1
 }
 
 # --- main -------------------------------------------------------------------
