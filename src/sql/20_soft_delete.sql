@@ -838,6 +838,16 @@ BEGIN
     -- _soft_delete_stamp); a timestamptz column needs no choice
     IF (SELECT a.atttypid FROM pg_catalog.pg_attribute a
          WHERE a.attrelid = tbl AND a.attname = column_name) = 'pg_catalog.timestamp'::pg_catalog.regtype THEN
+        -- on a Citus table a shard accepts the coordinator's marking only
+        -- with the coordinator's time, which it can check in UTC alone
+        -- (src/soft_delete_rewrite.c, sdr_shard_marking_values())
+        IF citus AND time_zone = 'session' THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'feature_not_supported',
+                MESSAGE = format('%s: time_zone => ''session'' is not supported on Citus table %s', caller, tbl),
+                DETAIL = format('Column %I is a timestamp without time zone; on the shards the marking is checked against the coordinator''s transaction time, which a shard can compare only in UTC.', column_name),
+                HINT = 'Use time_zone => ''utc'' (the default), or make the column timestamptz.';
+        END IF;
         want_args := want_args || ('time_zone=' || time_zone);
     END IF;
 
