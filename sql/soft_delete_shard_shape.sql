@@ -41,6 +41,10 @@ SELECT rowkeeper.enable_soft_delete('sds');
 -- the one-node form: unchanged
 SELECT polname, polpermissive, polcmd, qual, with_check
   FROM sds_policies WHERE tbl = 'sds'::regclass ORDER BY 1;
+-- (preflight fails it on a Citus table)
+SELECT p.polname, pg_get_expr(p.polqual, p.polrelid) = q.reads AS using_ok
+  FROM pg_policy p CROSS JOIN LATERAL rowkeeper._citus_policy_quals(p.polrelid) q
+ WHERE p.polrelid = 'sds'::regclass ORDER BY 1;
 -- ... which on a shard would leak: every policy permissive, T OR H OR true
 CREATE TABLE sds_onenode_shard (LIKE sds INCLUDING ALL);
 SELECT sds_as_shard('sds', 'sds_onenode_shard');
@@ -65,6 +69,16 @@ SELECT p.polname, substring(obj_description(p.oid, 'pg_policy') FROM 'before it:
 -- idempotent
 SELECT rowkeeper._citus_policies('sds', (rowkeeper._tenant_config('sds')).predicate, true);
 SELECT count(*) FROM pg_policy WHERE polrelid = 'sds'::regclass;
+-- what preflight (tenant.citus_shard_policies) requires of each policy on
+-- the coordinator and the shards: USING is R, WITH CHECK is W (or R)
+CREATE VIEW sds_preflight AS
+SELECT p.polrelid::regclass AS tbl, p.polname,
+       pg_get_expr(p.polqual, p.polrelid) = q.reads AS using_ok,
+       coalesce(pg_get_expr(p.polwithcheck, p.polrelid), pg_get_expr(p.polqual, p.polrelid))
+           IN (q.writes, q.reads) AS check_ok
+  FROM pg_policy p
+ CROSS JOIN LATERAL rowkeeper._citus_policy_quals(p.polrelid) q;
+SELECT polname, using_ok, check_ok FROM sds_preflight WHERE tbl = 'sds'::regclass ORDER BY 1;
 
 CREATE TABLE sds_shard (LIKE sds INCLUDING ALL);
 SELECT sds_as_shard('sds', 'sds_shard');
@@ -130,6 +144,25 @@ SELECT id, v FROM sdn_shard ORDER BY 1;
 RESET ROLE;
 SELECT id, v, "deletedAt" IS NOT NULL AS deleted FROM sdn_shard ORDER BY 1;
 
+SELECT polname, using_ok, check_ok FROM sds_preflight WHERE tbl = 'sdn'::regclass ORDER BY 1;
+-- names that need quoting, text and uuid tenant columns: what preflight
+-- expects is what pg_get_expr() shows
+CREATE SCHEMA "Sds S";
+CREATE TABLE "Sds S"."it's a\b" (tenant_id text NOT NULL, id int NOT NULL, "Del At" timestamptz,
+                                  deleted_batch bigint, PRIMARY KEY (tenant_id, id));
+CREATE TABLE sdu (tenant_id uuid NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+SELECT rowkeeper.enable_tenant_isolation(t) FROM unnest(ARRAY['"Sds S"."it''s a\b"'::regclass, 'sdu']) t;
+SELECT rowkeeper.enable_soft_delete('"Sds S"."it''s a\b"', 'Del At');
+SELECT rowkeeper.enable_soft_delete('sdu');
+SELECT rowkeeper._citus_policies(t, (rowkeeper._tenant_config(t)).predicate, true)
+  FROM unnest(ARRAY['"Sds S"."it''s a\b"'::regclass, 'sdu']) t;
+SELECT tbl, polname, using_ok, check_ok FROM sds_preflight
+ WHERE tbl IN ('"Sds S"."it''s a\b"'::regclass, 'sdu'::regclass) ORDER BY 1, 2;
+SELECT qual FROM sds_policies
+ WHERE tbl = '"Sds S"."it''s a\b"'::regclass AND polname = 'rowkeeper_soft_delete';
+DROP SCHEMA "Sds S" CASCADE;
+DROP TABLE sdu;
+
 ------------------------------------------------------------------------------
 -- The forms follow the configuration
 ------------------------------------------------------------------------------
@@ -155,6 +188,6 @@ SELECT rowkeeper._tenant_config('sds');
 \set VERBOSITY default
 
 DROP TABLE sds, sds_shard, sds_onenode_shard, sdn, sdn_shard;
-DROP VIEW sds_policies;
+DROP VIEW sds_preflight, sds_policies;
 DROP FUNCTION sds_as_shard(regclass, regclass);
 DROP ROLE rk_sds_app, rk_sds_support;

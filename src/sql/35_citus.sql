@@ -282,6 +282,39 @@ $$;
 COMMENT ON FUNCTION rowkeeper._citus_policy_tables(name[]) IS
 'Internal: the Citus tables under rowkeeper tenant isolation or soft delete, for preflight.';
 
+/*
+ * What preflight expects of the policies of a Citus table, as pg_get_expr()
+ * prints them: every USING is reads (R), every WITH CHECK writes (W) or R.
+ * W is the WITH CHECK of rowkeeper_tenant_isolation (true without tenant
+ * isolation); R is W AND the hiding condition in its Citus form when the
+ * table has soft delete (see _citus_policies()), else W.
+ */
+CREATE OR REPLACE FUNCTION rowkeeper._citus_policy_quals(tbl regclass, OUT reads text, OUT writes text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name := (rowkeeper._soft_delete_config(tbl)).column_name;
+    hiding text;
+BEGIN
+    SELECT pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) INTO writes
+      FROM pg_catalog.pg_policy p
+     WHERE p.polrelid = tbl AND p.polname = 'rowkeeper_tenant_isolation';
+    writes := coalesce(writes, 'true');
+    IF col IS NOT NULL THEN
+        -- the table's name quoted as pg_get_expr() quotes a text constant
+        hiding := pg_catalog.format('((%I IS NULL) OR rowkeeper._soft_delete_visible((''%s''::text)::regclass))',
+                                    col, pg_catalog.replace(tbl::text, '''', ''''''));
+    END IF;
+    reads := CASE WHEN hiding IS NULL THEN writes
+                  WHEN writes = 'true' THEN hiding
+                  ELSE pg_catalog.format('(%s AND %s)', writes, hiding) END;
+END;
+$$;
+
+COMMENT ON FUNCTION rowkeeper._citus_policy_quals(regclass) IS
+'Internal: the USING (reads) and WITH CHECK (writes) that preflight expects of every policy of a Citus table, as pg_get_expr() prints them.';
+
 /* Preflight rows for a Citus cluster; none when Citus is not installed. */
 CREATE OR REPLACE FUNCTION rowkeeper._citus_checks(schemas name[] DEFAULT NULL)
 RETURNS TABLE (check_name text, status text, object text, detail text, hint text)
@@ -292,8 +325,6 @@ DECLARE
     n int;
     bad boolean := false;
     t record;
-    hiding text;
-    reads text;
     probe text;
     problem text;
 BEGIN
@@ -344,23 +375,13 @@ BEGIN
     --    without tenant isolation); R adds the hiding condition in its
     --    Citus form, as pg_get_expr() shows it, when the table has soft
     --    delete (the one-node form, a regclass constant, does not match).
-    FOR t IN SELECT x.tbl, x.soft_delete_column,
+    FOR t IN SELECT x.tbl, x.soft_delete_column, q.reads, q.writes,
                     CASE WHEN x.tenant_isolated THEN 'rowkeeper_tenant_isolation'
-                         ELSE 'rowkeeper_soft_delete' END AS required,
-                    CASE WHEN x.tenant_isolated
-                         THEN (SELECT pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)
-                                 FROM pg_catalog.pg_policy p
-                                WHERE p.polrelid = x.tbl AND p.polname = 'rowkeeper_tenant_isolation')
-                         ELSE 'true' END AS writes
+                         ELSE 'rowkeeper_soft_delete' END AS required
                FROM rowkeeper._citus_policy_tables(schemas) x
+              CROSS JOIN LATERAL rowkeeper._citus_policy_quals(x.tbl) q
               WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_inherits h WHERE h.inhrelid = x.tbl)
               ORDER BY 1 LOOP
-        hiding := CASE WHEN t.soft_delete_column IS NOT NULL
-                       THEN format('((%I IS NULL) OR rowkeeper._soft_delete_visible((%L::text)::regclass))',
-                                   t.soft_delete_column, t.tbl::text) END;
-        reads := CASE WHEN hiding IS NULL THEN t.writes
-                      WHEN t.writes = 'true' THEN hiding
-                      ELSE format('(%s AND %s)', t.writes, hiding) END;
         -- %%1$L: the shard's name as a literal, filled in by
         -- run_command_on_placements (its format(command, shard name)), for
         -- which a % in the other literals is doubled
@@ -381,7 +402,7 @@ BEGIN
                    AND (coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), %1$s) <> %1$s
                         OR coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),
                                     pg_catalog.pg_get_expr(p.polqual, p.polrelid), %1$s) NOT IN (%1$s, %2$s))) x
-            $probe$, replace(quote_literal(reads), '%', '%%'), replace(quote_literal(t.writes), '%', '%%'),
+            $probe$, replace(quote_literal(t.reads), '%', '%%'), replace(quote_literal(t.writes), '%', '%%'),
             t.required,
             CASE WHEN t.soft_delete_column IS NULL THEN 'rows of other tenants'
                  WHEN t.writes = 'true' THEN 'soft-deleted rows'
