@@ -37,9 +37,16 @@
 #     a tenant it fails closed;
 #  8. audit: the soft DELETE is logged as SOFT_DELETE and restore() as
 #     RESTORE, found from the coordinator by row_history();
-#  9. preflight() fails on a permissive USING (true) policy planted on one
+#  9. co-located foreign keys: ON DELETE CASCADE children marked with the
+#     parent's batch, a live NO ACTION child refuses, restore() brings the
+#     children back;
+# 10. a shard move: the new placements have the guard and only tenant-
+#     confined policies, soft delete works there;
+# 11. preflight() fails on a permissive USING (true) policy planted on one
 #     worker's shard;
-# 10. a local table that has soft delete still cannot be distributed and
+# 12. disable_soft_delete(force => true): guard and hiding condition leave
+#     every placement, tenant isolation stays;
+# 13. a local table that has soft delete still cannot be distributed and
 #     leaves no hiding policy on any worker.
 # Skipped when Citus is not installed for the server under test
 # (test/citus_setup.sh builds it for PostgreSQL 15 and 17).
@@ -587,15 +594,116 @@ ok_in_tenant('support', 1, q{SELECT rowkeeper.restore('accounts', '{"tenant_id":
 is("$out$err", 'SOFT_DELETE:alice,RESTORE:sam',
     'audit: the soft DELETE is logged as SOFT_DELETE, restore() as RESTORE, found from the coordinator');
 
-################################################################ 9. preflight
+################################################################ 9. foreign keys
+# co-located tables with keys to a soft-delete table: ON DELETE CASCADE
+# children are marked with the parent (same batch), a NO ACTION child that
+# is live refuses the DELETE, restore() brings the parent back with the
+# children its deletion took
+$coord->safe_psql('postgres', q{
+    CREATE TABLE projects (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+    CREATE TABLE milestones (tenant_id int NOT NULL, id int NOT NULL, project_id int NOT NULL,
+                             PRIMARY KEY (tenant_id, id));
+    CREATE TABLE blockers (tenant_id int NOT NULL, id int NOT NULL, project_id int NOT NULL,
+                           PRIMARY KEY (tenant_id, id));
+    SELECT create_distributed_table('projects', 'tenant_id', colocate_with => 'accounts');
+    SELECT create_distributed_table('milestones', 'tenant_id', colocate_with => 'accounts');
+    SELECT create_distributed_table('blockers', 'tenant_id', colocate_with => 'accounts');
+    ALTER TABLE milestones ADD FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id) ON DELETE CASCADE;
+    ALTER TABLE blockers ADD FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id);
+    INSERT INTO projects SELECT t, i FROM generate_series(1, 4) t, generate_series(1, 2) i;
+    INSERT INTO milestones SELECT t, i, (i + 1) / 2 FROM generate_series(1, 4) t, generate_series(1, 4) i;
+    INSERT INTO blockers SELECT t, 1, 2 FROM generate_series(1, 4) t;
+    ALTER TABLE projects OWNER TO owner_role;
+    ALTER TABLE milestones OWNER TO owner_role;
+    ALTER TABLE blockers OWNER TO owner_role;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON projects, milestones, blockers TO app, support;
+});
+$key{$_} = 'id' for qw(projects milestones blockers);
+for my $tbl (qw(projects milestones blockers))
+{
+    ($out, $err) = psql_as($coord, 'owner_role', qq{SELECT rowkeeper.enable_tenant_isolation('$tbl');
+        SELECT rowkeeper.enable_soft_delete('$tbl', deleted_by_column => 'deleted_by');});
+    is($err, '', "$tbl (foreign keys): tenant isolation and soft delete: no error");
+}
+is(distinct_on_shards(q{SELECT count(*) FROM pg_trigger WHERE tgrelid = %1$L::regclass AND tgfoid = 'rowkeeper.soft_delete_trigger()'::regprocedure},
+        'projects'), '1', 'every placement of the referenced table has the cascade trigger');
+($out, $err) = in_tenant('app', 1, q{DELETE FROM projects WHERE id = 1;}, tags => 1);
+is("$out$err", 'DELETE 1', 'DELETE of a referenced row: DELETE 1');
+is(ok_in_tenant('app', 1, q{SELECT string_agg(id::text, ',' ORDER BY id) FROM milestones;}, 'reads after the cascade'),
+    '3,4', 'the ON DELETE CASCADE children are gone from reads');
+is(on_shards('milestones', 'tenant_id = 1'), '1/1:deleted:alice,1/2:deleted:alice,1/3:live,1/4:live',
+    'the children are marked on the shard, by the actor');
+like(distinct_on_shards(q{SELECT deleted_batch FROM %1$s WHERE tenant_id = 1 AND deleted_at IS NOT NULL}, 'projects', 'milestones'),
+    qr/^\d+$/, 'the children carry the parent\'s batch');
+($out, $err) = in_tenant('app', 1, q{DELETE FROM projects WHERE id = 2;});
+like($err, qr/violates foreign key constraint/, 'DELETE of a row a live NO ACTION child references: refused');
+is(on_shards('projects', 'tenant_id = 1'), '1/1:deleted:alice,1/2:live', 'the refused DELETE marked nothing');
+is(ok_in_tenant('support', 1, q{SELECT rowkeeper.restore('projects', '{"tenant_id": 1, "id": 1}');}, 'restore with children', actor => 'sam'),
+    '3', 'restore() of the parent brings back the children its deletion took (3 rows)');
+is(on_shards('milestones', 'true'), join(',', map { my $t = $_; map { "$t/$_:live" } 1 .. 4 } 1 .. 4),
+    'every milestone is live again; no other tenant\'s was ever marked');
+
+################################################################ 10. shard move
+# the placements a move creates (as the table's owner: it may create in
+# schema public) have the guard, the hiding condition and only tenant-
+# confined policies; soft delete goes on working there
+$coord->safe_psql('postgres', q{
+    SELECT count(*) FROM run_command_on_all_nodes($$GRANT CREATE ON SCHEMA public TO owner_role, migrator$$)});
+my ($from);
+($shard, $from) = split /\|/, su(q{
+    SELECT shardid, nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column('accounts', 1)});
+my $to = $from == $w1->port ? $w2 : $w1;
+($out, $err) = ('', '');
+$coord->psql('postgres', sprintf(q{SELECT citus_move_shard_placement(%d, '%s', %d, '%s', %d, shard_transfer_mode => 'block_writes')},
+        $shard, $coord->host, $from, $to->host, $to->port), stdout => \$out, stderr => \$err);
+is($err, '', 'the shard group of tenant 1 moves to the other worker: no error');
+is(su(q{SELECT nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column('accounts', 1)}),
+    $to->port, 'the shard of tenant 1 is on the other worker');
+for my $tbl (qw(accounts orders projects))
+{
+    is(distinct_on_shards($placement_shape, $tbl), '1:true:true',
+        "$tbl after the move: every placement has the guard trigger, the hiding policy and forced RLS");
+    is(distinct_on_shards($foreign_policies, $tbl), '',
+        "$tbl after the move: no placement has a policy without the tenant predicate");
+}
+($out, $err) = in_tenant('app', 1, q{DELETE FROM accounts WHERE id = 5;
+    SELECT string_agg(id::text, ',' ORDER BY id) FROM accounts;
+    SELECT string_agg(DISTINCT tenant_id::text, ',') FROM accounts;}, tags => 1);
+is("$out$err", "DELETE 1\n1,3,4,6\n1", 'after the move: a soft DELETE hides the row, only the tenant\'s rows are read');
+is(on_shards('accounts', 'tenant_id = 1 AND id = 5'), '1/5:deleted:alice', 'after the move: the row is marked on the new placement');
+is(ok_in_tenant('support', 1, q{SET LOCAL rowkeeper.show_deleted = on;
+        SELECT string_agg(id::text, ',' ORDER BY id) FROM accounts WHERE deleted_at IS NOT NULL;}, 'show_deleted after the move'),
+    '5', 'after the move: show_deleted shows the tenant\'s deleted rows');
+is(su($citus_checks), '', 'preflight is clean after the move');
+
+################################################################ 11. preflight
 # a permissive USING (true) policy planted on one worker's shard
+($shard, $port) = split /\|/, su(q{
+    SELECT shard_name, nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column('accounts', 1)});
+($holder) = grep { $_->port == $port } ($w1, $w2);
 $holder->safe_psql('postgres', qq{CREATE POLICY planted ON $shard USING (true)});
 like(su($citus_checks), qr/^tenant\.citus_shard_policies fail public\.accounts$/m,
     'preflight fails on a USING (true) policy planted on one worker\'s shard');
 $holder->safe_psql('postgres', qq{DROP POLICY planted ON $shard});
 is(su($citus_checks), '', 'preflight is clean again once the planted policy is gone');
 
-################################################################ 10. distributing a soft-delete table
+################################################################ 12. disable
+# disable_soft_delete(force => true) on a distributed table: the guard and
+# the hiding condition leave every placement, the tenant policies stay;
+# the rows that were deleted become visible, DELETE deletes again
+($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.disable_soft_delete('orders', force => true);});
+is($err, '', 'disable_soft_delete(force => true) on a distributed table: no error');
+is(distinct_on_shards($placement_shape, 'orders'), '0:false:true',
+    'orders: no placement keeps the guard trigger or the hiding policy; RLS stays forced (tenant isolation)');
+is(distinct_on_shards($foreign_policies, 'orders'), '', 'orders: the policies left on the placements all confine to the tenant');
+($out, $err) = in_tenant('app', 1, q{SELECT string_agg(id::text, ',' ORDER BY id) FROM orders;
+    SELECT string_agg(DISTINCT tenant_id::text, ',') FROM orders;
+    DELETE FROM orders WHERE id = 6;}, tags => 1);
+is("$out$err", "1,2,3,4,6\n1\nDELETE 1", 'after disable: the formerly deleted rows are visible, only the tenant\'s; DELETE works');
+is(on_shards('orders', 'tenant_id = 1 AND id = 6'), '', 'after disable: DELETE removes the row physically');
+is(su($citus_checks), '', 'preflight is clean after disable_soft_delete()');
+
+################################################################ 13. distributing a soft-delete table
 # its hiding policy names the table, which the shards cannot be created
 # with: it fails and the table stays local; no worker gets the policy
 ($out, $err) = ('', '');
