@@ -37,9 +37,12 @@
 #     a tenant it fails closed;
 #  8. audit: the soft DELETE is logged as SOFT_DELETE and restore() as
 #     RESTORE, found from the coordinator by row_history();
-#  9. co-located foreign keys: ON DELETE CASCADE children marked with the
-#     parent's batch, a live NO ACTION child refuses, restore() brings the
-#     children back;
+#  9. refused, with a clear error: soft delete on a Citus table that
+#     foreign keys reference, a foreign key to a Citus soft-delete table
+#     (the cascade trigger cannot run on the shards yet), soft delete on a
+#     Citus table with policies of its own (a policy created afterwards:
+#     refused or preflight fails); a table that references others can have
+#     soft delete;
 # 10. a shard move: the new placements have the guard and only tenant-
 #     confined policies, soft delete works there;
 # 11. preflight() fails on a permissive USING (true) policy planted on one
@@ -594,54 +597,72 @@ ok_in_tenant('support', 1, q{SELECT rowkeeper.restore('accounts', '{"tenant_id":
 is("$out$err", 'SOFT_DELETE:alice,RESTORE:sam',
     'audit: the soft DELETE is logged as SOFT_DELETE, restore() as RESTORE, found from the coordinator');
 
-################################################################ 9. foreign keys
-# co-located tables with keys to a soft-delete table: ON DELETE CASCADE
-# children are marked with the parent (same batch), a NO ACTION child that
-# is live refuses the DELETE, restore() brings the parent back with the
-# children its deletion took
+################################################################ 9. refused: foreign keys to it, policies of its own
+# The cascade trigger would run on the shards, where it cannot work yet:
+# soft delete on a Citus table that foreign keys reference is refused,
+# and so is a foreign key to a Citus soft-delete table; a table that
+# references others can have it.  A policy of the table's own would be
+# ORed with the hiding condition on the shards: refused by
+# enable_soft_delete(), found by preflight() when created afterwards.
 $coord->safe_psql('postgres', q{
     CREATE TABLE projects (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
     CREATE TABLE milestones (tenant_id int NOT NULL, id int NOT NULL, project_id int NOT NULL,
                              PRIMARY KEY (tenant_id, id));
-    CREATE TABLE blockers (tenant_id int NOT NULL, id int NOT NULL, project_id int NOT NULL,
+    CREATE TABLE invoices (tenant_id int NOT NULL, id int NOT NULL, account_id int NOT NULL,
                            PRIMARY KEY (tenant_id, id));
+    CREATE TABLE memos (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
     SELECT create_distributed_table('projects', 'tenant_id', colocate_with => 'accounts');
     SELECT create_distributed_table('milestones', 'tenant_id', colocate_with => 'accounts');
-    SELECT create_distributed_table('blockers', 'tenant_id', colocate_with => 'accounts');
+    SELECT create_distributed_table('invoices', 'tenant_id', colocate_with => 'accounts');
+    SELECT create_distributed_table('memos', 'tenant_id', colocate_with => 'accounts');
     ALTER TABLE milestones ADD FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id) ON DELETE CASCADE;
-    ALTER TABLE blockers ADD FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id);
     INSERT INTO projects SELECT t, i FROM generate_series(1, 4) t, generate_series(1, 2) i;
     INSERT INTO milestones SELECT t, i, (i + 1) / 2 FROM generate_series(1, 4) t, generate_series(1, 4) i;
-    INSERT INTO blockers SELECT t, 1, 2 FROM generate_series(1, 4) t;
+    INSERT INTO invoices SELECT t, 1, 1 FROM generate_series(1, 4) t;
+    CREATE POLICY own ON memos USING (true);
     ALTER TABLE projects OWNER TO owner_role;
     ALTER TABLE milestones OWNER TO owner_role;
-    ALTER TABLE blockers OWNER TO owner_role;
-    GRANT SELECT, INSERT, UPDATE, DELETE ON projects, milestones, blockers TO app, support;
+    ALTER TABLE invoices OWNER TO owner_role;
+    ALTER TABLE memos OWNER TO owner_role;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON projects, milestones, invoices, memos TO app, support;
 });
-$key{$_} = 'id' for qw(projects milestones blockers);
-for my $tbl (qw(projects milestones blockers))
+$key{$_} = 'id' for qw(projects milestones invoices memos);
+for my $tbl (qw(projects milestones))
 {
-    ($out, $err) = psql_as($coord, 'owner_role', qq{SELECT rowkeeper.enable_tenant_isolation('$tbl');
-        SELECT rowkeeper.enable_soft_delete('$tbl', deleted_by_column => 'deleted_by');});
-    is($err, '', "$tbl (foreign keys): tenant isolation and soft delete: no error");
+    ($out, $err) = psql_as($coord, 'owner_role', qq{SELECT rowkeeper.enable_tenant_isolation('$tbl');});
+    is($err, '', "$tbl (foreign keys): enable_tenant_isolation(): no error");
 }
-is(distinct_on_shards(q{SELECT count(*) FROM pg_trigger WHERE tgrelid = %1$L::regclass AND tgfoid = 'rowkeeper.soft_delete_trigger()'::regprocedure},
-        'projects'), '1', 'every placement of the referenced table has the cascade trigger');
-($out, $err) = in_tenant('app', 1, q{DELETE FROM projects WHERE id = 1;}, tags => 1);
-is("$out$err", 'DELETE 1', 'DELETE of a referenced row: DELETE 1');
-is(ok_in_tenant('app', 1, q{SELECT string_agg(id::text, ',' ORDER BY id) FROM milestones;}, 'reads after the cascade'),
-    '3,4', 'the ON DELETE CASCADE children are gone from reads');
-is(on_shards('milestones', 'tenant_id = 1'), '1/1:deleted:alice,1/2:deleted:alice,1/3:live,1/4:live',
-    'the children are marked on the shard, by the actor');
-like(distinct_on_shards(q{SELECT deleted_batch FROM %1$s WHERE tenant_id = 1 AND deleted_at IS NOT NULL}, 'projects', 'milestones'),
-    qr/^\d+$/, 'the children carry the parent\'s batch');
-($out, $err) = in_tenant('app', 1, q{DELETE FROM projects WHERE id = 2;});
-like($err, qr/violates foreign key constraint/, 'DELETE of a row a live NO ACTION child references: refused');
-is(on_shards('projects', 'tenant_id = 1'), '1/1:deleted:alice,1/2:live', 'the refused DELETE marked nothing');
-is(ok_in_tenant('support', 1, q{SELECT rowkeeper.restore('projects', '{"tenant_id": 1, "id": 1}');}, 'restore with children', actor => 'sam'),
-    '3', 'restore() of the parent brings back the children its deletion took (3 rows)');
-is(on_shards('milestones', 'true'), join(',', map { my $t = $_; map { "$t/$_:live" } 1 .. 4 } 1 .. 4),
-    'every milestone is live again; no other tenant\'s was ever marked');
+($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_soft_delete('projects');});
+like($err, qr/soft delete on Citus table (public\.)?projects cannot follow the foreign keys that reference it/,
+    'enable_soft_delete() on a Citus table that a foreign key references: refused, clear error');
+is(su(q{SELECT count(*) FROM rowkeeper.soft_delete_tables WHERE table_name = 'projects'::regclass}) . ' '
+   . distinct_on_shards($placement_shape, 'projects'), '0 0:false:true',
+    'the refused table has no soft delete, on no placement (tenant isolation stays)');
+($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_soft_delete('milestones', deleted_by_column => 'deleted_by');});
+is($err, '', 'enable_soft_delete() on a Citus table that references another: no error');
+is(distinct_on_shards($placement_shape, 'milestones'), '1:true:true', 'milestones: every placement has the guard and the hiding policy');
+($out, $err) = in_tenant('app', 1, q{DELETE FROM milestones WHERE id = 1;
+    SELECT string_agg(id::text, ',' ORDER BY id) FROM milestones;}, tags => 1);
+is("$out$err", "DELETE 1\n2,3,4", 'a soft DELETE on the referencing table works');
+is(on_shards('milestones', 'tenant_id = 1 AND id = 1'), '1/1:deleted:alice', 'the referencing row is marked on the shard');
+($out, $err) = ('', '');
+$coord->psql('postgres', q{ALTER TABLE invoices ADD FOREIGN KEY (tenant_id, account_id) REFERENCES accounts (tenant_id, id);},
+    stdout => \$out, stderr => \$err);
+like($err, qr/soft delete on Citus table (public\.)?accounts cannot follow the foreign keys that reference it/,
+    'a foreign key to a Citus soft-delete table: refused, clear error');
+is(su(q{SELECT count(*) FROM pg_constraint WHERE conrelid = 'invoices'::regclass AND contype = 'f'}) . ' '
+   . distinct_on_shards(q{SELECT count(*) FROM pg_constraint WHERE conrelid = %1$L::regclass AND contype = 'f'}, 'invoices'),
+    '0 0', 'the refused foreign key is on neither the table nor its placements');
+($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_soft_delete('memos');});
+like($err, qr/Citus table (public\.)?memos has row-level security policies of its own/,
+    'enable_soft_delete() on a Citus table with a policy of its own: refused, clear error');
+is(distinct_on_shards($placement_shape, 'memos'), '0:false:false', 'memos: no placement got soft delete');
+($out, $err) = ('', '');
+$coord->psql('postgres', q{CREATE POLICY mine ON accounts USING (true);}, stdout => \$out, stderr => \$err);
+ok($err =~ /ERROR/ || su($citus_checks) =~ /^tenant\.citus_foreign_policy fail public\.accounts: mine$/m,
+    'a policy of its own created on a Citus soft-delete table afterwards: refused, or preflight fails on it')
+  or diag("CREATE POLICY: $err; preflight: " . su($citus_checks));
+su(q{DROP POLICY IF EXISTS mine ON accounts});
 
 ################################################################ 10. shard move
 # the placements a move creates (as the table's owner: it may create in
@@ -659,7 +680,7 @@ $coord->psql('postgres', sprintf(q{SELECT citus_move_shard_placement(%d, '%s', %
 is($err, '', 'the shard group of tenant 1 moves to the other worker: no error');
 is(su(q{SELECT nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column('accounts', 1)}),
     $to->port, 'the shard of tenant 1 is on the other worker');
-for my $tbl (qw(accounts orders projects))
+for my $tbl (qw(accounts orders milestones))
 {
     is(distinct_on_shards($placement_shape, $tbl), '1:true:true',
         "$tbl after the move: every placement has the guard trigger, the hiding policy and forced RLS");
