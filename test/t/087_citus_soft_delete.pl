@@ -37,9 +37,20 @@
 #     a tenant it fails closed;
 #  8. audit: the soft DELETE is logged as SOFT_DELETE and restore() as
 #     RESTORE, found from the coordinator by row_history();
-#  9. preflight() fails on a permissive USING (true) policy planted on one
+#  9. refused, with a clear error: soft delete on a Citus table that
+#     foreign keys reference, a foreign key to a Citus soft-delete table
+#     (the cascade trigger cannot run on the shards yet), soft delete on a
+#     Citus table with policies of its own (a policy created afterwards:
+#     refused or preflight fails), time_zone => 'session' for a timestamp
+#     column; a table that references others can have soft delete, a
+#     timestamp column is marked in UTC;
+# 10. a shard move: the new placements have the guard and only tenant-
+#     confined policies, soft delete works there;
+# 11. preflight() fails on a permissive USING (true) policy planted on one
 #     worker's shard;
-# 10. a local table that has soft delete still cannot be distributed and
+# 12. disable_soft_delete(force => true): guard and hiding condition leave
+#     every placement, tenant isolation stays;
+# 13. a local table that has soft delete still cannot be distributed and
 #     leaves no hiding policy on any worker.
 # Skipped when Citus is not installed for the server under test
 # (test/citus_setup.sh builds it for PostgreSQL 15 and 17).
@@ -587,15 +598,159 @@ ok_in_tenant('support', 1, q{SELECT rowkeeper.restore('accounts', '{"tenant_id":
 is("$out$err", 'SOFT_DELETE:alice,RESTORE:sam',
     'audit: the soft DELETE is logged as SOFT_DELETE, restore() as RESTORE, found from the coordinator');
 
-################################################################ 9. preflight
+################################################################ 9. refused: foreign keys to it, policies of its own
+# The cascade trigger would run on the shards, where it cannot work yet:
+# soft delete on a Citus table that foreign keys reference is refused,
+# and so is a foreign key to a Citus soft-delete table; a table that
+# references others can have it.  A policy of the table's own would be
+# ORed with the hiding condition on the shards: refused by
+# enable_soft_delete(), found by preflight() when created afterwards.
+$coord->safe_psql('postgres', q{
+    CREATE TABLE projects (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+    CREATE TABLE milestones (tenant_id int NOT NULL, id int NOT NULL, project_id int NOT NULL,
+                             PRIMARY KEY (tenant_id, id));
+    CREATE TABLE invoices (tenant_id int NOT NULL, id int NOT NULL, account_id int NOT NULL,
+                           PRIMARY KEY (tenant_id, id));
+    CREATE TABLE memos (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+    SELECT create_distributed_table('projects', 'tenant_id', colocate_with => 'accounts');
+    SELECT create_distributed_table('milestones', 'tenant_id', colocate_with => 'accounts');
+    SELECT create_distributed_table('invoices', 'tenant_id', colocate_with => 'accounts');
+    SELECT create_distributed_table('memos', 'tenant_id', colocate_with => 'accounts');
+    ALTER TABLE milestones ADD FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id) ON DELETE CASCADE;
+    INSERT INTO projects SELECT t, i FROM generate_series(1, 4) t, generate_series(1, 2) i;
+    INSERT INTO milestones SELECT t, i, (i + 1) / 2 FROM generate_series(1, 4) t, generate_series(1, 4) i;
+    INSERT INTO invoices SELECT t, 1, 1 FROM generate_series(1, 4) t;
+    CREATE POLICY own ON memos USING (true);
+    ALTER TABLE projects OWNER TO owner_role;
+    ALTER TABLE milestones OWNER TO owner_role;
+    ALTER TABLE invoices OWNER TO owner_role;
+    ALTER TABLE memos OWNER TO owner_role;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON projects, milestones, invoices, memos TO app, support;
+});
+$key{$_} = 'id' for qw(projects milestones invoices memos);
+for my $tbl (qw(projects milestones))
+{
+    ($out, $err) = psql_as($coord, 'owner_role', qq{SELECT rowkeeper.enable_tenant_isolation('$tbl');});
+    is($err, '', "$tbl (foreign keys): enable_tenant_isolation(): no error");
+}
+($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_soft_delete('projects');});
+like($err, qr/soft delete on Citus table (public\.)?projects cannot follow the foreign keys that reference it/,
+    'enable_soft_delete() on a Citus table that a foreign key references: refused, clear error');
+is(su(q{SELECT count(*) FROM rowkeeper.soft_delete_tables WHERE table_name = 'projects'::regclass}) . ' '
+   . distinct_on_shards($placement_shape, 'projects'), '0 0:false:true',
+    'the refused table has no soft delete, on no placement (tenant isolation stays)');
+($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_soft_delete('milestones', deleted_by_column => 'deleted_by');});
+is($err, '', 'enable_soft_delete() on a Citus table that references another: no error');
+is(distinct_on_shards($placement_shape, 'milestones'), '1:true:true', 'milestones: every placement has the guard and the hiding policy');
+($out, $err) = in_tenant('app', 1, q{DELETE FROM milestones WHERE id = 1;
+    SELECT string_agg(id::text, ',' ORDER BY id) FROM milestones;}, tags => 1);
+is("$out$err", "DELETE 1\n2,3,4", 'a soft DELETE on the referencing table works');
+is(on_shards('milestones', 'tenant_id = 1 AND id = 1'), '1/1:deleted:alice', 'the referencing row is marked on the shard');
+($out, $err) = ('', '');
+$coord->psql('postgres', q{ALTER TABLE invoices ADD FOREIGN KEY (tenant_id, account_id) REFERENCES accounts (tenant_id, id);},
+    stdout => \$out, stderr => \$err);
+like($err, qr/soft delete on Citus table (public\.)?accounts cannot follow the foreign keys that reference it/,
+    'a foreign key to a Citus soft-delete table: refused, clear error');
+is(su(q{SELECT count(*) FROM pg_constraint WHERE conrelid = 'invoices'::regclass AND contype = 'f'}) . ' '
+   . distinct_on_shards(q{SELECT count(*) FROM pg_constraint WHERE conrelid = %1$L::regclass AND contype = 'f'}, 'invoices'),
+    '0 0', 'the refused foreign key is on neither the table nor its placements');
+($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_soft_delete('memos');});
+like($err, qr/Citus table (public\.)?memos has row-level security policies of its own/,
+    'enable_soft_delete() on a Citus table with a policy of its own: refused, clear error');
+is(distinct_on_shards($placement_shape, 'memos'), '0:false:false', 'memos: no placement got soft delete');
+($out, $err) = ('', '');
+$coord->psql('postgres', q{CREATE POLICY mine ON accounts USING (true);}, stdout => \$out, stderr => \$err);
+ok($err =~ /ERROR/ || su($citus_checks) =~ /^tenant\.citus_foreign_policy fail public\.accounts: mine$/m,
+    'a policy of its own created on a Citus soft-delete table afterwards: refused, or preflight fails on it')
+  or diag("CREATE POLICY: $err; preflight: " . su($citus_checks));
+su(q{DROP POLICY IF EXISTS mine ON accounts});
+# a timestamp without time zone column (Prisma's DateTime): kept in UTC,
+# the coordinator's time; time_zone => 'session' is refused on Citus
+$coord->safe_psql('postgres', q{
+    CREATE TABLE reminders (tenant_id int NOT NULL, id int NOT NULL, "deletedAt" timestamp(3),
+                            PRIMARY KEY (tenant_id, id));
+    SELECT create_distributed_table('reminders', 'tenant_id', colocate_with => 'accounts');
+    INSERT INTO reminders SELECT t, i FROM generate_series(1, 4) t, generate_series(1, 2) i;
+    ALTER TABLE reminders OWNER TO owner_role;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON reminders TO app;
+});
+($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_tenant_isolation('reminders');
+    SELECT rowkeeper.enable_soft_delete('reminders', 'deletedAt', time_zone => 'session');});
+like($err, qr/time_zone => 'session' is not supported on Citus table (public\.)?reminders/,
+    'enable_soft_delete() with time_zone => session for a timestamp column of a Citus table: refused');
+($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_soft_delete('reminders', 'deletedAt');});
+is($err, '', 'enable_soft_delete() with a timestamp column (UTC) on a Citus table: no error');
+($out, $err) = in_tenant('app', 1, q{SET LOCAL TimeZone = 'Asia/Tokyo';
+    DELETE FROM reminders WHERE id = 1;
+    SELECT count(*) FROM reminders;
+    SELECT (now() AT TIME ZONE 'UTC')::timestamp(3)::text;}, tags => 1);
+my @r = split /\n/, "$out$err";
+is("@r[0 .. 1]", 'DELETE 1 1', 'a timestamp column: DELETE 1, the row is hidden');
+is(distinct_on_shards(q{SELECT "deletedAt"::text || '/' || ("deletedBatch" IS NOT NULL) FROM %1$s WHERE "deletedAt" IS NOT NULL}, 'reminders'),
+    ($r[2] // '-') . '/true', 'a timestamp column: marked on the shard with the coordinator\'s time in UTC (session in Tokyo) and a batch');
+
+################################################################ 10. shard move
+# the placements a move creates (as the table's owner: it may create in
+# schema public) have the guard, the hiding condition and only tenant-
+# confined policies; soft delete goes on working there
+$coord->safe_psql('postgres', q{
+    SELECT count(*) FROM run_command_on_all_nodes($$GRANT CREATE ON SCHEMA public TO owner_role, migrator$$)});
+my ($from);
+($shard, $from) = split /\|/, su(q{
+    SELECT shardid, nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column('accounts', 1)});
+my $to = $from == $w1->port ? $w2 : $w1;
+($out, $err) = ('', '');
+$coord->psql('postgres', sprintf(q{SELECT citus_move_shard_placement(%d, '%s', %d, '%s', %d, shard_transfer_mode => 'block_writes')},
+        $shard, $coord->host, $from, $to->host, $to->port), stdout => \$out, stderr => \$err);
+is($err, '', 'the shard group of tenant 1 moves to the other worker: no error');
+is(su(q{SELECT nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column('accounts', 1)}),
+    $to->port, 'the shard of tenant 1 is on the other worker');
+for my $tbl (qw(accounts orders milestones))
+{
+    is(distinct_on_shards($placement_shape, $tbl), '1:true:true',
+        "$tbl after the move: every placement has the guard trigger, the hiding policy and forced RLS");
+    is(distinct_on_shards($foreign_policies, $tbl), '',
+        "$tbl after the move: no placement has a policy without the tenant predicate");
+}
+($out, $err) = in_tenant('app', 1, q{DELETE FROM accounts WHERE id = 5;
+    SELECT string_agg(id::text, ',' ORDER BY id) FROM accounts;
+    SELECT string_agg(DISTINCT tenant_id::text, ',') FROM accounts;}, tags => 1);
+is("$out$err", "DELETE 1\n1,3,4,6\n1", 'after the move: a soft DELETE hides the row, only the tenant\'s rows are read');
+is(on_shards('accounts', 'tenant_id = 1 AND id = 5'), '1/5:deleted:alice', 'after the move: the row is marked on the new placement');
+is(ok_in_tenant('support', 1, q{SET LOCAL rowkeeper.show_deleted = on;
+        SELECT string_agg(id::text, ',' ORDER BY id) FROM accounts WHERE deleted_at IS NOT NULL;}, 'show_deleted after the move'),
+    '5', 'after the move: show_deleted shows the tenant\'s deleted rows');
+is(su($citus_checks), '', 'preflight is clean after the move');
+
+################################################################ 11. preflight
 # a permissive USING (true) policy planted on one worker's shard
+($shard, $port) = split /\|/, su(q{
+    SELECT shard_name, nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column('accounts', 1)});
+($holder) = grep { $_->port == $port } ($w1, $w2);
 $holder->safe_psql('postgres', qq{CREATE POLICY planted ON $shard USING (true)});
 like(su($citus_checks), qr/^tenant\.citus_shard_policies fail public\.accounts$/m,
     'preflight fails on a USING (true) policy planted on one worker\'s shard');
 $holder->safe_psql('postgres', qq{DROP POLICY planted ON $shard});
 is(su($citus_checks), '', 'preflight is clean again once the planted policy is gone');
 
-################################################################ 10. distributing a soft-delete table
+################################################################ 12. disable
+# disable_soft_delete(force => true) on a distributed table: the guard and
+# the hiding condition leave every placement, the tenant policies stay;
+# the rows that were deleted become visible, DELETE deletes again
+($out, $err) = psql_as($coord, 'owner_role', q{SET client_min_messages = warning;    -- its NOTICE: the columns are kept
+    SELECT rowkeeper.disable_soft_delete('orders', force => true);});
+is($err, '', 'disable_soft_delete(force => true) on a distributed table: no error');
+is(distinct_on_shards($placement_shape, 'orders'), '0:false:true',
+    'orders: no placement keeps the guard trigger or the hiding policy; RLS stays forced (tenant isolation)');
+is(distinct_on_shards($foreign_policies, 'orders'), '', 'orders: the policies left on the placements all confine to the tenant');
+($out, $err) = in_tenant('app', 1, q{SELECT string_agg(id::text, ',' ORDER BY id) FROM orders;
+    SELECT string_agg(DISTINCT tenant_id::text, ',') FROM orders;
+    DELETE FROM orders WHERE id = 6;}, tags => 1);
+is("$out$err", "1,2,3,4,6\n1\nDELETE 1", 'after disable: the formerly deleted rows are visible, only the tenant\'s; DELETE works');
+is(on_shards('orders', 'tenant_id = 1 AND id = 6'), '', 'after disable: DELETE removes the row physically');
+is(su($citus_checks), '', 'preflight is clean after disable_soft_delete()');
+
+################################################################ 13. distributing a soft-delete table
 # its hiding policy names the table, which the shards cannot be created
 # with: it fails and the table stays local; no worker gets the policy
 ($out, $err) = ('', '');
