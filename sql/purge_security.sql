@@ -41,7 +41,11 @@ SELECT rowkeeper.enable_soft_delete('ps_posts');
 CREATE INDEX ON ps_posts (deleted_at);
 INSERT INTO ps_posts VALUES (1), (2);
 DELETE FROM ps_posts;
+-- the owner reaches its deleted rows with show_deleted (no UPDATE does without)
+BEGIN;
+SET LOCAL rowkeeper.show_deleted = on;
 UPDATE ps_posts SET deleted_at = now() - interval '40 days';
+COMMIT;
 CREATE TRIGGER escalate BEFORE DELETE ON ps_posts FOR EACH ROW EXECUTE FUNCTION ps_escalate();
 RESET ROLE;
 CALL rowkeeper.purge_soft_deleted('ps_posts');
