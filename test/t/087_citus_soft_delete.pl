@@ -43,7 +43,7 @@
 #     Citus table with policies of its own (a policy created afterwards:
 #     refused or preflight fails), time_zone => 'session' for a timestamp
 #     column; a table that references others can have soft delete, a
-#     timestamp column is marked in UTC;
+#     timestamp(3) column is marked in UTC;
 # 10. a shard move: the new placements have the guard and only tenant-
 #     confined policies, soft delete works there;
 # 11. preflight() fails on a permissive USING (true) policy planted on one
@@ -664,8 +664,9 @@ ok($err =~ /ERROR/ || su($citus_checks) =~ /^tenant\.citus_foreign_policy fail p
     'a policy of its own created on a Citus soft-delete table afterwards: refused, or preflight fails on it')
   or diag("CREATE POLICY: $err; preflight: " . su($citus_checks));
 su(q{DROP POLICY IF EXISTS mine ON accounts});
-# a timestamp without time zone column (Prisma's DateTime): kept in UTC,
-# the coordinator's time; time_zone => 'session' is refused on Citus
+# a timestamp(3) column (Prisma's DateTime): kept in UTC, the
+# coordinator's time rounded to the column's precision (as on one node);
+# time_zone => 'session' is refused on Citus
 $coord->safe_psql('postgres', q{
     CREATE TABLE reminders (tenant_id int NOT NULL, id int NOT NULL, "deletedAt" timestamp(3),
                             PRIMARY KEY (tenant_id, id));
@@ -679,15 +680,15 @@ $coord->safe_psql('postgres', q{
 like($err, qr/time_zone => 'session' is not supported on Citus table (public\.)?reminders/,
     'enable_soft_delete() with time_zone => session for a timestamp column of a Citus table: refused');
 ($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_soft_delete('reminders', 'deletedAt');});
-is($err, '', 'enable_soft_delete() with a timestamp column (UTC) on a Citus table: no error');
+is($err, '', 'enable_soft_delete() with a timestamp(3) column (UTC) on a Citus table: no error');
 ($out, $err) = in_tenant('app', 1, q{SET LOCAL TimeZone = 'Asia/Tokyo';
     DELETE FROM reminders WHERE id = 1;
     SELECT count(*) FROM reminders;
     SELECT (now() AT TIME ZONE 'UTC')::timestamp(3)::text;}, tags => 1);
 my @r = split /\n/, "$out$err";
-is("@r[0 .. 1]", 'DELETE 1 1', 'a timestamp column: DELETE 1, the row is hidden');
+is("@r[0 .. 1]", 'DELETE 1 1', 'a timestamp(3) column: DELETE 1, the row is hidden');
 is(distinct_on_shards(q{SELECT "deletedAt"::text || '/' || ("deletedBatch" IS NOT NULL) FROM %1$s WHERE "deletedAt" IS NOT NULL}, 'reminders'),
-    ($r[2] // '-') . '/true', 'a timestamp column: marked on the shard with the coordinator\'s time in UTC (session in Tokyo) and a batch');
+    ($r[2] // '-') . '/true', 'a timestamp(3) column: marked on the shard with the coordinator\'s time in UTC, rounded (session in Tokyo), and a batch');
 
 ################################################################ 10. shard move
 # the placements a move creates (as the table's owner: it may create in
