@@ -944,12 +944,21 @@ sdr_shard_marking_values(Query *parse, SdrTable *t)
 		else if (tle->resno == t->at.attno)
 		{
 			/*
-			 * timestamptz, or timestamp kept in UTC: the same microseconds
-			 * (a timestamp in the session's zone cannot be checked here)
+			 * timestamptz, or timestamp kept in UTC: the same microseconds,
+			 * rounded to the column's precision as the assignment did
+			 * (timestamp(3): Prisma's DateTime); a timestamp in the
+			 * session's zone cannot be checked here (refused on Citus)
 			 */
+			Datum		expected = TimestampTzGetDatum(coordinator_time);
+
 			if (!(c->consttype == TIMESTAMPTZOID ||
-				  (c->consttype == TIMESTAMPOID && t->at_utc)) ||
-				DatumGetTimestampTz(c->constvalue) != coordinator_time)
+				  (c->consttype == TIMESTAMPOID && t->at_utc)))
+				return false;
+			if (t->at.typmod >= 0)
+				expected = DirectFunctionCall2(c->consttype == TIMESTAMPTZOID
+											   ? timestamptz_scale : timestamp_scale,
+											   expected, Int32GetDatum(t->at.typmod));
+			if (DatumGetTimestampTz(c->constvalue) != DatumGetTimestampTz(expected))
 				return false;
 		}
 		else if (t->by.attno != 0 && tle->resno == t->by.attno)
