@@ -86,6 +86,7 @@
 #include "utils/timestamp.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "compat.h"
 #include "guc.h"
@@ -573,6 +574,49 @@ rk_citus_coordinator_hard_delete(void)
 {
 	return rk_citus_loaded && rk_coordinator_hard_delete != NULL &&
 		strcmp(rk_coordinator_hard_delete, "on") == 0;
+}
+
+/*
+ * Check hook of rowkeeper.coordinator_xact_start, .coordinator_soft_delete_batch
+ * and .coordinator_hard_delete.  A worker trusts them as the coordinator's
+ * (the marking it accepts, the time it logs), so only the coordinator may
+ * give them a value there: a SET statement of its own (Citus replays the
+ * SET LOCAL that rk_citus_sync() ran, at the top level of the worker's
+ * connection).  Refused: an assignment while a query runs (set_config() in
+ * a query that Citus pushes down to a shard would change them in the
+ * worker's backend, under the coordinator's nose; a function's SET clause,
+ * a SET inside a function, DO or CALL: anything that runs with an active
+ * snapshot), and a default of a role or database (ALTER ROLE ... SET, which
+ * Citus propagates to the workers, where the coordinator does not override
+ * a setting it has no value for).  The empty value (nothing sent) is always
+ * accepted: it makes a shard trust nothing.  Parallel workers copy the
+ * leader's values.  A client connected straight to a worker can still SET
+ * them at the top level (see the header: keep applications on the
+ * coordinator).
+ */
+bool
+rk_citus_internal_setting_check(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0' || source == PGC_S_DEFAULT ||
+		rk_citus_resending || IsParallelWorker() || InitializingParallelWorker)
+		return true;
+	if (source < PGC_S_SESSION)
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("rowkeeper's internal Citus settings cannot have a default");
+		GUC_check_errdetail("They carry what a Citus coordinator sends its workers for one transaction.");
+		GUC_check_errhint("Remove the setting from ALTER ROLE/DATABASE ... SET, the connection options or the function.");
+		return false;
+	}
+	if (ActiveSnapshotSet())
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("rowkeeper's internal Citus settings can only be set by a SET statement");
+		GUC_check_errdetail("They carry what a Citus coordinator sends its workers; a query, function or procedure may not change them.");
+		GUC_check_errhint("Do not set them: rowkeeper sends them from the coordinator.");
+		return false;
+	}
+	return true;
 }
 
 /* Is Citus loaded in this backend? */

@@ -208,21 +208,21 @@ define_citus_gucs(void)
 							   &rk_coordinator_xact_start,
 							   "",
 							   PGC_USERSET, flags,
-							   NULL, NULL, NULL);
+							   rk_citus_internal_setting_check, NULL, NULL);
 	DefineCustomStringVariable("rowkeeper.coordinator_soft_delete_batch",
 							   "Internal: the Citus coordinator transaction's soft-delete batch id, sent to the workers.",
 							   "Set by rowkeeper on the coordinator; a worker accepts a marking UPDATE of a soft-delete shard only with this batch id.",
 							   &rk_coordinator_soft_delete_batch,
 							   "",
 							   PGC_USERSET, flags,
-							   NULL, NULL, NULL);
+							   rk_citus_internal_setting_check, NULL, NULL);
 	DefineCustomStringVariable("rowkeeper.coordinator_hard_delete",
 							   "Internal: \"on\" while rowkeeper.hard_delete() runs on the Citus coordinator, sent to the workers.",
 							   "Set by rowkeeper on the coordinator; a worker lets the table's owner past the soft-delete guard while it is on.",
 							   &rk_coordinator_hard_delete,
 							   "",
 							   PGC_USERSET, flags,
-							   NULL, NULL, NULL);
+							   rk_citus_internal_setting_check, NULL, NULL);
 }
 
 /*

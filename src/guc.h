@@ -48,6 +48,10 @@ extern char *rk_coordinator_xact_start; /* rowkeeper.coordinator_xact_start */
 extern char *rk_coordinator_soft_delete_batch;	/* .coordinator_soft_delete_batch */
 extern char *rk_coordinator_hard_delete;	/* .coordinator_hard_delete */
 
+/* Check hook of the three (citus.c): who may give them a value. */
+extern bool rk_citus_internal_setting_check(char **newval, void **extra,
+											GucSource source);
+
 /* Define them all and reserve the prefix (from _PG_init). */
 extern void rk_define_gucs(void);
 

@@ -17,7 +17,8 @@
 #  3. no cross-tenant path: a DELETE of another tenant's rows marks none,
 #     another tenant's deleted rows stay hidden even with show_deleted (the
 #     application role may not see deleted rows at all), no tenant is an
-#     error, an UPDATE can neither mark rows by hand nor reach or revive
+#     error, an UPDATE can neither mark rows by hand (nor with the
+#     coordinator's settings forged on a worker) nor reach or revive
 #     deleted ones, and a DELETE on a shard straight on the worker removes
 #     nothing;
 #  4. the owner and a member of rowkeeper_see_deleted, with show_deleted
@@ -438,6 +439,24 @@ like($err, qr/row-level security/, 'a hand-written marking UPDATE (SET deleted_a
 like($err, qr/row-level security/, 'a hand-written marking UPDATE on the schema-sharded table is refused');
 is(on_shards('accounts', 'tenant_id = 1 AND id = 6') . ' ' . on_shards('crm.contacts', 'tenant_id = 1 AND id = 3'),
     '1/6:live 1/3:live', 'the hand-written markings hid nothing');
+# A marking UPDATE crafted with the settings the worker checks it against
+# forged on the worker (a set_config() that Citus pushes down to a shard,
+# run in the worker connection the UPDATE uses next; a role default, which
+# Citus propagates): refused, the settings come from the coordinator only
+# (else: any deleted_at, purged at once, any batch, backdated audit entries)
+($out, $err) = in_tenant('app', 1, q{
+    SELECT set_config('rowkeeper.coordinator_xact_start', '1', true),
+           set_config('rowkeeper.coordinator_soft_delete_batch', '779', true)
+      FROM accounts WHERE tenant_id = 1 AND id = 6;
+    UPDATE accounts SET deleted_at = '2000-01-01 00:00:00.000001+00', deleted_batch = 779, deleted_by = 'alice'
+     WHERE deleted_at IS NULL AND tenant_id = 1 AND id = 6;});
+like($err, qr/internal Citus settings can only be set by a SET statement/,
+    'a set_config() of the coordinator settings pushed down to a shard is refused');
+($out, $err) = psql_as($coord, 'app', q{ALTER ROLE app SET rowkeeper.coordinator_soft_delete_batch = '4242';});
+like($err, qr/internal Citus settings cannot have a default/,
+    'a role default for the coordinator batch setting is refused');
+psql_as($coord, 'postgres', q{ALTER ROLE app RESET rowkeeper.coordinator_soft_delete_batch;});
+is(on_shards('accounts', 'tenant_id = 1 AND id = 6'), '1/6:live', 'the forged markings hid nothing');
 ($out, $err) = in_tenant('app', 1, q{
     UPDATE accounts SET name = 'touched' WHERE id = 1;
     UPDATE accounts SET deleted_at = NULL, deleted_batch = NULL WHERE id = 2;
