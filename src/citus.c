@@ -230,6 +230,57 @@ is_citus_internal_backend(void)
 }
 
 /*
+ * Is this node a Citus worker (its group id in pg_dist_local_group is not
+ * the coordinator's, 0)?  A worker's answer is kept for the backend; 0 is
+ * asked again (a node gets its group id when it is added to a cluster).
+ */
+static int32 local_group = 0;
+static bool asking_group = false;	/* the query below runs: no sync in it */
+
+static bool
+is_worker_node(void)
+{
+	bool		isnull = true;
+	Datum		d;
+
+	if (local_group > 0)
+		return true;
+	asking_group = true;
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute("SELECT groupid FROM pg_catalog.pg_dist_local_group", true, 1) == SPI_OK_SELECT &&
+			SPI_processed == 1)
+		{
+			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			if (!isnull)
+				local_group = DatumGetInt32(d);
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		asking_group = false;
+	}
+	PG_END_TRY();
+	return local_group > 0;
+}
+
+/*
+ * A backend that only receives the context: one Citus opened on a worker.
+ * Its application_name says so, but any client can take that name, so on
+ * the coordinator (group 0) it counts for nothing: there the context is
+ * always sent (an application posing as Citus's backend would otherwise
+ * keep rowkeeper from overriding the values it SETs and Citus passes on).
+ */
+static bool
+receives_only(void)
+{
+	return is_citus_internal_backend() && is_worker_node();
+}
+
+/*
  * Send the context (see the header) unless the workers are known to have
  * it.  The tenant is sent once in every transaction even when empty: a
  * worker connection that Citus keeps open across transactions may hold a
@@ -250,8 +301,8 @@ rk_citus_sync(void)
 	 * before the parallel operation started (this runs before it is
 	 * entered).
 	 */
-	if (!rk_citus_loaded || rk_citus_resending || IsInParallelMode() ||
-		!IsTransactionState() || is_citus_internal_backend())
+	if (!rk_citus_loaded || rk_citus_resending || asking_group || IsInParallelMode() ||
+		!IsTransactionState() || receives_only())
 		return;
 
 	for (i = 0; i < RK_NSETTINGS; i++)

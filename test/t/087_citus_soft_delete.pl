@@ -456,6 +456,18 @@ like($err, qr/internal Citus settings can only be set by a SET statement/,
 like($err, qr/internal Citus settings cannot have a default/,
     'a role default for the coordinator batch setting is refused');
 psql_as($coord, 'postgres', q{ALTER ROLE app RESET rowkeeper.coordinator_soft_delete_batch;});
+# The same settings SET by a session that poses as a backend Citus opened
+# (application_name citus_internal...), with Citus passing its SETs on:
+# on the coordinator rowkeeper sends its own values all the same
+($out, $err) = in_tenant('app', 1, q{
+    SET LOCAL application_name = 'citus_internal_evil';
+    SET LOCAL citus.propagate_set_commands = 'local';
+    SET LOCAL rowkeeper.coordinator_xact_start = '1';
+    SET LOCAL rowkeeper.coordinator_soft_delete_batch = '779';
+    UPDATE accounts SET deleted_at = '2000-01-01 00:00:00.000001+00', deleted_batch = 779, deleted_by = 'alice'
+     WHERE deleted_at IS NULL AND tenant_id = 1 AND id = 6;});
+like($err, qr/row-level security/,
+    'posing as a Citus backend on the coordinator: the marking forged with SET LOCAL is refused');
 is(on_shards('accounts', 'tenant_id = 1 AND id = 6'), '1/6:live', 'the forged markings hid nothing');
 ($out, $err) = in_tenant('app', 1, q{
     UPDATE accounts SET name = 'touched' WHERE id = 1;
