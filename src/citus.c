@@ -65,6 +65,11 @@
  *	  first in shared_preload_libraries, so it is loaded before rowkeeper).
  *	  Backends that Citus itself opens on a worker (application_name
  *	  citus_internal...) only receive the tenant; they do not resend it.
+ *	  On the coordinator that name counts for nothing (any session can take
+ *	  it): there rowkeeper always sends.  The three coordinator_* settings
+ *	  take a value only from a SET statement (rk_citus_internal_setting_check()),
+ *	  so a query pushed down to a shard cannot change what the worker
+ *	  checks the marking and logs the time against.
  *
  * Copyright (c) 2026, rowkeeper developers
  *
