@@ -976,9 +976,9 @@ sdr_shard_marking_values(Query *parse, SdrTable *t)
 	return nset == (t->by.attno != 0 ? 3 : 2);
 }
 
-/* Is parse the marking UPDATE of a shard (see above)?  Its table in *tp. */
+/* Is parse the marking UPDATE of a shard (see above)? */
 static bool
-sdr_shard_marking(Query *parse, SdrTable **tp)
+sdr_shard_marking(Query *parse)
 {
 	RangeTblEntry *rte;
 	SdrTable   *t;
@@ -991,12 +991,9 @@ sdr_shard_marking(Query *parse, SdrTable **tp)
 		(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE))
 		return false;
 	t = sdr_get_table(rte->relid);
-	if (!t->usable || !sdr_trigger_fires(t->tgenabled) ||
-		!sdr_has_live_condition(parse->jointree->quals, parse->resultRelation, t->at.attno) ||
-		!sdr_shard_marking_values(parse, t))
-		return false;
-	*tp = t;
-	return true;
+	return t->usable && sdr_trigger_fires(t->tgenabled) &&
+		sdr_has_live_condition(parse->jointree->quals, parse->resultRelation, t->at.attno) &&
+		sdr_shard_marking_values(parse, t);
 }
 
 /* The hiding condition, wherever it is in a check, becomes true. */
@@ -1061,11 +1058,10 @@ sdr_planner(Query *parse, const char *query_string, int cursorOptions,
 {
 	bool		marking = sdr_is_marking(parse, true);
 	PlannedStmt *stmt;
-	SdrTable   *shard;
 
 	if ((parse->hasRowSecurity || parse->hasModifyingCTE) && sdr_lookup_funcs())
 		sdr_plan_walker((Node *) parse, NULL);
-	if (!marking && parse->hasRowSecurity && sdr_shard_marking(parse, &shard))
+	if (!marking && parse->hasRowSecurity && sdr_shard_marking(parse))
 		sdr_trim_shard_marking(parse);
 	if (prev_planner)
 		stmt = prev_planner(parse, query_string, cursorOptions, boundParams);
