@@ -506,6 +506,27 @@ key_order_cmp(const void *a, const void *b, void *arg)
 }
 
 /*
+ * A shard of a Citus table whose audit identity this node does not know:
+ * enable_audit() ran on the coordinator before the table was distributed
+ * (Citus is copying its rows into the shards, which would log them as new
+ * rows), or before this node was added; or this backend cannot see the
+ * table's Citus metadata yet.
+ */
+rk_noreturn
+static void
+unknown_citus_identity(Oid nsp, const char *name)
+{
+	char	   *qname = quote_qualified_identifier(get_namespace_name(nsp), name);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("the audit identity of Citus table %s is not known on this node", qname),
+			 errdetail("rowkeeper.enable_audit() on the coordinator gives a Citus table its identity on every node; it ran before the table was distributed, or before this node was added."),
+			 errhint("On the coordinator, after create_distributed_table() or create_reference_table(): SELECT rowkeeper.enable_audit('%s'); a table that has rows is distributed without its audit triggers (disable_audit() first), or Citus's copy of its rows is logged as new rows.",
+					 qname)));
+}
+
+/*
  * Resolve everything that depends only on the table and the trigger, into
  * cfg's own memory context.
  */
@@ -564,22 +585,21 @@ resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata)
 											 &cfg->citus_logs_here);
 		if (cfg->citus_shard)
 			cfg->table_oid = logical;
+		else if (rk_citus_named_shard(rel, trigdata->tg_trigger->tgname))
+		{
+			/* named by its table's name: the shard's less its _<shard id> */
+			const char *shard = RelationGetRelationName(rel);
+
+			unknown_citus_identity(get_rel_namespace(cfg->relid),
+								   pnstrdup(shard, strrchr(shard, '_') - shard));
+		}
 	}
 	cfg->schema_name = cstring_to_text(get_namespace_name(get_rel_namespace(cfg->table_oid)));
 	cfg->table_name = cstring_to_text(get_rel_name(cfg->table_oid));
 	cfg->table_id = rk_audit_table_id(cfg->table_oid, !cfg->citus_shard);
 	if (cfg->citus_shard && cfg->table_id <= 0)
-	{
-		char	   *qname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(cfg->table_oid)),
-													   get_rel_name(cfg->table_oid));
-
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the audit identity of Citus table %s is not known on this node", qname),
-				 errdetail("rowkeeper.enable_audit() on the coordinator gives a Citus table its identity on every node; it ran before the table was distributed, or before this node was added."),
-				 errhint("On the coordinator, after create_distributed_table() or create_reference_table(): SELECT rowkeeper.enable_audit('%s'); a table that has rows is distributed without its audit triggers (disable_audit() first), or Citus's copy of its rows is logged as new rows.",
-						 qname)));
-	}
+		unknown_citus_identity(get_rel_namespace(cfg->table_oid),
+							   get_rel_name(cfg->table_oid));
 	cfg->table_bits = table_bits(cfg->table_id);
 	cfg->log_owner = audit_log_owner(&cfg->log_relid);
 	cfg->cached_userid = InvalidOid;

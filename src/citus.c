@@ -87,6 +87,7 @@
 #include "tcop/utility.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/rel.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/guc.h"
@@ -528,6 +529,47 @@ rk_citus_coordinator_time(TimestampTz *ts)
 }
 
 /*
+ * The shard id in a name Citus gave a shard or a shard's trigger
+ * (<name>_<shard id>), or 0 when the name does not end so.
+ */
+static int64
+shard_suffix(const char *name)
+{
+	const char *us = name ? strrchr(name, '_') : NULL;
+	char	   *end;
+	int64		id;
+
+	if (us == NULL || us[1] < '0' || us[1] > '9')
+		return 0;
+	errno = 0;
+	id = strtoi64(us + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return 0;
+	return id;
+}
+
+/*
+ * Whether rel, whose trigger tgname fired, is a Citus shard whether or not
+ * this backend can see it in the Citus metadata: Citus names a shard and
+ * its copies of the table's triggers with the same _<shard id> suffix.
+ * The metadata of a table being distributed is written on one worker
+ * connection while Citus copies the table's rows into its shards over
+ * others, in the same distributed transaction: there the shards are not
+ * yet in pg_dist_shard, and a trigger that trusted only the metadata would
+ * take a shard for a table of its own.
+ */
+bool
+rk_citus_named_shard(Relation rel, const char *tgname)
+{
+	int64		id;
+
+	if (!rk_citus_loaded)
+		return false;
+	id = shard_suffix(RelationGetRelationName(rel));
+	return id > 0 && id == shard_suffix(tgname);
+}
+
+/*
  * Whether relid is a shard of a Citus table on this node (a placement: on
  * a worker, or the coordinator's copy of a reference table); if so, the
  * Citus table it belongs to (on a worker: the shell table Citus keeps
@@ -543,8 +585,6 @@ bool
 rk_citus_shard_of(Oid relid, Oid *logical, bool *log_here)
 {
 	const char *relname;
-	const char *us;
-	char	   *end;
 	int64		shardid;
 	Oid			argtypes[3] = {OIDOID, INT8OID, TEXTOID};
 	Datum		args[3];
@@ -556,12 +596,8 @@ rk_citus_shard_of(Oid relid, Oid *logical, bool *log_here)
 	if (!rk_citus_loaded)
 		return false;
 	relname = get_rel_name(relid);
-	us = relname ? strrchr(relname, '_') : NULL;
-	if (us == NULL || us[1] < '0' || us[1] > '9')
-		return false;
-	errno = 0;
-	shardid = strtoi64(us + 1, &end, 10);
-	if (errno != 0 || *end != '\0')
+	shardid = shard_suffix(relname);
+	if (shardid <= 0)
 		return false;
 
 	args[0] = ObjectIdGetDatum(get_rel_namespace(relid));

@@ -100,11 +100,19 @@ if [ -n "${RK_CHECK_ONE:-}" ]; then
     for f in "$SRC/regression.diffs" "$SRC/output_iso/regression.diffs"; do
         if [ -s "$f" ]; then rk_say "diffs: $f"; cat "$f"; fi
     done
-    if printf '%s\n' "${failures[@]}" | grep -q '^tap '; then
-        for f in "$SRC"/tmp_check/log/regress_log_*; do
-            [ -f "$f" ] && { rk_say "TAP log $f (tail)"; tail -n 60 "$f"; }
+    # the failed TAP tests' own logs (not every test's): the assertions and
+    # what each node logged at ERROR or worse
+    for t in "${failures[@]}"; do
+        case "$t" in tap\ *) ;; *) continue ;; esac
+        t=${t#tap }
+        f="$SRC/tmp_check/log/regress_log_$t"
+        [ -f "$f" ] && { rk_say "TAP log $f (tail)"; tail -n 150 "$f"; }
+        for f in "$SRC/tmp_check/log/${t}_"*.log; do
+            [ -f "$f" ] || continue
+            rk_say "node log $f (ERROR and worse, last 40)"
+            grep -E -A2 '(ERROR|FATAL|PANIC|TRAP):' "$f" | tail -n 40
         done
-    fi
+    done
 
     rk_stop_clusters
 

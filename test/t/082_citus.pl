@@ -473,15 +473,40 @@ like($err, qr/statement mode is not supported on Citus table/, 'statement mode i
 $coord->psql('postgres', q{SELECT rowkeeper.enable_audit('orders', replicated => true)}, stdout => \$out, stderr => \$err);
 like($err, qr/replicated => true is not supported on Citus table/, 'replicated => true is refused on a Citus table');
 # audited before distributing: Citus's copy of the rows would be logged as
-# new rows; the shards have no identity, so it is refused
+# new rows; the shards have no identity, so it is refused.  Citus writes
+# the new table's metadata over one connection per worker and copies the
+# rows over others (with citus.force_max_query_parallelization, one per
+# shard): a shard that receives rows over those is not yet in the metadata
+# its connection sees, and is refused all the same (such shards were once
+# logged as tables of their own, under shard names).  One table per shard,
+# each with one row in that shard only, so that every shard is the only
+# one that could refuse.
+my @one_per_shard = split /\n/, $coord->safe_psql('postgres', q{
+    SELECT min(t) FROM generate_series(1, 1000) t
+     GROUP BY get_shard_id_for_distribution_column('accounts', t) ORDER BY 1});
+cmp_ok(scalar(@one_per_shard), '>=', 4, 'a tenant in each shard of accounts');
+my @copied;
+for my $t (@one_per_shard)
+{
+    $coord->safe_psql('postgres', qq{
+        CREATE TABLE early_t$t (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+        INSERT INTO early_t$t VALUES ($t, 1);
+        SELECT rowkeeper.enable_audit('early_t$t');});
+    ($out, $err) = ('', '');
+    $coord->psql('postgres', qq{SET citus.enable_unsafe_triggers = on; SET citus.force_max_query_parallelization = on;
+        SELECT create_distributed_table('early_t$t', 'tenant_id', colocate_with => 'accounts')},
+        stdout => \$out, stderr => \$err);
+    push @copied, $t unless $err =~ /the audit identity of Citus table public\.early_t$t is not known on this node/;
+}
+is(join(',', @copied), '', 'distributing a table audited before, with rows: refused whichever shard its rows are in (their copy would be logged)');
+is($coord->safe_psql('postgres', q{
+    SELECT string_agg(r.result, ',' ORDER BY r.nodeid)
+      FROM run_command_on_all_nodes($$SELECT count(*) FROM rowkeeper.audit_log WHERE table_name LIKE 'early%'$$) r}),
+    '0,0,0', 'and nothing was logged, on any node');
 $coord->safe_psql('postgres', q{
     CREATE TABLE early (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
     INSERT INTO early VALUES (1, 1), (2, 1), (3, 1), (4, 1);
     SELECT rowkeeper.enable_audit('early');});
-$coord->psql('postgres', q{SET citus.enable_unsafe_triggers = on; SELECT create_distributed_table('early', 'tenant_id', colocate_with => 'accounts')},
-    stdout => \$out, stderr => \$err);
-like($err, qr/the audit identity of Citus table public\.early is not known on this node/,
-    'distributing a table audited before, with rows: refused (its copy would be logged)');
 $coord->safe_psql('postgres', q{
     TRUNCATE early;
     SET citus.enable_unsafe_triggers = on;
