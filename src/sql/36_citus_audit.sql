@@ -125,7 +125,9 @@ COMMENT ON FUNCTION rowkeeper._audit_citus_coordinator() IS
  * on every worker.  Citus runs the command on each worker in a connection
  * of its own, which commits there at once: if enable_audit() fails later
  * and rolls back, the next call binds again (the binding follows the
- * coordinator's).
+ * coordinator's).  For the same reason a table created or distributed in
+ * the calling transaction is not there yet on the workers: refused, with
+ * a hint that says so (migration tools run a migration in a transaction).
  */
 CREATE OR REPLACE FUNCTION rowkeeper._audit_citus_share(tbl regclass)
 RETURNS void
@@ -148,7 +150,9 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('could not give Citus table %s its audit identity on node %s:%s', tbl, r.nodename, r.nodeport),
             DETAIL = r.result,
-            HINT = 'Make sure every worker is reachable and has rowkeeper, then call rowkeeper.enable_audit() again.';
+            HINT = CASE WHEN r.result LIKE '%does not exist%'
+                        THEN 'The workers see a table only once the transaction that created or distributed it has committed (a migration tool runs each migration in one): call rowkeeper.enable_audit() in a later transaction, e.g. a migration of its own that runs outside a transaction block.'
+                        ELSE 'Make sure every worker is reachable and has rowkeeper, then call rowkeeper.enable_audit() again.' END;
     END LOOP;
 END;
 $$;

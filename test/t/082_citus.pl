@@ -517,6 +517,22 @@ $coord->safe_psql('postgres', q{SELECT rowkeeper.enable_audit('early'); INSERT I
 is(as_auditor(q{SELECT string_agg(op, ',') FROM rowkeeper.row_history('early', '{"tenant_id": 1, "id": 2}')}),
     'INSERT', 'after enable_audit() again the table is audited on the workers');
 
+# a migration tool runs a migration in one transaction: a table created
+# and distributed there is not yet on the workers, so enable_audit() in the
+# same transaction is refused (the workers' binding commits on its own),
+# with a hint that says what to do, and nothing is left half done
+($out, $err) = ('', '');
+$coord->psql('postgres', q{BEGIN;
+    CREATE TABLE migrated (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+    SELECT create_distributed_table('migrated', 'tenant_id', colocate_with => 'accounts');
+    SELECT rowkeeper.enable_audit('migrated');
+    COMMIT;}, stdout => \$out, stderr => \$err);
+like($err, qr/could not give Citus table public\.migrated its audit identity on node .*HINT:  The workers see a table only once the transaction that created or distributed it has committed/s,
+    'enable_audit() in the transaction that distributed the table: refused, with the reason in the hint');
+is($coord->safe_psql('postgres', q{
+    SELECT to_regclass('migrated') IS NULL AND NOT EXISTS (SELECT FROM rowkeeper.audit_status() WHERE table_name::text = 'migrated')}),
+    't', 'and rolled back whole');
+
 # a schema-sharded table (a single-shard Citus table) is audited the same way
 $coord->safe_psql('postgres', q{
     GRANT USAGE ON SCHEMA crm TO auditor;
