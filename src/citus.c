@@ -717,3 +717,30 @@ rk_citus_active(void)
 {
 	return rk_citus_loaded;
 }
+
+/*
+ * Is relid a Citus table (distributed, reference, schema-sharded) in this
+ * database?  One catalog query; for the rare paths that must know (not per
+ * row or per statement).
+ */
+bool
+rk_citus_table(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	bool		found = false;
+
+	if (!rk_citus_loaded)
+		return false;
+	args[0] = ObjectIdGetDatum(relid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_class WHERE relname = 'pg_dist_partition' "
+					"AND relnamespace = 'pg_catalog'::pg_catalog.regnamespace", true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1 &&
+		SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
+							  1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT)
+		found = SPI_processed == 1;
+	SPI_finish();
+	return found;
+}

@@ -68,6 +68,7 @@ extern bool rk_citus_named_shard(Relation rel, const char *tgname);
 extern bool rk_citus_coordinator_batch(int64 *batch);
 extern bool rk_citus_coordinator_hard_delete(void);
 extern bool rk_citus_active(void);
+extern bool rk_citus_table(Oid relid);
 
 
 /*

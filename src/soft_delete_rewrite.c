@@ -805,6 +805,33 @@ sdr_hiding_qual(Node *qual, Oid *relid)
 }
 
 /*
+ * A soft DELETE inside a WITH query (marking q, not the statement itself)
+ * on a Citus table: Citus plans and runs it apart from the statement, or
+ * sends the whole statement to a shard, and neither reaches the workers as
+ * the marking they accept (see "Citus: the marking UPDATE as a shard
+ * receives it" below): refused here, with what to do instead, rather than
+ * failing on the shards with a row-level security error.
+ */
+static void
+sdr_refuse_citus_cte_marking(Query *q)
+{
+	Oid			relid;
+
+	if (!rk_citus_active() || q->resultRelation <= 0)
+		return;
+	relid = rt_fetch(q->resultRelation, q->rtable)->relid;
+	if (!rk_citus_table(relid))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("DELETE inside a WITH query is not supported on soft-delete Citus table %s",
+					quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											   get_rel_name(relid))),
+			 errdetail("Citus runs the WITH query's DELETE apart from the statement or sends the statement to a shard whole; the shards would not receive it as a soft delete."),
+			 errhint("Run the DELETE ... RETURNING as a statement of its own; in the same transaction its rows share the deletion batch.")));
+}
+
+/*
  * Walk every query level: marking UPDATEs (the statement's and those in
  * WITH) lose the hiding check on their new row; the hiding policy's
  * condition becomes plain "col IS NULL" wherever the deleted rows are not
@@ -840,7 +867,11 @@ sdr_plan_walker(Node *node, void *cx)
 		Query	   *q = (Query *) node;
 
 		if (sdr_is_marking(q, false))
+		{
+			if (q != (Query *) cx)
+				sdr_refuse_citus_cte_marking(q);
 			sdr_trim_marking(q);
+		}
 		return query_tree_walker(q, sdr_plan_walker, cx, QTW_EXAMINE_RTES_BEFORE);
 	}
 	return expression_tree_walker(node, sdr_plan_walker, cx);
@@ -1060,7 +1091,7 @@ sdr_planner(Query *parse, const char *query_string, int cursorOptions,
 	PlannedStmt *stmt;
 
 	if ((parse->hasRowSecurity || parse->hasModifyingCTE) && sdr_lookup_funcs())
-		sdr_plan_walker((Node *) parse, NULL);
+		sdr_plan_walker((Node *) parse, parse);
 	if (!marking && parse->hasRowSecurity && sdr_shard_marking(parse))
 		sdr_trim_shard_marking(parse);
 	if (prev_planner)

@@ -391,6 +391,19 @@ is(distinct_on_shards(q{SELECT deleted_batch FROM %1$s WHERE tenant_id = 1 AND i
 is("$out$err", "DELETE 0\nDELETE 0\nDELETE 0\nDELETE 0", 'tenant 1 deleting tenant 2\'s rows: DELETE 0 on every table');
 is(su($per_tenant), $before, 'nothing of another tenant was marked');
 
+# a DELETE inside a WITH query: Citus would run it apart or send the whole
+# statement to a shard, neither as the marking: refused with what to do,
+# nothing marked; a WITH query around a plain DELETE is the marking as usual
+($out, $err) = in_tenant('app', 1, q{WITH d AS (DELETE FROM orders WHERE id = 1 RETURNING id) SELECT count(*) FROM d;});
+like($err, qr/DELETE inside a WITH query is not supported on soft-delete Citus table public\.orders.*HINT:  Run the DELETE \.\.\. RETURNING as a statement of its own/s,
+    'DELETE inside WITH on a soft-delete Citus table: refused, with the hint');
+($out, $err) = in_tenant('app', 1, q{WITH d AS (DELETE FROM plans WHERE tenant_id = 1 RETURNING code) INSERT INTO accounts SELECT 1, 100, code FROM d;});
+like($err, qr/DELETE inside a WITH query is not supported on soft-delete Citus table public\.plans/,
+    'DELETE inside WITH feeding an INSERT (reference table): refused');
+($out, $err) = in_tenant('app', 1, q{WITH x AS (SELECT 99 AS id) DELETE FROM orders o USING x WHERE o.id = x.id;}, tags => 1);
+is("$out$err", 'DELETE 0', 'a plain DELETE with a WITH query of its own still runs');
+is(su($per_tenant), $before, 'nothing was marked by the refused statements');
+
 # tenant 2 deletes some of its rows (bob)
 ok_in_tenant('app', 2, q{
     DELETE FROM accounts WHERE id = 3;
