@@ -585,12 +585,17 @@ resolve_audit_config(AuditConfig *cfg, TriggerData *trigdata)
 											 &cfg->citus_logs_here);
 		if (cfg->citus_shard)
 			cfg->table_oid = logical;
-		else if (rk_citus_named_shard(rel, trigdata->tg_trigger->tgname))
+		else if (rk_citus_named_shard(get_rel_name(cfg->table_oid),
+									  trigdata->tg_trigger->tgname))
 		{
-			/* named by its table's name: the shard's less its _<shard id> */
-			const char *shard = RelationGetRelationName(rel);
+			/*
+			 * named by its table's name: the shard's less its _<shard id>
+			 * (the root's: a partition's shard fires the trigger inherited
+			 * from the root's shard, named after that)
+			 */
+			const char *shard = get_rel_name(cfg->table_oid);
 
-			unknown_citus_identity(get_rel_namespace(cfg->relid),
+			unknown_citus_identity(get_rel_namespace(cfg->table_oid),
 								   pnstrdup(shard, strrchr(shard, '_') - shard));
 		}
 	}

@@ -287,6 +287,17 @@ receives_only(void)
 }
 
 /*
+ * For the other capabilities: is this a backend Citus opened on a worker
+ * (see receives_only())?  There the shards' triggers and policies come
+ * from the coordinator; rowkeeper makes none of its own.
+ */
+bool
+rk_citus_receives_only(void)
+{
+	return rk_citus_loaded && receives_only();
+}
+
+/*
  * Send the context (see the header) unless the workers are known to have
  * it.  The tenant is sent once in every transaction even when empty: a
  * worker connection that Citus keeps open across transactions may hold a
@@ -549,7 +560,7 @@ shard_suffix(const char *name)
 }
 
 /*
- * Whether rel, whose trigger tgname fired, is a Citus shard whether or not
+ * Whether relname, whose trigger tgname fired, is a Citus shard whether or not
  * this backend can see it in the Citus metadata: Citus names a shard and
  * its copies of the table's triggers with the same _<shard id> suffix.
  * The metadata of a table being distributed is written on one worker
@@ -559,13 +570,13 @@ shard_suffix(const char *name)
  * take a shard for a table of its own.
  */
 bool
-rk_citus_named_shard(Relation rel, const char *tgname)
+rk_citus_named_shard(const char *relname, const char *tgname)
 {
 	int64		id;
 
 	if (!rk_citus_loaded)
 		return false;
-	id = shard_suffix(RelationGetRelationName(rel));
+	id = shard_suffix(relname);
 	return id > 0 && id == shard_suffix(tgname);
 }
 

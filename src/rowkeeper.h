@@ -64,11 +64,12 @@ extern void rk_citus_init(void);
 extern void rk_citus_sync(void);
 extern bool rk_citus_coordinator_time(TimestampTz *ts);
 extern bool rk_citus_shard_of(Oid relid, Oid *logical, bool *log_here);
-extern bool rk_citus_named_shard(Relation rel, const char *tgname);
+extern bool rk_citus_named_shard(const char *relname, const char *tgname);
 extern bool rk_citus_coordinator_batch(int64 *batch);
 extern bool rk_citus_coordinator_hard_delete(void);
 extern bool rk_citus_active(void);
 extern bool rk_citus_table(Oid relid);
+extern bool rk_citus_receives_only(void);
 
 
 /*

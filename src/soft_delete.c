@@ -677,6 +677,39 @@ sd_run_action(SdAction *a, TupleDesc tupdesc, HeapTuple tuple,
 }
 
 /*
+ * A table as an error names it: on a Citus shard, the Citus table's name
+ * (the shard is an implementation detail; the user wrote the table).
+ */
+static char *
+sd_shown_rel(Oid relid)
+{
+	Oid			logical;
+	bool		log_here;
+
+	if (rk_citus_active() && rk_citus_shard_of(relid, &logical, &log_here))
+		return get_rel_name(logical);
+	return get_rel_name(relid);
+}
+
+/*
+ * A foreign key's name as an error shows it: Citus names a shard's copy
+ * <name>_<shard id> (the referencing shard's id).
+ */
+static char *
+sd_shown_conname(const char *conname, Oid target)
+{
+	Oid			logical;
+	bool		log_here;
+	const char *us = strrchr(conname, '_');
+
+	if (us != NULL && us[1] >= '0' && us[1] <= '9' &&
+		strspn(us + 1, "0123456789") == strlen(us + 1) &&
+		rk_citus_active() && rk_citus_shard_of(target, &logical, &log_here))
+		return pnstrdup(conname, us - conname);
+	return pstrdup(conname);
+}
+
+/*
  * The foreign-key actions for one row of table entry->relid that is being
  * marked: restrict checks, then cascades (whose own triggers go on).
  */
@@ -710,10 +743,10 @@ sd_follow_keys(SdEntry *entry, TupleDesc tupdesc, HeapTuple tuple,
 			ereport(ERROR,
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 					 errmsg("soft delete on table \"%s\" violates foreign key constraint \"%s\" on table \"%s\"",
-							get_rel_name(entry->relid), a->conname,
-							get_rel_name(a->target)),
+							sd_shown_rel(entry->relid), sd_shown_conname(a->conname, a->target),
+							sd_shown_rel(a->target)),
 					 errdetail("Key %s is still referenced from live rows of table \"%s\".",
-							   sd_key_text(a, values), get_rel_name(a->target)),
+							   sd_key_text(a, values), sd_shown_rel(a->target)),
 					 errhint("Delete the referencing rows first; the key is ON DELETE RESTRICT or NO ACTION.")));
 		SPI_freetuptable(SPI_tuptable);
 		pfree(values);
@@ -729,13 +762,21 @@ static SdStatement *
 sd_statement(FunctionCallInfo fcinfo)
 {
 	SdStatement *st = (SdStatement *) fcinfo->flinfo->fn_extra;
+	TimestampTz ts;
 
 	if (st == NULL)
 	{
 		st = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(SdStatement));
 		st->cxt = fcinfo->flinfo->fn_mcxt;
-		st->batch = rk_soft_delete_next_batch();
-		st->deleted_at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+		/*
+		 * On a Citus shard, the coordinator's batch and transaction start,
+		 * as the marking of the row that cascades carries them.
+		 */
+		if (!rk_citus_coordinator_batch(&st->batch))
+			st->batch = rk_soft_delete_next_batch();
+		if (!rk_citus_coordinator_time(&ts))
+			ts = GetCurrentTransactionStartTimestamp();
+		st->deleted_at = TimestampTzGetDatum(ts);
 		st->who_set = false;
 		fcinfo->flinfo->fn_extra = st;
 	}
@@ -922,6 +963,49 @@ sd_cascade(SdEntry *entry, TupleDesc tupdesc, HeapTuple tuple, SdStatement *st)
 }
 
 /*
+ * A Citus shard that no foreign key references (no referenced-side RI
+ * trigger on it): a Citus soft-delete table has the cascade trigger
+ * whether or not a key references it (src/sql/21_soft_delete_cascade.sql),
+ * and on such a shard it has nothing to follow.
+ */
+static bool
+sd_unreferenced_shard(Relation rel, Trigger *trigger)
+{
+	TriggerDesc *trigdesc = rel->trigdesc;
+	int			i;
+
+	if (!rk_citus_named_shard(RelationGetRelationName(rel), trigger->tgname))
+		return false;
+	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+		if (RI_FKey_trigger_type(trigdesc->triggers[i].tgfoid) == RI_TRIGGER_PK)
+			return false;
+	return true;
+}
+
+/*
+ * sd_get_entry() with every table visible to the catalog queries that
+ * build it: Citus hides shards from queries on pg_class in backends other
+ * than its own (citus.override_table_visibility), and a reference table's
+ * placement on the coordinator is changed in the coordinator's backend.
+ */
+static SdEntry *
+sd_get_entry_visible(Oid relid)
+{
+	SdEntry    *entry;
+	int			nest;
+
+	if (!rk_citus_active())
+		return sd_get_entry(relid);
+	nest = NewGUCNestLevel();
+	(void) set_config_option("citus.override_table_visibility", "off",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	entry = sd_get_entry(relid);
+	AtEOXact_GUC(true, nest);
+	return entry;
+}
+
+/*
  * rowkeeper.soft_delete_trigger(): see the file header.
  */
 Datum
@@ -947,13 +1031,13 @@ soft_delete_trigger(PG_FUNCTION_ARGS)
 
 	rel = trigdata->tg_relation;
 	root = sd_root(rel);
-	if (sd_nothing_to_follow(root))
+	if (sd_nothing_to_follow(root) || sd_unreferenced_shard(rel, trigdata->tg_trigger))
 		return PointerGetDatum(NULL);
 
 	st = sd_statement(fcinfo);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	entry = sd_get_entry(root);
+	entry = sd_get_entry_visible(root);
 	sd_cascade(entry, RelationGetDescr(rel), trigdata->tg_trigtuple, st);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
@@ -1102,6 +1186,13 @@ soft_delete_fkeys_changed(PG_FUNCTION_ARGS)
 	 * here would race the restore's own CREATE TRIGGER (parallel restore).
 	 */
 	if (!row_security)
+		PG_RETURN_VOID();
+	/*
+	 * On a Citus worker, in a backend Citus opened: the shards' and shell
+	 * tables' triggers come from the coordinator, which keeps them in line
+	 * with the foreign keys it sends.
+	 */
+	if (rk_citus_receives_only())
 		PG_RETURN_VOID();
 	guard_fn = sd_func_oid("soft_delete_guard");
 	cascade_fn = sd_func_oid("soft_delete_trigger");

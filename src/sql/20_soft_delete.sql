@@ -153,7 +153,13 @@ AS $$
            rowkeeper._trigger_option(a[4:4], 'time_zone')
       FROM (SELECT rowkeeper._trigger_args(t.tgargs) AS a
               FROM pg_catalog.pg_trigger t
-             WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete'
+             WHERE t.tgrelid = tbl
+               -- on a Citus shard <table>_<shard id>, Citus's copy of the
+               -- trigger is rowkeeper_soft_delete_<shard id> (the name read
+               -- from the regclass: Citus hides shards from pg_class queries)
+               AND (t.tgname = 'rowkeeper_soft_delete'
+                    OR (t.tgname ~ '^rowkeeper_soft_delete_[0-9]+$'
+                        AND tbl::pg_catalog.text ~ ('_' || substring(t.tgname FROM '_([0-9]+)$') || '"?$')))
                AND t.tgparentid = 0
                AND t.tgfoid = 'rowkeeper.soft_delete_guard()'::pg_catalog.regprocedure) s
 $$;

@@ -11,7 +11,8 @@
 -- again for any AFTER UPDATE row trigger and copies the trigger's
 -- definition into every statement's result relation (3.7k of the 116k
 -- instructions a prepared single-row soft DELETE cost with it, callgrind).
--- So a table has it exactly while a foreign key references it:
+-- So a table has it exactly while a foreign key references it (a Citus table
+-- has it always, see _soft_delete_sync_cascade() for why):
 --   rowkeeper._soft_delete_sync_cascade(tbl)  creates or drops it to match;
 --     enable_soft_delete() calls it.
 --   event trigger rowkeeper_soft_delete_fkeys  (ddl_command_end, ENABLE
@@ -33,8 +34,8 @@
 
 /*
  * Create or drop the cascade trigger of soft-delete table tbl so that it
- * exists exactly while a foreign key references tbl, with the current
- * deleted_at column.  Returns whether the table now has it.  Needs the
+ * exists exactly while a foreign key references tbl (on a Citus table:
+ * always), with the current deleted_at column.  Returns whether the table now has it.  Needs the
  * rights to create and drop triggers on tbl (its owner).
  */
 CREATE OR REPLACE FUNCTION rowkeeper._soft_delete_sync_cascade(tbl regclass)
@@ -48,45 +49,44 @@ DECLARE
     old record;
     have boolean;
     locked boolean := false;
+    is_citus boolean;
     unsafe_triggers text;
 BEGIN
     cfg := rowkeeper._soft_delete_config(tbl);
+    is_citus := (rowkeeper._citus_distribution_column(tbl)).is_citus;
     LOOP
+        -- A Citus table has it from enable_soft_delete() on, referenced or
+        -- not: made from the event trigger, in the middle of the ALTER
+        -- TABLE ... ADD FOREIGN KEY that Citus is sending to the shards, its
+        -- CREATE TRIGGER would lock the referenced shards over one worker
+        -- connection and the foreign key's DDL wait for them over another
+        -- (a distributed deadlock).  On the shards it costs a marking what
+        -- it costs on one node (no key to follow: one hash lookup per row).
         want := cfg.column_name IS NOT NULL
-                AND EXISTS (SELECT FROM pg_catalog.pg_constraint c
-                             WHERE c.contype = 'f' AND c.confrelid = tbl);
-        -- On a Citus table the cascade trigger fires on the shards, where
-        -- it finds neither its table's configuration nor its children's
-        -- (Citus names the shards' triggers <name>_<shard id>): refused
-        -- until it follows them there
-        IF want AND (rowkeeper._citus_distribution_column(tbl)).is_citus THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'feature_not_supported',
-                MESSAGE = format('soft delete on Citus table %s cannot follow the foreign keys that reference it', tbl),
-                DETAIL = format('Referencing: %s. A soft delete marks or refuses the referencing rows from a trigger on the shards, which is not supported on Citus yet.',
-                                (SELECT string_agg(format('%I on %s', c.conname, c.conrelid::regclass), ', '
-                                                   ORDER BY c.conname)
-                                   FROM pg_catalog.pg_constraint c
-                                  WHERE c.contype = 'f' AND c.confrelid = tbl AND c.conparentid = 0)),
-                HINT = 'Keep soft delete off on a Citus table that foreign keys reference (or drop those foreign keys); tables that reference others can have it.';
-        END IF;
-        SELECT t.tgattr::int2[] AS attrs, t.tgtype, t.tgfoid INTO old
+                AND (is_citus OR EXISTS (SELECT FROM pg_catalog.pg_constraint c
+                                          WHERE c.contype = 'f' AND c.confrelid = tbl));
+        -- (tgattr is an int2vector, subscripted from 0)
+        SELECT t.tgattr[0] AS attnum, pg_catalog.array_length(t.tgattr::int2[], 1) AS nattrs,
+               t.tgtype, t.tgfoid INTO old
           FROM pg_catalog.pg_trigger t
          WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete_cascade' AND t.tgparentid = 0;
         have := FOUND;
         IF have AND want AND old.tgtype = (1 | 16)
            AND old.tgfoid = 'rowkeeper.soft_delete_trigger()'::pg_catalog.regprocedure
-           AND old.attrs IS NOT DISTINCT FROM
-               ARRAY[(SELECT a.attnum FROM pg_catalog.pg_attribute a
-                       WHERE a.attrelid = tbl AND a.attname = cfg.column_name)] THEN
+           AND old.nattrs = 1
+           AND old.attnum = (SELECT a.attnum FROM pg_catalog.pg_attribute a
+                              WHERE a.attrelid = tbl AND a.attname = cfg.column_name) THEN
             RETURN true;
         END IF;
         IF NOT have AND NOT want THEN
             RETURN false;
         END IF;
-        EXIT WHEN locked;
         -- a change is due: lock out concurrent ones (another session's event
-        -- trigger may be making the same), then look again
+        -- trigger may be making the same), then look again.  Not on a Citus
+        -- table: Citus would take the lock on every node, inside the DDL it
+        -- is sending them (a DROP TABLE of a referencing table waited on
+        -- itself); CREATE TRIGGER's duplicate_object below covers the race
+        EXIT WHEN locked OR is_citus;
         EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
         locked := true;
     END LOOP;

@@ -150,7 +150,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('could not give Citus table %s its audit identity on node %s:%s', tbl, r.nodename, r.nodeport),
             DETAIL = r.result,
-            HINT = CASE WHEN r.result LIKE '%does not exist%'
+            HINT = CASE WHEN r.result LIKE '%relation "%" does not exist%'
                         THEN 'The workers see a table only once the transaction that created or distributed it has committed (a migration tool runs each migration in one): call rowkeeper.enable_audit() in a later transaction, e.g. a migration of its own that runs outside a transaction block.'
                         ELSE 'Make sure every worker is reachable and has rowkeeper, then call rowkeeper.enable_audit() again.' END;
     END LOOP;

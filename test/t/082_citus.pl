@@ -499,6 +499,20 @@ for my $t (@one_per_shard)
     push @copied, $t unless $err =~ /the audit identity of Citus table public\.early_t$t is not known on this node/;
 }
 is(join(',', @copied), '', 'distributing a table audited before, with rows: refused whichever shard its rows are in (their copy would be logged)');
+# a partitioned table: a partition's shard fires the trigger inherited from
+# the root's shard, named after that one
+$coord->safe_psql('postgres', q{
+    CREATE TABLE early_part (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id)) PARTITION BY RANGE (id);
+    CREATE TABLE early_part_1 PARTITION OF early_part FOR VALUES FROM (0) TO (100);
+    CREATE TABLE early_part_2 PARTITION OF early_part FOR VALUES FROM (100) TO (200);
+    INSERT INTO early_part SELECT t, 100 * (t % 2) + t FROM generate_series(1, 40) t;
+    SELECT rowkeeper.enable_audit('early_part');});
+($out, $err) = ('', '');
+$coord->psql('postgres', q{SET citus.enable_unsafe_triggers = on; SET citus.force_max_query_parallelization = on;
+    SELECT create_distributed_table('early_part', 'tenant_id', colocate_with => 'accounts')},
+    stdout => \$out, stderr => \$err);
+like($err, qr/the audit identity of Citus table public\.early_part is not known on this node/,
+    'distributing a partitioned table audited before, with rows: refused, naming the partitioned table');
 is($coord->safe_psql('postgres', q{
     SELECT string_agg(r.result, ',' ORDER BY r.nodeid)
       FROM run_command_on_all_nodes($$SELECT count(*) FROM rowkeeper.audit_log WHERE table_name LIKE 'early%'$$) r}),

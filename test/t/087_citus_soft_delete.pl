@@ -38,12 +38,14 @@
 #     a tenant it fails closed;
 #  8. audit: the soft DELETE is logged as SOFT_DELETE and restore() as
 #     RESTORE, found from the coordinator by row_history();
-#  9. refused, with a clear error: soft delete on a Citus table that
-#     foreign keys reference, a foreign key to a Citus soft-delete table
-#     (the cascade trigger cannot run on the shards yet), soft delete on a
-#     Citus table with policies of its own (a policy created afterwards:
-#     refused or preflight fails), time_zone => 'session' for a timestamp
-#     column; a table that references others can have soft delete, a
+#  9. foreign keys: a soft delete follows them on the shards (CASCADE two
+#     levels deep with one batch, time and deleter; RESTRICT refuses,
+#     naming the Citus tables; from a distributed table to a reference
+#     table), restore() brings back the children, hard_delete() removes
+#     them; keys added after enabling and dropped again without a
+#     deadlock; refused, with a clear error: soft delete on a Citus table
+#     with policies of its own (a policy created afterwards: refused or
+#     preflight fails), time_zone => 'session' for a timestamp column; a
 #     timestamp(3) column is marked in UTC;
 # 10. a shard move: the new placements have the guard and only tenant-
 #     confined policies, soft delete works there;
@@ -642,62 +644,130 @@ ok_in_tenant('support', 1, q{SELECT rowkeeper.restore('accounts', '{"tenant_id":
 is("$out$err", 'SOFT_DELETE:alice,RESTORE:sam',
     'audit: the soft DELETE is logged as SOFT_DELETE, restore() as RESTORE, found from the coordinator');
 
-################################################################ 9. refused: foreign keys to it, policies of its own
-# The cascade trigger would run on the shards, where it cannot work yet:
-# soft delete on a Citus table that foreign keys reference is refused,
-# and so is a foreign key to a Citus soft-delete table; a table that
-# references others can have it.  A policy of the table's own would be
-# ORed with the hiding condition on the shards: refused by
-# enable_soft_delete(), found by preflight() when created afterwards.
+################################################################ 9. foreign keys; refused: policies of its own
+# A soft delete follows the foreign keys that reference a Citus table, on
+# the shards, as on one node: ON DELETE CASCADE marks the live children
+# (the same batch, time and deleter, recursively), RESTRICT / NO ACTION
+# refuses while live rows reference the row; restore() brings back what
+# the deletion took, hard_delete() removes it with its children.  Keys
+# added before and after enabling, between co-located distributed tables
+# and from a distributed table to a reference table (whose cascade trigger
+# fires on every copy, each following the shards on its own node).
+#   projects <- milestones (CASCADE, before) <- steps (CASCADE, after)
+#   projects <- invoices (NO ACTION, after; no soft delete)
+#   plans (reference) <- subscriptions (CASCADE, after)
+# A policy of the table's own would be ORed with the hiding condition on
+# the shards: refused by enable_soft_delete(), found by preflight() when
+# created afterwards.
 $coord->safe_psql('postgres', q{
     CREATE TABLE projects (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
     CREATE TABLE milestones (tenant_id int NOT NULL, id int NOT NULL, project_id int NOT NULL,
                              PRIMARY KEY (tenant_id, id));
-    CREATE TABLE invoices (tenant_id int NOT NULL, id int NOT NULL, account_id int NOT NULL,
+    CREATE TABLE steps (tenant_id int NOT NULL, id int NOT NULL, milestone_id int NOT NULL,
+                        PRIMARY KEY (tenant_id, id));
+    CREATE TABLE invoices (tenant_id int NOT NULL, id int NOT NULL, project_id int NOT NULL,
                            PRIMARY KEY (tenant_id, id));
+    CREATE TABLE subscriptions (tenant_id int NOT NULL, id int NOT NULL, plan_code text NOT NULL,
+                                PRIMARY KEY (tenant_id, id));
     CREATE TABLE memos (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
-    SELECT create_distributed_table('projects', 'tenant_id', colocate_with => 'accounts');
-    SELECT create_distributed_table('milestones', 'tenant_id', colocate_with => 'accounts');
-    SELECT create_distributed_table('invoices', 'tenant_id', colocate_with => 'accounts');
-    SELECT create_distributed_table('memos', 'tenant_id', colocate_with => 'accounts');
+    SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'accounts')
+      FROM unnest(ARRAY['projects', 'milestones', 'steps', 'invoices', 'subscriptions', 'memos']) t;
     ALTER TABLE milestones ADD FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id) ON DELETE CASCADE;
     INSERT INTO projects SELECT t, i FROM generate_series(1, 4) t, generate_series(1, 2) i;
     INSERT INTO milestones SELECT t, i, (i + 1) / 2 FROM generate_series(1, 4) t, generate_series(1, 4) i;
-    INSERT INTO invoices SELECT t, 1, 1 FROM generate_series(1, 4) t;
+    INSERT INTO steps SELECT t, i, i FROM generate_series(1, 4) t, generate_series(1, 4) i;
+    INSERT INTO invoices SELECT t, 1, 2 FROM generate_series(1, 4) t;
+    INSERT INTO subscriptions SELECT t, i, 'p' || i FROM generate_series(3, 4) t, generate_series(1, 3) i;  -- tenants whose plans are all there
     CREATE POLICY own ON memos USING (true);
     ALTER TABLE projects OWNER TO owner_role;
     ALTER TABLE milestones OWNER TO owner_role;
+    ALTER TABLE steps OWNER TO owner_role;
     ALTER TABLE invoices OWNER TO owner_role;
+    ALTER TABLE subscriptions OWNER TO owner_role;
     ALTER TABLE memos OWNER TO owner_role;
-    GRANT SELECT, INSERT, UPDATE, DELETE ON projects, milestones, invoices, memos TO app, support;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON projects, milestones, steps, invoices, subscriptions, memos TO app, support;
 });
-$key{$_} = 'id' for qw(projects milestones invoices memos);
-for my $tbl (qw(projects milestones))
+$key{$_} = 'id' for qw(projects milestones steps invoices subscriptions memos);
+for my $tbl (qw(projects milestones steps invoices subscriptions))
 {
     ($out, $err) = psql_as($coord, 'owner_role', qq{SELECT rowkeeper.enable_tenant_isolation('$tbl');});
     is($err, '', "$tbl (foreign keys): enable_tenant_isolation(): no error");
 }
-($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_soft_delete('projects');});
-like($err, qr/soft delete on Citus table (public\.)?projects cannot follow the foreign keys that reference it/,
-    'enable_soft_delete() on a Citus table that a foreign key references: refused, clear error');
-is(su(q{SELECT count(*) FROM rowkeeper.soft_delete_tables WHERE table_name = 'projects'::regclass}) . ' '
-   . distinct_on_shards($placement_shape, 'projects'), '0 0:false:true',
-    'the refused table has no soft delete, on no placement (tenant isolation stays)');
-($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_soft_delete('milestones', deleted_by_column => 'deleted_by');});
-is($err, '', 'enable_soft_delete() on a Citus table that references another: no error');
-is(distinct_on_shards($placement_shape, 'milestones'), '1:true:true', 'milestones: every placement has the guard and the hiding policy');
-($out, $err) = in_tenant('app', 1, q{DELETE FROM milestones WHERE id = 1;
-    SELECT string_agg(id::text, ',' ORDER BY id) FROM milestones;}, tags => 1);
-is("$out$err", "DELETE 1\n2,3,4", 'a soft DELETE on the referencing table works');
-is(on_shards('milestones', 'tenant_id = 1 AND id = 1'), '1/1:deleted:alice', 'the referencing row is marked on the shard');
-($out, $err) = ('', '');
-$coord->psql('postgres', q{ALTER TABLE invoices ADD FOREIGN KEY (tenant_id, account_id) REFERENCES accounts (tenant_id, id);},
-    stdout => \$out, stderr => \$err);
-like($err, qr/soft delete on Citus table (public\.)?accounts cannot follow the foreign keys that reference it/,
-    'a foreign key to a Citus soft-delete table: refused, clear error');
-is(su(q{SELECT count(*) FROM pg_constraint WHERE conrelid = 'invoices'::regclass AND contype = 'f'}) . ' '
-   . distinct_on_shards(q{SELECT count(*) FROM pg_constraint WHERE conrelid = %1$L::regclass AND contype = 'f'}, 'invoices'),
-    '0 0', 'the refused foreign key is on neither the table nor its placements');
+($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_soft_delete('projects', deleted_by_column => 'deleted_by');
+    SELECT rowkeeper.enable_soft_delete('milestones', deleted_by_column => 'deleted_by');
+    SELECT rowkeeper.enable_soft_delete('steps', deleted_by_column => 'deleted_by');
+    SELECT rowkeeper.enable_soft_delete('subscriptions', deleted_by_column => 'deleted_by');});
+is($err, '', 'enable_soft_delete() on Citus tables that foreign keys reference: no error');
+$coord->safe_psql('postgres', q{
+    ALTER TABLE steps ADD FOREIGN KEY (tenant_id, milestone_id) REFERENCES milestones (tenant_id, id) ON DELETE CASCADE;
+    ALTER TABLE invoices ADD FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id);
+    ALTER TABLE subscriptions ADD FOREIGN KEY (tenant_id, plan_code) REFERENCES plans (tenant_id, code) ON DELETE CASCADE;});
+pass('foreign keys to Citus soft-delete tables added after enabling (distributed and reference): no error, no deadlock');
+is(distinct_on_shards(q{SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = %1$L::regclass
+                          AND t.tgfoid = 'rowkeeper.soft_delete_trigger()'::regprocedure},
+                      qw(projects milestones steps subscriptions plans)),
+    '1', 'every placement of every Citus soft-delete table has the cascade trigger (Citus\'s copy)');
+
+# CASCADE, two levels, on the shards
+my $fk_counts = q{
+    SELECT string_agg(x, ' ' ORDER BY x) FROM (
+        SELECT 'projects:' || tenant_id || ':' || count(*) || '/' || count(deleted_at) AS x FROM projects GROUP BY tenant_id
+        UNION ALL SELECT 'milestones:' || tenant_id || ':' || count(*) || '/' || count(deleted_at) FROM milestones GROUP BY tenant_id
+        UNION ALL SELECT 'steps:' || tenant_id || ':' || count(*) || '/' || count(deleted_at) FROM steps GROUP BY tenant_id
+        UNION ALL SELECT 'invoices:' || tenant_id || ':' || count(*) FROM invoices GROUP BY tenant_id
+        UNION ALL SELECT 'subscriptions:' || tenant_id || ':' || count(*) || '/' || count(deleted_at) FROM subscriptions GROUP BY tenant_id) s
+     WHERE x NOT LIKE '%:1:%'};
+my $others_before = su($fk_counts);
+($out, $err) = in_tenant('app', 1, q{DELETE FROM projects WHERE id = 1;
+    SELECT string_agg(id::text, ',' ORDER BY id) FROM milestones;
+    SELECT string_agg(id::text, ',' ORDER BY id) FROM steps;
+    SELECT extract(epoch FROM now());}, tags => 1);
+@lines = split /\n/, "$out$err";
+is(join(' ', @lines[0 .. 2]), 'DELETE 1 3,4 3,4', 'a soft DELETE of a project (tenant 1): its milestones and their steps are gone too');
+is(on_shards('milestones', 'tenant_id = 1') . ' ' . on_shards('steps', 'tenant_id = 1'),
+    '1/1:deleted:alice,1/2:deleted:alice,1/3:live,1/4:live 1/1:deleted:alice,1/2:deleted:alice,1/3:live,1/4:live',
+    'the cascade marked the children and grandchildren on the shards, by the deleter');
+like(distinct_on_shards(q{SELECT deleted_batch FROM %1$s WHERE deleted_at IS NOT NULL AND tenant_id = 1}, qw(projects milestones steps)),
+    qr/^\d+$/, 'one batch for the project and everything the cascade marked');
+is(distinct_on_shards(q{SELECT extract(epoch FROM deleted_at) FROM %1$s WHERE deleted_at IS NOT NULL AND tenant_id = 1}, qw(projects milestones steps)),
+    $lines[3] // '-', 'one time, the coordinator\'s transaction start, for the project and its children');
+is(su($fk_counts), $others_before, 'no row of another tenant was marked');
+
+# RESTRICT / NO ACTION: a live invoice references project 2
+($out, $err) = in_tenant('app', 2, q{DELETE FROM projects WHERE id = 2;}, actor => 'bob');
+like($err, qr/soft delete on table "projects" violates foreign key constraint "invoices_tenant_id_project_id_fkey" on table "invoices".*DETAIL:  Key \(tenant_id, id\)=\(2, 2\) is still referenced/s,
+    'a soft DELETE of a project a live invoice references: refused (23503), naming the Citus tables');
+is(su($fk_counts), $others_before, 'the refused DELETE marked nothing');
+
+# restore() brings back the project with what its deletion took
+($out, $err) = psql_as($coord, 'owner_role', q{BEGIN; SELECT rowkeeper.set_context(tenant => '1', actor => 'sam') \gset
+    SELECT rowkeeper.restore('projects', '{"tenant_id": 1, "id": 1}'); COMMIT;});
+is("$out$err", '5', 'restore() of the project: 5 rows (the project, 2 milestones, 2 steps)');
+is(on_shards('milestones', 'tenant_id = 1') . ' ' . on_shards('steps', 'tenant_id = 1'),
+    '1/1:live,1/2:live,1/3:live,1/4:live 1/1:live,1/2:live,1/3:live,1/4:live', 'the children are live again on the shards');
+
+# a reference table: each copy follows the keys on its own node
+my $subs_before = on_shards('subscriptions', 'tenant_id <> 4');
+($out, $err) = in_tenant('app', 4, q{DELETE FROM plans WHERE code = 'p2';
+    SELECT string_agg(id::text, ',' ORDER BY id) FROM subscriptions;}, tags => 1, actor => 'dora');
+is("$out$err", "DELETE 1\n1,3", 'a soft DELETE of a reference-table row (tenant 4): the subscriptions on it are gone');
+is(on_shards('subscriptions', 'tenant_id = 4'), '4/1:live,4/2:deleted:dora,4/3:live',
+    'the subscription was marked once, on its shard, by the deleter');
+is(on_shards('subscriptions', 'tenant_id <> 4'), $subs_before, 'no other tenant\'s subscription was marked');
+
+# hard_delete(): the owner removes a deleted project, the cascade with it
+ok_in_tenant('app', 3, q{DELETE FROM projects WHERE id = 1;}, 'tenant 3 deletes project 1', actor => 'carol');
+($out, $err) = psql_as($coord, 'owner_role', q{BEGIN; SELECT rowkeeper.set_context(tenant => '3') \gset
+    SELECT rowkeeper.hard_delete('projects', '{"tenant_id": 3, "id": 1}'); COMMIT;});
+is("$out$err", '1', 'hard_delete() of the deleted project: 1');
+is(on_shards('projects', 'tenant_id = 3') . ' ' . on_shards('milestones', 'tenant_id = 3') . ' ' . on_shards('steps', 'tenant_id = 3'),
+    '3/2:live 3/3:live,3/4:live 3/3:live,3/4:live', 'the project, its milestones and their steps are gone from the shards; the rest is live');
+
+# the foreign keys go away again without a deadlock; the cascade trigger stays
+$coord->safe_psql('postgres', q{DROP TABLE steps; ALTER TABLE invoices DROP CONSTRAINT invoices_tenant_id_project_id_fkey;});
+is(distinct_on_shards(q{SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = %1$L::regclass
+                          AND t.tgfoid = 'rowkeeper.soft_delete_trigger()'::regprocedure}, qw(projects milestones)),
+    '1', 'after DROP TABLE of a child and DROP CONSTRAINT: no deadlock, the cascade trigger stays on every placement');
 ($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_soft_delete('memos');});
 like($err, qr/Citus table (public\.)?memos has row-level security policies of its own/,
     'enable_soft_delete() on a Citus table with a policy of its own: refused, clear error');
@@ -762,6 +832,10 @@ for my $tbl (qw(accounts orders milestones))
     SELECT string_agg(DISTINCT tenant_id::text, ',') FROM accounts;}, tags => 1);
 is("$out$err", "DELETE 1\n1,3,4,6\n1", 'after the move: a soft DELETE hides the row, only the tenant\'s rows are read');
 is(on_shards('accounts', 'tenant_id = 1 AND id = 5'), '1/5:deleted:alice', 'after the move: the row is marked on the new placement');
+($out, $err) = in_tenant('app', 1, q{DELETE FROM projects WHERE id = 2;}, tags => 1);
+is("$out$err", 'DELETE 1', 'after the move: a soft DELETE of a project with children');
+is(on_shards('milestones', 'tenant_id = 1 AND project_id = 2'), '1/3:deleted:alice,1/4:deleted:alice',
+    'after the move: the cascade marks the children on the new placements');
 is(ok_in_tenant('support', 1, q{SET LOCAL rowkeeper.show_deleted = on;
         SELECT string_agg(id::text, ',' ORDER BY id) FROM accounts WHERE deleted_at IS NOT NULL;}, 'show_deleted after the move'),
     '5', 'after the move: show_deleted shows the tenant\'s deleted rows');
