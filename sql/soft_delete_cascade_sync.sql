@@ -223,6 +223,16 @@ SELECT id, deleted_at IS NOT NULL AS deleted FROM payments;
 ALTER EVENT TRIGGER rowkeeper_soft_delete_fkeys ENABLE ALWAYS;
 SELECT evtenabled FROM pg_event_trigger WHERE evtname = 'rowkeeper_soft_delete_fkeys';
 
+-- enable_soft_delete() again keeps a matching cascade trigger (the same
+-- trigger, not dropped and made again)
+SELECT t.oid AS cascade_oid FROM pg_trigger t
+ WHERE t.tgrelid = 'customers'::regclass AND t.tgname = 'rowkeeper_soft_delete_cascade' \gset
+SET ROLE rk_cs_owner;
+SELECT rowkeeper.enable_soft_delete('customers') IS NOT NULL AS enabled;
+RESET ROLE;
+SELECT t.oid = :cascade_oid AS same_trigger FROM pg_trigger t
+ WHERE t.tgrelid = 'customers'::regclass AND t.tgname = 'rowkeeper_soft_delete_cascade';
+
 -- disable_soft_delete drops the trigger with the rest
 SET ROLE rk_cs_owner;
 SELECT rowkeeper.disable_soft_delete('payments', force => true);
