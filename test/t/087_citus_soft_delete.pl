@@ -763,6 +763,21 @@ is("$out$err", '1', 'hard_delete() of the deleted project: 1');
 is(on_shards('projects', 'tenant_id = 3') . ' ' . on_shards('milestones', 'tenant_id = 3') . ' ' . on_shards('steps', 'tenant_id = 3'),
     '3/2:live 3/3:live,3/4:live 3/3:live,3/4:live', 'the project, its milestones and their steps are gone from the shards; the rest is live');
 
+# purge_soft_deleted(): the purge's DELETE on the shards takes the deleted
+# children with it (the owner needs BYPASSRLS or a tenant to purge an
+# isolated table, see 7.)
+su(q{CREATE INDEX ON projects (deleted_at)});
+ok_in_tenant('app', 4, q{DELETE FROM projects WHERE id = 1;}, 'tenant 4 deletes project 1', actor => 'dora');
+my $t2_rows = on_shards('projects', 'tenant_id = 2') . ' ' . on_shards('milestones', 'tenant_id = 2') . ' ' . on_shards('steps', 'tenant_id = 2');
+su(q{ALTER ROLE owner_role BYPASSRLS});
+($out, $err) = psql_as($coord, 'owner_role', q{CALL rowkeeper.purge_soft_deleted('projects', older_than => '0');});
+su(q{ALTER ROLE owner_role NOBYPASSRLS});
+is($err, '', 'purge_soft_deleted() of projects with soft-deleted children: no error');
+is(on_shards('projects', 'tenant_id = 4') . ' ' . on_shards('milestones', 'tenant_id = 4') . ' ' . on_shards('steps', 'tenant_id = 4'),
+    '4/2:live 4/3:live,4/4:live 4/3:live,4/4:live', 'the purge removed the deleted project with its deleted milestones and steps, on the shards');
+is(on_shards('projects', 'tenant_id = 2') . ' ' . on_shards('milestones', 'tenant_id = 2') . ' ' . on_shards('steps', 'tenant_id = 2'),
+    $t2_rows, 'the live rows of another tenant are untouched');
+
 # the foreign keys go away again without a deadlock; the cascade trigger stays
 $coord->safe_psql('postgres', q{DROP TABLE steps; ALTER TABLE invoices DROP CONSTRAINT invoices_tenant_id_project_id_fkey;});
 is(distinct_on_shards(q{SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = %1$L::regclass
