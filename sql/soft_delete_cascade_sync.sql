@@ -233,6 +233,17 @@ RESET ROLE;
 SELECT t.oid = :cascade_oid AS same_trigger FROM pg_trigger t
  WHERE t.tgrelid = 'customers'::regclass AND t.tgname = 'rowkeeper_soft_delete_cascade';
 
+-- a cascade trigger its owner disabled counts as missing: the soft DELETE
+-- is refused (it would skip the children); enable_soft_delete() again
+-- enables it
+SET ROLE rk_cs_owner;
+ALTER TABLE customers DISABLE TRIGGER rowkeeper_soft_delete_cascade;
+DELETE FROM customers WHERE id = 2;
+SELECT rowkeeper.enable_soft_delete('customers') IS NOT NULL AS enabled;
+RESET ROLE;
+SELECT tgenabled FROM pg_trigger
+ WHERE tgrelid = 'customers'::regclass AND tgname = 'rowkeeper_soft_delete_cascade';
+
 -- disable_soft_delete drops the trigger with the rest
 SET ROLE rk_cs_owner;
 SELECT rowkeeper.disable_soft_delete('payments', force => true);

@@ -214,6 +214,21 @@ current_value(int i)
 	return v != NULL ? v : "";
 }
 
+/*
+ * Whether the batch or hard-delete setting (whose value rowkeeper derives
+ * from its own state) holds something else than that state in this
+ * backend: a session-level SET made before the transaction, which Citus
+ * would replay on the workers and which no SET LOCAL of rowkeeper has
+ * overridden yet.  Then it is sent, overriding it.
+ */
+static bool
+setting_forged(int i, const char *cur)
+{
+	const char *v = GetConfigOption(setting_names[i], true, false);
+
+	return v != NULL && strcmp(v, cur) != 0;
+}
+
 /* Whether setting i must be sent now. */
 static bool
 needs_send(int i)
@@ -222,7 +237,8 @@ needs_send(int i)
 
 	if (sent[i] == NULL)
 		return i == RK_TENANT || i == RK_XACT_START ||
-			strcmp(cur, i == RK_SHOW_DELETED ? "off" : "") != 0;
+			strcmp(cur, i == RK_SHOW_DELETED ? "off" : "") != 0 ||
+			((i == RK_BATCH || i == RK_HARD_DELETE) && setting_forged(i, cur));
 	return sent[i] == RK_UNKNOWN || strcmp(sent[i], cur) != 0;
 }
 
@@ -649,9 +665,10 @@ rk_citus_shard_of(Oid relid, Oid *logical, bool *log_here)
 
 /*
  * The soft-delete batch id the coordinator sent for this transaction
- * (rowkeeper.coordinator_soft_delete_batch); false if none.  In the
- * coordinator's own backend it is the batch it sent (a placement on the
- * coordinator is changed there).
+ * (rowkeeper.coordinator_soft_delete_batch) to a backend Citus opened;
+ * false if none, and in any other backend (the coordinator's own, where a
+ * placement on the coordinator is changed, has the batch itself:
+ * rk_soft_delete_current_batch()).
  */
 bool
 rk_citus_coordinator_batch(int64 *batch)
@@ -659,7 +676,7 @@ rk_citus_coordinator_batch(int64 *batch)
 	char	   *end;
 
 	if (!rk_citus_loaded || rk_coordinator_soft_delete_batch == NULL ||
-		rk_coordinator_soft_delete_batch[0] == '\0')
+		rk_coordinator_soft_delete_batch[0] == '\0' || !is_citus_internal_backend())
 		return false;
 	errno = 0;
 	*batch = strtoi64(rk_coordinator_soft_delete_batch, &end, 10);
@@ -670,13 +687,17 @@ rk_citus_coordinator_batch(int64 *batch)
  * Whether the coordinator runs rowkeeper.hard_delete() in this
  * transaction's current statement (rowkeeper.coordinator_hard_delete).
  * Anyone can SET it; soft_delete.c honours it only for the table's owner,
- * who may hard-delete anyway.
+ * who may hard-delete anyway (a foreign key's ON DELETE CASCADE runs as
+ * the referencing table's owner, though).  So, like the batch above, it
+ * counts only in a backend Citus opened, where the coordinator sends it
+ * in every transaction that may read it (rk_citus_sync()); in any other
+ * backend rowkeeper's own state says whether hard_delete() runs.
  */
 bool
 rk_citus_coordinator_hard_delete(void)
 {
 	return rk_citus_loaded && rk_coordinator_hard_delete != NULL &&
-		strcmp(rk_coordinator_hard_delete, "on") == 0;
+		strcmp(rk_coordinator_hard_delete, "on") == 0 && is_citus_internal_backend();
 }
 
 /*

@@ -362,7 +362,9 @@ rk_soft_delete_cascade_missing(Relation rel)
 	fn = sd_func_oid("soft_delete_trigger");
 	for (i = 0; i < trigdesc->numtriggers; i++)
 		if (trigdesc->triggers[i].tgfoid == fn &&
-			rk_trigger_is(trigdesc->triggers[i].tgname, RK_TRIGGER_SOFT_DELETE_CASCADE))
+			rk_trigger_is(trigdesc->triggers[i].tgname, RK_TRIGGER_SOFT_DELETE_CASCADE) &&
+			(trigdesc->triggers[i].tgenabled == TRIGGER_FIRES_ON_ORIGIN ||
+			 trigdesc->triggers[i].tgenabled == TRIGGER_FIRES_ALWAYS))
 			return false;
 	return true;
 }
@@ -373,13 +375,14 @@ rk_soft_delete_cascade_missing_error(const char *relname)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("cannot soft-delete rows of table \"%s\": foreign keys reference it but its cascade trigger is missing",
+			 errmsg("cannot soft-delete rows of table \"%s\": foreign keys reference it but its cascade trigger is missing or disabled",
 					relname),
 			 errdetail("The trigger rowkeeper_soft_delete_cascade follows those foreign keys (cascades, RESTRICT); "
 					   "the event trigger rowkeeper_soft_delete_fkeys adds it when a foreign key appears, "
-					   "and did not run (event triggers disabled, single-user mode, or row_security off as pg_restore sets it). "
+					   "and did not run (event triggers disabled, single-user mode, or row_security off as pg_restore sets it), "
+					   "or the trigger was disabled (ALTER TABLE ... DISABLE TRIGGER). "
 					   "Nothing was deleted."),
-			 errhint("Call rowkeeper.enable_soft_delete('%s') again as the table's owner: it adds the trigger.",
+			 errhint("Call rowkeeper.enable_soft_delete('%s') again as the table's owner: it adds the trigger, enabled.",
 					 relname)));
 }
 

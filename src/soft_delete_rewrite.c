@@ -952,7 +952,8 @@ sdr_shard_marking_values(Query *parse, SdrTable *t)
 	int			nset = 0;
 	ListCell   *lc;
 
-	if (!rk_citus_coordinator_batch(&batch))
+	/* in the coordinator's own backend (its placement), its own batch */
+	if (!rk_citus_coordinator_batch(&batch) && !rk_soft_delete_current_batch(&batch))
 		return false;
 	if (!rk_citus_coordinator_time(&coordinator_time))
 		coordinator_time = GetCurrentTransactionStartTimestamp();

@@ -67,11 +67,11 @@ BEGIN
                                           WHERE c.contype = 'f' AND c.confrelid = tbl));
         -- (tgattr is an int2vector, subscripted from 0)
         SELECT t.tgattr[0] AS attnum, pg_catalog.array_length(t.tgattr::int2[], 1) AS nattrs,
-               t.tgtype, t.tgfoid INTO old
+               t.tgtype, t.tgfoid, t.tgenabled INTO old
           FROM pg_catalog.pg_trigger t
          WHERE t.tgrelid = tbl AND t.tgname = 'rowkeeper_soft_delete_cascade' AND t.tgparentid = 0;
         have := FOUND;
-        IF have AND want AND old.tgtype = (1 | 16)
+        IF have AND want AND old.tgtype = (1 | 16) AND old.tgenabled IN ('O', 'A')
            AND old.tgfoid = 'rowkeeper.soft_delete_trigger()'::pg_catalog.regprocedure
            AND old.nattrs = 1
            AND old.attnum = (SELECT a.attnum FROM pg_catalog.pg_attribute a

@@ -778,6 +778,57 @@ is(on_shards('projects', 'tenant_id = 4') . ' ' . on_shards('milestones', 'tenan
 is(on_shards('projects', 'tenant_id = 2') . ' ' . on_shards('milestones', 'tenant_id = 2') . ' ' . on_shards('steps', 'tenant_id = 2'),
     $t2_rows, 'the live rows of another tenant are untouched');
 
+# the hard-delete flag set for the session by the application: a foreign
+# key's ON DELETE CASCADE (run as the child's owner) from a parent without
+# soft delete into a soft-delete child is refused by the child's guard, on
+# the shards and for local tables on the coordinator (the flag counts only
+# in backends Citus opened, and the coordinator overrides a forged one)
+$coord->safe_psql('postgres', q{
+    CREATE TABLE folders (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+    CREATE TABLE files (tenant_id int NOT NULL, id int NOT NULL, folder_id int NOT NULL, PRIMARY KEY (tenant_id, id));
+    SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'accounts') FROM unnest(ARRAY['folders', 'files']) t;
+    ALTER TABLE files ADD FOREIGN KEY (tenant_id, folder_id) REFERENCES folders (tenant_id, id) ON DELETE CASCADE;
+    CREATE TABLE local_folders (id int PRIMARY KEY);
+    CREATE TABLE local_files (id int PRIMARY KEY, folder_id int NOT NULL REFERENCES local_folders ON DELETE CASCADE);
+    INSERT INTO folders SELECT t, 1 FROM generate_series(1, 4) t;
+    INSERT INTO files SELECT t, 1, 1 FROM generate_series(1, 4) t;
+    INSERT INTO local_folders VALUES (1); INSERT INTO local_files VALUES (10, 1);
+    ALTER TABLE folders OWNER TO owner_role; ALTER TABLE files OWNER TO owner_role;
+    ALTER TABLE local_folders OWNER TO owner_role; ALTER TABLE local_files OWNER TO owner_role;
+    GRANT SELECT, DELETE ON folders, files, local_folders, local_files TO app;});
+$key{$_} = 'id' for qw(folders files);
+($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_tenant_isolation('folders');
+    SELECT rowkeeper.enable_tenant_isolation('files');
+    SELECT rowkeeper.enable_soft_delete('files', deleted_by_column => 'deleted_by');
+    SELECT rowkeeper.enable_soft_delete('local_files');});
+is($err, '', 'set-up of the cascade from tables without soft delete: no error');
+($out, $err) = psql_as($coord, 'app', q{SET rowkeeper.coordinator_hard_delete = 'on';
+    BEGIN; SELECT rowkeeper.set_context(tenant => '1') \gset
+    DELETE FROM folders WHERE id = 1; COMMIT;});
+like($err, qr/cannot delete rows of soft-delete table "files_\d+" physically/,
+    'app with the hard-delete flag SET for the session: the cascade into a soft-delete child is refused on the shard');
+($out, $err) = psql_as($coord, 'app', q{SET rowkeeper.coordinator_hard_delete = 'on'; DELETE FROM local_folders WHERE id = 1;});
+like($err, qr/cannot delete rows of soft-delete table "local_files" physically/,
+    'app with the hard-delete flag SET for the session: the cascade into a local soft-delete child is refused');
+is(su(q{SET rowkeeper.show_deleted = on; SELECT (SELECT count(*) FROM files) || '/' || (SELECT count(*) FROM local_files)}), '4/1',
+    'the children are all still there');
+
+# a cascade trigger disabled by the parent's owner: the soft DELETE is
+# refused (it would skip the children); enable_soft_delete() again enables it
+($out, $err) = psql_as($coord, 'owner_role', q{SET citus.enable_unsafe_triggers = on;
+    ALTER TABLE projects DISABLE TRIGGER rowkeeper_soft_delete_cascade;});
+is($err, '', 'the owner disables the cascade trigger of projects');
+($out, $err) = in_tenant('app', 2, q{DELETE FROM projects WHERE id = 1;});
+like($err, qr/cannot soft-delete rows of table "projects(_\d+)?": foreign keys reference it but its cascade trigger is missing or disabled/,
+    'a soft DELETE with the cascade trigger disabled: refused');
+is(on_shards('projects', 'tenant_id = 2 AND id = 1') . ' ' . on_shards('milestones', 'tenant_id = 2 AND project_id = 1'),
+    '2/1:live 2/1:live,2/2:live', 'nothing was marked');
+($out, $err) = psql_as($coord, 'owner_role', q{SELECT rowkeeper.enable_soft_delete('projects', deleted_by_column => 'deleted_by');});
+is($err, '', 'enable_soft_delete() again: no error');
+is(distinct_on_shards(q{SELECT string_agg(t.tgenabled::text, '') FROM pg_trigger t WHERE t.tgrelid = %1$L::regclass
+                          AND t.tgfoid = 'rowkeeper.soft_delete_trigger()'::regprocedure}, 'projects'),
+    'O', 'the cascade trigger is enabled again on every placement');
+
 # the foreign keys go away again without a deadlock; the cascade trigger stays
 $coord->safe_psql('postgres', q{DROP TABLE steps; ALTER TABLE invoices DROP CONSTRAINT invoices_tenant_id_project_id_fkey;});
 is(distinct_on_shards(q{SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = %1$L::regclass
