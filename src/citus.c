@@ -743,6 +743,43 @@ rk_citus_internal_setting_check(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/*
+ * Check hook of rowkeeper.actor and rowkeeper.request_id, and the same for
+ * rowkeeper.show_deleted: in a backend Citus opened (application_name
+ * citus_internal...), a value may come only from a SET statement (the
+ * coordinator's SET LOCAL, which Citus replays), not from a query.  A
+ * set_config(..., false) that Citus pushes down to a shard would otherwise
+ * stay in the worker connection Citus keeps open, and a later transaction
+ * that leaves the setting at its default (which the coordinator does not
+ * send) would record that value: behind a connection pooler, another
+ * client's.  Everywhere else nothing changes.
+ */
+static bool
+context_setting_ok(GucSource source)
+{
+	/* PGC_S_TEST: only validating (a function's SET clause being created) */
+	if (source == PGC_S_TEST || !rk_citus_loaded || rk_citus_resending || !is_citus_internal_backend() ||
+		!ActiveSnapshotSet() || IsParallelWorker() || InitializingParallelWorker)
+		return true;
+	GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+	GUC_check_errmsg("this setting cannot be changed by a query in a connection Citus opened");
+	GUC_check_errdetail("On a Citus worker it carries what the coordinator sends for each transaction.");
+	GUC_check_errhint("Set it on the coordinator, with rowkeeper.set_context() or SET LOCAL, not in a query that runs on the shards.");
+	return false;
+}
+
+bool
+rk_citus_context_setting_check(char **newval, void **extra, GucSource source)
+{
+	return context_setting_ok(source);
+}
+
+bool
+rk_citus_context_bool_check(bool *newval, void **extra, GucSource source)
+{
+	return context_setting_ok(source);
+}
+
 /* Is Citus loaded in this backend? */
 bool
 rk_citus_active(void)

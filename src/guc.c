@@ -102,7 +102,7 @@ define_context_gucs(void)
 							   "",
 							   PGC_USERSET,
 							   0,
-							   NULL, NULL, NULL);
+							   rk_citus_context_setting_check, NULL, NULL);
 
 	DefineCustomStringVariable("rowkeeper.tenant",
 							   "Tenant of the current request.",
@@ -120,7 +120,7 @@ define_context_gucs(void)
 							   "",
 							   PGC_USERSET,
 							   0,
-							   NULL, NULL, NULL);
+							   rk_citus_context_setting_check, NULL, NULL);
 
 	DefineCustomStringVariable("rowkeeper.client_addr",
 							   "Address of the end user's client in the current request (the connection's address is the pooler's or the application server's).",
@@ -178,7 +178,7 @@ define_soft_delete_gucs(void)
 							 false,
 							 PGC_USERSET,
 							 0,
-							 NULL, rk_soft_delete_show_deleted_assign, NULL);
+							 rk_citus_context_bool_check, rk_soft_delete_show_deleted_assign, NULL);
 
 	DefineCustomBoolVariable("rowkeeper.soft_delete_rewrite",
 							 "Runs a DELETE on a soft-delete table as the UPDATE that marks its rows.",

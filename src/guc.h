@@ -52,6 +52,12 @@ extern char *rk_coordinator_hard_delete;	/* .coordinator_hard_delete */
 extern bool rk_citus_internal_setting_check(char **newval, void **extra,
 											GucSource source);
 
+/* Check hooks of actor, request_id and show_deleted (citus.c). */
+extern bool rk_citus_context_setting_check(char **newval, void **extra,
+										   GucSource source);
+extern bool rk_citus_context_bool_check(bool *newval, void **extra,
+										GucSource source);
+
 /* Define them all and reserve the prefix (from _PG_init). */
 extern void rk_define_gucs(void);
 

@@ -454,6 +454,24 @@ cmp_ok($wid, '>=', 2**48, 'an entry written on a worker has an id of that worker
 $coord->psql('postgres', "SELECT rowkeeper.undo($wid)", stdout => \$out, stderr => \$err);
 like($err, qr/audit entry \d+ is on a Citus worker/, 'undo() of an entry on a worker is refused');
 
+# an actor (or request id) set for the session by a query that Citus
+# pushes down to the shards would stay in the worker connections Citus
+# keeps, and be recorded for later transactions that set none (behind a
+# pooler: another client's): refused there
+($out, $err) = as_app(q{BEGIN; SELECT rowkeeper.set_context(tenant => '1') \gset
+    SELECT count(*) FROM (SELECT set_config('rowkeeper.actor', 'mallory', false) FROM accounts) s; COMMIT;});
+like($err, qr/this setting cannot be changed by a query in a connection Citus opened/,
+    'set_config() of the actor pushed down to the shards: refused on the worker');
+# (one session, going on after the error, as a pooled connection would)
+($out, $err) = ('', '');
+$coord->psql('postgres', q{BEGIN; SELECT rowkeeper.set_context(tenant => '1') \gset
+    SELECT count(*) FROM (SELECT set_config('rowkeeper.actor', 'mallory', false) FROM accounts) s; COMMIT;
+    BEGIN; SELECT rowkeeper.set_context(tenant => '1') \gset
+    UPDATE accounts SET name = name || '.' WHERE id = 3; COMMIT;},
+    stdout => \$out, stderr => \$err, on_error_stop => 0, extra_params => [ '-U', 'app' ]);
+is(as_auditor(q{SELECT coalesce(actor, '-') FROM rowkeeper.row_history('accounts', '{"tenant_id": 1, "id": 3}') ORDER BY audit_id DESC LIMIT 1}),
+    '-', 'a later transaction without an actor records none, not one pushed down before');
+
 # TRUNCATE: once, by the Citus table's trigger on the coordinator
 $coord->safe_psql('postgres', q{
     CREATE TABLE scratch (tenant_id int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
