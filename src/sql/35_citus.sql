@@ -207,7 +207,9 @@ COMMENT ON FUNCTION rowkeeper._citus_policies(regclass, text, boolean) IS
  * on any other table rowkeeper._count_not_null() itself.  A shard that
  * cannot be counted is an error, never a smaller count.  The shards are
  * read through separate connections: rows the caller's transaction itself
- * changed and has not committed are counted as they were before.
+ * changed and has not committed are counted as they were before, and a
+ * shard the transaction has locked (DDL before the call) makes the count
+ * fail after a lock timeout rather than wait forever.
  */
 CREATE OR REPLACE FUNCTION rowkeeper._citus_count_not_null(tbl regclass, column_name name)
 RETURNS bigint
@@ -226,7 +228,11 @@ BEGIN
     -- %%L: the shard's name, filled in by run_command_on_shards (its
     -- format(command, shard name): a % of the column's name is doubled)
     FOR r IN EXECUTE 'SELECT s.shardid, s.success, s.result FROM pg_catalog.run_command_on_shards($1, $2) s'
-                USING tbl, pg_catalog.format('SELECT rowkeeper._count_not_null(%%L::pg_catalog.regclass, %s)',
+                -- with a lock timeout: a shard that this very transaction
+                -- has locked (DDL before the call) would keep the other
+                -- connection waiting, unseen by Citus's deadlock detection
+                USING tbl, pg_catalog.format('SELECT rowkeeper._count_not_null(%%L::pg_catalog.regclass, %s) '
+                                             'FROM (SELECT pg_catalog.set_config(''lock_timeout'', ''10s'', true)) t',
                                              pg_catalog.replace(pg_catalog.quote_literal(column_name), '%', '%%')) LOOP
         counted := counted + 1;
         IF NOT r.success THEN
@@ -234,7 +240,9 @@ BEGIN
                 ERRCODE = 'object_not_in_prerequisite_state',
                 MESSAGE = pg_catalog.format('cannot count the rows of shard %s of %s', r.shardid, tbl),
                 DETAIL = r.result,
-                HINT = 'Make sure every worker is reachable, then try again.';
+                HINT = CASE WHEN r.result LIKE '%lock timeout%'
+                            THEN 'The shards are counted in connections of their own, which wait for the locks of this transaction: call it in a transaction that has not changed the table (a migration of its own).'
+                            ELSE 'Make sure every worker is reachable, then try again.' END;
         END IF;
         total := total + r.result::bigint;
     END LOOP;

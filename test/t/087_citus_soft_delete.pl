@@ -919,6 +919,13 @@ $holder->safe_psql('postgres', qq{DROP POLICY planted ON $shard});
 is(su($citus_checks), '', 'preflight is clean again once the planted policy is gone');
 
 ################################################################ 12. disable
+# disable_soft_delete() after DDL on the table in the same transaction: its
+# count over the shards (in connections of their own) would wait forever
+# for this transaction's locks; it fails after a lock timeout, saying why
+($out, $err) = psql_as($coord, 'owner_role', q{BEGIN; ALTER TABLE orders ADD COLUMN note text;
+    SELECT rowkeeper.disable_soft_delete('orders'); ROLLBACK;});
+like($err, qr/cannot count the rows of shard \d+ of (public\.)?orders.*lock timeout.*HINT:  The shards are counted in connections of their own/s,
+    'disable_soft_delete() after DDL in the same transaction: fails after a lock timeout, with the reason (no hang)');
 # disable_soft_delete(force => true) on a distributed table: the guard and
 # the hiding condition leave every placement, the tenant policies stay;
 # the rows that were deleted become visible, DELETE deletes again
