@@ -61,6 +61,12 @@
  *	  token mode is set on the coordinator, and the workers accept what it
  *	  sends.
  *
+ *	  In the backends Citus opens, rowkeeper.actor, .request_id and
+ *	  .show_deleted, like the coordinator_* settings, take a value only
+ *	  from a SET statement (check hooks below): a set_config() pushed down
+ *	  to a shard would stay in a worker connection Citus keeps.  The
+ *	  coordinator_* settings count only in those backends.
+ *
  *	  Nothing here runs unless Citus is loaded in the backend (it must be
  *	  first in shared_preload_libraries, so it is loaded before rowkeeper).
  *	  Backends that Citus itself opens on a worker (application_name

@@ -20,7 +20,10 @@
  *		id (their own trigger carries it on, recursively), so that
  *		rowkeeper.restore() can bring back exactly what the deletion took.
  *		Like PostgreSQL's own RI triggers, the foreign-key queries run as
- *		the child table's owner with row security not forced.
+ *		the child table's owner with row security not forced.  On a Citus
+ *		shard (Citus's copy of the trigger) it follows the shards' own
+ *		foreign keys with the coordinator's batch and transaction start;
+ *		a disabled trigger counts as missing.
  *
  *		The table has it only while a foreign key references it (see
  *		rowkeeper._soft_delete_fkeys_changed() below); a cascade into a
